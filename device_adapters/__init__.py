@@ -1,0 +1,1 @@
+"""Device adapters: pure decoding of device payloads into canonical records (see contract.py)."""

@@ -1,0 +1,3 @@
+from device_adapters.bathy.adapter import BathyAdapter
+
+__all__ = ["BathyAdapter"]

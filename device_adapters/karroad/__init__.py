@@ -1,0 +1,3 @@
+from device_adapters.karroad.adapter import KarroadAdapter
+
+__all__ = ["KarroadAdapter"]

@@ -1,0 +1,114 @@
+"""Karroad illegal-dumping cameras. Contract: README.md beside this file.
+
+The event model follows Frigate's (new / update / end, with a start and end time, a label, a score, a
+box and zones) so that a Frigate adapter (a later issue) produces the same records.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from device_adapters.contract import CameraEvent, CameraSnapshot, Decoded, InboundMessage, Rejection
+from device_adapters.validation import (
+    StrictPayload,
+    Timestamp,
+    check_time,
+    device_id_from,
+    jpeg_blob,
+    parse_json,
+    topic_parts,
+)
+
+EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+
+
+class EventPayload(StrictPayload):
+    event_id: str = Field(pattern=EVENT_ID)
+    type: Literal["new", "update", "end"]
+    ts: Timestamp
+    label: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    score: float = Field(ge=0, le=1)
+    box: tuple[int, int, int, int]
+    zone: str | None = Field(None, max_length=64)
+    start_time: Timestamp
+    end_time: Timestamp | None = None
+    stationary: bool = False
+    has_snapshot: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventPayload:
+        x1, y1, x2, y2 = self.box
+        if min(self.box) < 0 or x2 <= x1 or y2 <= y1:
+            raise ValueError(f"box must be [x1, y1, x2, y2] with 0 <= x1 < x2 and 0 <= y1 < y2, got {list(self.box)}")
+        if self.end_time is not None and self.end_time < self.start_time:
+            raise ValueError("end_time is before start_time")
+        if self.type == "end" and self.end_time is None:
+            raise ValueError("an 'end' event needs end_time")
+        return self
+
+
+SHAPES = {
+    "events": "karroad/<camera_id>/events",
+    "snapshots": "karroad/<camera_id>/snapshots/<event_id>",
+}
+
+
+class KarroadAdapter:
+    family = "karroad"
+    topic_root = "karroad"
+    metrics = ()
+
+    def decode(self, message: InboundMessage) -> Decoded:
+        levels = message.topic.split("/")
+        kind = levels[2] if len(levels) > 2 else ""
+        if kind not in SHAPES:
+            raise Rejection("unknown_topic", f"topic {message.topic!r} matches none of {sorted(SHAPES.values())}")
+        parts = topic_parts(message.topic, self.topic_root, SHAPES[kind])
+        camera_id = device_id_from(parts[1])
+        if kind == "events":
+            return Decoded(self.family, camera_id, (self._event(camera_id, message),))
+        event_id = parts[3]
+        if not _matches(EVENT_ID, event_id):
+            raise Rejection("invalid_topic", f"event id {event_id!r} in the topic must match {EVENT_ID}")
+        blob = jpeg_blob(message.payload)
+        ts_prop = message.user_properties.get("ts")
+        time = message.received_at if ts_prop is None else check_time("ts", _parse_ts(ts_prop), message.received_at)
+        snapshot = CameraSnapshot(event_id=event_id, device_id=camera_id, time=time, media_sha256=blob.sha256)
+        return Decoded(self.family, camera_id, (blob, snapshot))
+
+    def _event(self, camera_id: str, message: InboundMessage) -> CameraEvent:
+        body = parse_json(EventPayload, message.payload)
+        return CameraEvent(
+            event_id=body.event_id,
+            device_id=camera_id,
+            updated_at=check_time("ts", body.ts, message.received_at),
+            event_type=body.type,
+            label=body.label,
+            score=body.score,
+            box=body.box,
+            zone=body.zone,
+            start_time=check_time("start_time", body.start_time, message.received_at),
+            end_time=None if body.end_time is None else check_time("end_time", body.end_time, message.received_at),
+            stationary=body.stationary,
+            has_snapshot=body.has_snapshot,
+        )
+
+
+class _TsProperty(StrictPayload):
+    model_config = StrictPayload.model_config | {"strict": False}
+    ts: Timestamp
+
+
+def _parse_ts(value: str) -> datetime:
+    try:
+        return _TsProperty.model_validate({"ts": value}).ts
+    except ValueError as exc:
+        raise Rejection("invalid_property", f"MQTT v5 user property ts: {value!r} is not a timestamp") from exc
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.match(pattern, value) is not None

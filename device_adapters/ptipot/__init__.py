@@ -1,0 +1,3 @@
+from device_adapters.ptipot.adapter import PtipotAdapter
+
+__all__ = ["PtipotAdapter"]

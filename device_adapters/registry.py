@@ -1,0 +1,33 @@
+"""The one place where device families are registered (tests fail if a folder is not listed here)."""
+
+from __future__ import annotations
+
+from device_adapters.bathy import BathyAdapter
+from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
+from device_adapters.karroad import KarroadAdapter
+from device_adapters.ptipot import PtipotAdapter
+
+ADAPTERS: dict[str, DeviceAdapter] = {
+    adapter.topic_root: adapter for adapter in (PtipotAdapter(), BathyAdapter(), KarroadAdapter())
+}
+
+# Topic filters ingest subscribes to: one per family root.
+TOPIC_FILTERS: tuple[str, ...] = tuple(f"{root}/#" for root in ADAPTERS)
+
+
+def adapter_for(topic: str) -> DeviceAdapter:
+    root = topic.split("/", 1)[0]
+    adapter = ADAPTERS.get(root)
+    if adapter is None:
+        raise Rejection("unknown_family", f"no device adapter owns topic root {root!r} (known: {sorted(ADAPTERS)})")
+    return adapter
+
+
+def decode(message: InboundMessage) -> Decoded:
+    """Route a message to its family's adapter; raises Rejection for anything that cannot be stored."""
+    return adapter_for(message.topic).decode(message)
+
+
+def metric_catalog() -> dict[tuple[str, str], MetricSpec]:
+    """(family, metric name) -> where that series lives."""
+    return {(a.family, m.name): m for a in ADAPTERS.values() for m in a.metrics}

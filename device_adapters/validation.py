@@ -1,0 +1,114 @@
+"""Shared decoding steps: strict JSON into a pydantic model, topic parsing, timestamps, JPEG checks.
+
+Pydantic (pydantic-core's JSON parser) does the heavy lifting: it rejects invalid UTF-8, NaN/Infinity,
+wrong types and unknown fields, and bounds nesting; this module turns its errors into one readable
+reason that names the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
+
+import cv2
+import numpy as np
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from device_adapters.contract import MAX_CLOCK_AHEAD, MediaBlob, Rejection
+
+M = TypeVar("M", bound=BaseModel)
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+JPEG_SOI = b"\xff\xd8\xff"
+JPEG_EOI = b"\xff\xd9"
+
+# ISO 8601 with a zone ("2026-11-28T10:00:00Z") or Unix epoch seconds (UTC by definition).
+Timestamp = Annotated[AwareDatetime, Field(strict=False)]
+
+
+class StrictPayload(BaseModel):
+    """Base for payload models: unknown keys are an error (a typo must not silently drop a value),
+    numbers must be finite, and nothing is coerced from strings."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
+
+
+def parse_json(model: type[M], payload: bytes) -> M:
+    if not payload:
+        raise Rejection("empty_payload", "the payload is empty; a JSON object was expected")
+    try:
+        return model.model_validate_json(payload)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        code = "invalid_json" if first["type"].startswith("json") else "invalid_field"
+        if code == "invalid_json":
+            _reject_if_not_utf8(payload)
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise Rejection(code, f"{where}: {first['msg']}{more}") from exc
+
+
+def _reject_if_not_utf8(payload: bytes) -> None:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = payload[exc.start : exc.start + 1].hex()
+        raise Rejection("not_utf8", f"payload is not UTF-8: byte 0x{bad} at offset {exc.start}") from exc
+
+
+def topic_parts(topic: str, root: str, shape: str) -> list[str]:
+    """Split ``topic`` and check it has the documented shape, e.g. ``ptipot/<device_id>/readings``."""
+    parts = topic.split("/")
+    expected = shape.split("/")
+    if len(parts) != len(expected) or parts[0] != root:
+        raise Rejection("unknown_topic", f"topic {topic!r} does not match {shape!r}")
+    for part, want in zip(parts, expected, strict=True):
+        if not want.startswith("<") and part != want:
+            raise Rejection("unknown_topic", f"topic {topic!r} does not match {shape!r}")
+    return parts
+
+
+def device_id_from(part: str) -> str:
+    if not DEVICE_ID.match(part):
+        raise Rejection("invalid_device_id", f"device id {part!r} must match {DEVICE_ID.pattern}")
+    return part
+
+
+def check_time(name: str, value: datetime, received_at: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise Rejection("invalid_timestamp", f"{name}: timestamp has no time zone (use Z or +01:00)")
+    if value < EARLIEST:
+        raise Rejection("invalid_timestamp", f"{name}: {value.isoformat()} is before 2000-01-01")
+    if value > received_at + MAX_CLOCK_AHEAD:
+        raise Rejection(
+            "timestamp_in_future",
+            f"{name}: {value.isoformat()} is more than {MAX_CLOCK_AHEAD} ahead of the receive time "
+            f"{received_at.isoformat()}",
+        )
+    return value.astimezone(UTC)
+
+
+def user_property(props: dict[str, str] | object, name: str) -> str:
+    value = props.get(name) if isinstance(props, dict) else None  # type: ignore[union-attr]
+    if value is None:
+        raise Rejection("missing_property", f"MQTT v5 user property {name!r} is required")
+    return value
+
+
+def jpeg_blob(data: bytes) -> MediaBlob:
+    """Check that ``data`` is a whole, decodable JPEG and return it as a media blob."""
+    if not data.startswith(JPEG_SOI):
+        raise Rejection("not_jpeg", f"payload does not start with the JPEG SOI marker (got {data[:4].hex()})")
+    if not data.rstrip(b"\x00").endswith(JPEG_EOI):
+        raise Rejection("truncated_jpeg", "payload has no JPEG EOI marker: the image is truncated")
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise Rejection("corrupt_jpeg", "OpenCV could not decode the JPEG")
+    height, width = image.shape[:2]
+    return MediaBlob(
+        sha256=hashlib.sha256(data).hexdigest(), content_type="image/jpeg", data=data, width=width, height=height
+    )

@@ -1,0 +1,190 @@
+"""The ``tlab`` command: stack, migrations, workers, simulators, the run and test commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tlab import logs
+from tlab.settings import REPO_ROOT, Settings
+
+app = typer.Typer(help="Territoire Lab: MQTT ingest, TimescaleDB and the API for the lab's pilots.",
+                  no_args_is_help=True, add_completion=False)
+stack_app = typer.Typer(help="The project's own Mosquitto and PostgreSQL+TimescaleDB (no Docker).",
+                        no_args_is_help=True)
+sim_app = typer.Typer(help="Hardware simulators that speak the device contracts.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+app.add_typer(sim_app, name="sim")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logs.configure(settings.log_level, settings.log_json)
+    return settings
+
+
+# ---- stack ----------------------------------------------------------------------------------------
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start (or check) Mosquitto and PostgreSQL, then apply migrations."""
+    from deploy.local_stack import LocalStack
+    from services.migrate import apply_migrations
+
+    settings = _settings()
+    LocalStack(settings).up()
+    apply_migrations(settings.database_url)
+    typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}  {settings.database_url}")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the project's Mosquitto and PostgreSQL (data is kept)."""
+    from deploy.local_stack import LocalStack
+
+    LocalStack(_settings()).down()
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether each service of the stack runs."""
+    from deploy.local_stack import LocalStack
+
+    statuses = LocalStack(_settings()).status()
+    for s in statuses:
+        typer.echo(f"{s.name:<10} {'running' if s.running else 'stopped':<8} port {s.port}  {s.detail}")
+    raise typer.Exit(0 if all(s.running for s in statuses) else 3)
+
+
+@stack_app.command("reset")
+def stack_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Stop the stack and delete its state folder (all data, media and generated configs)."""
+    from deploy.local_stack import LocalStack
+
+    settings = _settings()
+    if not yes:
+        typer.confirm(f"Delete {settings.state_dir}?", abort=True)
+    LocalStack(settings).reset()
+
+
+@app.command("migrate")
+def migrate() -> None:
+    """Apply pending schema migrations."""
+    from services.migrate import apply_migrations
+
+    applied = apply_migrations(_settings().database_url)
+    typer.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+# ---- processes ------------------------------------------------------------------------------------
+@app.command("ingest")
+def ingest() -> None:
+    """Run one ingest worker (MQTT -> TimescaleDB) until SIGTERM or Ctrl-C."""
+    from ingest.worker import run_worker
+
+    raise typer.Exit(run_worker(_settings()))
+
+
+@app.command("api")
+def api() -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("services.api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port,
+                log_config=None)
+
+
+@app.command("run")
+def run(
+    gardens: Annotated[int, typer.Option(help="Simulated garden sensors.")] = 5,
+    cameras: Annotated[int, typer.Option(help="Simulated dumping cameras.")] = 2,
+    drones: Annotated[int, typer.Option(help="Simulated pipe drones.")] = 1,
+    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
+) -> None:
+    """The whole platform with all simulators: stack, migrations, ingest, API, simulators."""
+    from tlab.supervisor import run_platform
+
+    raise typer.Exit(run_platform(_settings(), gardens=gardens, cameras=cameras, drones=drones, seed=seed))
+
+
+@app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Run the whole test suite (starts its own stack on its own ports). Extra args go to pytest."""
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "pytest", *ctx.args]
+    raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=env))
+
+
+@app.command("config")
+def config(markdown: Annotated[bool, typer.Option(help="Print the README table.")] = False) -> None:
+    """Show every setting with its environment variable, default and meaning."""
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, Path):
+            default = str(default).replace(str(REPO_ROOT), ".")
+        env = f"TLAB_{name.upper()}"
+        if markdown:
+            typer.echo(f"| `{env}` | `{default}` | {field.description} |")
+        else:
+            typer.echo(f"{env:<30} {default!s:<24} {field.description}")
+
+
+# ---- simulators -----------------------------------------------------------------------------------
+@sim_app.command("garden")
+def sim_garden(
+    devices: Annotated[int, typer.Option(help="Fleet size.")] = 5,
+    rate: Annotated[float, typer.Option(help="Readings per second per device.")] = 1.0,
+    count: Annotated[int, typer.Option(help="Readings per device, 0 = forever.")] = 0,
+    seed: Annotated[int, typer.Option()] = 42,
+    bad_ratio: Annotated[float, typer.Option(help="Share of malformed payloads (fault injection).")] = 0.0,
+) -> None:
+    """Ptipot' garden sensors."""
+    from sim.garden import GardenFleet
+    from sim.runner import run_simulator
+
+    settings = _settings()
+    raise typer.Exit(run_simulator(GardenFleet(devices=devices, seed=seed, bad_ratio=bad_ratio), settings,
+                                   rate=rate, count=count))
+
+
+@sim_app.command("drone")
+def sim_drone(
+    rate: Annotated[float, typer.Option(help="Telemetry messages per second.")] = 5.0,
+    frame_every: Annotated[int, typer.Option(help="One video frame per N telemetry messages.")] = 5,
+    length_m: Annotated[float, typer.Option(help="Pipe length.")] = 60.0,
+    seed: Annotated[int, typer.Option()] = 42,
+    device: Annotated[str, typer.Option(help="Drone id.")] = "bathy-01",
+    count: Annotated[int, typer.Option(help="Missions to fly, 0 = forever.")] = 0,
+) -> None:
+    """Bathy pipe-inspection drone: missions with telemetry and rendered frames."""
+    from sim.drone import DroneMission
+    from sim.runner import run_simulator
+
+    settings = _settings()
+    sim = DroneMission(device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count)
+    raise typer.Exit(run_simulator(sim, settings, rate=rate, count=0))
+
+
+@sim_app.command("camera")
+def sim_camera(
+    devices: Annotated[int, typer.Option(help="Number of cameras.")] = 2,
+    rate: Annotated[float, typer.Option(help="Messages per second per camera.")] = 0.5,
+    count: Annotated[int, typer.Option(help="Events per camera, 0 = forever.")] = 0,
+    seed: Annotated[int, typer.Option()] = 42,
+) -> None:
+    """Karroad dumping cameras: detection events and rendered snapshots."""
+    from sim.camera import CameraFleet
+    from sim.runner import run_simulator
+
+    settings = _settings()
+    raise typer.Exit(run_simulator(CameraFleet(devices=devices, seed=seed, events=count), settings, rate=rate,
+                                   count=0))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,95 @@
+"""The one configuration object, read from the environment (prefix ``TLAB_``).
+
+Every field has a description: the README's configuration table is generated from this class
+(``tlab config --markdown``), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INGEST_MQTT_USER = "tlab-ingest"
+
+
+class Settings(BaseSettings):
+    """Settings shared by every process kind (stack, ingest, API, simulators)."""
+
+    model_config = SettingsConfigDict(env_prefix="TLAB_", extra="forbid", frozen=True)
+
+    state_dir: Path = Field(
+        REPO_ROOT / ".state" / "run",
+        description="Folder (git-ignored) holding the project's own Mosquitto and PostgreSQL data, "
+        "configs, logs and the media store.",
+    )
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(18830, description="MQTT broker port (the project's own, not 1883).")
+    mqtt_username: str | None = Field(
+        None, description="MQTT user of the ingest worker; the local stack generates one."
+    )
+    mqtt_password: str | None = Field(None, description="MQTT password of the ingest worker.")
+    pg_host: str = Field("127.0.0.1", description="PostgreSQL host.")
+    pg_port: int = Field(15432, description="PostgreSQL port (the project's own, not 5432).")
+    pg_user: str = Field("tlab", description="PostgreSQL role used by the platform.")
+    pg_password: str | None = Field(None, description="PostgreSQL password (none on the local stack).")
+    pg_database: str = Field("tlab", description="PostgreSQL database name.")
+    media_root: Path | None = Field(
+        None, description="Root of the content-addressed media store; default <state_dir>/media."
+    )
+    api_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
+    api_port: int = Field(8080, description="Port the HTTP API listens on.")
+    ingest_client_id: str = Field(
+        "tlab-ingest-1",
+        description="Stable MQTT client id of an ingest worker (its persistent session is keyed on it).",
+    )
+    ingest_share_group: str | None = Field(
+        None,
+        description="If set, subscribe through the MQTT v5 shared subscription $share/<group>/... so "
+        "several workers split the load.",
+    )
+    ingest_batch_size: int = Field(500, ge=1, description="Most messages written in one transaction.")
+    ingest_batch_ms: int = Field(
+        50, ge=1, description="Longest wait (ms) to fill a batch before writing what is there."
+    )
+    ingest_receive_maximum: int = Field(
+        1000,
+        ge=1,
+        le=65535,
+        description="MQTT v5 Receive Maximum: unacknowledged messages the broker may send this worker. "
+        "Bounds the worker's memory and gives backpressure while the database is down.",
+    )
+    ingest_session_expiry_s: int = Field(
+        7 * 24 * 3600,
+        description="How long the broker keeps the worker's session (and queues its messages) while "
+        "it is disconnected.",
+    )
+    max_payload_bytes: int = Field(
+        8 * 1024 * 1024, description="Largest accepted payload; larger messages are dead-lettered."
+    )
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
+
+    @property
+    def database_url(self) -> str:
+        auth = self.pg_user if self.pg_password is None else f"{self.pg_user}:{self.pg_password}"
+        return f"postgresql://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_root if self.media_root is not None else self.state_dir / "media"
+
+    @property
+    def ingest_secret_file(self) -> Path:
+        """Where the local stack keeps the generated password of the ingest worker's MQTT account."""
+        return self.state_dir / "mosquitto" / "ingest.secret"
+
+    def mqtt_credentials(self) -> tuple[str, str] | None:
+        """The ingest worker's MQTT credentials: from the environment, else from the local stack."""
+        if self.mqtt_username:
+            return self.mqtt_username, self.mqtt_password or ""
+        if self.ingest_secret_file.exists():
+            return INGEST_MQTT_USER, self.ingest_secret_file.read_text().strip()
+        return None
