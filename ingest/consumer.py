@@ -1,0 +1,140 @@
+"""The MQTT side of ingest: a paho-mqtt v5 client with a persistent session and manual acknowledgement.
+
+- ``manual_ack=True``: paho does not PUBACK when on_message returns; the worker calls :meth:`ack` after
+  the records are committed.
+- ``clean_start=False`` + Session Expiry: the broker keeps the subscription and queues messages while
+  the worker is down, and re-sends the unacknowledged ones when it comes back.
+- Receive Maximum: the broker sends at most that many unacknowledged messages, which bounds the
+  in-memory queue and turns a database outage into backpressure on the broker.
+- Packet ids are only meaningful within one connection: a message received before a reconnect is
+  never acknowledged after it (the broker re-sends it, and the write is idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from device_adapters.contract import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A received message plus what is needed to acknowledge it on the connection it came from."""
+
+    message: InboundMessage
+    mid: int
+    qos: int
+    generation: int
+
+
+class MqttConsumer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        client_id: str,
+        topic_filters: tuple[str, ...],
+        credentials: tuple[str, str] | None,
+        receive_maximum: int,
+        session_expiry_s: int,
+        share_group: str | None = None,
+        keepalive_s: int = 30,
+    ) -> None:
+        self.host, self.port = host, port
+        self.filters = tuple(f"$share/{share_group}/{f}" if share_group else f for f in topic_filters)
+        self.deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=receive_maximum + 16)
+        self.connected = threading.Event()
+        self.accepting = True
+        self.generation = 0
+        self._lock = threading.Lock()
+        self._receive_maximum = receive_maximum
+        self._session_expiry_s = session_expiry_s
+        self._keepalive_s = keepalive_s
+        self.dropped_while_stopping = 0
+        self.ack_failures = 0
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                             manual_ack=True)
+        if credentials:
+            client.username_pw_set(*credentials)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.client = client
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self._session_expiry_s
+        props.ReceiveMaximum = self._receive_maximum
+        # connect_async + loop_start: the first connection is retried like every later one.
+        self.client.connect_async(self.host, self.port, keepalive=self._keepalive_s, clean_start=False,
+                                  properties=props)
+        self.client.loop_start()
+
+    def stop_accepting(self) -> None:
+        """Stop taking new messages (they stay unacknowledged: the broker re-sends them later)."""
+        self.accepting = False
+
+    def close(self) -> None:
+        """Disconnect, keeping the session on the broker, and stop the network thread."""
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def ack(self, deliveries: list[Delivery]) -> int:
+        """Acknowledge deliveries of the current connection; return how many were acknowledged."""
+        sent = 0
+        with self._lock:
+            for d in deliveries:
+                if d.qos == 0 or d.generation != self.generation or not self.connected.is_set():
+                    continue
+                rc = self.client.ack(d.mid, d.qos)
+                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    sent += 1
+                else:
+                    self.ack_failures += 1
+        return sent
+
+    # ---- paho callbacks (network thread) -------------------------------------------------------
+    def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
+                    reason_code: object, _props: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            logger.error("broker refused the connection", extra={"reason": str(reason_code)})
+            return
+        with self._lock:
+            self.generation += 1
+            self.connected.set()
+        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
+        logger.info("connected", extra={"session_present": flags.session_present, "filters": ",".join(self.filters)})
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object,
+                       _props: object) -> None:
+        with self._lock:
+            self.connected.clear()
+            self.generation += 1
+        logger.warning("disconnected", extra={"reason": str(reason_code)})
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if not self.accepting:
+            self.dropped_while_stopping += 1
+            return
+        props = getattr(msg, "properties", None)
+        user_props = dict(getattr(props, "UserProperty", []) or [])
+        content_type = getattr(props, "ContentType", None)
+        message = InboundMessage(topic=msg.topic, payload=bytes(msg.payload), received_at=datetime.now(UTC),
+                                 user_properties=user_props, content_type=content_type)
+        # Blocks only if the broker ignores Receive Maximum; that pauses the network loop, which is
+        # the backpressure we want.
+        self.deliveries.put(Delivery(message, msg.mid, msg.qos, self.generation))

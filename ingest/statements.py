@@ -1,0 +1,121 @@
+"""How each record type is written. Bulk series go through COPY into a per-session staging table and
+one ``INSERT … SELECT … ON CONFLICT DO NOTHING``; low-rate state (missions, events) is upserted row by
+row because its conflict rules merge states.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from device_adapters.contract import (
+    CameraEvent,
+    CameraSnapshot,
+    DroneFrame,
+    DroneTelemetry,
+    GardenReading,
+    MissionEnd,
+    MissionStart,
+)
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """A hypertable or table filled by COPY through a staging table, deduplicated on its unique key."""
+
+    record_type: type
+    table: str
+    columns: tuple[str, ...]
+
+    @property
+    def stage(self) -> str:
+        return f"stage_{self.table}"
+
+    def create_stage_sql(self) -> str:
+        return (f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} "
+                f"(LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+
+    def copy_sql(self) -> str:
+        return f"COPY {self.stage} ({', '.join(self.columns)}) FROM STDIN"
+
+    def merge_sql(self) -> str:
+        cols = ", ".join(self.columns)
+        return f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {self.stage} ON CONFLICT DO NOTHING"
+
+    def row(self, record: Any) -> tuple[Any, ...]:
+        return tuple(getattr(record, c) for c in self.columns)
+
+
+def _fields(record_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record_type))
+
+
+COPY_TARGETS: tuple[CopyTarget, ...] = (
+    CopyTarget(GardenReading, GardenReading.table, _fields(GardenReading)),
+    CopyTarget(DroneTelemetry, DroneTelemetry.table, _fields(DroneTelemetry)),
+    CopyTarget(DroneFrame, DroneFrame.table, _fields(DroneFrame)),
+    CopyTarget(CameraSnapshot, CameraSnapshot.table, _fields(CameraSnapshot)),
+)
+
+UPSERT_DEVICE = """
+INSERT INTO devices (device_id, family, first_seen, last_seen) VALUES (%s, %s, %s, %s)
+ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)
+"""
+
+INSERT_MEDIA = """
+INSERT INTO media (sha256, content_type, size_bytes, width, height) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (sha256) DO NOTHING
+"""
+
+# A mission row may be created by its end message if that arrives first (late or out-of-order data);
+# the start message then fills in the header without touching the end.
+UPSERT_MISSION_START = """
+INSERT INTO missions (mission_id, device_id, started_at, pipe_id, start_manhole, end_manhole, direction,
+                      diameter_mm, material, operator, notes)
+VALUES (%(mission_id)s, %(device_id)s, %(started_at)s, %(pipe_id)s, %(start_manhole)s, %(end_manhole)s,
+        %(direction)s, %(diameter_mm)s, %(material)s, %(operator)s, %(notes)s)
+ON CONFLICT (mission_id) DO UPDATE SET
+    started_at = EXCLUDED.started_at, pipe_id = EXCLUDED.pipe_id, start_manhole = EXCLUDED.start_manhole,
+    end_manhole = EXCLUDED.end_manhole, direction = EXCLUDED.direction, diameter_mm = EXCLUDED.diameter_mm,
+    material = EXCLUDED.material, operator = EXCLUDED.operator, notes = EXCLUDED.notes
+WHERE missions.started_at IS NULL
+"""
+
+UPSERT_MISSION_END = """
+INSERT INTO missions (mission_id, device_id, ended_at, status, distance_m)
+VALUES (%(mission_id)s, %(device_id)s, %(ended_at)s, %(status)s, %(distance_m)s)
+ON CONFLICT (mission_id) DO UPDATE SET
+    ended_at = EXCLUDED.ended_at, status = EXCLUDED.status, distance_m = EXCLUDED.distance_m
+WHERE missions.ended_at IS DISTINCT FROM EXCLUDED.ended_at
+"""
+
+# Only a newer state replaces an event (a redelivered or late 'update' never undoes an 'end').
+UPSERT_CAMERA_EVENT = """
+INSERT INTO camera_events (event_id, device_id, source, event_type, updated_at, label, score, box, zone,
+                           start_time, end_time, stationary, has_snapshot)
+VALUES (%(event_id)s, %(device_id)s, %(source)s, %(event_type)s, %(updated_at)s, %(label)s, %(score)s,
+        %(box)s, %(zone)s, %(start_time)s, %(end_time)s, %(stationary)s, %(has_snapshot)s)
+ON CONFLICT (event_id) DO UPDATE SET
+    event_type = EXCLUDED.event_type, updated_at = EXCLUDED.updated_at, label = EXCLUDED.label,
+    score = EXCLUDED.score, box = EXCLUDED.box, zone = EXCLUDED.zone, end_time = EXCLUDED.end_time,
+    stationary = EXCLUDED.stationary, has_snapshot = EXCLUDED.has_snapshot
+WHERE camera_events.updated_at < EXCLUDED.updated_at
+"""
+
+UPSERTS: dict[type, str] = {
+    MissionStart: UPSERT_MISSION_START,
+    MissionEnd: UPSERT_MISSION_END,
+    CameraEvent: UPSERT_CAMERA_EVENT,
+}
+
+UPSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (first_received_at, last_received_at, topic, family, device_id, reason_code, reason,
+                          payload, payload_sha256, user_properties)
+VALUES (%(received_at)s, %(received_at)s, %(topic)s, %(family)s, %(device_id)s, %(reason_code)s, %(reason)s,
+        %(payload)s, %(payload_sha256)s, %(user_properties)s)
+ON CONFLICT (topic, payload_sha256) DO UPDATE SET
+    occurrences = dead_letters.occurrences + 1,
+    last_received_at = GREATEST(dead_letters.last_received_at, EXCLUDED.last_received_at),
+    reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason
+"""

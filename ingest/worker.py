@@ -1,0 +1,182 @@
+"""One ingest worker: take batches from the MQTT consumer, commit them, then acknowledge them.
+
+The loop never stops on bad input (it becomes dead letters); when the database is unreachable it
+retries the same batch with backoff and takes nothing new (the broker holds the rest). SIGTERM or
+SIGINT: stop taking messages, flush and acknowledge what was taken, disconnect keeping the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from tenacity import Retrying, retry_if_exception_type, stop_any, stop_when_event_set, wait_exponential
+
+from device_adapters.registry import TOPIC_FILTERS
+from ingest.consumer import Delivery, MqttConsumer
+from ingest.writer import BatchResult, BatchWriter
+from services.media_store import MediaStore
+from tlab.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestStats:
+    """Counters since start (read by the run command's live display and, later, metrics)."""
+
+    received: int = 0
+    stored: int = 0
+    rejected: int = 0
+    acked: int = 0
+    rows_inserted: int = 0
+    rows_duplicate: int = 0
+    batches: int = 0
+    db_errors: int = 0
+    rejected_by_code: Counter[str] = field(default_factory=Counter)
+
+    def add(self, result: BatchResult) -> None:
+        self.stored += result.stored
+        self.rejected += result.rejected
+        self.rows_inserted += result.rows_inserted
+        self.rows_duplicate += result.rows_duplicate
+        self.rejected_by_code.update(result.rejected_by_code)
+        self.batches += 1
+
+
+class IngestWorker:
+    def __init__(self, settings: Settings, consumer: MqttConsumer | None = None) -> None:
+        self.settings = settings
+        self.consumer = consumer or MqttConsumer(
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            client_id=settings.ingest_client_id,
+            topic_filters=TOPIC_FILTERS,
+            credentials=settings.mqtt_credentials(),
+            receive_maximum=settings.ingest_receive_maximum,
+            session_expiry_s=settings.ingest_session_expiry_s,
+            share_group=settings.ingest_share_group,
+        )
+        self.writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes)
+        self.stats = IngestStats()
+        self.stopping = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    # ---- database ------------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.settings.database_url, autocommit=True, connect_timeout=5,
+                                         application_name=self.settings.ingest_client_id)
+        return self._conn
+
+    def _write_with_retry(self, batch: list[Delivery]) -> BatchResult | None:
+        """Commit ``batch``, retrying while the database is unreachable; None if stopped meanwhile."""
+        messages = [d.message for d in batch]
+        retrying = Retrying(
+            retry=retry_if_exception_type(psycopg.OperationalError),
+            wait=wait_exponential(multiplier=0.2, max=10),
+            stop=stop_any(stop_when_event_set(self.stopping)),
+            before_sleep=self._log_db_error,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self.writer.write(self._connection(), messages)
+        except psycopg.OperationalError:
+            return None  # stopping while the database is down: nothing acknowledged, broker re-sends
+        return None
+
+    def _log_db_error(self, state: Any) -> None:
+        self.stats.db_errors += 1
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        logger.warning("database unavailable; holding the batch", extra={
+            "attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]})
+
+    # ---- loop ----------------------------------------------------------------------------------
+    def _next_batch(self) -> list[Delivery]:
+        deliveries = self.consumer.deliveries
+        batch: list[Delivery] = []
+        try:
+            batch.append(deliveries.get(timeout=0.2))
+        except queue.Empty:
+            return batch
+        deadline = time.monotonic() + self.settings.ingest_batch_ms / 1000
+        while len(batch) < self.settings.ingest_batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                batch.append(deliveries.get(timeout=remaining) if remaining > 0 else deliveries.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def process(self, batch: list[Delivery]) -> bool:
+        """Write then acknowledge one batch. False if it could not be written (stopping, DB down)."""
+        self.stats.received += len(batch)
+        result = self._write_with_retry(batch)
+        if result is None:
+            return False
+        self.stats.add(result)
+        self.stats.acked += self.consumer.ack(batch)
+        if result.rejected:
+            logger.info("dead-lettered", extra={"count": result.rejected, "codes": dict(result.rejected_by_code)})
+        return True
+
+    def run(self) -> None:
+        self.consumer.start()
+        logger.info("ingest started", extra={"client_id": self.settings.ingest_client_id,
+                                             "filters": ",".join(self.consumer.filters)})
+        while not self.stopping.is_set():
+            batch = self._next_batch()
+            if batch:
+                self.process(batch)
+        self._drain()
+
+    def _drain(self) -> None:
+        """Flush what was already taken, acknowledge it, then disconnect keeping the session."""
+        self.consumer.stop_accepting()
+        self.stopping.clear()  # let the last writes retry briefly
+        deadline = time.monotonic() + 10
+        timer = threading.Timer(10, self.stopping.set)
+        timer.start()
+        try:
+            while time.monotonic() < deadline:
+                batch = []
+                while True:
+                    try:
+                        batch.append(self.consumer.deliveries.get_nowait())
+                    except queue.Empty:
+                        break
+                if not batch or not self.process(batch):
+                    break
+        finally:
+            timer.cancel()
+            self.stopping.set()
+        self.consumer.close()
+        if self._conn is not None:
+            self._conn.close()
+        logger.info("ingest stopped", extra={"received": self.stats.received, "stored": self.stats.stored,
+                                             "rejected": self.stats.rejected, "acked": self.stats.acked})
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def run_worker(settings: Settings) -> int:
+    """Entry point of ``tlab ingest``: migrations, then the loop until SIGTERM/SIGINT."""
+    from services.migrate import apply_migrations
+
+    apply_migrations(settings.database_url)
+    worker = IngestWorker(settings)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    worker.run()
+    return 0

@@ -1,0 +1,206 @@
+"""Write a batch of decoded messages in one transaction.
+
+Guarantees: every message of a batch ends up either as records or as a dead letter before the caller
+acknowledges it; a redelivered message lands on the rows it already wrote. If the database refuses
+a batch for a data reason (not a connection failure), each message is retried alone so that one bad
+message is dead-lettered with the database's words and the others are stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
+from device_adapters.registry import decode
+from ingest.statements import (
+    COPY_TARGETS,
+    INSERT_MEDIA,
+    UPSERT_DEAD_LETTER,
+    UPSERT_DEVICE,
+    UPSERTS,
+)
+from services.media_store import MediaStore
+
+logger = logging.getLogger(__name__)
+
+_COPY_BY_TYPE = {t.record_type: t for t in COPY_TARGETS}
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message: InboundMessage
+    code: str
+    reason: str
+    family: str | None = None
+    device_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message: InboundMessage
+    decoded: Decoded
+
+
+Outcome = Accepted | DeadLetter
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0  # messages whose records were committed
+    rejected: int = 0  # messages dead-lettered
+    rows_inserted: int = 0  # new time-series rows
+    rows_duplicate: int = 0  # time-series rows already there (redelivery or repeated sends)
+    rejected_by_code: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
+    """Adapter decoding plus the checks that belong to ingest rather than to any one family."""
+    if len(message.payload) > max_payload_bytes:
+        return DeadLetter(message, "payload_too_large",
+                          f"payload is {len(message.payload)} bytes; the limit is {max_payload_bytes}")
+    try:
+        return Accepted(message, decode(message))
+    except Rejection as rejection:
+        return DeadLetter(message, rejection.code, rejection.reason)
+    except Exception as exc:  # an adapter bug must not stop ingest: keep the message and say why
+        logger.exception("adapter crashed", extra={"topic": message.topic})
+        return DeadLetter(message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}")
+
+
+class BatchWriter:
+    def __init__(self, media: MediaStore, max_payload_bytes: int) -> None:
+        self.media = media
+        self.max_payload_bytes = max_payload_bytes
+        self._prepared: set[int] = set()
+
+    def write(self, conn: psycopg.Connection[Any], messages: Sequence[InboundMessage]) -> BatchResult:
+        """Decode and commit ``messages``. Raises psycopg.OperationalError when the database is
+        unreachable (nothing committed: the caller retries and does not acknowledge)."""
+        outcomes = [decode_one(m, self.max_payload_bytes) for m in messages]
+        try:
+            return self._commit(conn, outcomes)
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            logger.warning("batch refused by the database; isolating messages",
+                           extra={"size": len(outcomes), "error": str(exc).splitlines()[0]})
+            return self._commit_one_by_one(conn, outcomes)
+
+    def _commit_one_by_one(self, conn: psycopg.Connection[Any], outcomes: list[Outcome]) -> BatchResult:
+        total = BatchResult()
+        for outcome in outcomes:
+            try:
+                part = self._commit(conn, [outcome])
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                if not isinstance(outcome, Accepted):
+                    raise  # a dead letter alone cannot fail on data: this is a bug, not bad input
+                reason = f"database refused the records: {str(exc).splitlines()[0]}"
+                part = self._commit(conn, [DeadLetter(outcome.message, "database_rejected", reason,
+                                                      outcome.decoded.family, outcome.decoded.device_id)])
+            _merge(total, part)
+        return total
+
+    def _commit(self, conn: psycopg.Connection[Any], outcomes: Sequence[Outcome]) -> BatchResult:
+        result = BatchResult()
+        accepted = [o for o in outcomes if isinstance(o, Accepted)]
+        dead = [o for o in outcomes if isinstance(o, DeadLetter)]
+        # Files first: a crash after this and before COMMIT leaves an unreferenced file, never a row
+        # pointing at a missing file.
+        for item in accepted:
+            for record in item.decoded.records:
+                if isinstance(record, MediaBlob):
+                    self.media.put(record.sha256, record.data)
+        with conn.transaction(), conn.cursor() as cur:
+            self._prepare_session(conn, cur)
+            self._upsert_devices(cur, accepted)
+            self._write_records(cur, [a.decoded for a in accepted], result)
+            for letter in dead:
+                cur.execute(UPSERT_DEAD_LETTER, _dead_letter_params(letter))
+                result.rejected_by_code[letter.code] += 1
+        result.stored = len(accepted)
+        result.rejected = len(dead)
+        return result
+
+    def _prepare_session(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
+        key = id(conn.pgconn)
+        if key not in self._prepared:
+            for target in COPY_TARGETS:
+                cur.execute(target.create_stage_sql())
+            self._prepared.add(key)
+
+    @staticmethod
+    def _upsert_devices(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> None:
+        """Register devices on first message and keep last_seen (the latest receive time)."""
+        seen: dict[str, tuple[str, datetime]] = {}
+        for item in accepted:
+            when = item.message.received_at
+            family, last = seen.get(item.decoded.device_id, (item.decoded.family, when))
+            seen[item.decoded.device_id] = (family, max(last, when))
+        # sorted: concurrent workers lock device rows in the same order (no deadlock)
+        rows = [(dev, fam, when, when) for dev, (fam, when) in sorted(seen.items())]
+        if rows:
+            cur.executemany(UPSERT_DEVICE, rows)
+
+    def _write_records(self, cur: psycopg.Cursor[Any], decoded: Sequence[Decoded], result: BatchResult) -> None:
+        by_type: dict[type, list[Any]] = defaultdict(list)
+        for item in decoded:
+            for record in item.records:
+                by_type[type(record)].append(record)
+        blobs = by_type.pop(MediaBlob, [])
+        if blobs:
+            cur.executemany(INSERT_MEDIA, [(b.sha256, b.content_type, len(b.data), b.width, b.height) for b in blobs])
+        for target in COPY_TARGETS:
+            records = by_type.pop(target.record_type, [])
+            if not records:
+                continue
+            with cur.copy(target.copy_sql()) as copy:
+                for record in records:
+                    copy.write_row(target.row(record))
+            cur.execute(target.merge_sql())
+            result.rows_inserted += cur.rowcount
+            result.rows_duplicate += len(records) - cur.rowcount
+        for record_type, records in by_type.items():
+            cur.executemany(UPSERTS[record_type], [_params(r) for r in records])
+
+
+def _params(record: Any) -> dict[str, Any]:
+    params = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    if isinstance(params.get("box"), tuple):
+        params["box"] = list(params["box"])
+    return params
+
+
+def _dead_letter_params(letter: DeadLetter) -> dict[str, Any]:
+    message = letter.message
+    return {
+        "received_at": message.received_at,
+        "topic": message.topic,
+        "family": letter.family,
+        "device_id": letter.device_id,
+        "reason_code": letter.code,
+        "reason": letter.reason,
+        "payload": message.payload,
+        "payload_sha256": hashlib.sha256(message.payload).hexdigest(),
+        "user_properties": Jsonb(dict(message.user_properties)),
+    }
+
+
+def _merge(total: BatchResult, part: BatchResult) -> None:
+    total.stored += part.stored
+    total.rejected += part.rejected
+    total.rows_inserted += part.rows_inserted
+    total.rows_duplicate += part.rows_duplicate
+    for code, n in part.rejected_by_code.items():
+        total.rejected_by_code[code] += n
