@@ -21,7 +21,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
-from device_adapters.registry import decode
+from device_adapters.registry import ADAPTERS, decode
+from device_adapters.validation import DEVICE_ID
 from ingest.statements import (
     COPY_TARGETS,
     INSERT_MEDIA,
@@ -71,10 +72,19 @@ def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
     try:
         return Accepted(message, decode(message))
     except Rejection as rejection:
-        return DeadLetter(message, rejection.code, rejection.reason)
+        return DeadLetter(message, rejection.code, rejection.reason, *claimed_identity(message.topic))
     except Exception as exc:  # an adapter bug must not stop ingest: keep the message and say why
         logger.exception("adapter crashed", extra={"topic": message.topic})
-        return DeadLetter(message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}")
+        return DeadLetter(message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}",
+                          *claimed_identity(message.topic))
+
+
+def claimed_identity(topic: str) -> tuple[str | None, str | None]:
+    """(family, device id) a rejected message claims by its topic, for filtering dead letters."""
+    levels = topic.split("/")
+    family = ADAPTERS[levels[0]].family if levels[0] in ADAPTERS else None
+    device = levels[1] if family and len(levels) > 1 and DEVICE_ID.match(levels[1]) else None
+    return family, device
 
 
 class BatchWriter:

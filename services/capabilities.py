@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,12 @@ class DatabaseCapabilities:
 
 
 def detect(conn: psycopg.Connection[Any]) -> DatabaseCapabilities:
-    pg_version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    cur = conn.cursor(row_factory=tuple_row)
+    pg_version = cur.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+    row = cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     if row is None:
         return DatabaseCapabilities(pg_version, None, None, False, False, False, False)
-    license_ = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()[0]  # type: ignore[index]
+    license_ = cur.execute("SELECT current_setting('timescaledb.license', true)").fetchone()[0]  # type: ignore[index]
     tsl = license_ == "timescale"
     return DatabaseCapabilities(
         postgres_version=pg_version,

@@ -1,0 +1,49 @@
+"""The FastAPI application: routers registered explicitly, one pool and one media store per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from services.api.deps import authorize
+from services.api.routes import camera_events, dead_letters, devices, health, media, missions
+from services.db import create_pool
+from services.media_store import MediaStore
+from tlab.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pool = create_pool(settings.database_url)
+        app.state.media = MediaStore(settings.media_path)
+        yield
+        app.state.pool.close()
+
+    app = FastAPI(
+        title="Territoire Lab API",
+        version="0.1.0",
+        description="Telemetry, drone inspections, dumping-camera events and media of the lab's pilots.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
+    for module in (devices, missions, camera_events, media, dead_letters):
+        v1.include_router(module.router)
+    v1.add_api_route("/capabilities", health.capabilities, methods=["GET"], tags=["health"],
+                     summary="What the database can do (TimescaleDB TSL features or not)")
+    app.include_router(v1)
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(psycopg.OperationalError)
+    async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"database unavailable: {str(exc).splitlines()[0]}"}, status_code=503)
+
+    return app

@@ -1,0 +1,52 @@
+"""Dead letters: every rejected message with its reason and raw bytes."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response
+
+from services.api.deps import ConnDep
+from services.api.schemas import DeadLetter, DeadLetterDetail, Limit, Offset, Page, page
+
+router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Dead letter id.")]
+
+COLUMNS = ("id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
+           "octet_length(payload) AS payload_size, payload_sha256, user_properties, replayed_at")
+
+
+@router.get("", summary="Rejected messages, most recent first")
+def list_dead_letters(conn: ConnDep, reason_code: str | None = None, topic: str | None = None,
+                      limit: Limit = 100, offset: Offset = 0) -> Page[DeadLetter]:
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM dead_letters WHERE (%(r)s::text IS NULL OR reason_code = %(r)s) "
+        "AND (%(t)s::text IS NULL OR topic = %(t)s) ORDER BY last_received_at DESC, id DESC "
+        "LIMIT %(limit)s OFFSET %(offset)s",
+        {"r": reason_code, "t": topic, "limit": limit, "offset": offset},
+    ).fetchall()
+    return page([DeadLetter(**r) for r in rows], limit, offset)
+
+
+def _row(conn: ConnDep, dead_letter_id: DeadLetterId) -> dict[str, Any]:
+    row = conn.execute(f"SELECT {COLUMNS}, payload FROM dead_letters WHERE id = %s", (dead_letter_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"dead letter {dead_letter_id} not found")
+    return row
+
+
+@router.get("/{dead_letter_id}", summary="One dead letter with its payload (base64, and text if UTF-8)")
+def get_dead_letter(conn: ConnDep, dead_letter_id: DeadLetterId) -> DeadLetterDetail:
+    row = _row(conn, dead_letter_id)
+    payload = bytes(row.pop("payload"))
+    try:
+        text: str | None = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return DeadLetterDetail(**row, payload_base64=base64.b64encode(payload).decode(), payload_text=text)
+
+
+@router.get("/{dead_letter_id}/payload", summary="The raw payload bytes", response_class=Response)
+def get_dead_letter_payload(conn: ConnDep, dead_letter_id: DeadLetterId) -> Response:
+    return Response(bytes(_row(conn, dead_letter_id)["payload"]), media_type="application/octet-stream")

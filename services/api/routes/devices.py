@@ -1,0 +1,103 @@
+"""Device registry and per-metric readings (raw or time_bucket aggregates)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from psycopg import sql
+
+from device_adapters.registry import ADAPTERS, metric_catalog
+from services.api.deps import ConnDep
+from services.api.schemas import (
+    BucketedReading,
+    Device,
+    DeviceDetail,
+    Limit,
+    Metric,
+    Offset,
+    Page,
+    Reading,
+    page,
+    parse_bucket,
+    time_range,
+)
+
+router = APIRouter(tags=["devices"])
+
+DEVICE_COLUMNS = "device_id, family, pilot, description, first_seen, last_seen"
+
+
+def _metrics_of(family: str) -> list[Metric]:
+    adapter = next((a for a in ADAPTERS.values() if a.family == family), None)
+    metrics = adapter.metrics if adapter else ()
+    return [Metric(family=family, name=m.name, unit=m.unit, description=m.description) for m in metrics]
+
+
+@router.get("/metrics", summary="Every numeric series the platform stores, by device family")
+def list_metrics() -> list[Metric]:
+    return [Metric(family=fam, name=m.name, unit=m.unit, description=m.description)
+            for (fam, _), m in metric_catalog().items()]
+
+
+@router.get("/devices", summary="Devices that have sent data, most recently seen first")
+def list_devices(conn: ConnDep, family: str | None = None, limit: Limit = 100, offset: Offset = 0) -> Page[Device]:
+    rows = conn.execute(
+        f"SELECT {DEVICE_COLUMNS} FROM devices WHERE (%(family)s::text IS NULL OR family = %(family)s) "
+        "ORDER BY last_seen DESC NULLS LAST, device_id LIMIT %(limit)s OFFSET %(offset)s",
+        {"family": family, "limit": limit, "offset": offset},
+    ).fetchall()
+    return page([Device(**r) for r in rows], limit, offset)
+
+
+def _device(conn: ConnDep, device_id: str) -> dict:
+    row = conn.execute(f"SELECT {DEVICE_COLUMNS} FROM devices WHERE device_id = %s", (device_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"device {device_id!r} not found")
+    return row
+
+
+@router.get("/devices/{device_id}", summary="One device with the metrics it can have")
+def get_device(conn: ConnDep, device_id: str) -> DeviceDetail:
+    row = _device(conn, device_id)
+    return DeviceDetail(**row, metrics=_metrics_of(row["family"]))
+
+
+@router.get(
+    "/devices/{device_id}/readings",
+    summary="One metric of one device over a time range; with `bucket`, aggregated by time_bucket",
+    response_model=Page[BucketedReading] | Page[Reading],
+)
+def get_readings(
+    conn: ConnDep,
+    device_id: str,
+    metric: Annotated[str, Query(description="Metric name, see /v1/metrics (e.g. soil_vwc_pct).")],
+    start: Annotated[datetime | None, Query(description="Inclusive start; default end - 24 h.")] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive end; default now.")] = None,
+    bucket: Annotated[str | None, Query(description="Aggregate per interval: 30s, 15m, 1h, 1d.")] = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+) -> Page[BucketedReading] | Page[Reading]:
+    family = _device(conn, device_id)["family"]
+    spec = metric_catalog().get((family, metric))
+    if spec is None:
+        known = ", ".join(m.name for m in _metrics_of(family)) or "none"
+        raise HTTPException(404, f"metric {metric!r} does not exist for {family} devices (known: {known})")
+    start, end = time_range(start, end, timedelta(hours=24))
+    params = {"device": device_id, "start": start, "end": end, "limit": limit, "offset": offset}
+    column, table = sql.Identifier(spec.column), sql.Identifier(spec.table)
+    if bucket is None:
+        query = sql.SQL(
+            "SELECT time, {col} AS value FROM {tab} WHERE device_id = %(device)s AND time >= %(start)s "
+            "AND time < %(end)s AND {col} IS NOT NULL ORDER BY time LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(col=column, tab=table)
+        return page([Reading(**r) for r in conn.execute(query, params).fetchall()], limit, offset)
+    params["width"] = parse_bucket(bucket)
+    query = sql.SQL(
+        "SELECT time_bucket(%(width)s, time) AS bucket, avg({col}) AS avg, min({col}) AS min, "
+        "max({col}) AS max, count({col}) AS count FROM {tab} WHERE device_id = %(device)s "
+        "AND time >= %(start)s AND time < %(end)s AND {col} IS NOT NULL "
+        "GROUP BY bucket ORDER BY bucket LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(col=column, tab=table)
+    return page([BucketedReading(**r) for r in conn.execute(query, params).fetchall()], limit, offset)

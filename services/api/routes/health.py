@@ -1,0 +1,28 @@
+"""Health and capabilities. /health is the only route without authorisation (for probes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from services.api.deps import ConnDep
+from services.capabilities import detect
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness and database reachability (no credential needed)")
+def health(request: Request) -> JSONResponse:
+    try:
+        with request.app.state.pool.connection(timeout=2) as conn:
+            caps = detect(conn)
+    except Exception as exc:  # noqa: BLE001 - whatever fails (pool timeout, driver), the answer is 503
+        return JSONResponse({"status": "unavailable", "database": str(exc).splitlines()[0]}, status_code=503)
+    body: dict[str, Any] = {"status": "ok", "database": "ok", "capabilities": caps.as_dict()}
+    return JSONResponse(body)
+
+
+def capabilities(conn: ConnDep) -> dict[str, Any]:
+    return detect(conn).as_dict()

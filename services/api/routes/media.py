@@ -1,0 +1,28 @@
+"""Media download by content hash (frames, snapshots)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from services.api.deps import ConnDep, MediaDep
+
+router = APIRouter(prefix="/media", tags=["media"])
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@router.get("/{sha256}", summary="The bytes of a stored image, with its content type",
+            response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
+def get_media(conn: ConnDep, media: MediaDep, sha256: str) -> FileResponse:
+    if not SHA256.match(sha256):
+        raise HTTPException(422, "sha256 must be 64 lowercase hexadecimal characters")
+    row = conn.execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"no media {sha256}")
+    path = media.open(sha256)
+    if path is None:
+        raise HTTPException(410, f"media {sha256} is registered but its file is gone (retention or loss)")
+    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
+    return FileResponse(path, media_type=row["content_type"], headers=headers)

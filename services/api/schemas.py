@@ -1,0 +1,181 @@
+"""Response models of the HTTP API and the query parameters shared by several routes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import HTTPException, Query
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page, null on the last page.")
+
+
+def page(items: list[T], limit: int, offset: int) -> Page[T]:
+    return Page[T](items=items, limit=limit, offset=offset, next_offset=offset + limit if len(items) == limit else None)
+
+
+class Device(BaseModel):
+    device_id: str
+    family: str
+    pilot: str | None
+    description: str | None
+    first_seen: datetime
+    last_seen: datetime | None
+
+
+class Metric(BaseModel):
+    family: str
+    name: str
+    unit: str
+    description: str
+
+
+class DeviceDetail(Device):
+    metrics: list[Metric]
+
+
+class Reading(BaseModel):
+    time: datetime
+    value: float
+
+
+class BucketedReading(BaseModel):
+    bucket: datetime
+    avg: float | None
+    min: float | None
+    max: float | None
+    count: int
+
+
+class Mission(BaseModel):
+    mission_id: str
+    device_id: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    status: str
+    pipe_id: str | None
+    start_manhole: str | None
+    end_manhole: str | None
+    direction: str | None
+    diameter_mm: int | None
+    material: str | None
+    operator: str | None
+    notes: str | None
+    distance_m: float | None
+
+
+class MissionDetail(Mission):
+    telemetry_count: int
+    frame_count: int
+    max_chainage_m: float | None
+
+
+class TelemetryPoint(BaseModel):
+    time: datetime
+    chainage_m: float
+    speed_mps: float | None
+    heading_deg: float | None
+    pitch_deg: float | None
+    roll_deg: float | None
+    water_level_pct: float | None
+    water_temp_c: float | None
+    air_temp_c: float | None
+    h2s_ppm: float | None
+    ch4_pct_lel: float | None
+    o2_pct: float | None
+    battery_pct: float | None
+    rssi_dbm: float | None
+
+
+class Frame(BaseModel):
+    time: datetime
+    chainage_m: float
+    seq: int | None
+    media_sha256: str
+    media_url: str
+
+
+class Snapshot(BaseModel):
+    time: datetime
+    media_sha256: str
+    media_url: str
+
+
+class CameraEvent(BaseModel):
+    event_id: str
+    device_id: str
+    source: str
+    event_type: str
+    updated_at: datetime
+    label: str
+    score: float
+    box: list[int]
+    zone: str | None
+    start_time: datetime
+    end_time: datetime | None
+    stationary: bool
+    has_snapshot: bool
+
+
+class CameraEventDetail(CameraEvent):
+    snapshots: list[Snapshot]
+
+
+class DeadLetter(BaseModel):
+    id: int
+    first_received_at: datetime
+    last_received_at: datetime
+    occurrences: int
+    topic: str
+    family: str | None
+    device_id: str | None
+    reason_code: str
+    reason: str
+    payload_size: int
+    payload_sha256: str
+    user_properties: dict[str, str]
+    replayed_at: datetime | None
+
+
+class DeadLetterDetail(DeadLetter):
+    payload_base64: str
+    payload_text: str | None = Field(description="The payload as text when it is valid UTF-8.")
+
+
+# ---- shared query parsing ---------------------------------------------------------------------------
+_INTERVAL = re.compile(r"^(\d{1,6})(s|m|h|d)$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_bucket(text: str) -> timedelta:
+    """'30s', '15m', '1h', '1d' -> timedelta (1 second to 366 days)."""
+    match = _INTERVAL.match(text)
+    if not match:
+        raise HTTPException(422, f"bucket {text!r}: use a number and a unit s, m, h or d (e.g. 15m)")
+    delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    if not timedelta(seconds=1) <= delta <= timedelta(days=366):
+        raise HTTPException(422, f"bucket {text!r} must be between 1s and 366d")
+    return delta
+
+
+def time_range(start: datetime | None, end: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
+    end = end or datetime.now(UTC)
+    start = start or end - default
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise HTTPException(422, f"{name} needs a time zone (e.g. 2026-11-28T10:00:00Z)")
+    if start >= end:
+        raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
+    return start, end
