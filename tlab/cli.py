@@ -166,7 +166,8 @@ def sim_drone(
     from sim.runner import run_simulator
 
     settings = _settings()
-    sim = DroneMission(device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count)
+    sim = DroneMission(device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count,
+                       rate_hz=rate)
     raise typer.Exit(run_simulator(sim, settings, rate=rate, count=0))
 
 

@@ -1,0 +1,117 @@
+"""Bathy drone: inspection missions along a pipe segment, telemetry at each tick and a video frame
+every ``frame_every`` ticks. Gas readings rise near a simulated defect; the frames show it."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sim.publisher import OutboundMessage
+from sim.render import pipe_frame
+
+MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
+
+
+@dataclass
+class DroneMission:
+    device_id: str = "bathy-01"
+    seed: int = 42
+    length_m: float = 60.0
+    speed_mps: float = 0.5
+    rate_hz: float = 5.0
+    frame_every: int = 5
+    missions: int = 0  # 0 = fly missions forever
+    name: str = "drone"
+    _rng: random.Random = field(init=False)
+    _flown: int = field(init=False, default=0)
+    _mission: dict | None = field(init=False, default=None)
+    _chainage: float = field(init=False, default=0.0)
+    _ticks_in_mission: int = field(init=False, default=0)
+    _defects: list[tuple[float, str]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    @property
+    def done(self) -> bool:
+        return self.missions > 0 and self._flown >= self.missions and self._mission is None
+
+    def _start(self, now: datetime) -> OutboundMessage:
+        rng = self._rng
+        n = rng.randint(100, 999)
+        mission_id = f"{self.device_id}-{now:%Y%m%dT%H%M%S}-{n}"
+        self._mission = {"mission_id": mission_id}
+        self._chainage, self._ticks_in_mission = 0.0, 0
+        self._defects = sorted((rng.uniform(5, self.length_m - 5), rng.choice(["crack", "roots"]))
+                               for _ in range(rng.randint(1, 3)))
+        body = {
+            "mission_id": mission_id,
+            "ts": now.isoformat(timespec="milliseconds"),
+            "pipe": {
+                "pipe_id": f"BET-{rng.randint(1000, 9999)}",
+                "start_manhole": f"R{rng.randint(100, 499)}",
+                "end_manhole": f"R{rng.randint(500, 999)}",
+                "direction": "downstream",
+                "diameter_mm": rng.choice([300, 400, 600, 800, 1000]),
+                "material": rng.choice(MATERIALS),
+            },
+            "operator": "sim",
+        }
+        return OutboundMessage(f"bathy/{self.device_id}/mission/start", json.dumps(body).encode())
+
+    def _near_defect(self) -> str | None:
+        return next((kind for at, kind in self._defects if abs(at - self._chainage) < 0.8), None)
+
+    def _telemetry(self, now: datetime) -> OutboundMessage:
+        rng = self._rng
+        defect = self._near_defect()
+        body = {
+            "mission_id": self._mission["mission_id"],  # type: ignore[index]
+            "ts": now.isoformat(timespec="milliseconds"),
+            "chainage_m": round(self._chainage, 3),
+            "speed_mps": round(self.speed_mps + rng.gauss(0, 0.03), 3),
+            "heading_deg": round((92 + rng.gauss(0, 1.5)) % 360, 1),
+            "pitch_deg": round(rng.gauss(0, 1.2), 2),
+            "roll_deg": round(rng.gauss(0, 2.0), 2),
+            "water_level_pct": round(max(0.0, 22 + rng.gauss(0, 1.5)), 1),
+            "water_temp_c": round(13 + rng.gauss(0, 0.1), 2),
+            "air_temp_c": round(15 + rng.gauss(0, 0.2), 2),
+            "h2s_ppm": round(max(0.0, (9 if defect else 1.5) + rng.gauss(0, 0.5)), 2),
+            "ch4_pct_lel": round(max(0.0, 2 + rng.gauss(0, 0.4)), 2),
+            "o2_pct": round(20.6 + rng.gauss(0, 0.05), 2),
+            "battery_pct": round(max(0.0, 100 - self._ticks_in_mission * 0.02), 2),
+            "rssi_dbm": round(-60 - self._chainage * 0.4 + rng.gauss(0, 2), 1),
+        }
+        return OutboundMessage(f"bathy/{self.device_id}/telemetry", json.dumps(body).encode())
+
+    def _frame(self, now: datetime, water_level_pct: float) -> OutboundMessage:
+        defect = self._near_defect()
+        jpeg = pipe_frame(self._chainage, water_level_pct, self._rng, crack=defect == "crack",
+                          roots=defect == "roots", label=self._mission["mission_id"])  # type: ignore[index]
+        props = (
+            ("mission_id", self._mission["mission_id"]),  # type: ignore[index]
+            ("ts", now.isoformat(timespec="milliseconds")),
+            ("chainage_m", f"{self._chainage:.3f}"),
+            ("seq", str(self._ticks_in_mission // self.frame_every)),
+        )
+        return OutboundMessage(f"bathy/{self.device_id}/frame", jpeg, props)
+
+    def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
+        if self._mission is None:
+            if self.missions and self._flown >= self.missions:
+                return []
+            return [self._start(now)]
+        out = [self._telemetry(now)]
+        if self._ticks_in_mission % self.frame_every == 0:
+            out.append(self._frame(now, 22.0))
+        self._ticks_in_mission += 1
+        self._chainage += self.speed_mps / self.rate_hz
+        if self._chainage >= self.length_m:
+            end = {"mission_id": self._mission["mission_id"], "ts": now.isoformat(timespec="milliseconds"),
+                   "status": "completed", "distance_m": round(self._chainage, 2)}
+            out.append(OutboundMessage(f"bathy/{self.device_id}/mission/end", json.dumps(end).encode()))
+            self._mission = None
+            self._flown += 1
+        return out

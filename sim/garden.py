@@ -1,0 +1,67 @@
+"""Ptipot' garden sensor fleet: soil moisture drying out between rains, diurnal temperature and light."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sim.faults import FaultInjector
+from sim.publisher import OutboundMessage
+
+
+@dataclass
+class _Plot:
+    device_id: str
+    vwc: float
+    clock_skew: timedelta
+
+
+@dataclass
+class GardenFleet:
+    devices: int = 5
+    seed: int = 42
+    bad_ratio: float = 0.0
+    duplicate_ratio: float = 0.0
+    clock_skew_s: float = 0.0
+    prefix: str = "garden"
+    name: str = "garden"
+    done: bool = False
+    _plots: list[_Plot] = field(init=False)
+    _rng: random.Random = field(init=False)
+    _faults: FaultInjector = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._plots = [
+            _Plot(f"{self.prefix}-{i + 1:02d}", self._rng.uniform(18, 35),
+                  timedelta(seconds=self._rng.uniform(-self.clock_skew_s, self.clock_skew_s)))
+            for i in range(self.devices)
+        ]
+        self._faults = FaultInjector(self._rng, malformed=self.bad_ratio, duplicate=self.duplicate_ratio)
+
+    def reading(self, plot: _Plot, now: datetime) -> dict[str, object]:
+        rng = self._rng
+        hour = now.hour + now.minute / 60
+        daylight = max(0.0, math.sin((hour - 6) / 12 * math.pi))
+        rain = rng.choice([0.0] * 30 + [rng.uniform(0.2, 6)])
+        plot.vwc = min(45.0, max(5.0, plot.vwc - 0.02 + rain * 1.5))
+        air = 6 + 8 * daylight + rng.gauss(0, 0.4)
+        return {
+            "ts": (now + plot.clock_skew).isoformat(timespec="milliseconds"),
+            "soil_vwc_pct": round(plot.vwc, 2),
+            "soil_temp_c": round(air - 1.5 + rng.gauss(0, 0.2), 2),
+            "air_temp_c": round(air, 2),
+            "air_rh_pct": round(min(100.0, max(20.0, 85 - 30 * daylight + rng.gauss(0, 2))), 1),
+            "light_lux": round(60_000 * daylight * rng.uniform(0.4, 1.0), 0),
+            "rain_mm": round(rain, 2),
+        }
+
+    def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
+        out: list[OutboundMessage] = []
+        for plot in self._plots:
+            body = json.dumps(self.reading(plot, now)).encode()
+            out.extend(self._faults.apply(OutboundMessage(f"ptipot/{plot.device_id}/readings", body)))
+        return out

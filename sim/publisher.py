@@ -1,0 +1,113 @@
+"""A counting MQTT publisher for simulators.
+
+paho's ``publish()`` returns an error code instead of raising (queue full, not connected); naive code
+ignores it and believes it sent data. Here every publish is counted as *sent* (accepted by paho),
+*failed* (an error code: counted, logged, retried once the queue drains) or *acked* (PUBACK received
+from the broker for QoS 1), and the simulator exits non-zero if anything failed for good.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    topic: str
+    payload: bytes
+    user_properties: tuple[tuple[str, str], ...] = ()
+    qos: int = 1
+
+
+@dataclass
+class PublishCounts:
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    retried: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "acked": self.acked, "failed": self.failed, "retried": self.retried}
+
+
+class CountingPublisher:
+    def __init__(self, host: str, port: int, client_id: str, *, max_queued: int = 10_000,
+                 credentials: tuple[str, str] | None = None) -> None:
+        self.counts = PublishCounts()
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        if credentials:
+            client.username_pw_set(*credentials)
+        client.max_queued_messages_set(max_queued)
+        client.max_inflight_messages_set(100)
+        client.on_connect = lambda *_a: self._connected.set()
+        client.on_disconnect = lambda *_a: self._connected.clear()
+        client.on_publish = self._on_publish
+        self.client = client
+        self.host, self.port = host, port
+
+    def connect(self, timeout: float = 15) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+        if not self._connected.wait(timeout):
+            raise ConnectionError(f"MQTT broker {self.host}:{self.port} not reachable within {timeout}s")
+
+    def _on_publish(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_code: object,
+                    _props: object) -> None:
+        with self._lock:
+            if getattr(reason_code, "is_failure", False):
+                self.counts.failed += 1
+                self.counts.errors[str(reason_code)] = self.counts.errors.get(str(reason_code), 0) + 1
+            else:
+                self.counts.acked += 1
+
+    def publish(self, message: OutboundMessage, *, retry_for: float = 30.0) -> bool:
+        """Publish, retrying while paho's queue is full or the link is down; False if it never went."""
+        props = None
+        if message.user_properties:
+            props = Properties(PacketTypes.PUBLISH)
+            props.UserProperty = list(message.user_properties)
+        deadline = time.monotonic() + retry_for
+        while True:
+            info = self.client.publish(message.topic, message.payload, qos=message.qos, properties=props)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                with self._lock:
+                    self.counts.sent += 1
+                return True
+            with self._lock:
+                name = mqtt.error_string(info.rc)
+                self.counts.errors[name] = self.counts.errors.get(name, 0) + 1
+            if time.monotonic() > deadline:
+                with self._lock:
+                    self.counts.failed += 1
+                logger.error("publish failed", extra={"topic": message.topic, "error": name})
+                return False
+            with self._lock:
+                self.counts.retried += 1
+            time.sleep(0.05)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every QoS 1 publish is acknowledged or failed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.counts.acked + self.counts.failed >= self.counts.sent:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

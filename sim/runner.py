@@ -1,0 +1,62 @@
+"""Drive a simulator at a fixed rate and report what was published.
+
+A simulator is anything with ``name``, ``done`` and ``tick(n, now) -> list[OutboundMessage]``; the
+runner calls ``tick`` ``rate`` times per second (each device of a fleet sends once per tick) and
+exits when ``done`` turns true, after ``count`` ticks, or on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sim.publisher import CountingPublisher, OutboundMessage
+from tlab.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Simulator(Protocol):
+    name: str
+
+    @property
+    def done(self) -> bool: ...
+
+    def tick(self, n: int, now: datetime) -> list[OutboundMessage]: ...
+
+
+def run_simulator(sim: Simulator, settings: Settings, *, rate: float, count: int = 0,
+                  stop: threading.Event | None = None) -> int:
+    """Publish until done; print a JSON line of counts; return 0 if every publish was acknowledged."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, client_id=f"sim-{sim.name}")
+    publisher.connect()
+    period = 1.0 / rate if rate > 0 else 0.0
+    started = time.monotonic()
+    n = 0
+    while not stop.is_set() and not sim.done and (count == 0 or n < count):
+        for message in sim.tick(n, datetime.now(UTC)):
+            publisher.publish(message)
+        n += 1
+        # schedule against the start time so the rate does not drift with publish time
+        delay = started + n * period - time.monotonic()
+        if delay > 0:
+            stop.wait(delay)
+    flushed = publisher.flush()
+    publisher.close()
+    counts = publisher.counts
+    report = {"simulator": sim.name, "ticks": n, **counts.as_dict(), "errors": counts.errors,
+              "seconds": round(time.monotonic() - started, 2)}
+    print(json.dumps(report), flush=True)
+    ok = flushed and counts.failed == 0 and counts.acked == counts.sent
+    if not ok:
+        logger.error("not every publish was acknowledged", extra=report)
+    return 0 if ok else 1

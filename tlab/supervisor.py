@@ -1,0 +1,118 @@
+"""``tlab run``: the whole platform on one machine, each part in its own process.
+
+Order: stack up -> migrations -> ingest -> API -> simulators; live counts every few seconds;
+Ctrl-C (or SIGTERM) stops simulators first, then ingest (which flushes and acknowledges), then the
+API, then the stack, so nothing that was published is left half-processed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import psycopg
+
+from deploy.local_stack import LocalStack
+from services.migrate import apply_migrations
+from tlab.settings import Settings
+
+COUNT_SQL = """
+SELECT (SELECT count(*) FROM devices) AS devices,
+       (SELECT count(*) FROM garden_readings) AS garden_readings,
+       (SELECT count(*) FROM drone_telemetry) AS drone_telemetry,
+       (SELECT count(*) FROM drone_frames) AS frames,
+       (SELECT count(*) FROM missions) AS missions,
+       (SELECT count(*) FROM camera_events) AS camera_events,
+       (SELECT count(*) FROM dead_letters) AS dead_letters
+"""
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
+    cmd = [sys.executable, "-m", "tlab.cli", *args]
+    return Child(name, subprocess.Popen(cmd, env=env, start_new_session=True))
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _stop(children: list[Child], timeout: float = 20) -> None:
+    for child in children:
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+
+
+def run_platform(settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int,
+                 stop: threading.Event | None = None) -> int:
+    stop = stop or threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stack = LocalStack(settings)
+    print(f"starting the stack in {settings.state_dir} ...", flush=True)
+    stack.up()
+    apply_migrations(settings.database_url)
+    env = dict(os.environ)
+    ingest = _spawn("ingest", ["ingest"], env)
+    api = _spawn("api", ["api"], env)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    if not _wait_http(f"{base}/health", 30):
+        print(f"the API did not answer on {base}/health", file=sys.stderr)
+        _stop([api, ingest])
+        return 1
+    sims = [_spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
+            _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env)]
+    sims += [_spawn(f"drone-{i + 1}", ["sim", "drone", "--device", f"bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)],
+                    env) for i in range(drones)]
+    print(
+        "\nTerritoire Lab is running\n"
+        f"  API       {base}/v1   (docs: {base}/docs, health: {base}/health)\n"
+        f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}\n"
+        f"  Database  {settings.database_url}\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    code = 0
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            while not stop.wait(5):
+                dead = [c.name for c in [ingest, api, *sims] if c.process.poll() is not None]
+                if dead:
+                    print(f"stopped unexpectedly: {', '.join(dead)}", file=sys.stderr, flush=True)
+                    code = 1
+                    break
+                row = conn.execute(COUNT_SQL).fetchone()
+                names = ("devices", "garden", "drone telemetry", "frames", "missions", "camera events", "dead letters")
+                print("  ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)), flush=True)
+    finally:
+        print("stopping ...", flush=True)
+        _stop(sims)
+        _stop([ingest])
+        _stop([api])
+        stack.down()
+        print("stopped.", flush=True)
+    return code
