@@ -49,7 +49,8 @@ def parse_json(model: type[M], payload: bytes) -> M:
         if code == "invalid_json":
             _reject_if_not_utf8(payload)
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise Rejection(code, f"{where}: {first['msg']}{more}") from exc
+        msg = first["msg"].removeprefix("Value error, ")
+        raise Rejection(code, f"{where}: {msg}{more}") from exc
 
 
 def _reject_if_not_utf8(payload: bytes) -> None:

@@ -22,11 +22,22 @@ from device_adapters.contract import (
 
 @dataclass(frozen=True)
 class CopyTarget:
-    """A hypertable or table filled by COPY through a staging table, deduplicated on its unique key."""
+    """A table filled by COPY through a staging table, deduplicated on its unique ``key``.
+
+    A staged row whose key is already stored is a *duplicate* when its ``compared`` columns are equal
+    (a redelivery: dropped) and a *conflict* when they differ (two different readings claiming the same
+    instant: the message is dead-lettered, never silently dropped). ``msg`` in the staging table maps
+    a row back to its message in the batch.
+    """
 
     record_type: type
     table: str
-    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    compared: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(self.record_type))
 
     @property
     def stage(self) -> str:
@@ -34,28 +45,40 @@ class CopyTarget:
 
     def create_stage_sql(self) -> str:
         return (f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} "
-                f"(LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+                f"(LIKE {self.table} INCLUDING DEFAULTS, msg integer NOT NULL) ON COMMIT DELETE ROWS")
 
     def copy_sql(self) -> str:
-        return f"COPY {self.stage} ({', '.join(self.columns)}) FROM STDIN"
+        return f"COPY {self.stage} ({', '.join(self.columns)}, msg) FROM STDIN"
 
     def merge_sql(self) -> str:
         cols = ", ".join(self.columns)
         return f"INSERT INTO {self.table} ({cols}) SELECT {cols} FROM {self.stage} ON CONFLICT DO NOTHING"
 
-    def row(self, record: Any) -> tuple[Any, ...]:
-        return tuple(getattr(record, c) for c in self.columns)
+    def conflicts_sql(self) -> str:
+        """Staged rows whose key is stored with other values (run after the merge)."""
+        on = " AND ".join(f"t.{k} = s.{k}" for k in self.key)
+        left = ", ".join(f"t.{c}" for c in self.compared)
+        right = ", ".join(f"s.{c}" for c in self.compared)
+        keys = ", ".join(f"s.{k}" for k in self.key)
+        return (f"SELECT DISTINCT s.msg, {keys} FROM {self.stage} s JOIN {self.table} t ON {on} "
+                f"WHERE ROW({left}) IS DISTINCT FROM ROW({right})")
+
+    def row(self, record: Any, msg: int) -> tuple[Any, ...]:
+        return (*(getattr(record, c) for c in self.columns), msg)
 
 
-def _fields(record_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(record_type))
+def _others(record_type: type, *key: str) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record_type) if f.name not in key)
 
 
 COPY_TARGETS: tuple[CopyTarget, ...] = (
-    CopyTarget(GardenReading, GardenReading.table, _fields(GardenReading)),
-    CopyTarget(DroneTelemetry, DroneTelemetry.table, _fields(DroneTelemetry)),
-    CopyTarget(DroneFrame, DroneFrame.table, _fields(DroneFrame)),
-    CopyTarget(CameraSnapshot, CameraSnapshot.table, _fields(CameraSnapshot)),
+    CopyTarget(GardenReading, GardenReading.table, ("device_id", "time"),
+               _others(GardenReading, "device_id", "time")),
+    CopyTarget(DroneTelemetry, DroneTelemetry.table, ("device_id", "time"),
+               _others(DroneTelemetry, "device_id", "time")),
+    CopyTarget(DroneFrame, DroneFrame.table, ("device_id", "time"), _others(DroneFrame, "device_id", "time")),
+    # a snapshot sent without a `ts` property takes the receive time, which differs on redelivery
+    CopyTarget(CameraSnapshot, CameraSnapshot.table, ("event_id", "media_sha256"), ("device_id",)),
 )
 
 UPSERT_DEVICE = """

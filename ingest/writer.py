@@ -68,7 +68,8 @@ def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
     """Adapter decoding plus the checks that belong to ingest rather than to any one family."""
     if len(message.payload) > max_payload_bytes:
         return DeadLetter(message, "payload_too_large",
-                          f"payload is {len(message.payload)} bytes; the limit is {max_payload_bytes}")
+                          f"payload is {len(message.payload)} bytes; the limit is {max_payload_bytes}",
+                          *claimed_identity(message.topic))
     try:
         return Accepted(message, decode(message))
     except Rejection as rejection:
@@ -125,7 +126,7 @@ class BatchWriter:
     def _commit(self, conn: psycopg.Connection[Any], outcomes: Sequence[Outcome]) -> BatchResult:
         result = BatchResult()
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
-        dead = [o for o in outcomes if isinstance(o, DeadLetter)]
+        dead: list[DeadLetter] = [o for o in outcomes if isinstance(o, DeadLetter)]
         # Files first: a crash after this and before COMMIT leaves an unreferenced file, never a row
         # pointing at a missing file.
         for item in accepted:
@@ -135,11 +136,15 @@ class BatchWriter:
         with conn.transaction(), conn.cursor() as cur:
             self._prepare_session(conn, cur)
             self._upsert_devices(cur, accepted)
-            self._write_records(cur, [a.decoded for a in accepted], result)
+            conflicts = self._write_records(cur, accepted, result)
+            for index, reason in sorted(conflicts.items()):
+                item = accepted[index]
+                dead.append(DeadLetter(item.message, "conflicting_duplicate", reason, item.decoded.family,
+                                       item.decoded.device_id))
             for letter in dead:
                 cur.execute(UPSERT_DEAD_LETTER, _dead_letter_params(letter))
                 result.rejected_by_code[letter.code] += 1
-        result.stored = len(accepted)
+        result.stored = len(accepted) - len(conflicts)
         result.rejected = len(dead)
         return result
 
@@ -163,26 +168,36 @@ class BatchWriter:
         if rows:
             cur.executemany(UPSERT_DEVICE, rows)
 
-    def _write_records(self, cur: psycopg.Cursor[Any], decoded: Sequence[Decoded], result: BatchResult) -> None:
-        by_type: dict[type, list[Any]] = defaultdict(list)
-        for item in decoded:
-            for record in item.records:
-                by_type[type(record)].append(record)
-        blobs = by_type.pop(MediaBlob, [])
+    def _write_records(self, cur: psycopg.Cursor[Any], accepted: Sequence[Accepted],
+                       result: BatchResult) -> dict[int, str]:
+        """Write every record; return {message index: reason} for messages in conflict with stored rows."""
+        by_type: dict[type, list[tuple[int, Any]]] = defaultdict(list)
+        for index, item in enumerate(accepted):
+            for record in item.decoded.records:
+                by_type[type(record)].append((index, record))
+        blobs = [r for _, r in by_type.pop(MediaBlob, [])]
         if blobs:
             cur.executemany(INSERT_MEDIA, [(b.sha256, b.content_type, len(b.data), b.width, b.height) for b in blobs])
+        conflicts: dict[int, str] = {}
         for target in COPY_TARGETS:
             records = by_type.pop(target.record_type, [])
             if not records:
                 continue
             with cur.copy(target.copy_sql()) as copy:
-                for record in records:
-                    copy.write_row(target.row(record))
+                for index, record in records:
+                    copy.write_row(target.row(record, index))
             cur.execute(target.merge_sql())
-            result.rows_inserted += cur.rowcount
-            result.rows_duplicate += len(records) - cur.rowcount
+            inserted = cur.rowcount
+            clashing = cur.execute(target.conflicts_sql()).fetchall()
+            for index, *key in clashing:
+                described = ", ".join(f"{k}={v}" for k, v in zip(target.key, key, strict=True))
+                conflicts[index] = (f"{target.table} already holds a different row for {described}; "
+                                    "a device must not send two different values for the same key")
+            result.rows_inserted += inserted
+            result.rows_duplicate += len(records) - inserted - len(clashing)
         for record_type, records in by_type.items():
-            cur.executemany(UPSERTS[record_type], [_params(r) for r in records])
+            cur.executemany(UPSERTS[record_type], [_params(r) for _, r in records])
+        return conflicts
 
 
 def _params(record: Any) -> dict[str, Any]:

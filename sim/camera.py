@@ -46,10 +46,10 @@ class CameraFleet:
 
     def _event_message(self, camera: str, ev: _Event, kind: str, now: datetime) -> OutboundMessage:
         body = {
-            "event_id": ev.event_id, "type": kind, "ts": now.isoformat(timespec="milliseconds"),
+            "event_id": ev.event_id, "type": kind, "ts": now.isoformat(timespec="microseconds"),
             "label": ev.label, "score": round(self._rng.uniform(0.62, 0.97), 3), "box": list(ev.box),
-            "zone": ev.zone, "start_time": ev.start.isoformat(timespec="milliseconds"),
-            "end_time": now.isoformat(timespec="milliseconds") if kind == "end" else None,
+            "zone": ev.zone, "start_time": ev.start.isoformat(timespec="microseconds"),
+            "end_time": now.isoformat(timespec="microseconds") if kind == "end" else None,
             "stationary": kind != "new", "has_snapshot": True,
         }
         return OutboundMessage(f"karroad/{camera}/events", json.dumps(body).encode())
@@ -71,7 +71,7 @@ class CameraFleet:
                 out.append(self._event_message(camera, ev, "new", now))
                 snapshot = street_snapshot(camera, now, rng, box=ev.box)
                 out.append(OutboundMessage(f"karroad/{camera}/snapshots/{ev.event_id}", snapshot,
-                                           (("ts", now.isoformat(timespec="milliseconds")),)))
+                                           (("ts", now.isoformat(timespec="microseconds")),)))
             elif ev.updates_left > 0:
                 ev.updates_left -= 1
                 out.append(self._event_message(camera, ev, "update", now))

@@ -48,7 +48,7 @@ class DroneMission:
                                for _ in range(rng.randint(1, 3)))
         body = {
             "mission_id": mission_id,
-            "ts": now.isoformat(timespec="milliseconds"),
+            "ts": now.isoformat(timespec="microseconds"),
             "pipe": {
                 "pipe_id": f"BET-{rng.randint(1000, 9999)}",
                 "start_manhole": f"R{rng.randint(100, 499)}",
@@ -69,7 +69,7 @@ class DroneMission:
         defect = self._near_defect()
         body = {
             "mission_id": self._mission["mission_id"],  # type: ignore[index]
-            "ts": now.isoformat(timespec="milliseconds"),
+            "ts": now.isoformat(timespec="microseconds"),
             "chainage_m": round(self._chainage, 3),
             "speed_mps": round(self.speed_mps + rng.gauss(0, 0.03), 3),
             "heading_deg": round((92 + rng.gauss(0, 1.5)) % 360, 1),
@@ -92,7 +92,7 @@ class DroneMission:
                           roots=defect == "roots", label=self._mission["mission_id"])  # type: ignore[index]
         props = (
             ("mission_id", self._mission["mission_id"]),  # type: ignore[index]
-            ("ts", now.isoformat(timespec="milliseconds")),
+            ("ts", now.isoformat(timespec="microseconds")),
             ("chainage_m", f"{self._chainage:.3f}"),
             ("seq", str(self._ticks_in_mission // self.frame_every)),
         )
@@ -107,9 +107,9 @@ class DroneMission:
         if self._ticks_in_mission % self.frame_every == 0:
             out.append(self._frame(now, 22.0))
         self._ticks_in_mission += 1
-        self._chainage += self.speed_mps / self.rate_hz
+        self._chainage = self._ticks_in_mission * self.speed_mps / self.rate_hz  # exact, not accumulated
         if self._chainage >= self.length_m:
-            end = {"mission_id": self._mission["mission_id"], "ts": now.isoformat(timespec="milliseconds"),
+            end = {"mission_id": self._mission["mission_id"], "ts": now.isoformat(timespec="microseconds"),
                    "status": "completed", "distance_m": round(self._chainage, 2)}
             out.append(OutboundMessage(f"bathy/{self.device_id}/mission/end", json.dumps(end).encode()))
             self._mission = None

@@ -50,7 +50,7 @@ class GardenFleet:
         plot.vwc = min(45.0, max(5.0, plot.vwc - 0.02 + rain * 1.5))
         air = 6 + 8 * daylight + rng.gauss(0, 0.4)
         return {
-            "ts": (now + plot.clock_skew).isoformat(timespec="milliseconds"),
+            "ts": (now + plot.clock_skew).isoformat(timespec="microseconds"),
             "soil_vwc_pct": round(plot.vwc, 2),
             "soil_temp_c": round(air - 1.5 + rng.gauss(0, 0.2), 2),
             "air_temp_c": round(air, 2),

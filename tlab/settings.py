@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
+
+    @field_validator("state_dir", "media_root")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        """Relative paths would be read differently by PostgreSQL and Mosquitto (their own cwd)."""
+        return None if value is None else value.expanduser().resolve()
 
     @property
     def database_url(self) -> str:

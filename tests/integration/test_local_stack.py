@@ -1,0 +1,67 @@
+"""The project's own stack: own ports and state folder, idempotent, beside the system services."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from deploy.local_stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+
+def test_stack_runs_on_its_own_ports_with_timescaledb(stack) -> None:
+    statuses = {s.name: s for s in LocalStack(stack).status()}
+    assert statuses["mosquitto"].running and statuses["postgres"].running
+    assert stack.mqtt_port != 1883 and stack.pg_port != 5432
+    with psycopg.connect(LocalStack(stack).superuser_dsn(stack.pg_database)) as conn:
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (stack.pg_user,)).fetchone()[0]
+        hypertables = {r[0] for r in conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")}
+    assert "timescaledb" in preload
+    assert superuser is False  # the platform's role is not a superuser
+    assert hypertables == {"garden_readings", "drone_telemetry", "drone_frames"}
+
+
+def test_second_up_is_a_quick_no_op(stack) -> None:
+    pids = [s.detail for s in LocalStack(stack).status()]
+    started = time.monotonic()
+    LocalStack(stack).up()
+    elapsed = time.monotonic() - started
+    assert [s.detail for s in LocalStack(stack).status()] == pids  # same processes, not restarted
+    assert elapsed < 30  # generous bound; the figure itself is reported by `tlab stack up` timing in the README
+
+
+def _listener_pid(port: int) -> str | None:
+    """The pid listening on 127.0.0.1:port, from `ss` (None if nothing listens)."""
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    match = re.search(r"pid=(\d+)", out)
+    return match.group(1) if match else None
+
+
+def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_path_factory) -> None:
+    """A whole extra instance (own ports, own state) goes up and down; whatever listens on the system
+    ports 1883 and 5432 before is the same process after."""
+    before = {port: _listener_pid(port) for port in (1883, 5432)}
+    state = Path("/var/tmp") / f"tlab-stack-test-{os.getpid()}"
+    other = settings.model_copy(update={"state_dir": state, "mqtt_port": 18839, "pg_port": 15439})
+    local = LocalStack(other)
+    try:
+        local.up()
+        assert all(s.running for s in local.status())
+        assert (state / "postgres" / "data" / "PG_VERSION").exists()
+        assert (state / "mosquitto" / "passwd").exists() and (state / "mosquitto" / "acl").exists()
+        with psycopg.connect(other.database_url) as conn:
+            assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+        local.down()
+        assert not any(s.running for s in local.status())
+    finally:
+        local.reset()
+    assert not state.exists()
+    assert {port: _listener_pid(port) for port in (1883, 5432)} == before

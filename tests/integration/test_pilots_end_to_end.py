@@ -1,0 +1,91 @@
+"""For each pilot: simulator -> Mosquitto -> ingest -> TimescaleDB -> HTTP API."""
+
+from __future__ import annotations
+
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+from sim.camera import CameraFleet
+from sim.drone import DroneMission
+from sim.garden import GardenFleet
+from sim.runner import run_simulator
+from tests.conftest import count, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
+    fleet = GardenFleet(devices=3, seed=11, prefix=f"g{uid}")
+    assert run_simulator(fleet, stack, rate=50, count=10, stop=threading.Event()) == 0
+
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id LIKE %s", f"g{uid}-%") == 30,
+             what="30 garden readings")
+    devices = api.get("/v1/devices", params={"family": "ptipot", "limit": 1000}).json()["items"]
+    assert {d["device_id"] for d in devices} >= {f"g{uid}-01", f"g{uid}-02", f"g{uid}-03"}
+
+    raw = api.get(f"/v1/devices/g{uid}-01/readings",
+                  params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z"}).json()
+    assert len(raw["items"]) == 10 and raw["next_offset"] is None
+    stored = db.execute("SELECT soil_vwc_pct FROM garden_readings WHERE device_id = %s ORDER BY time",
+                        (f"g{uid}-01",)).fetchall()
+    assert [r["value"] for r in raw["items"]] == [r["soil_vwc_pct"] for r in stored]
+
+    bucketed = api.get(f"/v1/devices/g{uid}-01/readings",
+                       params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "bucket": "1d"}).json()
+    assert sum(b["count"] for b in bucketed["items"]) == 10
+    values = [r["value"] for r in raw["items"]]
+    assert min(b["min"] for b in bucketed["items"]) == min(values)
+    assert max(b["max"] for b in bucketed["items"]) == max(values)
+
+    page = api.get(f"/v1/devices/g{uid}-01/readings",
+                   params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "limit": 4}).json()
+    assert len(page["items"]) == 4 and page["next_offset"] == 4
+
+
+def test_drone_mission_reaches_the_api(stack, ingest, api, db, uid) -> None:
+    device = f"bathy-{uid}"
+    mission = DroneMission(device_id=device, seed=12, length_m=3.0, speed_mps=0.5, rate_hz=50, frame_every=10,
+                           missions=1)
+    assert run_simulator(mission, stack, rate=50, stop=threading.Event()) == 0
+
+    listing = wait_for(lambda: api.get("/v1/missions", params={"device_id": device}).json()["items"],
+                       what="the mission")
+    mission_id = listing[0]["mission_id"]
+    detail = wait_for(lambda: (d := api.get(f"/v1/missions/{mission_id}").json())["status"] == "completed" and d,
+                      what="the mission end")
+    assert detail["pipe_id"].startswith("BET-") and detail["diameter_mm"] in (300, 400, 600, 800, 1000)
+    assert detail["telemetry_count"] == 300  # 3 m at 0.5 m/s sampled at 50 Hz
+    assert detail["frame_count"] == 30
+    assert detail["max_chainage_m"] == pytest.approx(2.99, abs=0.02)
+
+    telemetry = api.get(f"/v1/missions/{mission_id}/telemetry", params={"limit": 10_000}).json()["items"]
+    chainages = [t["chainage_m"] for t in telemetry]
+    assert chainages == sorted(chainages) and len(chainages) == 300
+
+    frames = api.get(f"/v1/missions/{mission_id}/frames").json()["items"]
+    assert len(frames) == 30
+    response = api.get(frames[3]["media_url"])
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (480, 640, 3)
+
+
+def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
+    fleet = CameraFleet(devices=1, seed=13, events=2, prefix=f"cam{uid}")
+    assert run_simulator(fleet, stack, rate=20, stop=threading.Event()) == 0
+    device = f"cam{uid}-01"
+
+    def ended() -> list[dict]:
+        items = api.get("/v1/camera-events", params={"device_id": device}).json()["items"]
+        return items if len(items) == 2 and all(e["event_type"] == "end" for e in items) else []
+
+    events = wait_for(ended, what="two ended events")
+    for event in events:
+        assert event["end_time"] is not None and event["stationary"] is True
+        detail = api.get(f"/v1/camera-events/{event['event_id']}").json()
+        assert len(detail["snapshots"]) == 1
+        snap = api.get(detail["snapshots"][0]["media_url"])
+        assert snap.status_code == 200 and snap.content[:3] == b"\xff\xd8\xff"
