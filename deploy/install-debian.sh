@@ -99,8 +99,10 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; 
         log "creating $VENV"
         "$PY" -m venv "$VENV"
     fi
-    log "installing the project into $VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[test]"
+    log "installing the project into $VENV (log: $VENV/pip.log)"
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e "$ROOT[test]"; } \
+        >"$VENV/pip.log" 2>&1; then
+        tail -30 "$VENV/pip.log" >&2; log "pip install failed; see $VENV/pip.log"; exit 1
+    fi
     echo "$WANT" >"$STAMP"
 fi

@@ -171,12 +171,24 @@ class IngestWorker:
 
 
 def run_worker(settings: Settings) -> int:
-    """Entry point of ``tlab ingest``: migrations, then the loop until SIGTERM/SIGINT."""
+    """Entry point of ``tlab ingest``: migrations (waiting for the database), then the loop until
+    SIGTERM/SIGINT."""
     from services.migrate import apply_migrations
 
-    apply_migrations(settings.database_url)
     worker = IngestWorker(settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    waiting = Retrying(
+        retry=retry_if_exception_type(psycopg.OperationalError),
+        wait=wait_exponential(multiplier=0.5, max=10),
+        stop=stop_when_event_set(worker.stopping),
+        before_sleep=lambda state: logger.warning("waiting for the database", extra={
+            "attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]}),
+        reraise=True,
+    )
+    try:
+        waiting(apply_migrations, settings.database_url)
+    except psycopg.OperationalError:
+        return 1 if not worker.stopping.is_set() else 0
     worker.run()
     return 0

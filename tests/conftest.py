@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from tlab.settings import REPO_ROOT, Settings
+from tlab.settings import Settings, default_state_root
 
-TEST_STATE = Path(os.environ.get("TLAB_TEST_STATE_DIR", REPO_ROOT / ".state" / "test"))
+TEST_STATE = Path(os.environ.get("TLAB_TEST_STATE_DIR", default_state_root() / "test"))
 
 
 @pytest.fixture(scope="session")

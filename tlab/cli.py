@@ -20,6 +20,8 @@ stack_app = typer.Typer(help="The project's own Mosquitto and PostgreSQL+Timesca
 sim_app = typer.Typer(help="Hardware simulators that speak the device contracts.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(sim_app, name="sim")
+bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 
 def _settings() -> Settings:
@@ -124,7 +126,7 @@ def test(ctx: typer.Context) -> None:
 def config(markdown: Annotated[bool, typer.Option(help="Print the README table.")] = False) -> None:
     """Show every setting with its environment variable, default and meaning."""
     for name, field in Settings.model_fields.items():
-        default = field.default
+        default = field.get_default(call_default_factory=True)
         if isinstance(default, Path):
             default = str(default).replace(str(REPO_ROOT), ".")
         env = f"TLAB_{name.upper()}"
@@ -132,6 +134,22 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README table."
             typer.echo(f"| `{env}` | `{default}` | {field.description} |")
         else:
             typer.echo(f"{env:<30} {default!s:<24} {field.description}")
+
+
+# ---- benchmarks -----------------------------------------------------------------------------------
+@bench_app.command("table-design")
+def bench_table_design(
+    messages: Annotated[int, typer.Option(help="Drone telemetry messages to write per design.")] = 100_000,
+) -> None:
+    """Narrow vs wide telemetry tables: write rate, size, query latency (starts the stack if needed)."""
+    from benchmarks.table_design import main
+    from deploy.local_stack import LocalStack
+
+    settings = _settings()
+    stack = LocalStack(settings)
+    stack.up()
+    stack.ensure_database("tlab_bench")
+    main(settings.model_copy(update={"pg_database": "tlab_bench"}).database_url, messages)
 
 
 # ---- simulators -----------------------------------------------------------------------------------

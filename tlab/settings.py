@@ -6,6 +6,9 @@ Every field has a description: the README's configuration table is generated fro
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -15,15 +18,29 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INGEST_MQTT_USER = "tlab-ingest"
 
 
+def _world_traversable(path: Path) -> bool:
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in [path, *path.parents])
+
+
+def default_state_root() -> Path:
+    """``<repo>/.state``, unless the services' own users (postgres, mosquitto) could not reach it
+    (a clone under /root, say): then a folder per clone under /var/lib/territoire-lab."""
+    if _world_traversable(REPO_ROOT):
+        return REPO_ROOT / ".state"
+    digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]
+    return Path("/var/lib/territoire-lab") / f"{REPO_ROOT.name}-{digest}"
+
+
 class Settings(BaseSettings):
     """Settings shared by every process kind (stack, ingest, API, simulators)."""
 
     model_config = SettingsConfigDict(env_prefix="TLAB_", extra="forbid", frozen=True)
 
     state_dir: Path = Field(
-        REPO_ROOT / ".state" / "run",
-        description="Folder (git-ignored) holding the project's own Mosquitto and PostgreSQL data, "
-        "configs, logs and the media store.",
+        default_factory=lambda: default_state_root() / "run",
+        description="Folder holding the project's own Mosquitto and PostgreSQL data, configs, logs and "
+        "the media store: ./.state/run (git-ignored), or /var/lib/territoire-lab/<clone> when the clone "
+        "is not reachable by the postgres and mosquitto users.",
     )
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
     mqtt_port: int = Field(18830, description="MQTT broker port (the project's own, not 1883).")

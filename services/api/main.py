@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,8 +14,11 @@ from psycopg_pool import PoolTimeout
 from services.api.deps import authorize
 from services.api.routes import camera_events, dead_letters, devices, health, media, missions
 from services.db import create_pool
+from services.migrate import apply_migrations
 from services.media_store import MediaStore
 from tlab.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,6 +26,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            apply_migrations(settings.database_url)
+        except psycopg.OperationalError as exc:  # serve anyway: /health says 503 until the database is back
+            logger.warning("migrations not applied at start-up", extra={"error": str(exc).splitlines()[0]})
         app.state.pool = create_pool(settings.database_url)
         app.state.media = MediaStore(settings.media_path)
         yield
