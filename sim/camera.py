@@ -29,7 +29,7 @@ class CameraFleet:
     devices: int = 2
     seed: int = 42
     events: int = 0  # events per camera, 0 = forever
-    prefix: str = "karroad-cam"
+    prefix: str = "sim-cam"
     name: str = "camera"
     _rng: random.Random = field(init=False)
     _open: dict[str, _Event] = field(init=False, default_factory=dict)

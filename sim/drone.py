@@ -16,7 +16,7 @@ MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
 
 @dataclass
 class DroneMission:
-    device_id: str = "bathy-01"
+    device_id: str = "sim-bathy-01"
     seed: int = 42
     length_m: float = 60.0
     speed_mps: float = 0.5

@@ -26,7 +26,7 @@ class GardenFleet:
     bad_ratio: float = 0.0
     duplicate_ratio: float = 0.0
     clock_skew_s: float = 0.0
-    prefix: str = "garden"
+    prefix: str = "sim-garden"
     name: str = "garden"
     done: bool = False
     _plots: list[_Plot] = field(init=False)

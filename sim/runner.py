@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -37,7 +38,7 @@ def run_simulator(sim: Simulator, settings: Settings, *, rate: float, count: int
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, client_id=f"sim-{sim.name}")
+    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, client_id=f"sim-{sim.name}-{os.getpid()}")
     publisher.connect()
     period = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()

@@ -176,7 +176,7 @@ def sim_drone(
     frame_every: Annotated[int, typer.Option(help="One video frame per N telemetry messages.")] = 5,
     length_m: Annotated[float, typer.Option(help="Pipe length.")] = 60.0,
     seed: Annotated[int, typer.Option()] = 42,
-    device: Annotated[str, typer.Option(help="Drone id.")] = "bathy-01",
+    device: Annotated[str, typer.Option(help="Drone id.")] = "sim-bathy-01",
     count: Annotated[int, typer.Option(help="Missions to fly, 0 = forever.")] = 0,
 ) -> None:
     """Bathy pipe-inspection drone: missions with telemetry and rendered frames."""

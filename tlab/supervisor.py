@@ -86,7 +86,7 @@ def run_platform(settings: Settings, *, gardens: int, cameras: int, drones: int,
         return 1
     sims = [_spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
             _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env)]
-    sims += [_spawn(f"drone-{i + 1}", ["sim", "drone", "--device", f"bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)],
+    sims += [_spawn(f"drone-{i + 1}", ["sim", "drone", "--device", f"sim-bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)],
                     env) for i in range(drones)]
     print(
         "\nTerritoire Lab is running\n"
