@@ -25,8 +25,21 @@ from typing import Any
 
 import psycopg
 
-METRICS = ("chainage_m", "speed_mps", "heading_deg", "pitch_deg", "roll_deg", "water_level_pct", "water_temp_c",
-           "air_temp_c", "h2s_ppm", "ch4_pct_lel", "o2_pct", "battery_pct", "rssi_dbm")
+METRICS = (
+    "chainage_m",
+    "speed_mps",
+    "heading_deg",
+    "pitch_deg",
+    "roll_deg",
+    "water_level_pct",
+    "water_temp_c",
+    "air_temp_c",
+    "h2s_ppm",
+    "ch4_pct_lel",
+    "o2_pct",
+    "battery_pct",
+    "rssi_dbm",
+)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 NARROW_DDL = """
@@ -54,8 +67,9 @@ def _messages(n: int, devices: int, seed: int) -> list[tuple[datetime, str, str,
     return out
 
 
-def _write(conn: psycopg.Connection[Any], table: str, columns: list[str], rows: list[tuple[Any, ...]],
-           batch: int) -> float:
+def _write(
+    conn: psycopg.Connection[Any], table: str, columns: list[str], rows: list[tuple[Any, ...]], batch: int
+) -> float:
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS stage_{table} (LIKE {table}) ON COMMIT DELETE ROWS")
     cols = ", ".join(columns)
     started = time.perf_counter()
@@ -78,47 +92,69 @@ def _timed(fn: Callable[[], Any], repeat: int = 7) -> float:
     return statistics.median(samples) * 1000
 
 
-def run(database_url: str, messages: int = 100_000, devices: int = 5, batch: int = 500, seed: int = 1) -> dict[str, Any]:
+def run(
+    database_url: str, messages: int = 100_000, devices: int = 5, batch: int = 500, seed: int = 1
+) -> dict[str, Any]:
     data = _messages(messages, devices, seed)
     narrow_rows = [(ts, dev, m, v) for ts, dev, _mission, values in data for m, v in zip(METRICS, values, strict=True)]
     wide_rows = [(ts, dev, mission, *values) for ts, dev, mission, values in data]
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(NARROW_DDL)
         conn.execute(WIDE_DDL)
-        narrow_s = _write(conn, "bench_narrow", ["time", "device_id", "metric", "value"], narrow_rows, batch * len(METRICS))
+        narrow_s = _write(
+            conn, "bench_narrow", ["time", "device_id", "metric", "value"], narrow_rows, batch * len(METRICS)
+        )
         wide_s = _write(conn, "bench_wide", ["time", "device_id", "mission_id", *METRICS], wide_rows, batch)
         conn.execute("ANALYZE bench_narrow")
         conn.execute("ANALYZE bench_wide")
-        size = {t: conn.execute("SELECT hypertable_size(%s)", (t,)).fetchone()[0] for t in ("bench_narrow", "bench_wide")}
+        size = {
+            t: conn.execute("SELECT hypertable_size(%s)", (t,)).fetchone()[0] for t in ("bench_narrow", "bench_wide")
+        }
         device = data[0][1]
         start, end = data[0][0], data[-1][0]
         one_metric = {
             "bench_narrow": lambda: conn.execute(
                 "SELECT time_bucket('1 minute', time) b, avg(value) FROM bench_narrow WHERE device_id = %s "
-                "AND metric = 'h2s_ppm' AND time >= %s AND time < %s GROUP BY b", (device, start, end)).fetchall(),
+                "AND metric = 'h2s_ppm' AND time >= %s AND time < %s GROUP BY b",
+                (device, start, end),
+            ).fetchall(),
             "bench_wide": lambda: conn.execute(
                 "SELECT time_bucket('1 minute', time) b, avg(h2s_ppm) FROM bench_wide WHERE device_id = %s "
-                "AND time >= %s AND time < %s GROUP BY b", (device, start, end)).fetchall(),
+                "AND time >= %s AND time < %s GROUP BY b",
+                (device, start, end),
+            ).fetchall(),
         }
         mission_rows = {
             "bench_narrow": lambda: conn.execute(
-                "SELECT time, " + ", ".join(f"max(value) FILTER (WHERE metric = '{m}')" for m in METRICS)
+                "SELECT time, "
+                + ", ".join(f"max(value) FILTER (WHERE metric = '{m}')" for m in METRICS)
                 + " FROM bench_narrow WHERE device_id = %s AND time >= %s AND time < %s GROUP BY time ORDER BY time",
-                (device, start, start + timedelta(minutes=10))).fetchall(),
+                (device, start, start + timedelta(minutes=10)),
+            ).fetchall(),
             "bench_wide": lambda: conn.execute(
                 "SELECT * FROM bench_wide WHERE device_id = %s AND time >= %s AND time < %s ORDER BY time",
-                (device, start, start + timedelta(minutes=10))).fetchall(),
+                (device, start, start + timedelta(minutes=10)),
+            ).fetchall(),
         }
         result = {
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                        "postgres": conn.execute("SHOW server_version").fetchone()[0],
-                        "timescaledb": conn.execute(
-                            "SELECT extversion FROM pg_extension WHERE extname='timescaledb'").fetchone()[0]},
-            "messages": messages, "metrics_per_message": len(METRICS), "devices": devices, "batch_messages": batch,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "postgres": conn.execute("SHOW server_version").fetchone()[0],
+                "timescaledb": conn.execute(
+                    "SELECT extversion FROM pg_extension WHERE extname='timescaledb'"
+                ).fetchone()[0],
+            },
+            "messages": messages,
+            "metrics_per_message": len(METRICS),
+            "devices": devices,
+            "batch_messages": batch,
             "designs": {},
         }
-        for table, name, seconds, rows in (("bench_narrow", "narrow", narrow_s, len(narrow_rows)),
-                                           ("bench_wide", "wide", wide_s, len(wide_rows))):
+        for table, name, seconds, rows in (
+            ("bench_narrow", "narrow", narrow_s, len(narrow_rows)),
+            ("bench_wide", "wide", wide_s, len(wide_rows)),
+        ):
             result["designs"][name] = {
                 "rows": rows,
                 "write_seconds": round(seconds, 2),
@@ -134,11 +170,20 @@ def run(database_url: str, messages: int = 100_000, devices: int = 5, batch: int
 
 
 def print_table(result: dict[str, Any]) -> None:
-    keys = ["rows", "write_seconds", "messages_per_second", "bytes_per_message", "total_mb",
-            "query_one_metric_1min_buckets_ms", "query_10min_all_metrics_ms"]
+    keys = [
+        "rows",
+        "write_seconds",
+        "messages_per_second",
+        "bytes_per_message",
+        "total_mb",
+        "query_one_metric_1min_buckets_ms",
+        "query_10min_all_metrics_ms",
+    ]
     designs = result["designs"]
-    print(f"{result['messages']} drone telemetry messages x {result['metrics_per_message']} metrics, "
-          f"{result['devices']} devices, batches of {result['batch_messages']} messages")
+    print(
+        f"{result['messages']} drone telemetry messages x {result['metrics_per_message']} metrics, "
+        f"{result['devices']} devices, batches of {result['batch_messages']} messages"
+    )
     print(f"{'':38}{'narrow':>14}{'wide':>14}{'wide/narrow':>14}")
     for key in keys:
         n, w = designs["narrow"][key], designs["wide"][key]

@@ -156,14 +156,22 @@ class LocalStack:
         if _port_open(self.settings.mqtt_host, self.settings.mqtt_port):
             raise StackError(f"port {self.settings.mqtt_port} is taken by another process")
         self._check_reachable("mosquitto", self.mqtt_dir / "data")
-        started = subprocess.run(["mosquitto", "-d", "-c", str(self.mqtt_dir / "mosquitto.conf")],
-                                 capture_output=True, text=True, check=False)
+        started = subprocess.run(
+            ["mosquitto", "-d", "-c", str(self.mqtt_dir / "mosquitto.conf")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if started.returncode != 0:
             raise StackError(f"Mosquitto did not start: {started.stderr.strip()}")
         deadline = time.monotonic() + 15
         while not _port_open(self.settings.mqtt_host, self.settings.mqtt_port):
             if time.monotonic() > deadline:
-                log = (self.mqtt_dir / "mosquitto.log").read_text()[-2000:] if (self.mqtt_dir / "mosquitto.log").exists() else ""
+                log = (
+                    (self.mqtt_dir / "mosquitto.log").read_text()[-2000:]
+                    if (self.mqtt_dir / "mosquitto.log").exists()
+                    else ""
+                )
                 raise StackError(f"Mosquitto did not open port {self.settings.mqtt_port}:\n{log}")
             time.sleep(0.05)
         logger.info("mosquitto up", extra={"port": self.settings.mqtt_port})
@@ -200,8 +208,17 @@ class LocalStack:
             subprocess.run(
                 self._as_user(
                     PG_SUPERUSER,
-                    [_pg_bin("initdb"), "-D", str(self.pg_data), "-U", PG_SUPERUSER, "--auth=trust",
-                     "-E", "UTF8", "--no-locale"],
+                    [
+                        _pg_bin("initdb"),
+                        "-D",
+                        str(self.pg_data),
+                        "-U",
+                        PG_SUPERUSER,
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--no-locale",
+                    ],
                 ),
                 check=True,
                 capture_output=True,
@@ -217,8 +234,17 @@ class LocalStack:
         started = subprocess.run(
             self._as_user(
                 PG_SUPERUSER,
-                [_pg_bin("pg_ctl"), "-D", str(self.pg_data), "-l", str(self.pg_dir / "postgres.log"),
-                 "-w", "-t", "60", "start"],
+                [
+                    _pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.pg_data),
+                    "-l",
+                    str(self.pg_dir / "postgres.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ],
             ),
             check=False,
             capture_output=True,
@@ -254,9 +280,7 @@ class LocalStack:
                 exists = None
             if not exists:
                 conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(name), sql.Identifier(s.pg_user)
-                    )
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(s.pg_user))
                 )
         with psycopg.connect(self.superuser_dsn(name), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
@@ -282,8 +306,16 @@ class LocalStack:
         mqtt_pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
         pg_pid = _pid_alive(self.pg_data / "postmaster.pid")
         return [
-            ServiceStatus("mosquitto", mqtt_pid is not None and _port_open(s.mqtt_host, s.mqtt_port),
-                          s.mqtt_port, f"pid {mqtt_pid}" if mqtt_pid else "stopped"),
-            ServiceStatus("postgres", pg_pid is not None and _port_open(s.pg_host, s.pg_port),
-                          s.pg_port, f"pid {pg_pid}" if pg_pid else "stopped"),
+            ServiceStatus(
+                "mosquitto",
+                mqtt_pid is not None and _port_open(s.mqtt_host, s.mqtt_port),
+                s.mqtt_port,
+                f"pid {mqtt_pid}" if mqtt_pid else "stopped",
+            ),
+            ServiceStatus(
+                "postgres",
+                pg_pid is not None and _port_open(s.pg_host, s.pg_port),
+                s.pg_port,
+                f"pid {pg_pid}" if pg_pid else "stopped",
+            ),
         ]

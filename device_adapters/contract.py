@@ -154,8 +154,7 @@ class CameraSnapshot:
 
 
 Record = (
-    GardenReading | DroneTelemetry | MissionStart | MissionEnd | MediaBlob | DroneFrame | CameraEvent
-    | CameraSnapshot
+    GardenReading | DroneTelemetry | MissionStart | MissionEnd | MediaBlob | DroneFrame | CameraEvent | CameraSnapshot
 )
 
 

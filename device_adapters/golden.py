@@ -31,8 +31,12 @@ class GoldenCase:
         payload_file = next(self.path.glob("payload.*"))
         props_file = self.path / "properties.json"
         props = json.loads(props_file.read_text()) if props_file.exists() else {}
-        return InboundMessage(topic=(self.path / "topic").read_text().strip(), payload=payload_file.read_bytes(),
-                              received_at=RECEIVED_AT, user_properties=props)
+        return InboundMessage(
+            topic=(self.path / "topic").read_text().strip(),
+            payload=payload_file.read_bytes(),
+            received_at=RECEIVED_AT,
+            user_properties=props,
+        )
 
     @property
     def expected_error(self) -> tuple[str, str] | None:

@@ -65,8 +65,7 @@ class MqttConsumer:
         self._keepalive_s = keepalive_s
         self.dropped_while_stopping = 0
         self.ack_failures = 0
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                             manual_ack=True)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if credentials:
             client.username_pw_set(*credentials)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -80,8 +79,9 @@ class MqttConsumer:
         props.SessionExpiryInterval = self._session_expiry_s
         props.ReceiveMaximum = self._receive_maximum
         # connect_async + loop_start: the first connection is retried like every later one.
-        self.client.connect_async(self.host, self.port, keepalive=self._keepalive_s, clean_start=False,
-                                  properties=props)
+        self.client.connect_async(
+            self.host, self.port, keepalive=self._keepalive_s, clean_start=False, properties=props
+        )
         self.client.loop_start()
 
     def stop_accepting(self) -> None:
@@ -108,8 +108,9 @@ class MqttConsumer:
         return sent
 
     # ---- paho callbacks (network thread) -------------------------------------------------------
-    def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
-                    reason_code: object, _props: object) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags, reason_code: object, _props: object
+    ) -> None:
         if getattr(reason_code, "is_failure", False):
             logger.error("broker refused the connection", extra={"reason": str(reason_code)})
             return
@@ -119,8 +120,9 @@ class MqttConsumer:
         client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
         logger.info("connected", extra={"session_present": flags.session_present, "filters": ",".join(self.filters)})
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object,
-                       _props: object) -> None:
+    def _on_disconnect(
+        self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object, _props: object
+    ) -> None:
         with self._lock:
             self.connected.clear()
             self.generation += 1
@@ -133,8 +135,13 @@ class MqttConsumer:
         props = getattr(msg, "properties", None)
         user_props = dict(getattr(props, "UserProperty", []) or [])
         content_type = getattr(props, "ContentType", None)
-        message = InboundMessage(topic=msg.topic, payload=bytes(msg.payload), received_at=datetime.now(UTC),
-                                 user_properties=user_props, content_type=content_type)
+        message = InboundMessage(
+            topic=msg.topic,
+            payload=bytes(msg.payload),
+            received_at=datetime.now(UTC),
+            user_properties=user_props,
+            content_type=content_type,
+        )
         # Blocks only if the broker ignores Receive Maximum; that pauses the network loop, which is
         # the backpressure we want.
         self.deliveries.put(Delivery(message, msg.mid, msg.qos, self.generation))

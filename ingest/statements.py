@@ -44,8 +44,10 @@ class CopyTarget:
         return f"stage_{self.table}"
 
     def create_stage_sql(self) -> str:
-        return (f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} "
-                f"(LIKE {self.table} INCLUDING DEFAULTS, msg integer NOT NULL) ON COMMIT DELETE ROWS")
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.stage} "
+            f"(LIKE {self.table} INCLUDING DEFAULTS, msg integer NOT NULL) ON COMMIT DELETE ROWS"
+        )
 
     def copy_sql(self) -> str:
         return f"COPY {self.stage} ({', '.join(self.columns)}, msg) FROM STDIN"
@@ -60,8 +62,10 @@ class CopyTarget:
         left = ", ".join(f"t.{c}" for c in self.compared)
         right = ", ".join(f"s.{c}" for c in self.compared)
         keys = ", ".join(f"s.{k}" for k in self.key)
-        return (f"SELECT DISTINCT s.msg, {keys} FROM {self.stage} s JOIN {self.table} t ON {on} "
-                f"WHERE ROW({left}) IS DISTINCT FROM ROW({right})")
+        return (
+            f"SELECT DISTINCT s.msg, {keys} FROM {self.stage} s JOIN {self.table} t ON {on} "
+            f"WHERE ROW({left}) IS DISTINCT FROM ROW({right})"
+        )
 
     def row(self, record: Any, msg: int) -> tuple[Any, ...]:
         return (*(getattr(record, c) for c in self.columns), msg)
@@ -72,10 +76,10 @@ def _others(record_type: type, *key: str) -> tuple[str, ...]:
 
 
 COPY_TARGETS: tuple[CopyTarget, ...] = (
-    CopyTarget(GardenReading, GardenReading.table, ("device_id", "time"),
-               _others(GardenReading, "device_id", "time")),
-    CopyTarget(DroneTelemetry, DroneTelemetry.table, ("device_id", "time"),
-               _others(DroneTelemetry, "device_id", "time")),
+    CopyTarget(GardenReading, GardenReading.table, ("device_id", "time"), _others(GardenReading, "device_id", "time")),
+    CopyTarget(
+        DroneTelemetry, DroneTelemetry.table, ("device_id", "time"), _others(DroneTelemetry, "device_id", "time")
+    ),
     CopyTarget(DroneFrame, DroneFrame.table, ("device_id", "time"), _others(DroneFrame, "device_id", "time")),
     # a snapshot sent without a `ts` property takes the receive time, which differs on redelivery
     CopyTarget(CameraSnapshot, CameraSnapshot.table, ("event_id", "media_sha256"), ("device_id",)),

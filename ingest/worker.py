@@ -72,8 +72,12 @@ class IngestWorker:
     # ---- database ------------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.settings.database_url, autocommit=True, connect_timeout=5,
-                                         application_name=self.settings.ingest_client_id)
+            self._conn = psycopg.connect(
+                self.settings.database_url,
+                autocommit=True,
+                connect_timeout=5,
+                application_name=self.settings.ingest_client_id,
+            )
         return self._conn
 
     def _write_with_retry(self, batch: list[Delivery]) -> BatchResult | None:
@@ -98,8 +102,10 @@ class IngestWorker:
         self.stats.db_errors += 1
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
-        logger.warning("database unavailable; holding the batch", extra={
-            "attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]})
+        logger.warning(
+            "database unavailable; holding the batch",
+            extra={"attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]},
+        )
 
     # ---- loop ----------------------------------------------------------------------------------
     def _next_batch(self) -> list[Delivery]:
@@ -132,8 +138,10 @@ class IngestWorker:
 
     def run(self) -> None:
         self.consumer.start()
-        logger.info("ingest started", extra={"client_id": self.settings.ingest_client_id,
-                                             "filters": ",".join(self.consumer.filters)})
+        logger.info(
+            "ingest started",
+            extra={"client_id": self.settings.ingest_client_id, "filters": ",".join(self.consumer.filters)},
+        )
         while not self.stopping.is_set():
             batch = self._next_batch()
             if batch:
@@ -163,8 +171,15 @@ class IngestWorker:
         self.consumer.close()
         if self._conn is not None:
             self._conn.close()
-        logger.info("ingest stopped", extra={"received": self.stats.received, "stored": self.stats.stored,
-                                             "rejected": self.stats.rejected, "acked": self.stats.acked})
+        logger.info(
+            "ingest stopped",
+            extra={
+                "received": self.stats.received,
+                "stored": self.stats.stored,
+                "rejected": self.stats.rejected,
+                "acked": self.stats.acked,
+            },
+        )
 
     def stop(self) -> None:
         self.stopping.set()
@@ -182,8 +197,10 @@ def run_worker(settings: Settings) -> int:
         retry=retry_if_exception_type(psycopg.OperationalError),
         wait=wait_exponential(multiplier=0.5, max=10),
         stop=stop_when_event_set(worker.stopping),
-        before_sleep=lambda state: logger.warning("waiting for the database", extra={
-            "attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]}),
+        before_sleep=lambda state: logger.warning(
+            "waiting for the database",
+            extra={"attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]},
+        ),
         reraise=True,
     )
     try:

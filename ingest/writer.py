@@ -67,17 +67,21 @@ class BatchResult:
 def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
     """Adapter decoding plus the checks that belong to ingest rather than to any one family."""
     if len(message.payload) > max_payload_bytes:
-        return DeadLetter(message, "payload_too_large",
-                          f"payload is {len(message.payload)} bytes; the limit is {max_payload_bytes}",
-                          *claimed_identity(message.topic))
+        return DeadLetter(
+            message,
+            "payload_too_large",
+            f"payload is {len(message.payload)} bytes; the limit is {max_payload_bytes}",
+            *claimed_identity(message.topic),
+        )
     try:
         return Accepted(message, decode(message))
     except Rejection as rejection:
         return DeadLetter(message, rejection.code, rejection.reason, *claimed_identity(message.topic))
     except Exception as exc:  # an adapter bug must not stop ingest: keep the message and say why
         logger.exception("adapter crashed", extra={"topic": message.topic})
-        return DeadLetter(message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}",
-                          *claimed_identity(message.topic))
+        return DeadLetter(
+            message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}", *claimed_identity(message.topic)
+        )
 
 
 def claimed_identity(topic: str) -> tuple[str | None, str | None]:
@@ -103,8 +107,10 @@ class BatchWriter:
         except psycopg.OperationalError:
             raise
         except psycopg.Error as exc:
-            logger.warning("batch refused by the database; isolating messages",
-                           extra={"size": len(outcomes), "error": str(exc).splitlines()[0]})
+            logger.warning(
+                "batch refused by the database; isolating messages",
+                extra={"size": len(outcomes), "error": str(exc).splitlines()[0]},
+            )
             return self._commit_one_by_one(conn, outcomes)
 
     def _commit_one_by_one(self, conn: psycopg.Connection[Any], outcomes: list[Outcome]) -> BatchResult:
@@ -118,8 +124,18 @@ class BatchWriter:
                 if not isinstance(outcome, Accepted):
                     raise  # a dead letter alone cannot fail on data: this is a bug, not bad input
                 reason = f"database refused the records: {str(exc).splitlines()[0]}"
-                part = self._commit(conn, [DeadLetter(outcome.message, "database_rejected", reason,
-                                                      outcome.decoded.family, outcome.decoded.device_id)])
+                part = self._commit(
+                    conn,
+                    [
+                        DeadLetter(
+                            outcome.message,
+                            "database_rejected",
+                            reason,
+                            outcome.decoded.family,
+                            outcome.decoded.device_id,
+                        )
+                    ],
+                )
             _merge(total, part)
         return total
 
@@ -139,8 +155,11 @@ class BatchWriter:
             conflicts = self._write_records(cur, accepted, result)
             for index, reason in sorted(conflicts.items()):
                 item = accepted[index]
-                dead.append(DeadLetter(item.message, "conflicting_duplicate", reason, item.decoded.family,
-                                       item.decoded.device_id))
+                dead.append(
+                    DeadLetter(
+                        item.message, "conflicting_duplicate", reason, item.decoded.family, item.decoded.device_id
+                    )
+                )
             for letter in dead:
                 cur.execute(UPSERT_DEAD_LETTER, _dead_letter_params(letter))
                 result.rejected_by_code[letter.code] += 1
@@ -168,8 +187,9 @@ class BatchWriter:
         if rows:
             cur.executemany(UPSERT_DEVICE, rows)
 
-    def _write_records(self, cur: psycopg.Cursor[Any], accepted: Sequence[Accepted],
-                       result: BatchResult) -> dict[int, str]:
+    def _write_records(
+        self, cur: psycopg.Cursor[Any], accepted: Sequence[Accepted], result: BatchResult
+    ) -> dict[int, str]:
         """Write every record; return {message index: reason} for messages in conflict with stored rows."""
         by_type: dict[type, list[tuple[int, Any]]] = defaultdict(list)
         for index, item in enumerate(accepted):
@@ -191,8 +211,10 @@ class BatchWriter:
             clashing = cur.execute(target.conflicts_sql()).fetchall()
             for index, *key in clashing:
                 described = ", ".join(f"{k}={v}" for k, v in zip(target.key, key, strict=True))
-                conflicts[index] = (f"{target.table} already holds a different row for {described}; "
-                                    "a device must not send two different values for the same key")
+                conflicts[index] = (
+                    f"{target.table} already holds a different row for {described}; "
+                    "a device must not send two different values for the same key"
+                )
             result.rows_inserted += inserted
             result.rows_duplicate += len(records) - inserted - len(clashing)
         for record_type, records in by_type.items():

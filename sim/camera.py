@@ -41,16 +41,23 @@ class CameraFleet:
 
     @property
     def done(self) -> bool:
-        return bool(self.events) and not self._open and all(
-            self._started.get(c, 0) >= self.events for c in self._cameras)
+        return (
+            bool(self.events) and not self._open and all(self._started.get(c, 0) >= self.events for c in self._cameras)
+        )
 
     def _event_message(self, camera: str, ev: _Event, kind: str, now: datetime) -> OutboundMessage:
         body = {
-            "event_id": ev.event_id, "type": kind, "ts": now.isoformat(timespec="microseconds"),
-            "label": ev.label, "score": round(self._rng.uniform(0.62, 0.97), 3), "box": list(ev.box),
-            "zone": ev.zone, "start_time": ev.start.isoformat(timespec="microseconds"),
+            "event_id": ev.event_id,
+            "type": kind,
+            "ts": now.isoformat(timespec="microseconds"),
+            "label": ev.label,
+            "score": round(self._rng.uniform(0.62, 0.97), 3),
+            "box": list(ev.box),
+            "zone": ev.zone,
+            "start_time": ev.start.isoformat(timespec="microseconds"),
             "end_time": now.isoformat(timespec="microseconds") if kind == "end" else None,
-            "stationary": kind != "new", "has_snapshot": True,
+            "stationary": kind != "new",
+            "has_snapshot": True,
         }
         return OutboundMessage(f"karroad/{camera}/events", json.dumps(body).encode())
 
@@ -64,14 +71,25 @@ class CameraFleet:
                     continue
                 x1, y1 = rng.randint(40, 380), rng.randint(250, 300)
                 box = (x1, y1, x1 + rng.randint(120, 220), y1 + rng.randint(80, 150))
-                ev = _Event(f"{now.timestamp():.3f}-{camera}-{rng.randint(0, 10**6):06d}", rng.choice(LABELS),
-                            rng.choice(ZONES), box, now, rng.randint(1, 3))
+                ev = _Event(
+                    f"{now.timestamp():.3f}-{camera}-{rng.randint(0, 10**6):06d}",
+                    rng.choice(LABELS),
+                    rng.choice(ZONES),
+                    box,
+                    now,
+                    rng.randint(1, 3),
+                )
                 self._open[camera] = ev
                 self._started[camera] = self._started.get(camera, 0) + 1
                 out.append(self._event_message(camera, ev, "new", now))
                 snapshot = street_snapshot(camera, now, rng, box=ev.box)
-                out.append(OutboundMessage(f"karroad/{camera}/snapshots/{ev.event_id}", snapshot,
-                                           (("ts", now.isoformat(timespec="microseconds")),)))
+                out.append(
+                    OutboundMessage(
+                        f"karroad/{camera}/snapshots/{ev.event_id}",
+                        snapshot,
+                        (("ts", now.isoformat(timespec="microseconds")),),
+                    )
+                )
             elif ev.updates_left > 0:
                 ev.updates_left -= 1
                 out.append(self._event_message(camera, ev, "update", now))

@@ -44,8 +44,9 @@ class DroneMission:
         mission_id = f"{self.device_id}-{now:%Y%m%dT%H%M%S}-{n}"
         self._mission = {"mission_id": mission_id}
         self._chainage, self._ticks_in_mission = 0.0, 0
-        self._defects = sorted((rng.uniform(5, self.length_m - 5), rng.choice(["crack", "roots"]))
-                               for _ in range(rng.randint(1, 3)))
+        self._defects = sorted(
+            (rng.uniform(5, self.length_m - 5), rng.choice(["crack", "roots"])) for _ in range(rng.randint(1, 3))
+        )
         body = {
             "mission_id": mission_id,
             "ts": now.isoformat(timespec="microseconds"),
@@ -88,8 +89,14 @@ class DroneMission:
 
     def _frame(self, now: datetime, water_level_pct: float) -> OutboundMessage:
         defect = self._near_defect()
-        jpeg = pipe_frame(self._chainage, water_level_pct, self._rng, crack=defect == "crack",
-                          roots=defect == "roots", label=self._mission["mission_id"])  # type: ignore[index]
+        jpeg = pipe_frame(
+            self._chainage,
+            water_level_pct,
+            self._rng,
+            crack=defect == "crack",
+            roots=defect == "roots",
+            label=self._mission["mission_id"],
+        )  # type: ignore[index]
         props = (
             ("mission_id", self._mission["mission_id"]),  # type: ignore[index]
             ("ts", now.isoformat(timespec="microseconds")),
@@ -109,8 +116,12 @@ class DroneMission:
         self._ticks_in_mission += 1
         self._chainage = self._ticks_in_mission * self.speed_mps / self.rate_hz  # exact, not accumulated
         if self._chainage >= self.length_m:
-            end = {"mission_id": self._mission["mission_id"], "ts": now.isoformat(timespec="microseconds"),
-                   "status": "completed", "distance_m": round(self._chainage, 2)}
+            end = {
+                "mission_id": self._mission["mission_id"],
+                "ts": now.isoformat(timespec="microseconds"),
+                "status": "completed",
+                "distance_m": round(self._chainage, 2),
+            }
             out.append(OutboundMessage(f"bathy/{self.device_id}/mission/end", json.dumps(end).encode()))
             self._mission = None
             self._flown += 1

@@ -36,8 +36,11 @@ class GardenFleet:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._plots = [
-            _Plot(f"{self.prefix}-{i + 1:02d}", self._rng.uniform(18, 35),
-                  timedelta(seconds=self._rng.uniform(-self.clock_skew_s, self.clock_skew_s)))
+            _Plot(
+                f"{self.prefix}-{i + 1:02d}",
+                self._rng.uniform(18, 35),
+                timedelta(seconds=self._rng.uniform(-self.clock_skew_s, self.clock_skew_s)),
+            )
             for i in range(self.devices)
         ]
         self._faults = FaultInjector(self._rng, malformed=self.bad_ratio, duplicate=self.duplicate_ratio)

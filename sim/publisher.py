@@ -42,8 +42,15 @@ class PublishCounts:
 
 
 class CountingPublisher:
-    def __init__(self, host: str, port: int, client_id: str, *, max_queued: int = 10_000,
-                 credentials: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        client_id: str,
+        *,
+        max_queued: int = 10_000,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.counts = PublishCounts()
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -64,8 +71,9 @@ class CountingPublisher:
         if not self._connected.wait(timeout):
             raise ConnectionError(f"MQTT broker {self.host}:{self.port} not reachable within {timeout}s")
 
-    def _on_publish(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_code: object,
-                    _props: object) -> None:
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: object, _mid: int, reason_code: object, _props: object
+    ) -> None:
         with self._lock:
             if getattr(reason_code, "is_failure", False):
                 self.counts.failed += 1

@@ -23,8 +23,15 @@ def _encode(image: np.ndarray, quality: int = 80) -> bytes:
     return buf.tobytes()
 
 
-def pipe_frame(chainage_m: float, water_level_pct: float, rng: random.Random, *, crack: bool = False,
-               roots: bool = False, label: str = "") -> bytes:
+def pipe_frame(
+    chainage_m: float,
+    water_level_pct: float,
+    rng: random.Random,
+    *,
+    crack: bool = False,
+    roots: bool = False,
+    label: str = "",
+) -> bytes:
     """A 640x480 view down a pipe, as a CCTV crawler or drone camera sees it."""
     img = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     cx, cy = WIDTH // 2, HEIGHT // 2
@@ -57,13 +64,22 @@ def pipe_frame(chainage_m: float, water_level_pct: float, rng: random.Random, *,
             cv2.polylines(img, [pts], False, (30, 80, 110), 2)
     grain = np.random.default_rng(rng.getrandbits(32)).normal(0, 6, img.shape)  # sensor noise, seeded
     img = np.clip(img.astype(np.float32) + grain, 0, 255).astype(np.uint8)
-    cv2.putText(img, f"CH {chainage_m:7.2f} m  {label}", (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"CH {chainage_m:7.2f} m  {label}",
+        (12, 28),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.7,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
     return _encode(img)
 
 
-def street_snapshot(camera_id: str, when: datetime, rng: random.Random, *,
-                    box: tuple[int, int, int, int] | None = None) -> bytes:
+def street_snapshot(
+    camera_id: str, when: datetime, rng: random.Random, *, box: tuple[int, int, int, int] | None = None
+) -> bytes:
     """A 640x480 street corner; if ``box`` is given, a pile of bags and bulky waste inside it."""
     img = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     img[:] = (200, 190, 170)  # sky / facade
@@ -82,6 +98,14 @@ def street_snapshot(camera_id: str, when: datetime, rng: random.Random, *,
             color = rng.choice([(20, 20, 20), (40, 90, 40), (200, 200, 210), (30, 60, 120), (90, 60, 40)])
             cv2.ellipse(img, (x + w // 2, y + h // 2), (w // 2, h // 2), 0, 0, 360, color, -1)
         cv2.rectangle(img, (x1 + 10, y1 + 5), (x1 + (x2 - x1) // 2, y2 - 5), (60, 100, 150), -1)  # old mattress
-    cv2.putText(img, f"{camera_id}  {when:%Y-%m-%d %H:%M:%S}", (10, 470), cv2.FONT_HERSHEY_SIMPLEX, 0.55,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"{camera_id}  {when:%Y-%m-%d %H:%M:%S}",
+        (10, 470),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.55,
+        (255, 255, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return _encode(img)

@@ -31,8 +31,9 @@ class Simulator(Protocol):
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]: ...
 
 
-def run_simulator(sim: Simulator, settings: Settings, *, rate: float, count: int = 0,
-                  stop: threading.Event | None = None) -> int:
+def run_simulator(
+    sim: Simulator, settings: Settings, *, rate: float, count: int = 0, stop: threading.Event | None = None
+) -> int:
     """Publish until done; print a JSON line of counts; return 0 if every publish was acknowledged."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -54,8 +55,13 @@ def run_simulator(sim: Simulator, settings: Settings, *, rate: float, count: int
     flushed = publisher.flush()
     publisher.close()
     counts = publisher.counts
-    report = {"simulator": sim.name, "ticks": n, **counts.as_dict(), "errors": counts.errors,
-              "seconds": round(time.monotonic() - started, 2)}
+    report = {
+        "simulator": sim.name,
+        "ticks": n,
+        **counts.as_dict(),
+        "errors": counts.errors,
+        "seconds": round(time.monotonic() - started, 2),
+    }
     print(json.dumps(report), flush=True)
     ok = flushed and counts.failed == 0 and counts.acked == counts.sent
     if not ok:

@@ -13,10 +13,14 @@ import typer
 from tlab import logs
 from tlab.settings import REPO_ROOT, Settings
 
-app = typer.Typer(help="Territoire Lab: MQTT ingest, TimescaleDB and the API for the lab's pilots.",
-                  no_args_is_help=True, add_completion=False)
-stack_app = typer.Typer(help="The project's own Mosquitto and PostgreSQL+TimescaleDB (no Docker).",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="Territoire Lab: MQTT ingest, TimescaleDB and the API for the lab's pilots.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+stack_app = typer.Typer(
+    help="The project's own Mosquitto and PostgreSQL+TimescaleDB (no Docker).", no_args_is_help=True
+)
 sim_app = typer.Typer(help="Hardware simulators that speak the device contracts.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(sim_app, name="sim")
@@ -97,8 +101,9 @@ def api() -> None:
     import uvicorn
 
     settings = _settings()
-    uvicorn.run("services.api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port,
-                log_config=None)
+    uvicorn.run(
+        "services.api.main:create_app", factory=True, host=settings.api_host, port=settings.api_port, log_config=None
+    )
 
 
 @app.command("run")
@@ -166,8 +171,9 @@ def sim_garden(
     from sim.runner import run_simulator
 
     settings = _settings()
-    raise typer.Exit(run_simulator(GardenFleet(devices=devices, seed=seed, bad_ratio=bad_ratio), settings,
-                                   rate=rate, count=count))
+    raise typer.Exit(
+        run_simulator(GardenFleet(devices=devices, seed=seed, bad_ratio=bad_ratio), settings, rate=rate, count=count)
+    )
 
 
 @sim_app.command("drone")
@@ -184,8 +190,9 @@ def sim_drone(
     from sim.runner import run_simulator
 
     settings = _settings()
-    sim = DroneMission(device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count,
-                       rate_hz=rate)
+    sim = DroneMission(
+        device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count, rate_hz=rate
+    )
     raise typer.Exit(run_simulator(sim, settings, rate=rate, count=0))
 
 
@@ -201,8 +208,7 @@ def sim_camera(
     from sim.runner import run_simulator
 
     settings = _settings()
-    raise typer.Exit(run_simulator(CameraFleet(devices=devices, seed=seed, events=count), settings, rate=rate,
-                                   count=0))
+    raise typer.Exit(run_simulator(CameraFleet(devices=devices, seed=seed, events=count), settings, rate=rate, count=0))
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def _stop(children: list[Child], timeout: float = 20) -> None:
             child.process.kill()
 
 
-def run_platform(settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int,
-                 stop: threading.Event | None = None) -> int:
+def run_platform(
+    settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int, stop: threading.Event | None = None
+) -> int:
     stop = stop or threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -84,10 +85,16 @@ def run_platform(settings: Settings, *, gardens: int, cameras: int, drones: int,
         print(f"the API did not answer on {base}/health", file=sys.stderr)
         _stop([api, ingest])
         return 1
-    sims = [_spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
-            _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env)]
-    sims += [_spawn(f"drone-{i + 1}", ["sim", "drone", "--device", f"sim-bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)],
-                    env) for i in range(drones)]
+    sims = [
+        _spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
+        _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env),
+    ]
+    sims += [
+        _spawn(
+            f"drone-{i + 1}", ["sim", "drone", "--device", f"sim-bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)], env
+        )
+        for i in range(drones)
+    ]
     print(
         "\nTerritoire Lab is running\n"
         f"  API       {base}/v1   (docs: {base}/docs, health: {base}/health)\n"

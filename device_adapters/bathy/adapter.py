@@ -141,7 +141,9 @@ class BathyAdapter:
         body = parse_json(TelemetryPayload, message.payload)
         values = body.model_dump(exclude={"ts", "mission_id"})
         return DroneTelemetry(
-            time=check_time("ts", body.ts, message.received_at), device_id=device_id, mission_id=body.mission_id,
+            time=check_time("ts", body.ts, message.received_at),
+            device_id=device_id,
+            mission_id=body.mission_id,
             **values,
         )
 
@@ -149,15 +151,20 @@ class BathyAdapter:
         if event == "start":
             start = parse_json(MissionStartPayload, message.payload)
             return MissionStart(
-                mission_id=start.mission_id, device_id=device_id,
+                mission_id=start.mission_id,
+                device_id=device_id,
                 started_at=check_time("ts", start.ts, message.received_at),
-                operator=start.operator, notes=start.notes, **start.pipe.model_dump(),
+                operator=start.operator,
+                notes=start.notes,
+                **start.pipe.model_dump(),
             )
         if event == "end":
             end = parse_json(MissionEndPayload, message.payload)
             return MissionEnd(
-                mission_id=end.mission_id, device_id=device_id,
-                ended_at=check_time("ts", end.ts, message.received_at), status=end.status,
+                mission_id=end.mission_id,
+                device_id=device_id,
+                ended_at=check_time("ts", end.ts, message.received_at),
+                status=end.status,
                 distance_m=end.distance_m,
             )
         raise Rejection("unknown_topic", f"mission event {event!r} is neither 'start' nor 'end'")
@@ -175,8 +182,12 @@ class BathyAdapter:
             data = message.payload
         blob = jpeg_blob(data)
         frame = DroneFrame(
-            time=check_time("ts", meta.ts, message.received_at), device_id=device_id, mission_id=meta.mission_id,
-            chainage_m=meta.chainage_m, media_sha256=blob.sha256, seq=meta.seq,
+            time=check_time("ts", meta.ts, message.received_at),
+            device_id=device_id,
+            mission_id=meta.mission_id,
+            chainage_m=meta.chainage_m,
+            media_sha256=blob.sha256,
+            seq=meta.seq,
         )
         return (blob, frame)
 
@@ -188,8 +199,7 @@ def _frame_properties(message: InboundMessage) -> FrameProperties:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
         raise Rejection(
-            "invalid_property", f"MQTT v5 user property {where}: {first['msg']} (binary frames need "
-            "mission_id, ts, chainage_m; or send the JSON envelope)"
+            "invalid_property",
+            f"MQTT v5 user property {where}: {first['msg']} (binary frames need "
+            "mission_id, ts, chainage_m; or send the JSON envelope)",
         ) from exc
-
-

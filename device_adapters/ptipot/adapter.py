@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from device_adapters.contract import Decoded, GardenReading, InboundMessage, MetricSpec
-from device_adapters.validation import StrictPayload, Timestamp, check_time, device_id_from, parse_json, topic_parts
+from device_adapters.validation import (
+    StrictPayload,
+    Timestamp,
+    check_time,
+    device_id_from,
+    parse_json,
+    topic_parts,
+)
 
 TABLE = GardenReading.table
 METRICS = (

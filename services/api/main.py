@@ -14,8 +14,8 @@ from psycopg_pool import PoolTimeout
 from services.api.deps import authorize
 from services.api.routes import camera_events, dead_letters, devices, health, media, missions
 from services.db import create_pool
-from services.migrate import apply_migrations
 from services.media_store import MediaStore
+from services.migrate import apply_migrations
 from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
     for module in (devices, missions, camera_events, media, dead_letters):
         v1.include_router(module.router)
-    v1.add_api_route("/capabilities", health.capabilities, methods=["GET"], tags=["health"],
-                     summary="What the database can do (TimescaleDB TSL features or not)")
+    v1.add_api_route(
+        "/capabilities",
+        health.capabilities,
+        methods=["GET"],
+        tags=["health"],
+        summary="What the database can do (TimescaleDB TSL features or not)",
+    )
     app.include_router(v1)
 
     @app.exception_handler(PoolTimeout)

@@ -8,8 +8,8 @@ import pytest
 from fastapi import HTTPException
 
 from services.api.deps import authorize
-from tests.integration.helpers import garden, publish_all
 from tests.conftest import wait_for
+from tests.integration.helpers import garden, publish_all
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,9 @@ def test_every_v1_route_goes_through_the_authorization_dependency(api) -> None:
         for method, path in operations:
             url = re.sub(r"\{[^}]+\}", "1", path)
             response = api.request(method.upper(), url)
-            assert response.status_code == 403, f"{method.upper()} {path} answered {response.status_code} without authorize()"
+            assert response.status_code == 403, (
+                f"{method.upper()} {path} answered {response.status_code} without authorize()"
+            )
     finally:
         api.app.dependency_overrides.clear()
     assert api.get("/health").status_code == 200  # the one open route
@@ -47,8 +49,15 @@ def test_every_v1_route_goes_through_the_authorization_dependency(api) -> None:
 
 def test_openapi_documents_every_route(api) -> None:
     paths = api.get("/openapi.json").json()["paths"]
-    for expected in ["/health", "/v1/devices", "/v1/devices/{device_id}/readings", "/v1/missions/{mission_id}/frames",
-                     "/v1/camera-events/{event_id}", "/v1/media/{sha256}", "/v1/dead-letters/{dead_letter_id}"]:
+    for expected in [
+        "/health",
+        "/v1/devices",
+        "/v1/devices/{device_id}/readings",
+        "/v1/missions/{mission_id}/frames",
+        "/v1/camera-events/{event_id}",
+        "/v1/media/{sha256}",
+        "/v1/dead-letters/{dead_letter_id}",
+    ]:
         assert expected in paths
     assert api.get("/docs").status_code == 200
 
@@ -57,8 +66,9 @@ def test_openapi_documents_every_route(api) -> None:
 def known_device(stack, ingest, db, uid) -> str:
     device = f"g{uid}"
     publish_all(stack, [garden(device, "2026-11-28T10:00:00Z")])
-    wait_for(lambda: db.execute("SELECT 1 FROM garden_readings WHERE device_id = %s", (device,)).fetchone(),
-             what="a reading")
+    wait_for(
+        lambda: db.execute("SELECT 1 FROM garden_readings WHERE device_id = %s", (device,)).fetchone(), what="a reading"
+    )
     return device
 
 
@@ -71,8 +81,11 @@ def known_device(stack, ingest, db, uid) -> str:
         ("/v1/devices/{dev}/readings?metric=rain_mm&bucket=fortnight", 422, "bucket 'fortnight'"),
         ("/v1/devices/{dev}/readings?metric=rain_mm&bucket=0s", 422, "between 1s and 366d"),
         ("/v1/devices/{dev}/readings?metric=rain_mm&start=2026-11-28T00:00:00", 422, "needs a time zone"),
-        ("/v1/devices/{dev}/readings?metric=rain_mm&start=2026-11-29T00:00:00Z&end=2026-11-28T00:00:00Z", 422,
-         "must be before end"),
+        (
+            "/v1/devices/{dev}/readings?metric=rain_mm&start=2026-11-29T00:00:00Z&end=2026-11-28T00:00:00Z",
+            422,
+            "must be before end",
+        ),
         ("/v1/devices/{dev}/readings?metric=rain_mm&start=yesterday", 422, "datetime"),
         ("/v1/devices?limit=0", 422, "greater than or equal to 1"),
         ("/v1/devices?limit=1000000", 422, "less than or equal to 10000"),

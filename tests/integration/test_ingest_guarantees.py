@@ -26,16 +26,22 @@ def test_malformed_messages_are_dead_lettered_and_the_good_ones_around_them_stor
         OutboundMessage(f"ptipot/{device}/readings", b'{"ts": "2026-11-28T10:00:01Z", "soil_vwc_pct": "wet"}'),
         OutboundMessage(f"ptipot/{device}/readings", b"\xff\xfe not utf-8"),
         OutboundMessage(f"ptipot/{device}/readings", b'{"ts": "2026-11-28T10:00:02Z", "soil_vwc_pct": NaN}'),
-        OutboundMessage(f"bathy/{device}/frame", b"GIF89a not a jpeg", (("mission_id", "m"), ("ts", "2026-11-28T10:00:00Z"), ("chainage_m", "1"))),
+        OutboundMessage(
+            f"bathy/{device}/frame",
+            b"GIF89a not a jpeg",
+            (("mission_id", "m"), ("ts", "2026-11-28T10:00:00Z"), ("chainage_m", "1")),
+        ),
     ]
     messages = [garden(device, "2026-11-28T10:00:00Z"), *bad, garden(device, "2026-11-28T10:00:03Z")]
     publish_all(stack, messages)
 
-    wait_for(lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 4,
-             what="4 dead letters")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 4, what="4 dead letters"
+    )
     assert count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2
-    rows = db.execute("SELECT topic, family, reason_code, reason, payload FROM dead_letters WHERE device_id = %s",
-                      (device,)).fetchall()
+    rows = db.execute(
+        "SELECT topic, family, reason_code, reason, payload FROM dead_letters WHERE device_id = %s", (device,)
+    ).fetchall()
     by_payload = {bytes(r["payload"]): r for r in rows}
     assert set(by_payload) == {m.payload for m in bad}  # raw bytes kept exactly
     assert by_payload[bad[0].payload]["reason"] == "soil_vwc_pct: Input should be a valid number"
@@ -53,8 +59,12 @@ def test_an_exact_duplicate_is_stored_once_and_a_conflicting_one_is_dead_lettere
     wait_for(lambda: count(db, "SELECT count(*) FROM devices WHERE device_id = %s", device) == 1, what="device")
     publish_all(stack, [first, conflicting])
 
-    letter = wait_for(lambda: db.execute("SELECT reason_code, reason, payload FROM dead_letters WHERE device_id = %s",
-                                         (device,)).fetchone(), what="the conflict's dead letter")
+    letter = wait_for(
+        lambda: db.execute(
+            "SELECT reason_code, reason, payload FROM dead_letters WHERE device_id = %s", (device,)
+        ).fetchone(),
+        what="the conflict's dead letter",
+    )
     assert letter["reason_code"] == "conflicting_duplicate"
     assert bytes(letter["payload"]) == conflicting.payload
     assert "garden_readings already holds a different row" in letter["reason"]
@@ -96,48 +106,80 @@ def test_the_worker_survives_a_burst_of_bad_input(stack, ingest, db, uid):
         payload = [
             b'{"ts": "2026-11-28T10:00:00Z", "soil_vwc_pct": %d' % i,  # truncated
             b'{"ts": "2026-11-28T10:00:00Z", "soil_vwc_pct": 1e999, "n": %d}' % i,
-            b'[' * 300 + b'%d' % i,
+            b"[" * 300 + b"%d" % i,
             b'{"ts": "3026-01-01T00:00:00Z", "rain_mm": %.1f}' % (i / 10),
             b'{"ts": "1990-01-01T00:00:00Z", "rain_mm": %.1f}' % (i / 10),
-            b'\xc3\x28 %d' % i,
+            b"\xc3\x28 %d" % i,
         ][kind]
         messages.append(OutboundMessage(f"ptipot/{device}/readings", payload))
         if i % 10 == 0:
             messages.append(garden(device, f"2026-11-28T11:{i // 60:02d}:{i % 60:02d}Z"))
     publish_all(stack, messages)
 
-    wait_for(lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 301,
-             timeout=60, what="301 dead letters")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 301,
+        timeout=60,
+        what="301 dead letters",
+    )
     assert count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 30
-    codes = {r["reason_code"] for r in db.execute(
-        "SELECT DISTINCT reason_code FROM dead_letters WHERE device_id = %s", (device,)).fetchall()}
-    assert codes == {"payload_too_large", "invalid_json", "invalid_field", "timestamp_in_future",
-                     "invalid_timestamp", "not_utf8"}
+    codes = {
+        r["reason_code"]
+        for r in db.execute("SELECT DISTINCT reason_code FROM dead_letters WHERE device_id = %s", (device,)).fetchall()
+    }
+    assert codes == {
+        "payload_too_large",
+        "invalid_json",
+        "invalid_field",
+        "timestamp_in_future",
+        "invalid_timestamp",
+        "not_utf8",
+    }
     assert ingest.thread.is_alive()
     publish_all(stack, [garden(device, "2026-11-28T12:00:00Z")])
-    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 31,
-             what="a good message after the burst")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 31,
+        what="a good message after the burst",
+    )
 
 
 def test_sigterm_flushes_and_the_session_keeps_what_arrives_while_stopped(stack, db, uid):
     device = f"g{uid}"
-    env = {**os.environ, "TLAB_STATE_DIR": str(stack.state_dir), "TLAB_MQTT_PORT": str(stack.mqtt_port),
-           "TLAB_PG_PORT": str(stack.pg_port), "TLAB_PG_DATABASE": stack.pg_database,
-           "TLAB_MEDIA_ROOT": str(stack.media_path), "TLAB_INGEST_CLIENT_ID": f"test-sigterm-{uuid.uuid4().hex[:6]}"}
+    env = {
+        **os.environ,
+        "TLAB_STATE_DIR": str(stack.state_dir),
+        "TLAB_MQTT_PORT": str(stack.mqtt_port),
+        "TLAB_PG_PORT": str(stack.pg_port),
+        "TLAB_PG_DATABASE": stack.pg_database,
+        "TLAB_MEDIA_ROOT": str(stack.media_path),
+        "TLAB_INGEST_CLIENT_ID": f"test-sigterm-{uuid.uuid4().hex[:6]}",
+    }
 
     def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([sys.executable, "-m", "tlab.cli", "ingest"], env=env, cwd=REPO_ROOT,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tlab.cli", "ingest"], env=env, cwd=REPO_ROOT, stderr=subprocess.PIPE
+        )
         return proc
 
     first = start()
     try:
-        wait_for(lambda: count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                               env["TLAB_INGEST_CLIENT_ID"]) >= 0 and _subscribed(stack, device, db), timeout=30,
-                 what="the worker to take messages")
+        wait_for(
+            lambda: (
+                count(
+                    db,
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    env["TLAB_INGEST_CLIENT_ID"],
+                )
+                >= 0
+                and _subscribed(stack, device, db)
+            ),
+            timeout=30,
+            what="the worker to take messages",
+        )
         publish_all(stack, [garden(device, f"2026-11-28T10:00:{i:02d}Z") for i in range(1, 11)])
-        wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 11,
-                 what="11 readings")
+        wait_for(
+            lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 11,
+            what="11 readings",
+        )
     finally:
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=30)
@@ -147,8 +189,11 @@ def test_sigterm_flushes_and_the_session_keeps_what_arrives_while_stopped(stack,
     publish_all(stack, [garden(device, f"2026-11-28T10:01:{i:02d}Z") for i in range(10)])  # nobody consuming
     second = start()
     try:
-        wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 21,
-                 timeout=30, what="the 10 readings published while the worker was stopped")
+        wait_for(
+            lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 21,
+            timeout=30,
+            what="the 10 readings published while the worker was stopped",
+        )
     finally:
         second.send_signal(signal.SIGTERM)
         second.communicate(timeout=30)
@@ -159,8 +204,11 @@ def _subscribed(stack, device: str, db) -> bool:
     """Publish a probe reading until the worker stores it (the worker is then connected and subscribed)."""
     publish_all(stack, [garden(device, "2026-11-28T09:59:59Z")])
     try:
-        wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 1,
-                 timeout=2, what="probe")
+        wait_for(
+            lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 1,
+            timeout=2,
+            what="probe",
+        )
     except AssertionError:
         return False
     return True
@@ -170,8 +218,9 @@ def test_dead_letter_payload_is_served_raw(stack, ingest, api, db, uid):
     device = f"g{uid}"
     payload = b'{"ts": "2026-11-28T10:00:00Z", "soil_vwc_pct": "\xe9"}'
     publish_all(stack, [OutboundMessage(f"ptipot/{device}/readings", payload)])
-    row = wait_for(lambda: db.execute("SELECT id FROM dead_letters WHERE device_id = %s", (device,)).fetchone(),
-                   what="dead letter")
+    row = wait_for(
+        lambda: db.execute("SELECT id FROM dead_letters WHERE device_id = %s", (device,)).fetchone(), what="dead letter"
+    )
     detail = api.get(f"/v1/dead-letters/{row['id']}").json()
     assert detail["reason_code"] == "not_utf8" and detail["payload_text"] is None
     assert api.get(f"/v1/dead-letters/{row['id']}/payload").content == payload

@@ -21,41 +21,53 @@ def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
     fleet = GardenFleet(devices=3, seed=11, prefix=f"g{uid}")
     assert run_simulator(fleet, stack, rate=50, count=10, stop=threading.Event()) == 0
 
-    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id LIKE %s", f"g{uid}-%") == 30,
-             what="30 garden readings")
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id LIKE %s", f"g{uid}-%") == 30,
+        what="30 garden readings",
+    )
     devices = api.get("/v1/devices", params={"family": "ptipot", "limit": 1000}).json()["items"]
     assert {d["device_id"] for d in devices} >= {f"g{uid}-01", f"g{uid}-02", f"g{uid}-03"}
 
-    raw = api.get(f"/v1/devices/g{uid}-01/readings",
-                  params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z"}).json()
+    raw = api.get(
+        f"/v1/devices/g{uid}-01/readings", params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z"}
+    ).json()
     assert len(raw["items"]) == 10 and raw["next_offset"] is None
-    stored = db.execute("SELECT soil_vwc_pct FROM garden_readings WHERE device_id = %s ORDER BY time",
-                        (f"g{uid}-01",)).fetchall()
+    stored = db.execute(
+        "SELECT soil_vwc_pct FROM garden_readings WHERE device_id = %s ORDER BY time", (f"g{uid}-01",)
+    ).fetchall()
     assert [r["value"] for r in raw["items"]] == [r["soil_vwc_pct"] for r in stored]
 
-    bucketed = api.get(f"/v1/devices/g{uid}-01/readings",
-                       params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "bucket": "1d"}).json()
+    bucketed = api.get(
+        f"/v1/devices/g{uid}-01/readings",
+        params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "bucket": "1d"},
+    ).json()
     assert sum(b["count"] for b in bucketed["items"]) == 10
     values = [r["value"] for r in raw["items"]]
     assert min(b["min"] for b in bucketed["items"]) == min(values)
     assert max(b["max"] for b in bucketed["items"]) == max(values)
 
-    page = api.get(f"/v1/devices/g{uid}-01/readings",
-                   params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "limit": 4}).json()
+    page = api.get(
+        f"/v1/devices/g{uid}-01/readings",
+        params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "limit": 4},
+    ).json()
     assert len(page["items"]) == 4 and page["next_offset"] == 4
 
 
 def test_drone_mission_reaches_the_api(stack, ingest, api, db, uid) -> None:
     device = f"bathy-{uid}"
-    mission = DroneMission(device_id=device, seed=12, length_m=3.0, speed_mps=0.5, rate_hz=50, frame_every=10,
-                           missions=1)
+    mission = DroneMission(
+        device_id=device, seed=12, length_m=3.0, speed_mps=0.5, rate_hz=50, frame_every=10, missions=1
+    )
     assert run_simulator(mission, stack, rate=50, stop=threading.Event()) == 0
 
-    listing = wait_for(lambda: api.get("/v1/missions", params={"device_id": device}).json()["items"],
-                       what="the mission")
+    listing = wait_for(
+        lambda: api.get("/v1/missions", params={"device_id": device}).json()["items"], what="the mission"
+    )
     mission_id = listing[0]["mission_id"]
-    detail = wait_for(lambda: (d := api.get(f"/v1/missions/{mission_id}").json())["status"] == "completed" and d,
-                      what="the mission end")
+    detail = wait_for(
+        lambda: (d := api.get(f"/v1/missions/{mission_id}").json())["status"] == "completed" and d,
+        what="the mission end",
+    )
     assert detail["pipe_id"].startswith("BET-") and detail["diameter_mm"] in (300, 400, 600, 800, 1000)
     assert detail["telemetry_count"] == 300  # 3 m at 0.5 m/s sampled at 50 Hz
     assert detail["frame_count"] == 30

@@ -8,8 +8,15 @@ from fastapi import HTTPException
 from services.api.schemas import parse_bucket, time_range
 
 
-@pytest.mark.parametrize(("text", "delta"), [("30s", timedelta(seconds=30)), ("15m", timedelta(minutes=15)),
-                                             ("1h", timedelta(hours=1)), ("7d", timedelta(days=7))])
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("1h", timedelta(hours=1)),
+        ("7d", timedelta(days=7)),
+    ],
+)
 def test_bucket_parses(text: str, delta: timedelta) -> None:
     assert parse_bucket(text) == delta
 

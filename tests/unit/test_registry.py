@@ -35,7 +35,10 @@ def test_unknown_family_is_rejected_with_the_known_ones() -> None:
 def test_metric_catalog_points_at_real_record_fields() -> None:
     from device_adapters.contract import DroneTelemetry, GardenReading
 
-    columns = {GardenReading.table: GardenReading.__dataclass_fields__, DroneTelemetry.table: DroneTelemetry.__dataclass_fields__}
+    columns = {
+        GardenReading.table: GardenReading.__dataclass_fields__,
+        DroneTelemetry.table: DroneTelemetry.__dataclass_fields__,
+    }
     for (family, name), spec in metric_catalog().items():
         assert spec.column in columns[spec.table], f"{family}.{name}"
     assert adapter_for("bathy/x/telemetry").family == "bathy"

@@ -34,7 +34,11 @@ def test_garden_fleet_is_seeded_and_valid() -> None:
     a, b = _run(GardenFleet(devices=3, seed=1), 5, 1), _run(GardenFleet(devices=3, seed=1), 5, 1)
     assert [m.payload for m in a] == [m.payload for m in b]
     assert len(a) == 15
-    assert {_decode(m, T0 + timedelta(minutes=1)).device_id for m in a} == {"sim-garden-01", "sim-garden-02", "sim-garden-03"}
+    assert {_decode(m, T0 + timedelta(minutes=1)).device_id for m in a} == {
+        "sim-garden-01",
+        "sim-garden-02",
+        "sim-garden-03",
+    }
     c = _run(GardenFleet(devices=3, seed=2), 5, 1)
     assert [m.payload for m in a] != [m.payload for m in c]
 

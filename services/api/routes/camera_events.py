@@ -7,7 +7,16 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, HTTPException
 
 from services.api.deps import ConnDep
-from services.api.schemas import CameraEvent, CameraEventDetail, Limit, Offset, Page, Snapshot, page, time_range
+from services.api.schemas import (
+    CameraEvent,
+    CameraEventDetail,
+    Limit,
+    Offset,
+    Page,
+    Snapshot,
+    page,
+    time_range,
+)
 
 router = APIRouter(prefix="/camera-events", tags=["camera events"])
 
@@ -15,9 +24,16 @@ EVENT_COLUMNS = ", ".join(CameraEvent.model_fields)
 
 
 @router.get("", summary="Events that started in a time range (default: the last 7 days), newest first")
-def list_events(conn: ConnDep, device_id: str | None = None, label: str | None = None, zone: str | None = None,
-                start: datetime | None = None, end: datetime | None = None,
-                limit: Limit = 100, offset: Offset = 0) -> Page[CameraEvent]:
+def list_events(
+    conn: ConnDep,
+    device_id: str | None = None,
+    label: str | None = None,
+    zone: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[CameraEvent]:
     start, end = time_range(start, end, timedelta(days=7))
     rows = conn.execute(
         f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE start_time >= %(start)s AND start_time < %(end)s "
@@ -37,5 +53,6 @@ def get_event(conn: ConnDep, event_id: str) -> CameraEventDetail:
     snaps = conn.execute(
         "SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %s ORDER BY time", (event_id,)
     ).fetchall()
-    return CameraEventDetail(**row, snapshots=[Snapshot(**s, media_url=f"/v1/media/{s['media_sha256']}")
-                                               for s in snaps])
+    return CameraEventDetail(
+        **row, snapshots=[Snapshot(**s, media_url=f"/v1/media/{s['media_sha256']}") for s in snaps]
+    )

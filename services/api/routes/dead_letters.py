@@ -13,13 +13,16 @@ from services.api.schemas import DeadLetter, DeadLetterDetail, Limit, Offset, Pa
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Dead letter id.")]
 
-COLUMNS = ("id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
-           "octet_length(payload) AS payload_size, payload_sha256, user_properties, replayed_at")
+COLUMNS = (
+    "id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
+    "octet_length(payload) AS payload_size, payload_sha256, user_properties, replayed_at"
+)
 
 
 @router.get("", summary="Rejected messages, most recent first")
-def list_dead_letters(conn: ConnDep, reason_code: str | None = None, topic: str | None = None,
-                      limit: Limit = 100, offset: Offset = 0) -> Page[DeadLetter]:
+def list_dead_letters(
+    conn: ConnDep, reason_code: str | None = None, topic: str | None = None, limit: Limit = 100, offset: Offset = 0
+) -> Page[DeadLetter]:
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM dead_letters WHERE (%(r)s::text IS NULL OR reason_code = %(r)s) "
         "AND (%(t)s::text IS NULL OR topic = %(t)s) ORDER BY last_received_at DESC, id DESC "

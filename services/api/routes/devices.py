@@ -37,8 +37,10 @@ def _metrics_of(family: str) -> list[Metric]:
 
 @router.get("/metrics", summary="Every numeric series the platform stores, by device family")
 def list_metrics() -> list[Metric]:
-    return [Metric(family=fam, name=m.name, unit=m.unit, description=m.description)
-            for (fam, _), m in metric_catalog().items()]
+    return [
+        Metric(family=fam, name=m.name, unit=m.unit, description=m.description)
+        for (fam, _), m in metric_catalog().items()
+    ]
 
 
 @router.get("/devices", summary="Devices that have sent data, most recently seen first")

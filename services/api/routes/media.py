@@ -13,8 +13,12 @@ router = APIRouter(prefix="/media", tags=["media"])
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@router.get("/{sha256}", summary="The bytes of a stored image, with its content type",
-            response_class=FileResponse, responses={200: {"content": {"image/jpeg": {}}}})
+@router.get(
+    "/{sha256}",
+    summary="The bytes of a stored image, with its content type",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
 def get_media(conn: ConnDep, media: MediaDep, sha256: str) -> FileResponse:
     if not SHA256.match(sha256):
         raise HTTPException(422, "sha256 must be 64 lowercase hexadecimal characters")

@@ -9,8 +9,10 @@ from services.api.schemas import Frame, Limit, Mission, MissionDetail, Offset, P
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 
-MISSION_COLUMNS = ("mission_id, device_id, started_at, ended_at, status, pipe_id, start_manhole, end_manhole, "
-                   "direction, diameter_mm, material, operator, notes, distance_m")
+MISSION_COLUMNS = (
+    "mission_id, device_id, started_at, ended_at, status, pipe_id, start_manhole, end_manhole, "
+    "direction, diameter_mm, material, operator, notes, distance_m"
+)
 TELEMETRY_COLUMNS = ", ".join(TelemetryPoint.model_fields)
 
 
@@ -22,8 +24,9 @@ def _require_mission(conn: ConnDep, mission_id: str) -> dict:
 
 
 @router.get("", summary="Missions, most recent first")
-def list_missions(conn: ConnDep, device_id: str | None = None, pipe_id: str | None = None,
-                  limit: Limit = 100, offset: Offset = 0) -> Page[Mission]:
+def list_missions(
+    conn: ConnDep, device_id: str | None = None, pipe_id: str | None = None, limit: Limit = 100, offset: Offset = 0
+) -> Page[Mission]:
     rows = conn.execute(
         f"SELECT {MISSION_COLUMNS} FROM missions WHERE (%(d)s::text IS NULL OR device_id = %(d)s) "
         "AND (%(p)s::text IS NULL OR pipe_id = %(p)s) "
@@ -46,8 +49,9 @@ def get_mission(conn: ConnDep, mission_id: str) -> MissionDetail:
 
 
 @router.get("/{mission_id}/telemetry", summary="Telemetry of a mission in time order")
-def get_mission_telemetry(conn: ConnDep, mission_id: str, limit: Limit = 1000, offset: Offset = 0
-                          ) -> Page[TelemetryPoint]:
+def get_mission_telemetry(
+    conn: ConnDep, mission_id: str, limit: Limit = 1000, offset: Offset = 0
+) -> Page[TelemetryPoint]:
     _require_mission(conn, mission_id)
     rows = conn.execute(
         f"SELECT {TELEMETRY_COLUMNS} FROM drone_telemetry WHERE mission_id = %s ORDER BY time LIMIT %s OFFSET %s",
