@@ -1,6 +1,7 @@
-"""Fault injection shared by simulators: malformed payloads, duplicates, late data.
+"""Fault injection for every simulator: malformed payloads, duplicates, late data, clock skew.
 
-Each fault is drawn from the simulator's seeded random generator, so a run is reproducible.
+Applied by the runner to whatever a simulator publishes, drawn from a seeded generator so a run is
+reproducible. Disconnects are the runner's (``disconnect_every``): they exercise the MQTT sessions.
 """
 
 from __future__ import annotations
@@ -26,12 +27,19 @@ class FaultInjector:
     rng: random.Random
     malformed: float = 0.0  # share of messages replaced by a malformed payload
     duplicate: float = 0.0  # share of messages sent twice
-    late_hours: float = 0.0  # if > 0, share `late` of messages carry a timestamp this many hours old
-    late: float = 0.0
+    late: float = 0.0  # share of messages whose `ts` is moved `late_hours` into the past
+    late_hours: float = 3.0
+    clock_skew_s: float = 0.0  # every JSON `ts` shifted by this (a device clock that is off)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.malformed or self.duplicate or self.late or self.clock_skew_s)
 
     def apply(self, message: OutboundMessage) -> list[OutboundMessage]:
         out = message
-        if self.late and self.rng.random() < self.late:
+        if self.clock_skew_s and out.payload.startswith(b"{"):
+            out = _shift_ts(out, timedelta(seconds=self.clock_skew_s))
+        if self.late and self.rng.random() < self.late and out.payload.startswith(b"{"):
             out = _shift_ts(out, -timedelta(hours=self.late_hours))
         if self.malformed and self.rng.random() < self.malformed and out.payload.startswith(b"{"):
             broken = self.rng.choice(MALFORMATIONS)(out.payload)

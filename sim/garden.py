@@ -8,7 +8,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sim.faults import FaultInjector
 from sim.publisher import OutboundMessage
 
 
@@ -23,15 +22,12 @@ class _Plot:
 class GardenFleet:
     devices: int = 5
     seed: int = 42
-    bad_ratio: float = 0.0
-    duplicate_ratio: float = 0.0
     clock_skew_s: float = 0.0
     prefix: str = "sim-garden"
     name: str = "garden"
     done: bool = False
     _plots: list[_Plot] = field(init=False)
     _rng: random.Random = field(init=False)
-    _faults: FaultInjector = field(init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -43,7 +39,6 @@ class GardenFleet:
             )
             for i in range(self.devices)
         ]
-        self._faults = FaultInjector(self._rng, malformed=self.bad_ratio, duplicate=self.duplicate_ratio)
 
     def reading(self, plot: _Plot, now: datetime) -> dict[str, object]:
         rng = self._rng
@@ -66,5 +61,5 @@ class GardenFleet:
         out: list[OutboundMessage] = []
         for plot in self._plots:
             body = json.dumps(self.reading(plot, now)).encode()
-            out.extend(self._faults.apply(OutboundMessage(f"ptipot/{plot.device_id}/readings", body)))
+            out.append(OutboundMessage(f"ptipot/{plot.device_id}/readings", body))
         return out

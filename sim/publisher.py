@@ -52,6 +52,7 @@ class CountingPublisher:
         credentials: tuple[str, str] | None = None,
     ) -> None:
         self.counts = PublishCounts()
+        self.reconnects = 0
         self._lock = threading.Lock()
         self._connected = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -105,6 +106,18 @@ class CountingPublisher:
             with self._lock:
                 self.counts.retried += 1
             time.sleep(0.05)
+
+    def reconnect(self, timeout: float = 15) -> None:
+        """Drop the connection and open it again (QoS 1 messages in flight are re-sent by paho)."""
+        self.flush(timeout)
+        self.client.disconnect()
+        self.client.loop_stop()  # paho's network thread ends after an explicit disconnect
+        self._connected.clear()
+        self.client.reconnect()
+        self.client.loop_start()
+        if not self._connected.wait(timeout):
+            raise ConnectionError("could not reconnect to the broker")
+        self.reconnects += 1
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every QoS 1 publish is acknowledged or failed."""

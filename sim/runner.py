@@ -16,6 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+from sim.faults import FaultInjector
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import Settings
 
@@ -32,7 +33,14 @@ class Simulator(Protocol):
 
 
 def run_simulator(
-    sim: Simulator, settings: Settings, *, rate: float, count: int = 0, stop: threading.Event | None = None
+    sim: Simulator,
+    settings: Settings,
+    *,
+    rate: float,
+    count: int = 0,
+    stop: threading.Event | None = None,
+    faults: FaultInjector | None = None,
+    disconnect_every: int = 0,
 ) -> int:
     """Publish until done; print a JSON line of counts; return 0 if every publish was acknowledged."""
     stop = stop or threading.Event()
@@ -46,8 +54,11 @@ def run_simulator(
     n = 0
     while not stop.is_set() and not sim.done and (count == 0 or n < count):
         for message in sim.tick(n, datetime.now(UTC)):
-            publisher.publish(message)
+            for out in faults.apply(message) if faults else [message]:
+                publisher.publish(out)
         n += 1
+        if disconnect_every and n % disconnect_every == 0:
+            publisher.reconnect()  # fault injection: the device drops its link and comes back
         # schedule against the start time so the rate does not drift with publish time
         delay = started + n * period - time.monotonic()
         if delay > 0:
@@ -57,6 +68,7 @@ def run_simulator(
     counts = publisher.counts
     report = {
         "simulator": sim.name,
+        "reconnects": publisher.reconnects,
         "ticks": n,
         **counts.as_dict(),
         "errors": counts.errors,

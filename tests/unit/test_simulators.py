@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
+import pytest
 
 from device_adapters.contract import InboundMessage, Rejection
 from device_adapters.registry import decode
@@ -86,3 +87,13 @@ def test_fault_injector_breaks_payloads_the_adapters_reject() -> None:
     assert rejected == 40
     dup = FaultInjector(random.Random(5), duplicate=1.0).apply(good)
     assert dup == [good, good]
+
+
+def test_late_and_skewed_timestamps_are_shifted() -> None:
+    good = GardenFleet(devices=1, seed=6).tick(0, T0)[0]
+    (late,) = FaultInjector(random.Random(6), late=1.0, late_hours=5).apply(good)
+    assert _decode(late, T0).records[0].time == _decode(good, T0).records[0].time - timedelta(hours=5)
+    (skewed,) = FaultInjector(random.Random(6), clock_skew_s=30 * 60).apply(good)
+    with pytest.raises(Rejection) as caught:  # 30 min ahead of the receive time: beyond the 15 min allowed
+        _decode(skewed, T0)
+    assert caught.value.code == "timestamp_in_future"
