@@ -48,7 +48,12 @@ def run_simulator(
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
     publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, client_id=f"sim-{sim.name}-{os.getpid()}")
-    publisher.connect()
+    try:
+        publisher.connect()
+    except ConnectionError as exc:
+        logger.error("cannot publish", extra={"simulator": sim.name, "error": str(exc)})
+        print(f"{sim.name}: {exc} (is the stack up? `tlab stack up`)", flush=True)
+        return 2
     period = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     n = 0

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from sim.cli import sim_app
 from tlab import logs
 from tlab.settings import REPO_ROOT, Settings
 
@@ -21,7 +22,6 @@ app = typer.Typer(
 stack_app = typer.Typer(
     help="The project's own Mosquitto and PostgreSQL+TimescaleDB (no Docker).", no_args_is_help=True
 )
-sim_app = typer.Typer(help="Hardware simulators that speak the device contracts.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(sim_app, name="sim")
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
@@ -155,141 +155,6 @@ def bench_table_design(
     stack.up()
     stack.ensure_database("tlab_bench")
     main(settings.model_copy(update={"pg_database": "tlab_bench"}).database_url, messages)
-
-
-# ---- simulators -----------------------------------------------------------------------------------
-Seed = Annotated[int, typer.Option(help="Random seed (same seed, same payloads).")]
-Malformed = Annotated[float, typer.Option(help="Fault: share of JSON payloads replaced by malformed ones.")]
-Duplicate = Annotated[float, typer.Option(help="Fault: share of messages sent twice.")]
-Late = Annotated[float, typer.Option(help="Fault: share of messages whose ts is --late-hours old.")]
-LateHours = Annotated[float, typer.Option(help="Fault: how old late messages are.")]
-ClockSkew = Annotated[float, typer.Option(help="Fault: seconds added to every ts (a wrong device clock).")]
-DisconnectEvery = Annotated[int, typer.Option(help="Fault: drop and reopen the MQTT link every N ticks (0 = never).")]
-
-
-def _simulate(
-    sim: object,
-    rate: float,
-    count: int,
-    seed: int,
-    malformed: float,
-    duplicate: float,
-    late: float,
-    late_hours: float,
-    clock_skew_s: float,
-    disconnect_every: int,
-) -> int:
-    import random
-
-    from sim.faults import FaultInjector
-    from sim.runner import run_simulator
-
-    faults = FaultInjector(
-        random.Random(seed + 7919),
-        malformed=malformed,
-        duplicate=duplicate,
-        late=late,
-        late_hours=late_hours,
-        clock_skew_s=clock_skew_s,
-    )
-    return run_simulator(
-        sim,
-        _settings(),
-        rate=rate,
-        count=count,  # type: ignore[arg-type]
-        faults=faults if faults.active else None,
-        disconnect_every=disconnect_every,
-    )
-
-
-@sim_app.command("garden")
-def sim_garden(
-    devices: Annotated[int, typer.Option(help="Fleet size.")] = 5,
-    rate: Annotated[float, typer.Option(help="Readings per second per device.")] = 1.0,
-    count: Annotated[int, typer.Option(help="Readings per device, 0 = forever.")] = 0,
-    seed: Seed = 42,
-    malformed: Malformed = 0.0,
-    duplicate: Duplicate = 0.0,
-    late: Late = 0.0,
-    late_hours: LateHours = 3.0,
-    clock_skew_s: ClockSkew = 0.0,
-    disconnect_every: DisconnectEvery = 0,
-) -> None:
-    """Ptipot' garden sensors."""
-    from sim.garden import GardenFleet
-
-    raise typer.Exit(
-        _simulate(
-            GardenFleet(devices=devices, seed=seed),
-            rate,
-            count,
-            seed,
-            malformed,
-            duplicate,
-            late,
-            late_hours,
-            clock_skew_s,
-            disconnect_every,
-        )
-    )
-
-
-@sim_app.command("drone")
-def sim_drone(
-    rate: Annotated[float, typer.Option(help="Telemetry messages per second.")] = 5.0,
-    frame_every: Annotated[int, typer.Option(help="One video frame per N telemetry messages.")] = 5,
-    length_m: Annotated[float, typer.Option(help="Pipe length.")] = 60.0,
-    device: Annotated[str, typer.Option(help="Drone id.")] = "sim-bathy-01",
-    count: Annotated[int, typer.Option(help="Missions to fly, 0 = forever.")] = 0,
-    seed: Seed = 42,
-    malformed: Malformed = 0.0,
-    duplicate: Duplicate = 0.0,
-    late: Late = 0.0,
-    late_hours: LateHours = 3.0,
-    clock_skew_s: ClockSkew = 0.0,
-    disconnect_every: DisconnectEvery = 0,
-) -> None:
-    """Bathy pipe-inspection drone: missions with telemetry and rendered frames."""
-    from sim.drone import DroneMission
-
-    sim = DroneMission(
-        device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count, rate_hz=rate
-    )
-    raise typer.Exit(
-        _simulate(sim, rate, 0, seed, malformed, duplicate, late, late_hours, clock_skew_s, disconnect_every)
-    )
-
-
-@sim_app.command("camera")
-def sim_camera(
-    devices: Annotated[int, typer.Option(help="Number of cameras.")] = 2,
-    rate: Annotated[float, typer.Option(help="Messages per second per camera.")] = 0.5,
-    count: Annotated[int, typer.Option(help="Events per camera, 0 = forever.")] = 0,
-    seed: Seed = 42,
-    malformed: Malformed = 0.0,
-    duplicate: Duplicate = 0.0,
-    late: Late = 0.0,
-    late_hours: LateHours = 3.0,
-    clock_skew_s: ClockSkew = 0.0,
-    disconnect_every: DisconnectEvery = 0,
-) -> None:
-    """Karroad dumping cameras: detection events and rendered snapshots."""
-    from sim.camera import CameraFleet
-
-    raise typer.Exit(
-        _simulate(
-            CameraFleet(devices=devices, seed=seed, events=count),
-            rate,
-            0,
-            seed,
-            malformed,
-            duplicate,
-            late,
-            late_hours,
-            clock_skew_s,
-            disconnect_every,
-        )
-    )
 
 
 if __name__ == "__main__":
