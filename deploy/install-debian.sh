@@ -44,8 +44,8 @@ apt_install() {
 }
 
 # 1. Broker, database server, Python venv support.
-# iproute2: `ss`, used by the tests to check the system services are left alone.
-mapfile -t MISSING < <(missing_debs mosquitto mosquitto-clients postgresql postgresql-contrib iproute2 \
+# iproute2: `ss`, used by the tests to check the system services are left alone; curl: the README examples.
+mapfile -t MISSING < <(missing_debs mosquitto mosquitto-clients postgresql postgresql-contrib iproute2 curl \
     python3 python3-venv ca-certificates)
 apt_install "${MISSING[@]}"
 
