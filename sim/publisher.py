@@ -1,9 +1,15 @@
 """A counting MQTT publisher for simulators.
 
-paho's ``publish()`` returns an error code instead of raising (queue full, not connected); naive code
-ignores it and believes it sent data. Here every publish is counted as *sent* (accepted by paho),
-*failed* (an error code: counted, logged, retried once the queue drains) or *acked* (PUBACK received
-from the broker for QoS 1), and the simulator exits non-zero if anything failed for good.
+paho's ``publish()`` returns an error code instead of raising; naive code ignores it and believes it
+sent data. The codes mean different things for QoS 1:
+
+- ``MQTT_ERR_QUEUE_SIZE``: paho did *not* take the message (its queue is full): wait and try again;
+- ``MQTT_ERR_NO_CONN``: paho *did* take it and sends it once reconnected: retrying would send it twice.
+
+Every publish is counted as *sent* (taken by paho), *acked* (PUBACK from the broker) or *failed*
+(refused for good), and the simulator exits non-zero unless every sent message was acknowledged.
+With ``track_acked=True`` the publisher also keeps which messages the broker acknowledged, so a test
+can check that none of them is missing from the database.
 """
 
 from __future__ import annotations
@@ -50,8 +56,13 @@ class CountingPublisher:
         *,
         max_queued: int = 10_000,
         credentials: tuple[str, str] | None = None,
+        track_acked: bool = False,
     ) -> None:
         self.counts = PublishCounts()
+        self.track_acked = track_acked
+        self.pending: dict[int, OutboundMessage] = {}
+        self.acked_messages: list[OutboundMessage] = []
+        self._early_acks: set[int] = set()
         self.reconnects = 0
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -81,6 +92,11 @@ class CountingPublisher:
                 self.counts.errors[str(reason_code)] = self.counts.errors.get(str(reason_code), 0) + 1
             else:
                 self.counts.acked += 1
+                if self.track_acked:
+                    if _mid in self.pending:
+                        self.acked_messages.append(self.pending.pop(_mid))
+                    else:
+                        self._early_acks.add(_mid)
 
     def publish(self, message: OutboundMessage, *, retry_for: float = 30.0) -> bool:
         """Publish, retrying while paho's queue is full or the link is down; False if it never went."""
@@ -90,10 +106,21 @@ class CountingPublisher:
             props.UserProperty = list(message.user_properties)
         deadline = time.monotonic() + retry_for
         while True:
+            # Not under self._lock: paho calls on_publish while holding its own message mutex, which
+            # publish() also takes (lock-order deadlock). A PUBACK that beats us here is parked.
             info = self.client.publish(message.topic, message.payload, qos=message.qos, properties=props)
-            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            taken = info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS or (
+                info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and message.qos > 0
+            )
+            if taken:
                 with self._lock:
                     self.counts.sent += 1
+                    if self.track_acked:
+                        if info.mid in self._early_acks:
+                            self._early_acks.discard(info.mid)
+                            self.acked_messages.append(message)
+                        else:
+                            self.pending[info.mid] = message
                 return True
             with self._lock:
                 name = mqtt.error_string(info.rc)
