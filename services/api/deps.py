@@ -14,6 +14,7 @@ import psycopg
 from fastapi import Depends, Request
 
 from services.media_store import MediaStore
+from tlab.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ def get_media(request: Request) -> MediaStore:
     return request.app.state.media
 
 
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
 ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn)]
 MediaDep = Annotated[MediaStore, Depends(get_media)]
 PrincipalDep = Annotated[Principal, Depends(authorize)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             apply_migrations(settings.database_url)
         except psycopg.OperationalError as exc:  # serve anyway: /health says 503 until the database is back
             logger.warning("migrations not applied at start-up", extra={"error": str(exc).splitlines()[0]})
+        app.state.settings = settings
         app.state.pool = create_pool(settings.database_url)
         app.state.media = MediaStore(settings.media_path)
         yield

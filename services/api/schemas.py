@@ -146,7 +146,11 @@ class DeadLetter(BaseModel):
     payload_size: int
     payload_sha256: str
     user_properties: dict[str, str]
-    replayed_at: datetime | None
+    resolved_at: datetime | None = Field(description="When a replay stored it (the letter is kept).")
+    replay_attempts: int
+    last_replay_at: datetime | None
+    last_replay_code: str | None
+    last_replay_reason: str | None
 
 
 class DeadLetterDetail(DeadLetter):
@@ -179,3 +183,23 @@ def time_range(start: datetime | None, end: datetime | None, default: timedelta)
     if start >= end:
         raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
     return start, end
+
+
+class ReplayRequest(BaseModel):
+    """Which unresolved dead letters to replay; no filter means all of them (up to ``limit``)."""
+
+    model_config = {"extra": "forbid"}
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list, max_length=10_000)
+    reason_code: str | None = None
+    topic: str | None = None
+    family: str | None = None
+    limit: int = Field(1000, ge=1, le=100_000)
+    dry_run: bool = Field(False, description="Decode only; store and mark nothing.")
+
+
+class ReplayReport(BaseModel):
+    examined: int
+    stored: int
+    still_rejected: dict[str, int]
+    dry_run: bool
+    stored_ids: list[int]

@@ -7,27 +7,36 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response
 
-from services.api.deps import ConnDep
-from services.api.schemas import DeadLetter, DeadLetterDetail, Limit, Offset, Page, page
+from ingest import ReplayFilter, replay_dead_letters
+from services.api.deps import ConnDep, SettingsDep
+from services.api.schemas import DeadLetter, DeadLetterDetail, Limit, Offset, Page, ReplayReport, ReplayRequest, page
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Dead letter id.")]
 
 COLUMNS = (
     "id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
-    "octet_length(payload) AS payload_size, payload_sha256, user_properties, replayed_at"
+    "octet_length(payload) AS payload_size, payload_sha256, user_properties, resolved_at, replay_attempts, "
+    "last_replay_at, last_replay_code, last_replay_reason"
 )
 
 
 @router.get("", summary="Rejected messages, most recent first")
 def list_dead_letters(
-    conn: ConnDep, reason_code: str | None = None, topic: str | None = None, limit: Limit = 100, offset: Offset = 0
+    conn: ConnDep,
+    reason_code: str | None = None,
+    topic: str | None = None,
+    device_id: str | None = None,
+    resolved: bool | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[DeadLetter]:
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM dead_letters WHERE (%(r)s::text IS NULL OR reason_code = %(r)s) "
-        "AND (%(t)s::text IS NULL OR topic = %(t)s) ORDER BY last_received_at DESC, id DESC "
-        "LIMIT %(limit)s OFFSET %(offset)s",
-        {"r": reason_code, "t": topic, "limit": limit, "offset": offset},
+        "AND (%(t)s::text IS NULL OR topic = %(t)s) AND (%(d)s::text IS NULL OR device_id = %(d)s) "
+        "AND (%(res)s::boolean IS NULL OR (resolved_at IS NOT NULL) = %(res)s) "
+        "ORDER BY last_received_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {"r": reason_code, "t": topic, "d": device_id, "res": resolved, "limit": limit, "offset": offset},
     ).fetchall()
     return page([DeadLetter(**r) for r in rows], limit, offset)
 
@@ -53,3 +62,15 @@ def get_dead_letter(conn: ConnDep, dead_letter_id: DeadLetterId) -> DeadLetterDe
 @router.get("/{dead_letter_id}/payload", summary="The raw payload bytes", response_class=Response)
 def get_dead_letter_payload(conn: ConnDep, dead_letter_id: DeadLetterId) -> Response:
     return Response(bytes(_row(conn, dead_letter_id)["payload"]), media_type="application/octet-stream")
+
+
+@router.post("/replay", summary="Run unresolved dead letters through the adapters again (after a fix)")
+def replay(settings: SettingsDep, request: ReplayRequest) -> ReplayReport:
+    selection = ReplayFilter(
+        ids=tuple(request.ids),
+        reason_code=request.reason_code,
+        topic=request.topic,
+        family=request.family,
+        limit=request.limit,
+    )
+    return ReplayReport(**replay_dead_letters(settings, selection, dry_run=request.dry_run).as_dict())
