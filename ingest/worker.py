@@ -14,6 +14,8 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import psycopg
@@ -21,6 +23,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_any, stop_when_even
 
 from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
+from ingest.metrics import IngestMetrics, serve
 from ingest.writer import BatchResult, BatchWriter
 from services.media_store import MediaStore
 from tlab.settings import Settings
@@ -67,7 +70,25 @@ class IngestWorker:
         self.writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes)
         self.stats = IngestStats()
         self.stopping = threading.Event()
+        self.database_down = threading.Event()
+        self.last_commit_at = time.monotonic()
+        self._in_hand: list[Delivery] = []
         self._conn: psycopg.Connection[Any] | None = None
+        self.metrics = IngestMetrics(self, settings.ingest_stuck_after_s)
+        self._metrics_server: ThreadingHTTPServer | None = None
+
+    def pending(self) -> tuple[int, float]:
+        """(messages taken from the broker and not yet committed, age in seconds of the oldest)."""
+        in_hand = self._in_hand
+        queued = self.consumer.deliveries.qsize()
+        oldest: datetime | None = in_hand[0].message.received_at if in_hand else None
+        if oldest is None and queued:
+            try:
+                oldest = self.consumer.deliveries.queue[0].message.received_at
+            except IndexError:
+                oldest = None
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        return len(in_hand) + queued, max(0.0, age)
 
     # ---- database ------------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection[Any]:
@@ -93,13 +114,16 @@ class IngestWorker:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self.writer.write(self._connection(), messages)
+                    result = self.writer.write(self._connection(), messages)
+                    self.database_down.clear()
+                    return result
         except psycopg.OperationalError:
             return None  # stopping while the database is down: nothing acknowledged, broker re-sends
         return None
 
     def _log_db_error(self, state: Any) -> None:
         self.stats.db_errors += 1
+        self.database_down.set()
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
         logger.warning(
@@ -127,9 +151,17 @@ class IngestWorker:
     def process(self, batch: list[Delivery]) -> bool:
         """Write then acknowledge one batch. False if it could not be written (stopping, DB down)."""
         self.stats.received += len(batch)
-        result = self._write_with_retry(batch)
+        self._in_hand = batch
+        started = time.perf_counter()
+        try:
+            result = self._write_with_retry(batch)
+        finally:
+            self._in_hand = []
         if result is None:
             return False
+        self.metrics.commit_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(batch))
+        self.last_commit_at = time.monotonic()
         self.stats.add(result)
         self.stats.acked += self.consumer.ack(batch)
         if result.rejected:
@@ -137,6 +169,10 @@ class IngestWorker:
         return True
 
     def run(self) -> None:
+        if self.settings.ingest_metrics_port:
+            self._metrics_server = serve(
+                self.metrics, self.settings.ingest_metrics_host, self.settings.ingest_metrics_port
+            )
         self.consumer.start()
         logger.info(
             "ingest started",
@@ -171,6 +207,9 @@ class IngestWorker:
         self.consumer.close()
         if self._conn is not None:
             self._conn.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
         logger.info(
             "ingest stopped",
             extra={

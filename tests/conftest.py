@@ -34,6 +34,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         media_root=tmp_path_factory.mktemp("media"),
         ingest_client_id=f"tlab-test-ingest-{uuid.uuid4().hex[:8]}",
         ingest_batch_ms=20,
+        ingest_metrics_port=0,  # tests that read metrics give their worker a free port
     )
 
 

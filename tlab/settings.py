@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         description="How long the broker keeps the worker's session (and queues its messages) while "
         "it is disconnected.",
     )
+    ingest_metrics_host: str = Field("127.0.0.1", description="Address of the worker's /metrics and /healthz.")
+    ingest_metrics_port: int = Field(
+        9108, ge=0, le=65535, description="Port of the worker's Prometheus /metrics and /healthz (0 = off)."
+    )
+    ingest_stuck_after_s: float = Field(
+        30.0, gt=0, description="/healthz says 'stuck' when messages wait and nothing was committed for this long."
+    )
     max_payload_bytes: int = Field(
         8 * 1024 * 1024, description="Largest accepted payload; larger messages are dead-lettered."
     )

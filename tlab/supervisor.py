@@ -99,6 +99,7 @@ def run_platform(
         "\nTerritoire Lab is running\n"
         f"  API       {base}/v1   (docs: {base}/docs, health: {base}/health)\n"
         f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}\n"
+        f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
         f"  Database  {settings.database_url}\n"
         "  Ctrl-C stops everything.\n",
         flush=True,

@@ -94,6 +94,7 @@ def test_database_stop_mid_stream_backpressures_then_recovers(stack, uid) -> Non
     device, receive_maximum = f"p{uid}", 50
     running = RunningWorker(stack, ingest_client_id=f"test-pgstop-{uid}", ingest_receive_maximum=receive_maximum)
     running.start()
+    health = running.worker.metrics.health
     local = LocalStack(stack)
     try:
         stream = BackgroundPublisher(stack, readings(device, 1500), rate=600).start()
@@ -104,6 +105,7 @@ def test_database_stop_mid_stream_backpressures_then_recovers(stack, uid) -> Non
             peak = max(peak, running.worker.consumer.deliveries.qsize())
             time.sleep(0.1)
         assert running.worker.stats.db_errors > 0, "the worker did not notice the outage"
+        assert health().status == "database_unavailable" and not health().healthy
         assert peak <= receive_maximum, f"worker buffered {peak} messages, more than Receive Maximum"
         local.postgres_up()
         publisher = stream.finish()

@@ -1,0 +1,139 @@
+"""Prometheus metrics and health of one ingest worker, served on TLAB_INGEST_METRICS_PORT.
+
+``/metrics``: counters are read from the worker's own stats at scrape time (one source of truth);
+batch size and commit latency are histograms; lag is the number and age of messages taken from the
+broker but not yet committed.
+
+``/healthz`` tells an idle worker from a stuck one:
+- 200 ``idle``: connected, nothing pending;
+- 200 ``ok``: pending messages, and a commit happened within ``stuck_after_s``;
+- 503 ``database_unavailable``: holding a batch while the database is unreachable (backpressure);
+- 503 ``stuck``: pending messages and no commit for ``stuck_after_s`` without a database error;
+- 503 ``disconnected``: not connected to the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from ingest.worker import IngestWorker
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    healthy: bool
+    detail: dict[str, Any]
+
+
+class IngestMetrics(Collector):
+    def __init__(self, worker: IngestWorker, stuck_after_s: float) -> None:
+        self.worker = worker
+        self.stuck_after_s = stuck_after_s
+        self.registry = CollectorRegistry()
+        self.batch_size = Histogram(
+            "tlab_ingest_batch_messages",
+            "Messages per committed batch",
+            buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500),
+            registry=self.registry,
+        )
+        self.commit_seconds = Histogram(
+            "tlab_ingest_commit_seconds",
+            "Decode + write + commit time of a batch",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.registry.register(self)
+
+    def collect(self) -> Iterator[Any]:
+        s = self.worker.stats
+        for name, help_, value in (
+            ("received", "Messages taken from the broker", s.received),
+            ("stored", "Messages whose records were committed", s.stored),
+            ("acked", "Messages acknowledged to the broker after commit", s.acked),
+            ("rows_inserted", "New rows written to time-series tables", s.rows_inserted),
+            ("duplicates", "Rows already stored (redeliveries, repeated sends), dropped", s.rows_duplicate),
+            ("db_errors", "Database connection failures while writing", s.db_errors),
+            ("ack_failures", "Acknowledgements paho refused to send", self.worker.consumer.ack_failures),
+        ):
+            yield CounterMetricFamily(f"tlab_ingest_{name}", help_, value=value)
+        rejected = CounterMetricFamily("tlab_ingest_rejected", "Messages dead-lettered, by reason", labels=["reason"])
+        for reason, n in sorted(s.rejected_by_code.items()):
+            rejected.add_metric([reason], n)
+        yield rejected
+        pending, oldest = self.worker.pending()
+        yield GaugeMetricFamily(
+            "tlab_ingest_pending_messages", "Taken from the broker, not yet committed", value=pending
+        )
+        yield GaugeMetricFamily("tlab_ingest_oldest_pending_seconds", "Age of the oldest pending message", value=oldest)
+        yield GaugeMetricFamily(
+            "tlab_ingest_connected",
+            "1 when connected to the broker",
+            value=1 if self.worker.consumer.connected.is_set() else 0,
+        )
+        yield GaugeMetricFamily(
+            "tlab_ingest_last_commit_age_seconds",
+            "Seconds since the last commit",
+            value=time.monotonic() - self.worker.last_commit_at,
+        )
+
+    def health(self) -> Health:
+        worker = self.worker
+        pending, oldest = worker.pending()
+        since_commit = time.monotonic() - worker.last_commit_at
+        detail = {
+            "pending": pending,
+            "oldest_pending_s": round(oldest, 3),
+            "since_last_commit_s": round(since_commit, 3),
+            "client_id": worker.settings.ingest_client_id,
+        }
+        if not worker.consumer.connected.is_set():
+            return Health("disconnected", False, detail)
+        if pending == 0:
+            return Health("idle", True, detail)
+        if worker.database_down.is_set():
+            return Health("database_unavailable", False, detail)
+        if since_commit > self.stuck_after_s and oldest > self.stuck_after_s:
+            return Health("stuck", False, detail)
+        return Health("ok", True, detail)
+
+
+def serve(metrics: IngestMetrics, host: str, port: int) -> ThreadingHTTPServer:
+    """Serve /metrics and /healthz from a daemon thread; returns the server (``.shutdown()`` stops it)."""
+    handlers: dict[str, Callable[[], tuple[int, str, bytes]]] = {
+        "/metrics": lambda: (200, "text/plain; version=0.0.4", generate_latest(metrics.registry)),
+        "/healthz": lambda: _health_response(metrics.health()),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            handler = handlers.get(self.path.split("?", 1)[0])
+            status, ctype, body = handler() if handler else (404, "text/plain", b"not found\n")
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:  # scrapes are not worth a log line each
+            return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="ingest-metrics", daemon=True).start()
+    return server
+
+
+def _health_response(health: Health) -> tuple[int, str, bytes]:
+    body = json.dumps({"status": health.status, **health.detail}).encode()
+    return (200 if health.healthy else 503), "application/json", body
