@@ -75,8 +75,9 @@ def _pid_alive(pid_file: Path) -> int | None:
 class LocalStack:
     """One instance of the stack (the run command and the test suite each have their own)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, pg_extra: dict[str, str] | None = None) -> None:
         self.settings = settings
+        self.pg_extra = pg_extra or {}
         self.root = settings.state_dir
         self.mqtt_dir = self.root / "mosquitto"
         self.pg_dir = self.root / "postgres"
@@ -176,6 +177,11 @@ class LocalStack:
             time.sleep(0.05)
         logger.info("mosquitto up", extra={"port": self.settings.mqtt_port})
 
+    def mosquitto_forget(self) -> None:
+        """Stop the broker and drop its persisted sessions and queues (benchmarks start from nothing)."""
+        self.mosquitto_down()
+        shutil.rmtree(self.mqtt_dir / "data", ignore_errors=True)
+
     def mosquitto_down(self) -> None:
         pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
         if pid is None:
@@ -196,7 +202,7 @@ class LocalStack:
             "timescaledb.telemetry_level = off\n"
             "max_connections = 200\n"
             "shared_buffers = 256MB\n"
-            "synchronous_commit = on\n"
+            "synchronous_commit = on\n" + "".join(f"{key} = {value}\n" for key, value in self.pg_extra.items())
         )
 
     def postgres_up(self) -> None:

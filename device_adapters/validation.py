@@ -61,6 +61,13 @@ def _reject_if_not_utf8(payload: bytes) -> None:
         raise Rejection("not_utf8", f"payload is not UTF-8: byte 0x{bad} at offset {exc.start}") from exc
 
 
+def topic_pattern(shape: str) -> re.Pattern[str]:
+    """A compiled fast path for ``shape``: placeholders match a valid device id, literals themselves.
+    A topic that does not match goes through :func:`topic_parts` for a precise reason."""
+    levels = [f"({DEVICE_ID.pattern[1:-1]})" if lvl.startswith("<") else re.escape(lvl) for lvl in shape.split("/")]
+    return re.compile("/".join(levels))
+
+
 def topic_parts(topic: str, root: str, shape: str) -> list[str]:
     """Split ``topic`` and check it has the documented shape, e.g. ``ptipot/<device_id>/readings``."""
     parts = topic.split("/")

@@ -6,6 +6,7 @@ row because its conflict rules merge states.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ class CopyTarget:
     key: tuple[str, ...]
     compared: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         return tuple(f.name for f in dataclasses.fields(self.record_type))
 
@@ -69,6 +70,9 @@ class CopyTarget:
 
     def row(self, record: Any, msg: int) -> tuple[Any, ...]:
         return (*(getattr(record, c) for c in self.columns), msg)
+
+    def __hash__(self) -> int:  # cached_property needs a __dict__; frozen dataclasses keep hashing by fields
+        return hash((self.record_type, self.table, self.key, self.compared))
 
 
 def _others(record_type: type, *key: str) -> tuple[str, ...]:

@@ -208,7 +208,8 @@ class BatchWriter:
                     copy.write_row(target.row(record, index))
             cur.execute(target.merge_sql())
             inserted = cur.rowcount
-            clashing = cur.execute(target.conflicts_sql()).fetchall()
+            # every staged row inserted: nothing can clash, skip the round trip
+            clashing = [] if inserted == len(records) else cur.execute(target.conflicts_sql()).fetchall()
             for index, *key in clashing:
                 described = ", ".join(f"{k}={v}" for k, v in zip(target.key, key, strict=True))
                 conflicts[index] = (

@@ -6,6 +6,8 @@ records what was applied, and takes a lock so several workers starting at once a
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from pathlib import Path
 
@@ -26,7 +28,8 @@ def apply_migrations(database_url: str) -> list[str]:
     """Apply every pending migration; return the ids applied (empty when up to date)."""
     backend = get_backend(_backend_url(database_url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
-    with backend.lock():
+    # yoyo prints the result rows of migration statements (create_hypertable's) to stdout
+    with backend.lock(), contextlib.redirect_stdout(io.StringIO()):
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     applied = [m.id for m in pending]

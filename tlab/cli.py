@@ -182,5 +182,18 @@ def bench_table_design(
     main(settings.model_copy(update={"pg_database": "tlab_bench"}).database_url, messages)
 
 
+@bench_app.command("ingest")
+def bench_ingest(
+    messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,
+    workers: Annotated[str, typer.Option(help="Worker counts to measure, comma-separated.")] = "1,2,3",
+    latency_seconds: Annotated[float, typer.Option(help="Length of the fixed-rate latency run.")] = 10.0,
+) -> None:
+    """MQTT client ceiling vs committed rate, latency at half load, API visibility, memory, CPU."""
+    from benchmarks.ingest import main
+
+    logs.configure("WARNING")
+    main(messages, [int(k) for k in workers.split(",")], latency_seconds)
+
+
 if __name__ == "__main__":
     app()

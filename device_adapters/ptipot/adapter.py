@@ -12,6 +12,7 @@ from device_adapters.validation import (
     device_id_from,
     parse_json,
     topic_parts,
+    topic_pattern,
 )
 
 TABLE = GardenReading.table
@@ -41,14 +42,18 @@ class GardenPayload(StrictPayload):
         return self
 
 
+SHAPE = "ptipot/<device_id>/readings"
+TOPIC = topic_pattern(SHAPE)
+
+
 class PtipotAdapter:
     family = "ptipot"
     topic_root = "ptipot"
     metrics = METRICS
 
     def decode(self, message: InboundMessage) -> Decoded:
-        parts = topic_parts(message.topic, self.topic_root, "ptipot/<device_id>/readings")
-        device_id = device_id_from(parts[1])
+        match = TOPIC.fullmatch(message.topic)
+        device_id = match.group(1) if match else device_id_from(topic_parts(message.topic, self.topic_root, SHAPE)[1])
         body = parse_json(GardenPayload, message.payload)
         time = check_time("ts", body.ts, message.received_at)
         values = {m.column: getattr(body, m.column) for m in METRICS}

@@ -1,0 +1,515 @@
+"""Ingest benchmark: the MQTT client ceiling vs messages committed, latency, API visibility, memory, CPU.
+
+Run: ``tlab bench ingest [--messages N] [--workers 1,2,3] [--latency-seconds S]``. It uses its own stack
+instance (ports 18870/15470, state folder ``<state root>/bench``) with ``track_commit_timestamp`` on, so
+that every row's commit time is known. Each phase starts from a fresh broker state and database.
+
+1. ceiling: a bare paho QoS 1 subscriber that only counts, fed by C publishers (``mosquitto_pub -l``, one
+   per device); the publishers' own rate is reported so that they are seen not to be the bottleneck;
+2. platform: K ingest worker processes on a shared subscription, same messages; rate = N / (last
+   commit - first publish), with every row checked;
+3. latency publish -> committed (commit timestamp - the reading's own publish-time ``ts``) at half the
+   best platform rate;
+4. latency publish -> visible through the API, sampled during phase 3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from deploy.local_stack import LocalStack
+from services.migrate import apply_migrations
+from sim.publisher import CountingPublisher, OutboundMessage
+from tlab.settings import Settings, default_state_root
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MIX = (("ptipot", 16, 0.50), ("bathy", 4, 0.45), ("karroad", 4, 0.05))  # family, devices, share of messages
+
+
+def bench_settings() -> Settings:
+    return Settings(
+        state_dir=default_state_root() / "bench",
+        mqtt_port=18870,
+        pg_port=15470,
+        pg_database="tlab_bench",
+        api_port=18080,
+        ingest_metrics_port=0,
+        log_level="WARNING",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return 0.0
+
+
+def _pids(name: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def generate(messages: int, workdir: Path) -> tuple[list[tuple[str, Path, int]], dict[str, int]]:
+    """One file of JSON lines per device topic; returns [(topic, file, lines)] and counts by family."""
+    files, counts = [], {"ptipot": 0, "bathy": 0, "karroad": 0}
+    for family, devices, share in MIX:
+        per_device = int(messages * share / devices)
+        for d in range(devices):
+            device = f"bench-{family}-{d:02d}"
+            path = workdir / f"{device}.jsonl"
+            with path.open("w") as out:
+                for i in range(per_device):
+                    hh, mm, ss, ms = i // 3_600_000 % 24, i // 60_000 % 60, i // 1000 % 60, i % 1000
+                    ts = f"2026-11-28T{hh:02d}:{mm:02d}:{ss:02d}.{ms:03d}Z"
+                    out.write(json.dumps(_payload(family, device, i, ts)) + "\n")
+            topic = {
+                "ptipot": f"ptipot/{device}/readings",
+                "bathy": f"bathy/{device}/telemetry",
+                "karroad": f"karroad/{device}/events",
+            }[family]
+            files.append((topic, path, per_device))
+            counts[family] += per_device
+    return files, counts
+
+
+def _payload(family: str, device: str, i: int, ts: str) -> dict[str, Any]:
+    if family == "ptipot":
+        return {
+            "ts": ts,
+            "soil_vwc_pct": 20 + i % 20,
+            "soil_temp_c": 9.5,
+            "air_temp_c": 11 + i % 5,
+            "air_rh_pct": 80,
+            "light_lux": 12000,
+            "rain_mm": 0.0,
+        }
+    if family == "bathy":
+        return {
+            "mission_id": f"{device}-m1",
+            "ts": ts,
+            "chainage_m": i * 0.1 % 10_000,
+            "speed_mps": 0.5,
+            "heading_deg": 91.0,
+            "pitch_deg": 0.5,
+            "roll_deg": 1.2,
+            "water_level_pct": 22.0,
+            "water_temp_c": 13.1,
+            "air_temp_c": 15.0,
+            "h2s_ppm": 2.0,
+            "ch4_pct_lel": 2.1,
+            "o2_pct": 20.6,
+            "battery_pct": 90.0,
+            "rssi_dbm": -70.0,
+        }
+    return {
+        "event_id": f"{device}-ev{i}",
+        "type": "new",
+        "ts": ts,
+        "label": "waste",
+        "score": 0.9,
+        "box": [10, 20, 110, 220],
+        "zone": "pavement",
+        "start_time": ts,
+        "end_time": None,
+    }
+
+
+def publish_files(settings: Settings, files: list[tuple[str, Path, int]]) -> float:
+    """Run one ``mosquitto_pub -l`` per device file at once; return the wall time until all are done."""
+    started = time.time()
+    procs = []
+    for topic, path, _n in files:
+        with path.open("rb") as stdin:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "mosquitto_pub",
+                        "-h",
+                        settings.mqtt_host,
+                        "-p",
+                        str(settings.mqtt_port),
+                        "-V",
+                        "mqttv5",
+                        "-q",
+                        "1",
+                        "-l",
+                        "-t",
+                        topic,
+                        "-i",
+                        f"bench-pub-{path.stem}",
+                    ],
+                    stdin=stdin,
+                    stderr=subprocess.PIPE,
+                )
+            )
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        if proc.returncode != 0 or err:
+            raise RuntimeError(f"mosquitto_pub failed: {err.decode()[:300]}")
+    return time.time() - started
+
+
+class Bench:
+    def __init__(self, messages: int, workers: list[int], latency_seconds: float) -> None:
+        self.settings = bench_settings()
+        self.stack = LocalStack(self.settings, pg_extra={"track_commit_timestamp": "on"})
+        self.messages, self.workers, self.latency_seconds = messages, workers, latency_seconds
+        self.workdir = Path(tempfile.mkdtemp(prefix="tlab-bench-"))
+        self.files, self.counts = generate(messages, self.workdir)
+        self.total = sum(self.counts.values())
+
+    # ---- environment ---------------------------------------------------------------------------
+    def fresh(self) -> None:
+        """Broker with no sessions, database with no rows."""
+        self.stack.mosquitto_forget()
+        self.stack.up()
+        with psycopg.connect(self.stack.superuser_dsn(), autocommit=True) as conn:
+            if conn.execute("SHOW track_commit_timestamp").fetchone()[0] != "on":
+                self.stack.postgres_down()
+                self.stack.postgres_up()
+        self.stack.ensure_database(self.settings.pg_database, fresh=True)
+        apply_migrations(self.settings.database_url)
+
+    def cpu_snapshot(self, extra: dict[str, list[int]]) -> dict[str, float]:
+        groups = {"mosquitto": _pids("mosquitto"), "postgres": _pids("postgres"), **extra}
+        return {name: sum(_cpu_seconds(p) for p in pids) for name, pids in groups.items()}
+
+    # ---- phases --------------------------------------------------------------------------------
+    def ceiling(self) -> dict[str, Any]:
+        self.fresh()
+        sub = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bare_subscriber",
+                self.settings.mqtt_host,
+                str(self.settings.mqtt_port),
+                str(self.total),
+                "300",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert sub.stdout.readline().strip() == "ready"
+        before = self.cpu_snapshot({"subscriber": [sub.pid]})
+        t0 = time.time()
+        publish_seconds = publish_files(self.settings, self.files)
+        result = json.loads(sub.stdout.readline())
+        cpu = {k: round(v - before.get(k, 0), 2) for k, v in self.cpu_snapshot({"subscriber": [sub.pid]}).items()}
+        sub.wait(10)
+        elapsed = result["last"] - t0
+        return {
+            "received": result["n"],
+            "seconds": round(elapsed, 3),
+            "rate": round(result["n"] / elapsed),
+            "publisher_rate": round(self.total / publish_seconds),
+            "cpu_seconds": cpu,
+        }
+
+    def platform(self, k: int) -> dict[str, Any]:
+        self.fresh()
+        group = f"bench{k}x{time.time_ns() % 10**6}"
+        ports = [_free_port() for _ in range(k)]
+        env = {
+            **os.environ,
+            "TLAB_STATE_DIR": str(self.settings.state_dir),
+            "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
+            "TLAB_PG_PORT": str(self.settings.pg_port),
+            "TLAB_PG_DATABASE": self.settings.pg_database,
+            "TLAB_LOG_LEVEL": "WARNING",
+        }
+        if k > 1:
+            env["TLAB_INGEST_SHARE_GROUP"] = group
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tlab.cli", "ingest"],
+                env={**env, "TLAB_INGEST_CLIENT_ID": f"{group}-{i}", "TLAB_INGEST_METRICS_PORT": str(port)},
+            )
+            for i, port in enumerate(ports)
+        ]
+        try:
+            for port in ports:
+                _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
+            time.sleep(1.0)  # subscriptions acknowledged
+            before = self.cpu_snapshot({"workers": [w.pid for w in workers]})
+            t0 = time.time()
+            publish_seconds = publish_files(self.settings, self.files)
+            stored = _wait_stored(ports, self.total, 600)
+            cpu = {
+                k2: round(v - before.get(k2, 0), 2)
+                for k2, v in self.cpu_snapshot({"workers": [w.pid for w in workers]}).items()
+            }
+            rss = [round(_peak_rss_mb(w.pid), 1) for w in workers]
+        finally:
+            for w in workers:
+                w.terminate()
+            for w in workers:
+                w.wait(30)
+        last_commit, checked = self.check_rows()
+        elapsed = last_commit - t0
+        return {
+            "workers": k,
+            "stored": stored,
+            "seconds": round(elapsed, 3),
+            "rate": round(self.total / elapsed),
+            "publisher_rate": round(self.total / publish_seconds),
+            "rows_checked": checked,
+            "peak_rss_mb_per_worker": rss,
+            "cpu_seconds": cpu,
+        }
+
+    def check_rows(self) -> tuple[float, dict[str, int]]:
+        with psycopg.connect(self.settings.database_url) as conn:
+            counts = {
+                "garden_readings": conn.execute("SELECT count(*) FROM garden_readings").fetchone()[0],
+                "drone_telemetry": conn.execute("SELECT count(*) FROM drone_telemetry").fetchone()[0],
+                "camera_events": conn.execute("SELECT count(*) FROM camera_events").fetchone()[0],
+                "dead_letters": conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0],
+            }
+            last = conn.execute(
+                "SELECT max(t) FROM (SELECT max(pg_xact_commit_timestamp(xmin)) t FROM garden_readings UNION ALL "
+                "SELECT max(pg_xact_commit_timestamp(xmin)) FROM drone_telemetry UNION ALL "
+                "SELECT max(pg_xact_commit_timestamp(xmin)) FROM camera_events) x"
+            ).fetchone()[0]
+        expected = {
+            "garden_readings": self.counts["ptipot"],
+            "drone_telemetry": self.counts["bathy"],
+            "camera_events": self.counts["karroad"],
+            "dead_letters": 0,
+        }
+        if counts != expected:
+            raise RuntimeError(f"rows do not match what was published: {counts} != {expected}")
+        return last.timestamp(), counts
+
+    def latency(self, k: int, rate: float) -> dict[str, Any]:
+        self.fresh()
+        group = f"lat{k}x{time.time_ns() % 10**6}"
+        env = {
+            **os.environ,
+            "TLAB_STATE_DIR": str(self.settings.state_dir),
+            "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
+            "TLAB_PG_PORT": str(self.settings.pg_port),
+            "TLAB_PG_DATABASE": self.settings.pg_database,
+            "TLAB_LOG_LEVEL": "WARNING",
+            "TLAB_API_PORT": str(self.settings.api_port),
+        }
+        if k > 1:
+            env["TLAB_INGEST_SHARE_GROUP"] = group
+        ports = [_free_port() for _ in range(k)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tlab.cli", "ingest"],
+                env={**env, "TLAB_INGEST_CLIENT_ID": f"{group}-{i}", "TLAB_INGEST_METRICS_PORT": str(p)},
+            )
+            for i, p in enumerate(ports)
+        ]
+        api = subprocess.Popen([sys.executable, "-m", "tlab.cli", "api"], env=env, stderr=subprocess.DEVNULL)
+        procs.append(api)
+        try:
+            for port in ports:
+                _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
+            _wait_http(f"http://127.0.0.1:{self.settings.api_port}/health", 30)
+            time.sleep(1.0)
+            publishers = max(1, round(rate / 2500))  # one Python publisher paces ~2,500 msg/s comfortably
+            pubs = [
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.paced_publisher",
+                        self.settings.mqtt_host,
+                        str(self.settings.mqtt_port),
+                        f"lat-{i}",
+                        str(rate / publishers),
+                        str(self.latency_seconds),
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for i in range(publishers)
+            ]
+            visible = _sample_api_visibility(self.settings, self.latency_seconds)
+            reports = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in pubs]
+            sent = sum(r["sent"] for r in reports)
+            _wait_rows(self.settings, "garden_readings", sent + len(visible["samples_ms"]), 120)
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(30)
+        with psycopg.connect(self.settings.database_url) as conn:
+            lat = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT (extract(epoch FROM pg_xact_commit_timestamp(xmin) - time) * 1000)::float8 "
+                    "FROM garden_readings "
+                    "WHERE device_id LIKE 'lat-%'"
+                )
+            ]
+        lat.sort()
+        return {
+            "workers": k,
+            "target_rate": round(rate),
+            "published": sent,
+            "publish_to_commit_ms": _percentiles(lat),
+            "publish_to_api_ms": _percentiles(sorted(visible["samples_ms"])),
+        }
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 1)  # noqa: E731
+    return {
+        "n": len(values),
+        "p50": pick(0.50),
+        "p95": pick(0.95),
+        "p99": pick(0.99),
+        "max": round(values[-1], 1),
+        "mean": round(statistics.fmean(values), 1),
+    }
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _wait_stored(ports: list[int], total: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    stored = 0
+    while time.monotonic() < deadline:
+        stored = 0
+        for port in ports:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith("tlab_ingest_stored_total "):
+                        stored += int(float(line.split()[1]))
+        if stored >= total:
+            return stored
+        time.sleep(0.05)
+    raise RuntimeError(f"only {stored} of {total} stored after {timeout}s")
+
+
+def _wait_rows(settings: Settings, table: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] >= n:
+                return
+            time.sleep(0.1)
+    raise RuntimeError(f"{table} did not reach {n} rows")
+
+
+def _sample_api_visibility(settings: Settings, seconds: float) -> dict[str, list[float]]:
+    """Publish one reading at a time on its own device; poll the API until it is there."""
+    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, "bench-api-sampler")
+    publisher.connect()
+    samples: list[float] = []
+    base = f"http://{settings.api_host}:{settings.api_port}/v1/devices/lat-api/readings?metric=soil_vwc_pct"
+    deadline = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < deadline:
+        sent_at = datetime.now(UTC)
+        ts = sent_at.isoformat(timespec="microseconds")
+        started = time.perf_counter()
+        publisher.publish(
+            OutboundMessage("ptipot/lat-api/readings", json.dumps({"ts": ts, "soil_vwc_pct": 1.0 * i}).encode())
+        )
+        query = f"{base}&start={ts.replace('+00:00', 'Z')}&limit=1".replace("+", "%2B")
+        while time.perf_counter() - started < 10:
+            try:
+                with urllib.request.urlopen(query, timeout=2) as r:
+                    if json.loads(r.read())["items"]:
+                        samples.append((time.perf_counter() - started) * 1000)
+                        break
+            except OSError:
+                pass
+            time.sleep(0.002)
+        i += 1
+        time.sleep(0.1)
+    publisher.close()
+    return {"samples_ms": samples}
+
+
+def run(messages: int, workers: list[int], latency_seconds: float) -> dict[str, Any]:
+    bench = Bench(messages, workers, latency_seconds)
+    print(f"{bench.total} messages ({bench.counts}), {len(bench.files)} devices", flush=True)
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "messages": bench.total,
+        "mix": bench.counts,
+    }
+    result["ceiling"] = bench.ceiling()
+    print(f"ceiling: {result['ceiling']}", flush=True)
+    result["platform"] = []
+    for k in workers:
+        result["platform"].append(bench.platform(k))
+        print(f"platform: {result['platform'][-1]}", flush=True)
+    best = max(result["platform"], key=lambda r: r["rate"])
+    result["latency"] = bench.latency(best["workers"], best["rate"] / 2)
+    print(f"latency: {result['latency']}", flush=True)
+    result["ratio_best_to_ceiling"] = round(best["rate"] / result["ceiling"]["rate"], 3)
+    bench.stack.down()
+    return result
+
+
+def print_table(r: dict[str, Any]) -> None:
+    c = r["ceiling"]
+    print(f"\n{r['messages']} messages {r['mix']} on {r['machine']['cpus']} CPUs")
+    print(f"{'run':<28}{'msg/s':>10}{'seconds':>10}{'publisher msg/s':>18}  cpu seconds")
+    print(f"{'bare paho subscriber':<28}{c['rate']:>10}{c['seconds']:>10}{c['publisher_rate']:>18}  {c['cpu_seconds']}")
+    for p in r["platform"]:
+        label = f"ingest x{p['workers']} (rss {max(p['peak_rss_mb_per_worker'])} MB)"
+        print(f"{label:<28}{p['rate']:>10}{p['seconds']:>10}{p['publisher_rate']:>18}  {p['cpu_seconds']}")
+    lat = r["latency"]
+    print(f"\nbest / ceiling = {r['ratio_best_to_ceiling']}")
+    print(f"latency at {lat['target_rate']} msg/s with {lat['workers']} worker(s):")
+    print(f"  publish -> committed  {lat['publish_to_commit_ms']}")
+    print(f"  publish -> API        {lat['publish_to_api_ms']}")
+
+
+def main(messages: int, workers: list[int], latency_seconds: float) -> dict[str, Any]:
+    result = run(messages, workers, latency_seconds)
+    print_table(result)
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "ingest.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {out}")
+    return result
