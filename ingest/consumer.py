@@ -65,6 +65,8 @@ class MqttConsumer:
         self._keepalive_s = keepalive_s
         self.dropped_while_stopping = 0
         self.ack_failures = 0
+        self.retiring = False  # on connect: unsubscribe instead of subscribe (leaving a share group)
+        self.unsubscribed = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if credentials:
             client.username_pw_set(*credentials)
@@ -72,6 +74,7 @@ class MqttConsumer:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_unsubscribe = lambda *_: self.unsubscribed.set()
         self.client = client
 
     def start(self) -> None:
@@ -88,9 +91,14 @@ class MqttConsumer:
         """Stop taking new messages (they stay unacknowledged: the broker re-sends them later)."""
         self.accepting = False
 
-    def close(self) -> None:
-        """Disconnect, keeping the session on the broker, and stop the network thread."""
-        self.client.disconnect()
+    def close(self, *, end_session: bool = False) -> None:
+        """Disconnect and stop the network thread. The session stays on the broker (its queue keeps
+        filling) unless ``end_session``: then Session Expiry 0 on DISCONNECT makes the broker drop it."""
+        props = None
+        if end_session:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        self.client.disconnect(properties=props)
         self.client.loop_stop()
 
     def ack(self, deliveries: list[Delivery]) -> int:
@@ -117,7 +125,10 @@ class MqttConsumer:
         with self._lock:
             self.generation += 1
             self.connected.set()
-        client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
+        if self.retiring:
+            client.unsubscribe(list(self.filters))
+        else:
+            client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
         logger.info("connected", extra={"session_present": flags.session_present, "filters": ",".join(self.filters)})
 
     def _on_disconnect(

@@ -184,6 +184,29 @@ class IngestWorker:
                 self.process(batch)
         self._drain()
 
+    def retire(self, quiet_s: float = 2.0, timeout_s: float = 300.0) -> int:
+        """Leave the share group for good: unsubscribe (the broker stops giving this member a share),
+        store and acknowledge what its session still holds, then end the session. Returns how many
+        messages were drained. This is how a member is removed when scaling down (eclipse/mosquitto#1747:
+        an offline member of a shared subscription keeps receiving its share)."""
+        self.consumer.retiring = True
+        self.consumer.start()
+        if not self.consumer.unsubscribed.wait(30):
+            raise RuntimeError("the broker did not acknowledge the unsubscribe")
+        deadline = time.monotonic() + timeout_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
+            batch = self._next_batch()
+            if batch:
+                self.process(batch)
+                quiet_since = time.monotonic()
+        self.consumer.stop_accepting()
+        self.consumer.close(end_session=True)
+        if self._conn is not None:
+            self._conn.close()
+        logger.info("retired", extra={"client_id": self.settings.ingest_client_id, "drained": self.stats.stored})
+        return self.stats.received
+
     def _drain(self) -> None:
         """Flush what was already taken, acknowledge it, then disconnect keeping the session."""
         self.consumer.stop_accepting()
@@ -224,7 +247,7 @@ class IngestWorker:
         self.stopping.set()
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings, *, retire: bool = False) -> int:
     """Entry point of ``tlab ingest``: migrations (waiting for the database), then the loop until
     SIGTERM/SIGINT."""
     from services.migrate import apply_migrations
@@ -246,5 +269,9 @@ def run_worker(settings: Settings) -> int:
         waiting(apply_migrations, settings.database_url)
     except psycopg.OperationalError:
         return 1 if not worker.stopping.is_set() else 0
+    if retire:
+        drained = worker.retire()
+        print(f"retired {settings.ingest_client_id}: drained {drained} messages, session ended", flush=True)
+        return 0
     worker.run()
     return 0

@@ -90,11 +90,16 @@ def migrate() -> None:
 
 # ---- processes ------------------------------------------------------------------------------------
 @app.command("ingest")
-def ingest() -> None:
+def ingest(
+    retire: Annotated[
+        bool,
+        typer.Option("--retire", help="Leave the share group: drain this client id's session, then end it."),
+    ] = False,
+) -> None:
     """Run one ingest worker (MQTT -> TimescaleDB) until SIGTERM or Ctrl-C."""
     from ingest.worker import run_worker
 
-    raise typer.Exit(run_worker(_settings()))
+    raise typer.Exit(run_worker(_settings(), retire=retire))
 
 
 @app.command("api")
