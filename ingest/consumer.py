@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from device_adapters.contract import InboundMessage
+from ingest.handoff import Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class MqttConsumer:
     ) -> None:
         self.host, self.port = host, port
         self.filters = tuple(f"$share/{share_group}/{f}" if share_group else f for f in topic_filters)
-        self.deliveries: queue.Queue[Delivery] = queue.Queue(maxsize=receive_maximum + 16)
+        self.deliveries: Handoff[Delivery] = Handoff(soft_limit=2 * receive_maximum)
         self.connected = threading.Event()
         self.accepting = True
         self.generation = 0
@@ -153,6 +153,4 @@ class MqttConsumer:
             user_properties=user_props,
             content_type=content_type,
         )
-        # Blocks only if the broker ignores Receive Maximum; that pauses the network loop, which is
-        # the backpressure we want.
         self.deliveries.put(Delivery(message, msg.mid, msg.qos, self.generation))

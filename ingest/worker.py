@@ -8,7 +8,6 @@ SIGINT: stop taking messages, flush and acknowledge what was taken, disconnect k
 from __future__ import annotations
 
 import logging
-import queue
 import signal
 import threading
 import time
@@ -23,12 +22,17 @@ from tenacity import Retrying, retry_if_exception_type, stop_any, stop_when_even
 
 from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
+from ingest.handoff import Empty
 from ingest.metrics import IngestMetrics, serve
 from ingest.writer import BatchResult, BatchWriter
 from services.media_store import MediaStore
 from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot start as configured; the message says what to change."""
 
 
 @dataclass
@@ -81,12 +85,8 @@ class IngestWorker:
         """(messages taken from the broker and not yet committed, age in seconds of the oldest)."""
         in_hand = self._in_hand
         queued = self.consumer.deliveries.qsize()
-        oldest: datetime | None = in_hand[0].message.received_at if in_hand else None
-        if oldest is None and queued:
-            try:
-                oldest = self.consumer.deliveries.queue[0].message.received_at
-            except IndexError:
-                oldest = None
+        first = in_hand[0] if in_hand else self.consumer.deliveries.oldest()
+        oldest: datetime | None = first.message.received_at if first else None
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         return len(in_hand) + queued, max(0.0, age)
 
@@ -137,14 +137,14 @@ class IngestWorker:
         batch: list[Delivery] = []
         try:
             batch.append(deliveries.get(timeout=0.2))
-        except queue.Empty:
+        except Empty:
             return batch
         deadline = time.monotonic() + self.settings.ingest_batch_ms / 1000
         while len(batch) < self.settings.ingest_batch_size:
             remaining = deadline - time.monotonic()
             try:
                 batch.append(deliveries.get(timeout=remaining) if remaining > 0 else deliveries.get_nowait())
-            except queue.Empty:
+            except Empty:
                 break
         return batch
 
@@ -170,9 +170,15 @@ class IngestWorker:
 
     def run(self) -> None:
         if self.settings.ingest_metrics_port:
-            self._metrics_server = serve(
-                self.metrics, self.settings.ingest_metrics_host, self.settings.ingest_metrics_port
-            )
+            try:
+                self._metrics_server = serve(
+                    self.metrics, self.settings.ingest_metrics_host, self.settings.ingest_metrics_port
+                )
+            except OSError as exc:
+                raise WorkerError(
+                    f"cannot serve metrics on {self.settings.ingest_metrics_host}:{self.settings.ingest_metrics_port}"
+                    f" ({exc.strerror}): give each worker its own TLAB_INGEST_METRICS_PORT, or 0 for none"
+                ) from exc
         self.consumer.start()
         logger.info(
             "ingest started",
@@ -220,7 +226,7 @@ class IngestWorker:
                 while True:
                     try:
                         batch.append(self.consumer.deliveries.get_nowait())
-                    except queue.Empty:
+                    except Empty:
                         break
                 if not batch or not self.process(batch):
                     break
@@ -273,5 +279,10 @@ def run_worker(settings: Settings, *, retire: bool = False) -> int:
         drained = worker.retire()
         print(f"retired {settings.ingest_client_id}: drained {drained} messages, session ended", flush=True)
         return 0
-    worker.run()
+    try:
+        worker.run()
+    except WorkerError as exc:
+        logger.error(str(exc))
+        print(f"tlab ingest: {exc}", flush=True)
+        return 2
     return 0

@@ -139,7 +139,7 @@ class BathyAdapter:
 
     def _telemetry(self, device_id: str, message: InboundMessage) -> DroneTelemetry:
         body = parse_json(TelemetryPayload, message.payload)
-        values = body.model_dump(exclude={"ts", "mission_id"})
+        values = {k: v for k, v in body.__dict__.items() if k not in ("ts", "mission_id")}  # flat model: no dump
         return DroneTelemetry(
             time=check_time("ts", body.ts, message.received_at),
             device_id=device_id,

@@ -43,6 +43,7 @@ def worker_env(settings: Settings, client_id: str, **extra: str) -> dict[str, st
         "TLAB_PG_DATABASE": settings.pg_database,
         "TLAB_MEDIA_ROOT": str(settings.media_path),
         "TLAB_INGEST_CLIENT_ID": client_id,
+        "TLAB_INGEST_METRICS_PORT": "0",
         **extra,
     }
 
