@@ -1,42 +1,74 @@
-"""A paced QoS 1 publisher for latency runs: garden readings whose ``ts`` is the publish time.
+"""A paced QoS 1 load for latency runs: garden readings whose ``ts`` is the moment they are handed to
+the publisher.
 
-``python -m benchmarks.paced_publisher HOST PORT DEVICE RATE SECONDS`` prints one JSON line of counts.
+The publishing itself is done by ``mosquitto_pub -l`` (C): a Python publisher costs about as much CPU
+per message as the ingest worker it loads, and on a small machine it would steal the headroom that a
+half-load latency measurement is meant to leave. This process only writes timestamped lines to the C
+publisher's stdin, every 5 ms.
+
+``python -m benchmarks.paced_publisher HOST PORT DEVICE RATE SECONDS`` prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from sim.publisher import CountingPublisher, OutboundMessage
+TICK_S = 0.005
 
 
 def main() -> None:
-    host, port, device, rate, seconds = (
-        sys.argv[1],
-        int(sys.argv[2]),
-        sys.argv[3],
-        float(sys.argv[4]),
-        float(sys.argv[5]),
+    host, port, device, rate, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+    pub = subprocess.Popen(
+        [
+            "mosquitto_pub",
+            "-h",
+            host,
+            "-p",
+            port,
+            "-V",
+            "mqttv5",
+            "-q",
+            "1",
+            "-l",
+            "-t",
+            f"ptipot/{device}/readings",
+            "-i",
+            f"bench-paced-{device}",
+        ],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    publisher = CountingPublisher(host, port, f"bench-paced-{device}", max_queued=100_000)
-    publisher.connect()
+    assert pub.stdin is not None
     total = int(rate * seconds)
+    sent = 0
     started = time.monotonic()
-    for i in range(total):
-        ts = datetime.now(UTC).isoformat(timespec="microseconds")
-        body = json.dumps({"ts": ts, "soil_vwc_pct": float(i % 100)}).encode()
-        publisher.publish(OutboundMessage(f"ptipot/{device}/readings", body))
-        delay = started + (i + 1) / rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-    publisher.flush(60)
-    publisher.close()
-    print(
-        json.dumps({"device": device, **publisher.counts.as_dict(), "seconds": time.monotonic() - started}), flush=True
-    )
+    while sent < total:
+        due = min(total, int((time.monotonic() - started) * rate) + 1)
+        lines = []
+        while sent < due:
+            ts = datetime.now(UTC).isoformat(timespec="microseconds")
+            lines.append(json.dumps({"ts": ts, "soil_vwc_pct": float(sent % 100)}))
+            sent += 1
+        if lines:
+            pub.stdin.write(("\n".join(lines) + "\n").encode())
+            pub.stdin.flush()
+        time.sleep(TICK_S)
+    publishing = time.monotonic() - started
+    pub.stdin.close()
+    err = pub.stderr.read() if pub.stderr else b""
+    pub.wait(120)
+    report = {
+        "device": device,
+        "sent": sent,
+        "failed": int(pub.returncode != 0 or bool(err)),
+        "publish_seconds": round(publishing, 3),
+        "achieved_rate": sent / publishing,
+    }
+    print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":

@@ -192,12 +192,24 @@ def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,
     workers: Annotated[str, typer.Option(help="Worker counts to measure, comma-separated.")] = "1,2,3",
     latency_seconds: Annotated[float, typer.Option(help="Length of the fixed-rate latency run.")] = 10.0,
+    latency_rate: Annotated[
+        float | None, typer.Option(help="Rate of the latency run; default half the best measured rate.")
+    ] = None,
+    phases: Annotated[str, typer.Option(help="Phases to run: ceiling,platform,latency.")] = "ceiling,platform,latency",
+    repeat: Annotated[int, typer.Option(help="Runs of each throughput phase; the median is reported.")] = 3,
 ) -> None:
     """MQTT client ceiling vs committed rate, latency at half load, API visibility, memory, CPU."""
     from benchmarks.ingest import main
 
     logs.configure("WARNING")
-    main(messages, [int(k) for k in workers.split(",")], latency_seconds)
+    main(
+        messages,
+        [int(k) for k in workers.split(",")],
+        latency_seconds,
+        latency_rate,
+        tuple(phases.split(",")),
+        repeat=repeat,
+    )
 
 
 if __name__ == "__main__":
