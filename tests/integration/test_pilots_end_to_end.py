@@ -126,3 +126,28 @@ def test_faulty_fleet_stores_each_unique_reading_once(stack, ingest, db, uid) ->
         f"f{uid}-%",
     )
     assert late > 0  # late data is accepted and stored where it belongs in time
+
+
+def test_out_of_order_and_late_readings_are_queryable_in_time_order(stack, ingest, api, db, uid) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.integration.helpers import garden, publish_all
+
+    device = f"late{uid}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    offsets_h = [0, -5, -1, -3, -2, -4]  # newest first, then hours-old readings, shuffled
+    publish_all(
+        stack, [garden(device, (now + timedelta(hours=h)).isoformat(), soil_vwc_pct=float(-h)) for h in offsets_h]
+    )
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 6, what="6 readings"
+    )
+    params = {
+        "metric": "soil_vwc_pct",
+        "start": (now - timedelta(hours=6)).isoformat(),
+        "end": (now + timedelta(minutes=1)).isoformat(),
+    }
+    items = api.get(f"/v1/devices/{device}/readings", params=params).json()["items"]
+    assert [item["value"] for item in items] == [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]
+    hourly = api.get(f"/v1/devices/{device}/readings", params={**params, "bucket": "1h"}).json()["items"]
+    assert [b["count"] for b in hourly] == [1, 1, 1, 1, 1, 1]
