@@ -303,6 +303,13 @@ class Bench:
             "cpu_seconds": cpu,
         }
 
+    def api_token(self) -> str:
+        from services.auth.roles import Role
+        from services.auth.tokens import create_token
+
+        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+            return create_token(conn, "bench", [Role.ADMIN]).token
+
     def check_rows(self) -> tuple[float, dict[str, int]]:
         with psycopg.connect(self.settings.database_url) as conn:
             counts = {
@@ -373,7 +380,7 @@ class Bench:
                 )
                 for i in range(publishers)
             ]
-            visible = _sample_api_visibility(self.settings, self.latency_seconds)
+            visible = _sample_api_visibility(self.settings, self.latency_seconds, self.api_token())
             reports = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in pubs]
             sent = sum(r["sent"] for r in reports)
             achieved = sum(r["achieved_rate"] for r in reports)
@@ -455,7 +462,7 @@ def _wait_rows(settings: Settings, table: str, n: int, timeout: float) -> None:
     raise RuntimeError(f"{table} did not reach {n} rows")
 
 
-def _sample_api_visibility(settings: Settings, seconds: float) -> dict[str, list[float]]:
+def _sample_api_visibility(settings: Settings, seconds: float, token: str) -> dict[str, list[float]]:
     """Publish one reading at a time on its own device; poll the API until it is there."""
     publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, "bench-api-sampler")
     publisher.connect()
@@ -473,7 +480,8 @@ def _sample_api_visibility(settings: Settings, seconds: float) -> dict[str, list
         query = f"{base}&start={ts.replace('+00:00', 'Z')}&limit=1".replace("+", "%2B")
         while time.perf_counter() - started < 10:
             try:
-                with urllib.request.urlopen(query, timeout=2) as r:
+                authorised = urllib.request.Request(query, headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(authorised, timeout=2) as r:
                     if json.loads(r.read())["items"]:
                         samples.append((time.perf_counter() - started) * 1000)
                         break

@@ -93,10 +93,24 @@ def ingest(stack: Settings) -> Iterator[RunningWorker]:
 
 
 @pytest.fixture
-def api(stack: Settings) -> Iterator[TestClient]:
+def issue_token(stack: Settings) -> Callable[..., str]:
+    """Issue a real API token with the given roles (stored hashed in the test database)."""
+    from services.auth.roles import Role
+    from services.auth.tokens import create_token
+
+    def issue(*roles: str, name: str = "test") -> str:
+        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+            return create_token(conn, name, [Role(r) for r in roles]).token
+
+    return issue
+
+
+@pytest.fixture
+def api(stack: Settings, issue_token: Callable[..., str]) -> Iterator[TestClient]:
+    """The app over ASGI, authenticated as an admin (tests of roles pass their own headers)."""
     from services.api.main import create_app
 
-    with TestClient(create_app(stack)) as client:
+    with TestClient(create_app(stack), headers={"Authorization": f"Bearer {issue_token('admin')}"}) as client:
         yield client
 
 

@@ -24,6 +24,8 @@ stack_app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(sim_app, name="sim")
+tokens_app = typer.Typer(help="API tokens (the admin's credentials CLI).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
 dead_app = typer.Typer(help="Dead letters: messages the platform refused, with their reasons.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead-letters")
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
@@ -146,6 +148,63 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README table."
             typer.echo(f"| `{env}` | `{default}` | {field.description} |")
         else:
             typer.echo(f"{env:<30} {default!s:<24} {field.description}")
+
+
+# ---- API tokens -----------------------------------------------------------------------------------
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option(help="Who or what uses the token.")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            help="A role (repeatable): admin, operator, viewer, sanitation, cleanliness, green_spaces, police."
+        ),
+    ],
+    expires_in_days: Annotated[int | None, typer.Option(help="Expiry; none by default.")] = None,
+) -> None:
+    """Issue a token and print it (the only time it is shown)."""
+    from datetime import timedelta
+
+    import psycopg
+
+    from services.auth.roles import Role
+    from services.auth.tokens import create_token
+
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}; roles: {', '.join(Role)}") from exc
+    with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+        issued = create_token(conn, name, roles, timedelta(days=expires_in_days) if expires_in_days else None)
+    typer.echo(issued.token)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Every token, without secrets."""
+    import psycopg
+
+    from services.auth.tokens import list_tokens
+
+    with psycopg.connect(_settings().database_url) as conn:
+        for t in list_tokens(conn):
+            state = "revoked" if t["revoked_at"] else "active"
+            typer.echo(
+                f"{t['id']:>5}  {t['name']:<24} {','.join(t['roles']):<32} {state}  last used {t['last_used_at']}"
+            )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    import psycopg
+
+    from services.auth.tokens import revoke_token
+
+    with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+        if not revoke_token(conn, token_id):
+            raise typer.BadParameter(f"no active token {token_id}")
+    typer.echo(f"revoked {token_id}")
 
 
 # ---- dead letters ---------------------------------------------------------------------------------

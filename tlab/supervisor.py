@@ -67,6 +67,20 @@ def _stop(children: list[Child], timeout: float = 20) -> None:
             child.process.kill()
 
 
+def _demo_admin_token(settings: Settings) -> str:
+    """A fresh local admin token each run (the previous demo token is revoked), kept in the state folder."""
+    from services.auth.roles import Role
+    from services.auth.tokens import create_token
+
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'demo-admin' AND revoked_at IS NULL")
+        token = create_token(conn, "demo-admin", [Role.ADMIN]).token
+    path = settings.state_dir / "admin.token"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return token
+
+
 def run_platform(
     settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int, stop: threading.Event | None = None
 ) -> int:
@@ -77,6 +91,7 @@ def run_platform(
     print(f"starting the stack in {settings.state_dir} ...", flush=True)
     stack.up()
     apply_migrations(settings.database_url)
+    token = _demo_admin_token(settings)
     env = dict(os.environ)
     ingest = _spawn("ingest", ["ingest"], env)
     api = _spawn("api", ["api"], env)
@@ -101,6 +116,9 @@ def run_platform(
         f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}\n"
         f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
         f"  Database  {settings.database_url}\n"
+        f"  Admin token (local demo, new each run; also in {settings.state_dir / 'admin.token'}):\n"
+        f"            {token}\n"
+        f'  Try      curl -H "Authorization: Bearer $(cat {settings.state_dir / "admin.token"})" {base}/v1/devices\n'
         "  Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -1,34 +1,47 @@
-"""The one place where cross-cutting concerns enter a route: database, media store, caller identity.
+"""The one place where cross-cutting concerns enter a route: database, media store, settings, identity.
 
-Every /v1 route goes through :func:`authorize`. Until roles exist (issue 4) it identifies every caller
-as the local operator; the role checks will be added here, not in the routes.
+Every /v1 route goes through :func:`authorize`: a bearer token (401 without a valid one), then the
+route's declared policy (403 for a role it does not list; a route without a policy refuses everyone).
+The policy also says whether the call is audited; the audit middleware writes the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.auth.policy import UNDECLARED, match_request
+from services.auth.tokens import Principal, verify_token
 from services.media_store import MediaStore
 from tlab.settings import Settings
 
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    roles: frozenset[str]
+bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer tlab_<id>_<secret>`.")
 
 
-LOCAL_OPERATOR = Principal("local-operator", frozenset({"admin"}))
-
-
-def authorize(request: Request) -> Principal:
-    principal = LOCAL_OPERATOR
+def authorize(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    template, policy = match_request(request.method, request.url.path)
+    request.state.audit = policy.audit
+    unauthenticated = {"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)", headers=unauthenticated)
+    with request.app.state.pool.connection() as conn:
+        principal = verify_token(conn, credentials.credentials)
+    if principal is None:
+        raise HTTPException(401, "the token is invalid, expired or revoked", headers=unauthenticated)
     request.state.principal = principal
+    if policy is UNDECLARED:
+        raise HTTPException(403, f"no access policy is declared for {request.method} {template}")
+    if not principal.roles & policy.roles:
+        raise HTTPException(
+            403,
+            f"roles {sorted(principal.roles)} may not {request.method} {template} (allowed: {sorted(policy.roles)})",
+        )
     return principal
 
 

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+from services.api.audit import audit_middleware
 from services.api.deps import authorize
-from services.api.routes import camera_events, dead_letters, devices, health, media, missions
+from services.api.routes import audit, camera_events, dead_letters, devices, health, media, missions, tokens
 from services.db import create_pool
 from services.media_store import MediaStore
 from services.migrate import apply_migrations
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
-    for module in (devices, missions, camera_events, media, dead_letters):
+    for module in (devices, missions, camera_events, media, dead_letters, tokens, audit):
         v1.include_router(module.router)
     v1.add_api_route(
         "/capabilities",
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="What the database can do (TimescaleDB TSL features or not)",
     )
     app.include_router(v1)
+    app.middleware("http")(audit_middleware)
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)

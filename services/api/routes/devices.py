@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from psycopg import sql
 
 from device_adapters.registry import ADAPTERS, metric_catalog
-from services.api.deps import ConnDep
+from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import (
     BucketedReading,
     Device,
@@ -23,6 +23,7 @@ from services.api.schemas import (
     parse_bucket,
     time_range,
 )
+from services.auth.policy import FAMILY_READERS, UNDECLARED
 
 router = APIRouter(tags=["devices"])
 
@@ -73,6 +74,8 @@ def get_device(conn: ConnDep, device_id: str) -> DeviceDetail:
 )
 def get_readings(
     conn: ConnDep,
+    principal: PrincipalDep,
+    request: Request,
     device_id: str,
     metric: Annotated[str, Query(description="Metric name, see /v1/metrics (e.g. soil_vwc_pct).")],
     start: Annotated[datetime | None, Query(description="Inclusive start; default end - 24 h.")] = None,
@@ -82,6 +85,12 @@ def get_readings(
     offset: Offset = 0,
 ) -> Page[BucketedReading] | Page[Reading]:
     family = _device(conn, device_id)["family"]
+    readers = FAMILY_READERS.get(family, UNDECLARED)
+    request.state.audit = request.state.audit or readers.audit
+    if not principal.roles & readers.roles:
+        raise HTTPException(
+            403, f"roles {sorted(principal.roles)} may not read {family} data (allowed: {sorted(readers.roles)})"
+        )
     spec = metric_catalog().get((family, metric))
     if spec is None:
         known = ", ".join(m.name for m in _metrics_of(family)) or "none"

@@ -1,0 +1,43 @@
+"""The audit middleware: one append-only row per audited call, allowed or refused."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+logger = logging.getLogger(__name__)
+
+INSERT = """
+INSERT INTO audit_log (principal, token_id, roles, method, path, query, status, client, user_agent)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def _write(pool: Any, request: Request, status: int) -> None:
+    principal = getattr(request.state, "principal", None)
+    row = (
+        principal.name if principal else "anonymous",
+        principal.token_id if principal else None,
+        sorted(str(r) for r in principal.roles) if principal else [],
+        request.method,
+        request.url.path,
+        request.url.query or None,
+        status,
+        request.client.host if request.client else None,
+        request.headers.get("user-agent"),
+    )
+    with pool.connection() as conn:
+        conn.execute(INSERT, row)
+
+
+async def audit_middleware(request: Request, call_next: Any) -> Any:
+    response = await call_next(request)
+    if getattr(request.state, "audit", False):
+        try:
+            await run_in_threadpool(_write, request.app.state.pool, request, response.status_code)
+        except Exception:  # noqa: BLE001 - the call happened; a lost audit row must be loud, not a 500
+            logger.exception("audit row not written", extra={"path": request.url.path})
+    return response

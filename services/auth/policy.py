@@ -1,0 +1,85 @@
+"""Who may call which route: one table, read by the one authorisation dependency.
+
+Every /v1 operation must appear here; a route missing from the table is refused to everyone (fail
+closed) and ``tests/integration/test_auth.py`` fails until it is declared. ``audit`` marks the routes
+whose every call, allowed or refused, goes to the audit log: all writes and the reads of sensitive
+resources (media, dead letters, pipe inspections, camera evidence, credentials, the log itself).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from services.auth.roles import ALL_ROLES, Role
+
+ADMIN, OPERATOR = Role.ADMIN, Role.OPERATOR
+
+
+@dataclass(frozen=True)
+class Policy:
+    roles: frozenset[Role]
+    audit: bool = False
+
+
+def allow(*roles: Role, audit: bool = False) -> Policy:
+    return Policy(frozenset(roles), audit)
+
+
+EVERYONE = Policy(ALL_ROLES)
+PIPES = allow(ADMIN, OPERATOR, Role.SANITATION, audit=True)  # pipe maps are sensitive infrastructure data
+EVIDENCE = allow(ADMIN, OPERATOR, Role.CLEANLINESS, Role.POLICE, audit=True)  # camera events are personal data
+
+POLICIES: dict[tuple[str, str], Policy] = {
+    ("GET", "/v1/capabilities"): EVERYONE,
+    ("GET", "/v1/metrics"): EVERYONE,
+    ("GET", "/v1/devices"): EVERYONE,
+    ("GET", "/v1/devices/{device_id}"): EVERYONE,
+    ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
+    ("GET", "/v1/missions"): PIPES,
+    ("GET", "/v1/missions/{mission_id}"): PIPES,
+    ("GET", "/v1/missions/{mission_id}/telemetry"): PIPES,
+    ("GET", "/v1/missions/{mission_id}/frames"): PIPES,
+    ("GET", "/v1/camera-events"): EVIDENCE,
+    ("GET", "/v1/camera-events/{event_id}"): EVIDENCE,
+    ("GET", "/v1/media/{sha256}"): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
+    ("GET", "/v1/dead-letters"): allow(ADMIN, OPERATOR, audit=True),
+    ("GET", "/v1/dead-letters/{dead_letter_id}"): allow(ADMIN, OPERATOR, audit=True),
+    ("GET", "/v1/dead-letters/{dead_letter_id}/payload"): allow(ADMIN, OPERATOR, audit=True),
+    ("POST", "/v1/dead-letters/replay"): allow(ADMIN, OPERATOR, audit=True),
+    ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
+    ("POST", "/v1/tokens"): allow(ADMIN, audit=True),
+    ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),
+    ("GET", "/v1/audit"): allow(ADMIN, audit=True),
+}
+
+# Routes open to everyone that serve several families (readings) narrow per family: a drone's telemetry
+# is pipe data, whoever asks for it through the generic route.
+FAMILY_READERS: dict[str, Policy] = {"bathy": PIPES, "karroad": EVIDENCE, "ptipot": EVERYONE}
+
+# Refuses everyone: what a route gets when it forgot to declare its policy.
+UNDECLARED = Policy(frozenset(), audit=True)
+
+
+def policy_for(method: str, path_template: str) -> Policy:
+    return POLICIES.get((method.upper(), path_template), UNDECLARED)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    return re.compile("/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")))
+
+
+# Most literal templates first, so /v1/dead-letters/replay wins over /v1/dead-letters/{dead_letter_id}.
+_MATCHERS = sorted(
+    ((method, template, _pattern(template)) for method, template in POLICIES), key=lambda m: m[1].count("{")
+)
+
+
+def match_request(method: str, path: str) -> tuple[str, Policy]:
+    """(route template, policy) of a concrete request path; a path no declared template matches gets
+    UNDECLARED. Matching the request rather than reading the router keeps this independent of how
+    the web framework nests routers."""
+    for route_method, template, pattern in _MATCHERS:
+        if route_method == method.upper() and pattern.fullmatch(path):
+            return template, POLICIES[(route_method, template)]
+    return path, UNDECLARED

@@ -1,0 +1,85 @@
+"""API tokens: ``tlab_<id>_<secret>``, the secret shown once and stored as its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from services.auth.roles import Role
+
+TOKEN = re.compile(r"^tlab_(\d{1,18})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    roles: frozenset[Role]
+    token_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    id: int
+    name: str
+    roles: tuple[Role, ...]
+    token: str  # shown once
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    conn: psycopg.Connection[Any], name: str, roles: list[Role], expires_in: timedelta | None = None
+) -> IssuedToken:
+    if not roles:
+        raise ValueError("a token needs at least one role")
+    secret = secrets.token_urlsafe(32)
+    expires = None if expires_in is None else conn.execute("SELECT now() + %s", (expires_in,)).fetchone()[0]
+    row = conn.execute(
+        "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        (name, _digest(secret), [str(r) for r in roles], expires),
+    ).fetchone()
+    token_id = row[0] if not isinstance(row, dict) else row["id"]
+    return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
+
+
+def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
+    """The principal of a valid, unexpired, unrevoked token; None otherwise (never says which)."""
+    match = TOKEN.match(token)
+    if not match:
+        return None
+    token_id, secret = int(match.group(1)), match.group(2)
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "UPDATE api_tokens SET last_used_at = now() WHERE id = %s AND revoked_at IS NULL "
+            "AND (expires_at IS NULL OR expires_at > now()) RETURNING name, secret_sha256, roles",
+            (token_id,),
+        )
+        .fetchone()
+    )
+    if row is None or not hmac.compare_digest(row["secret_sha256"], _digest(secret)):
+        return None
+    return Principal(row["name"], frozenset(Role(r) for r in row["roles"]), token_id)
+
+
+def revoke_token(conn: psycopg.Connection[Any], token_id: int) -> bool:
+    cur = conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", (token_id,))
+    return cur.rowcount == 1
+
+
+def list_tokens(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute("SELECT id, name, roles, created_at, expires_at, revoked_at, last_used_at FROM api_tokens ORDER BY id")
+        .fetchall()
+    )
