@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.paced_publisher import line_publisher
 from deploy.local_stack import LocalStack
 from services.migrate import apply_migrations
 from sim.publisher import CountingPublisher, OutboundMessage
@@ -161,22 +162,7 @@ def publish_files(settings: Settings, files: list[tuple[str, Path, int]]) -> flo
         with path.open("rb") as stdin:
             procs.append(
                 subprocess.Popen(
-                    [
-                        "mosquitto_pub",
-                        "-h",
-                        settings.mqtt_host,
-                        "-p",
-                        str(settings.mqtt_port),
-                        "-V",
-                        "mqttv5",
-                        "-q",
-                        "1",
-                        "-l",
-                        "-t",
-                        topic,
-                        "-i",
-                        f"bench-pub-{path.stem}",
-                    ],
+                    line_publisher(settings.mqtt_host, settings.mqtt_port, topic, f"bench-pub-{path.stem}"),
                     stdin=stdin,
                     stderr=subprocess.PIPE,
                 )

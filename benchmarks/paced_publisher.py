@@ -20,25 +20,15 @@ from datetime import UTC, datetime
 TICK_S = 0.005
 
 
+def line_publisher(host: str, port: str | int, topic: str, client_id: str) -> list[str]:
+    """``mosquitto_pub`` publishing each stdin line as one QoS 1 MQTT v5 message (the C load generator)."""
+    return ["mosquitto_pub", "-h", host, "-p", str(port), "-V", "mqttv5", "-q", "1", "-l", "-t", topic, "-i", client_id]
+
+
 def main() -> None:
     host, port, device, rate, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
     pub = subprocess.Popen(
-        [
-            "mosquitto_pub",
-            "-h",
-            host,
-            "-p",
-            port,
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-l",
-            "-t",
-            f"ptipot/{device}/readings",
-            "-i",
-            f"bench-paced-{device}",
-        ],
+        line_publisher(host, port, f"ptipot/{device}/readings", f"bench-paced-{device}"),
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
