@@ -85,7 +85,8 @@ def test_healthz_tells_stuck_from_idle(stack, metered, uid) -> None:
             return doc if status == 503 and doc["status"] == "stuck" else None
 
         doc = wait_for(stuck, timeout=15, what="/healthz to report stuck")
-        assert doc["pending"] == 1 and doc["oldest_pending_s"] > 1
+        # at least our message is held (in a full run the fresh worker may hold others too)
+        assert doc["pending"] >= 1 and doc["oldest_pending_s"] > 1, doc
         blocker.rollback()  # release the lock
     wait_for(lambda: json.loads(get(port, "/healthz")[1])["status"] == "idle", what="idle again")
     assert running.worker.stats.stored >= 1
