@@ -4,18 +4,13 @@ surviving bad input, clean stop."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import uuid
 
 import pytest
 
 from sim.publisher import OutboundMessage
 from tests.conftest import RunningWorker, count, wait_for
-from tests.integration.helpers import garden, publish_all
-from tlab.settings import REPO_ROOT
+from tests.integration.helpers import garden, publish_all, spawn_worker
 
 pytestmark = pytest.mark.integration
 
@@ -143,38 +138,11 @@ def test_the_worker_survives_a_burst_of_bad_input(stack, ingest, db, uid):
 
 
 def test_sigterm_flushes_and_the_session_keeps_what_arrives_while_stopped(stack, db, uid):
-    device = f"g{uid}"
-    env = {
-        **os.environ,
-        "TLAB_STATE_DIR": str(stack.state_dir),
-        "TLAB_MQTT_PORT": str(stack.mqtt_port),
-        "TLAB_PG_PORT": str(stack.pg_port),
-        "TLAB_PG_DATABASE": stack.pg_database,
-        "TLAB_MEDIA_ROOT": str(stack.media_path),
-        "TLAB_INGEST_CLIENT_ID": f"test-sigterm-{uuid.uuid4().hex[:6]}",
-    }
+    device, client_id = f"g{uid}", f"test-sigterm-{uid}"
 
-    def start() -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tlab.cli", "ingest"], env=env, cwd=REPO_ROOT, stderr=subprocess.PIPE
-        )
-        return proc
-
-    first = start()
+    first = spawn_worker(stack, client_id)
     try:
-        wait_for(
-            lambda: (
-                count(
-                    db,
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
-                    env["TLAB_INGEST_CLIENT_ID"],
-                )
-                >= 0
-                and _subscribed(stack, device, db)
-            ),
-            timeout=30,
-            what="the worker to take messages",
-        )
+        wait_for(lambda: _subscribed(stack, device, db), timeout=30, what="the worker to take messages")
         publish_all(stack, [garden(device, f"2026-11-28T10:00:{i:02d}Z") for i in range(1, 11)])
         wait_for(
             lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 11,
@@ -187,7 +155,7 @@ def test_sigterm_flushes_and_the_session_keeps_what_arrives_while_stopped(stack,
     assert b"ingest stopped" in err
 
     publish_all(stack, [garden(device, f"2026-11-28T10:01:{i:02d}Z") for i in range(10)])  # nobody consuming
-    second = start()
+    second = spawn_worker(stack, client_id)
     try:
         wait_for(
             lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 21,
