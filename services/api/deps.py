@@ -14,6 +14,7 @@ import psycopg
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.api.schemas import invalid, unstorable
 from services.auth.policy import UNDECLARED, match_request
 from services.auth.tokens import Principal, verify_token
 from services.media_store import MediaStore
@@ -43,6 +44,16 @@ def authorize(
             f"roles {sorted(principal.roles)} may not {request.method} {template} (allowed: {sorted(policy.roles)})",
         )
     return principal
+
+
+def storable_parameters(request: Request) -> None:
+    """Every string parameter reaches SQL: refuse what PostgreSQL cannot store with a 422, not a 500."""
+    values = [("query", k, v) for k, v in request.query_params.multi_items()]
+    values += [("path", "path", request.url.path)]
+    for where, name, value in values:
+        problem = unstorable(value)
+        if problem:
+            raise invalid(where, name, problem, value.encode("utf-8", "backslashreplace").decode())
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection[Any]]:

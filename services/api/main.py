@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 from services.api.audit import audit_middleware
-from services.api.deps import authorize
+from services.api.deps import authorize, storable_parameters
 from services.api.routes import audit, camera_events, dead_letters, devices, health, media, missions, tokens
+from services.api.schemas import ERROR_RESPONSES
 from services.db import create_pool
 from services.media_store import MediaStore
 from services.migrate import apply_migrations
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(health.router)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
+    v1 = APIRouter(
+        prefix="/v1", dependencies=[Depends(storable_parameters), Depends(authorize)], responses=ERROR_RESPONSES
+    )
     for module in (devices, missions, camera_events, media, dead_letters, tokens, audit):
         v1.include_router(module.router)
     v1.add_api_route(
@@ -61,5 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(psycopg.OperationalError)
     async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": f"database unavailable: {str(exc).splitlines()[0]}"}, status_code=503)
+
+    @app.exception_handler(psycopg.DataError)
+    async def database_refused_value(_request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # a value of the request the database cannot take (out of range, malformed): the client's to fix
+        logger.warning("database refused a request value", extra={"error": str(exc).splitlines()[0]})
+        return JSONResponse(
+            {"detail": [{"type": "value_error", "loc": ["request"], "msg": str(exc).splitlines()[0], "input": None}]},
+            status_code=422,
+        )
 
     return app

@@ -6,11 +6,32 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Generic, TypeVar
 
-from fastapi import HTTPException, Query
-from pydantic import BaseModel, Field
+from fastapi import Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
 
+
+def unstorable(value: str) -> str | None:
+    """Why PostgreSQL could not store this text (NUL characters; lone surrogates from JSON escapes)."""
+    if "\x00" in value:
+        return f"NUL characters are not allowed (position {value.index(chr(0))})"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid Unicode text at position {exc.start}"
+    return None
+
+
+def _encodable(value: str) -> str:
+    problem = unstorable(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
 
@@ -158,6 +179,25 @@ class DeadLetterDetail(DeadLetter):
     payload_text: str | None = Field(description="The payload as text when it is valid UTF-8.")
 
 
+class ErrorMessage(BaseModel):
+    """Body of every 4xx/5xx other than 422 (whose body is FastAPI's list of validation errors)."""
+
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorMessage, "description": "No valid bearer token"},
+    403: {"model": ErrorMessage, "description": "The token's roles may not call this route"},
+    404: {"model": ErrorMessage, "description": "No such resource"},
+    503: {"model": ErrorMessage, "description": "The database is unavailable"},
+}
+
+
+def invalid(where: str, name: str, message: str, value: object) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own validation errors, so clients parse one format."""
+    return RequestValidationError([{"type": "value_error", "loc": (where, name), "msg": message, "input": value}])
+
+
 # ---- shared query parsing ---------------------------------------------------------------------------
 _INTERVAL = re.compile(r"^(\d{1,6})(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -167,10 +207,10 @@ def parse_bucket(text: str) -> timedelta:
     """'30s', '15m', '1h', '1d' -> timedelta (1 second to 366 days)."""
     match = _INTERVAL.match(text)
     if not match:
-        raise HTTPException(422, f"bucket {text!r}: use a number and a unit s, m, h or d (e.g. 15m)")
+        raise invalid("query", "bucket", f"bucket {text!r}: use a number and a unit s, m, h or d (e.g. 15m)", text)
     delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if not timedelta(seconds=1) <= delta <= timedelta(days=366):
-        raise HTTPException(422, f"bucket {text!r} must be between 1s and 366d")
+        raise invalid("query", "bucket", f"bucket {text!r} must be between 1s and 366d", text)
     return delta
 
 
@@ -179,9 +219,11 @@ def time_range(start: datetime | None, end: datetime | None, default: timedelta)
     start = start or end - default
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
-            raise HTTPException(422, f"{name} needs a time zone (e.g. 2026-11-28T10:00:00Z)")
+            raise invalid("query", name, f"{name} needs a time zone (e.g. 2026-11-28T10:00:00Z)", value.isoformat())
     if start >= end:
-        raise HTTPException(422, f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
+        raise invalid(
+            "query", "start", f"start ({start.isoformat()}) must be before end ({end.isoformat()})", start.isoformat()
+        )
     return start, end
 
 
@@ -190,9 +232,9 @@ class ReplayRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
     ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list, max_length=10_000)
-    reason_code: str | None = None
-    topic: str | None = None
-    family: str | None = None
+    reason_code: Text | None = None
+    topic: Text | None = None
+    family: Text | None = None
     limit: int = Field(1000, ge=1, le=100_000)
     dry_run: bool = Field(False, description="Decode only; store and mark nothing.")
 

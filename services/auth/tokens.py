@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from services.auth.roles import Role
 
@@ -43,12 +43,12 @@ def create_token(
     if not roles:
         raise ValueError("a token needs at least one role")
     secret = secrets.token_urlsafe(32)
-    expires = None if expires_in is None else conn.execute("SELECT now() + %s", (expires_in,)).fetchone()[0]
-    row = conn.execute(
+    cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the caller's connection has
+    expires = None if expires_in is None else cur.execute("SELECT now() + %s", (expires_in,)).fetchone()[0]
+    token_id = cur.execute(
         "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        (name, _digest(secret), [str(r) for r in roles], expires),
-    ).fetchone()
-    token_id = row[0] if not isinstance(row, dict) else row["id"]
+        (name, _digest(secret), sorted({str(r) for r in roles}), expires),
+    ).fetchone()[0]
     return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
 
 

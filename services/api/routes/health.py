@@ -13,7 +13,11 @@ from services.capabilities import detect
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", summary="Liveness and database reachability (no credential needed)")
+@router.get(
+    "/health",
+    summary="Liveness and database reachability (no credential needed)",
+    responses={503: {"description": "The database is unreachable"}},
+)
 def health(request: Request) -> JSONResponse:
     try:
         with request.app.state.pool.connection(timeout=2) as conn:

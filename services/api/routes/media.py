@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 from services.api.deps import ConnDep, MediaDep
+from services.api.schemas import ErrorMessage, invalid
 
 router = APIRouter(prefix="/media", tags=["media"])
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -17,11 +18,11 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
     "/{sha256}",
     summary="The bytes of a stored image, with its content type",
     response_class=FileResponse,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {"image/jpeg": {}}}, 410: {"model": ErrorMessage, "description": "File gone"}},
 )
 def get_media(conn: ConnDep, media: MediaDep, sha256: str) -> FileResponse:
     if not SHA256.match(sha256):
-        raise HTTPException(422, "sha256 must be 64 lowercase hexadecimal characters")
+        raise invalid("path", "sha256", "sha256 must be 64 lowercase hexadecimal characters", sha256)
     row = conn.execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,)).fetchone()
     if row is None:
         raise HTTPException(404, f"no media {sha256}")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field
 
 from services.api.deps import ConnDep
+from services.api.schemas import Text
 from services.auth.roles import Role
 from services.auth.tokens import create_token, list_tokens, revoke_token
 
@@ -27,7 +28,7 @@ class TokenInfo(BaseModel):
 
 class TokenRequest(BaseModel):
     model_config = {"extra": "forbid"}
-    name: str = Field(min_length=1, max_length=100, description="Who or what uses it.")
+    name: Text = Field(min_length=1, max_length=100, description="Who or what uses it.")
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
     expires_in_days: int | None = Field(None, ge=1, le=3650)
 
