@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -67,6 +68,12 @@ def _stop(children: list[Child], timeout: float = 20) -> None:
             child.process.kill()
 
 
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
 def _demo_admin_token(settings: Settings) -> str:
     """A fresh local admin token each run (the previous demo token is revoked), kept in the state folder."""
     from services.auth.roles import Role
@@ -87,6 +94,13 @@ def run_platform(
     stop = stop or threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for name, host, port, variable in (
+        ("the API", settings.api_host, settings.api_port, "TLAB_API_PORT"),
+        ("ingest metrics", settings.ingest_metrics_host, settings.ingest_metrics_port, "TLAB_INGEST_METRICS_PORT"),
+    ):
+        if port and _port_taken(host, port):
+            print(f"port {port} for {name} is taken by another process: stop it or set {variable}", file=sys.stderr)
+            return 2
     stack = LocalStack(settings)
     print(f"starting the stack in {settings.state_dir} ...", flush=True)
     stack.up()
