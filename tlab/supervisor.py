@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -36,13 +36,35 @@ SELECT (SELECT count(*) FROM devices) AS devices,
 
 @dataclass
 class Child:
+    """A supervised process: restarted when it dies, unless it keeps dying (then the run stops)."""
+
     name: str
+    args: list[str]
+    env: dict[str, str]
     process: subprocess.Popen[bytes]
+    restarts: list[float] = field(default_factory=list)
+
+    def restart_if_dead(self, max_per_minute: int = 3) -> bool:
+        """False if the process died too often to go on."""
+        code = self.process.poll()
+        if code is None:
+            return True
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+        if len(self.restarts) > max_per_minute:
+            print(f"{self.name} keeps dying (exit {code}); giving up", file=sys.stderr, flush=True)
+            return False
+        print(f"{self.name} exited with {code}; restarting it", file=sys.stderr, flush=True)
+        self.process = _start(self.args, self.env)
+        return True
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "tlab.cli", *args], env=env, start_new_session=True)
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
-    cmd = [sys.executable, "-m", "tlab.cli", *args]
-    return Child(name, subprocess.Popen(cmd, env=env, start_new_session=True))
+    return Child(name, args, env, _start(args, env))
 
 
 def _wait_http(url: str, timeout: float) -> bool:
@@ -140,9 +162,8 @@ def run_platform(
     try:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             while not stop.wait(5):
-                dead = [c.name for c in [ingest, api, *sims] if c.process.poll() is not None]
-                if dead:
-                    print(f"stopped unexpectedly: {', '.join(dead)}", file=sys.stderr, flush=True)
+                # a simulator that finished its run is done; ingest and the API are restarted if they die
+                if not all(child.restart_if_dead() for child in (ingest, api)):
                     code = 1
                     break
                 row = conn.execute(COUNT_SQL).fetchone()
