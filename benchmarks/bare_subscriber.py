@@ -19,7 +19,7 @@ from device_adapters.registry import TOPIC_FILTERS
 
 def main() -> None:
     host, port, expected, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    state = {"n": 0, "first": None, "last": None}
+    state: dict[str, float] = {"n": 0, "first": 0.0, "last": 0.0}
     done, subscribed = threading.Event(), threading.Event()
 
     def on_message(_c: mqtt.Client, _u: object, _m: mqtt.MQTTMessage) -> None:

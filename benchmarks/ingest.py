@@ -34,6 +34,7 @@ import psycopg
 
 from benchmarks.paced_publisher import line_publisher
 from deploy.local_stack import LocalStack
+from services.db import one_row
 from services.migrate import apply_migrations
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import Settings, default_state_root
@@ -189,7 +190,7 @@ class Bench:
         self.stack.mosquitto_forget()
         self.stack.up()
         with psycopg.connect(self.stack.superuser_dsn(), autocommit=True) as conn:
-            if conn.execute("SHOW track_commit_timestamp").fetchone()[0] != "on":
+            if one_row(conn.execute("SHOW track_commit_timestamp"))[0] != "on":
                 self.stack.postgres_down()
                 self.stack.postgres_up()
         self.stack.ensure_database(self.settings.pg_database, fresh=True)
@@ -221,7 +222,7 @@ class Bench:
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert sub.stdout.readline().strip() == "ready"
+        assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
         before = self.cpu_snapshot({"subscriber": [sub.pid]})
         t0 = time.time()
         publish_seconds = publish_files(self.settings, self.files)
@@ -299,16 +300,18 @@ class Bench:
     def check_rows(self) -> tuple[float, dict[str, int]]:
         with psycopg.connect(self.settings.database_url) as conn:
             counts = {
-                "garden_readings": conn.execute("SELECT count(*) FROM garden_readings").fetchone()[0],
-                "drone_telemetry": conn.execute("SELECT count(*) FROM drone_telemetry").fetchone()[0],
-                "camera_events": conn.execute("SELECT count(*) FROM camera_events").fetchone()[0],
-                "dead_letters": conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0],
+                "garden_readings": one_row(conn.execute("SELECT count(*) FROM garden_readings"))[0],
+                "drone_telemetry": one_row(conn.execute("SELECT count(*) FROM drone_telemetry"))[0],
+                "camera_events": one_row(conn.execute("SELECT count(*) FROM camera_events"))[0],
+                "dead_letters": one_row(conn.execute("SELECT count(*) FROM dead_letters"))[0],
             }
-            last = conn.execute(
-                "SELECT max(t) FROM (SELECT max(pg_xact_commit_timestamp(xmin)) t FROM garden_readings UNION ALL "
-                "SELECT max(pg_xact_commit_timestamp(xmin)) FROM drone_telemetry UNION ALL "
-                "SELECT max(pg_xact_commit_timestamp(xmin)) FROM camera_events) x"
-            ).fetchone()[0]
+            last = one_row(
+                conn.execute(
+                    "SELECT max(t) FROM (SELECT max(pg_xact_commit_timestamp(xmin)) t FROM garden_readings UNION ALL "
+                    "SELECT max(pg_xact_commit_timestamp(xmin)) FROM drone_telemetry UNION ALL "
+                    "SELECT max(pg_xact_commit_timestamp(xmin)) FROM camera_events) x"
+                )
+            )[0]
         expected = {
             "garden_readings": self.counts["ptipot"],
             "drone_telemetry": self.counts["bathy"],
@@ -442,7 +445,7 @@ def _wait_rows(settings: Settings, table: str, n: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] >= n:
+            if one_row(conn.execute(f"SELECT count(*) FROM {table}"))[0] >= n:
                 return
             time.sleep(0.1)
     raise RuntimeError(f"{table} did not reach {n} rows")

@@ -25,6 +25,8 @@ from typing import Any
 
 import psycopg
 
+from services.db import one_row
+
 METRICS = (
     "chainage_m",
     "speed_mps",
@@ -107,9 +109,7 @@ def run(
         wide_s = _write(conn, "bench_wide", ["time", "device_id", "mission_id", *METRICS], wide_rows, batch)
         conn.execute("ANALYZE bench_narrow")
         conn.execute("ANALYZE bench_wide")
-        size = {
-            t: conn.execute("SELECT hypertable_size(%s)", (t,)).fetchone()[0] for t in ("bench_narrow", "bench_wide")
-        }
+        size = {t: one_row(conn.execute("SELECT hypertable_size(%s)", (t,)))[0] for t in ("bench_narrow", "bench_wide")}
         device = data[0][1]
         start, end = data[0][0], data[-1][0]
         one_metric = {
@@ -136,14 +136,14 @@ def run(
                 (device, start, start + timedelta(minutes=10)),
             ).fetchall(),
         }
-        result = {
+        result: dict[str, Any] = {
             "machine": {
                 "cpus": os.cpu_count(),
                 "platform": platform.platform(),
-                "postgres": conn.execute("SHOW server_version").fetchone()[0],
-                "timescaledb": conn.execute(
-                    "SELECT extversion FROM pg_extension WHERE extname='timescaledb'"
-                ).fetchone()[0],
+                "postgres": one_row(conn.execute("SHOW server_version"))[0],
+                "timescaledb": one_row(conn.execute("SELECT extversion FROM pg_extension WHERE extname='timescaledb'"))[
+                    0
+                ],
             },
             "messages": messages,
             "metrics_per_message": len(METRICS),

@@ -31,6 +31,10 @@ from tlab.settings import Settings
 logger = logging.getLogger(__name__)
 
 
+def _first_line(exc: BaseException | None) -> str:
+    return str(exc).splitlines()[0] if exc and str(exc) else repr(exc)
+
+
 class WorkerError(RuntimeError):
     """The worker cannot start as configured; the message says what to change."""
 
@@ -128,7 +132,10 @@ class IngestWorker:
             self._conn.close()
         logger.warning(
             "database unavailable; holding the batch",
-            extra={"attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]},
+            extra={
+                "attempt": state.attempt_number,
+                "error": _first_line(state.outcome.exception() if state.outcome else None),
+            },
         )
 
     # ---- loop ----------------------------------------------------------------------------------
@@ -267,7 +274,10 @@ def run_worker(settings: Settings, *, retire: bool = False) -> int:
         stop=stop_when_event_set(worker.stopping),
         before_sleep=lambda state: logger.warning(
             "waiting for the database",
-            extra={"attempt": state.attempt_number, "error": str(state.outcome.exception()).splitlines()[0]},
+            extra={
+                "attempt": state.attempt_number,
+                "error": _first_line(state.outcome.exception() if state.outcome else None),
+            },
         ),
         reraise=True,
     )

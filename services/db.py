@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -20,3 +21,11 @@ def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> 
     )
     pool.open(wait=False)
     return pool
+
+
+def one_row(cursor: psycopg.Cursor[Any]) -> Any:
+    """The single row of a query that always returns one (aggregates, RETURNING): None would be a bug."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("query returned no row")
+    return row

@@ -89,16 +89,17 @@ class DroneMission:
 
     def _frame(self, now: datetime, water_level_pct: float) -> OutboundMessage:
         defect = self._near_defect()
+        mission_id = self._mission["mission_id"] if self._mission else ""
         jpeg = pipe_frame(
             self._chainage,
             water_level_pct,
             self._rng,
             crack=defect == "crack",
             roots=defect == "roots",
-            label=self._mission["mission_id"],
-        )  # type: ignore[index]
+            label=mission_id,
+        )
         props = (
-            ("mission_id", self._mission["mission_id"]),  # type: ignore[index]
+            ("mission_id", mission_id),
             ("ts", now.isoformat(timespec="microseconds")),
             ("chainage_m", f"{self._chainage:.3f}"),
             ("seq", str(self._ticks_in_mission // self.frame_every)),

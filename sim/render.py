@@ -33,7 +33,7 @@ def pipe_frame(
     label: str = "",
 ) -> bytes:
     """A 640x480 view down a pipe, as a CCTV crawler or drone camera sees it."""
-    img = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    img: np.ndarray = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     cx, cy = WIDTH // 2, HEIGHT // 2
     # wall: concentric ellipses darkening towards the vanishing point
     for r in range(360, 8, -6):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from deploy.local_stack import LocalStack
+from services.db import one_row
 from services.migrate import apply_migrations
 from tlab.settings import Settings
 
@@ -166,7 +167,7 @@ def run_platform(
                 if not all(child.restart_if_dead() for child in (ingest, api)):
                     code = 1
                     break
-                row = conn.execute(COUNT_SQL).fetchone()
+                row = one_row(conn.execute(COUNT_SQL))
                 names = ("devices", "garden", "drone telemetry", "frames", "missions", "camera events", "dead letters")
                 print("  ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)), flush=True)
     finally:

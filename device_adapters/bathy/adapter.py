@@ -123,7 +123,7 @@ SHAPES = {
 class BathyAdapter:
     family = "bathy"
     topic_root = "bathy"
-    metrics = METRICS
+    metrics: tuple[MetricSpec, ...] = METRICS
 
     def decode(self, message: InboundMessage) -> Decoded:
         levels = message.topic.split("/")

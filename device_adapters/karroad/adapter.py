@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from device_adapters.contract import CameraEvent, CameraSnapshot, Decoded, InboundMessage, Rejection
+from device_adapters.contract import CameraEvent, CameraSnapshot, Decoded, InboundMessage, MetricSpec, Rejection
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,
@@ -60,7 +60,7 @@ SHAPES = {
 class KarroadAdapter:
     family = "karroad"
     topic_root = "karroad"
-    metrics = ()
+    metrics: tuple[MetricSpec, ...] = ()  # events, not numeric series
 
     def decode(self, message: InboundMessage) -> Decoded:
         levels = message.topic.split("/")

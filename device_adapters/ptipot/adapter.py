@@ -49,7 +49,7 @@ TOPIC = topic_pattern(SHAPE)
 class PtipotAdapter:
     family = "ptipot"
     topic_root = "ptipot"
-    metrics = METRICS
+    metrics: tuple[MetricSpec, ...] = METRICS
 
     def decode(self, message: InboundMessage) -> Decoded:
         match = TOPIC.fullmatch(message.topic)

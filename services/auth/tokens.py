@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 
 from services.auth.roles import Role
+from services.db import one_row
 
 TOKEN = re.compile(r"^tlab_(\d{1,18})_([A-Za-z0-9_-]{43})$")
 
@@ -44,11 +45,13 @@ def create_token(
         raise ValueError("a token needs at least one role")
     secret = secrets.token_urlsafe(32)
     cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the caller's connection has
-    expires = None if expires_in is None else cur.execute("SELECT now() + %s", (expires_in,)).fetchone()[0]
-    token_id = cur.execute(
-        "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
-        (name, _digest(secret), sorted({str(r) for r in roles}), expires),
-    ).fetchone()[0]
+    expires = None if expires_in is None else one_row(cur.execute("SELECT now() + %s", (expires_in,)))[0]
+    token_id = one_row(
+        cur.execute(
+            "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
+            (name, _digest(secret), sorted({str(r) for r in roles}), expires),
+        )
+    )[0]
     return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from services.api.deps import ConnDep
 from services.api.schemas import Frame, Limit, Mission, MissionDetail, Offset, Page, TelemetryPoint, page
+from services.db import one_row
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 
@@ -39,12 +40,14 @@ def list_missions(
 @router.get("/{mission_id}", summary="One mission: pipe segment header and what was recorded")
 def get_mission(conn: ConnDep, mission_id: str) -> MissionDetail:
     row = _require_mission(conn, mission_id)
-    counts = conn.execute(
-        "SELECT (SELECT count(*) FROM drone_telemetry WHERE mission_id = %(m)s) AS telemetry_count, "
-        "(SELECT count(*) FROM drone_frames WHERE mission_id = %(m)s) AS frame_count, "
-        "(SELECT max(chainage_m) FROM drone_telemetry WHERE mission_id = %(m)s) AS max_chainage_m",
-        {"m": mission_id},
-    ).fetchone()
+    counts = one_row(
+        conn.execute(
+            "SELECT (SELECT count(*) FROM drone_telemetry WHERE mission_id = %(m)s) AS telemetry_count, "
+            "(SELECT count(*) FROM drone_frames WHERE mission_id = %(m)s) AS frame_count, "
+            "(SELECT max(chainage_m) FROM drone_telemetry WHERE mission_id = %(m)s) AS max_chainage_m",
+            {"m": mission_id},
+        )
+    )
     return MissionDetail(**row, **counts)
 
 
