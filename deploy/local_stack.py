@@ -10,6 +10,8 @@ When run as root, PostgreSQL runs as the ``postgres`` user and Mosquitto drops t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import os
 import pwd
@@ -21,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -61,6 +64,15 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.3)
         return sock.connect_ex((host, port)) == 0
+
+
+def _hash_matches(mosquitto_hash: str, secret: str) -> bool:
+    try:
+        _, _, iterations, salt, digest = mosquitto_hash.split("$")
+        computed = hashlib.pbkdf2_hmac("sha512", secret.encode(), base64.b64decode(salt), int(iterations))
+    except ValueError:
+        return False
+    return base64.b64encode(computed).decode() == digest
 
 
 def _pid_alive(pid_file: Path) -> int | None:
@@ -132,27 +144,48 @@ class LocalStack:
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(24) + "\n")
             secret_file.chmod(0o600)
-            (d / "passwd").unlink(missing_ok=True)
-        if not (d / "passwd").exists():
-            (d / "passwd").touch()
-            subprocess.run(
-                ["mosquitto_passwd", "-b", str(d / "passwd"), INGEST_MQTT_USER, secret_file.read_text().strip()],
-                check=True,
-                capture_output=True,
-            )
-        (d / "acl").write_text(ACL_FILE.read_text())
-        for name in ("passwd", "acl"):
-            (d / name).chmod(0o600 if not self.is_root else 0o640)
-        self._chown(d, "mosquitto")
-        # the ingest secret is for the platform, not the broker
-        if self.is_root:
-            os.chown(secret_file, 0, 0)
+        if not (d / "passwd").exists() or not (d / "acl").exists():
+            self.sync_auth(None)
+
+    def sync_auth(self, conn: psycopg.Connection[Any] | None) -> None:
+        """Write the broker's password file and ACL (service accounts, plus every provisioned device when
+        the registry is given) and make a running broker reload them (SIGHUP: no restart, no dropped
+        connections)."""
+        from services.device_registry import mosquitto_hash, render_acl, render_password_file
+
+        d = self.mqtt_dir
+        ingest_secret = self.settings.ingest_secret_file.read_text().strip()
+        previous = (d / "passwd").read_text() if (d / "passwd").exists() else ""
+        kept = next(
+            (line.split(":", 1)[1] for line in previous.splitlines() if line.startswith(f"{INGEST_MQTT_USER}:")), None
+        )
+        # keep the ingest hash while its secret is unchanged (a new salt each sync would churn the file)
+        if kept is None or not _hash_matches(kept, ingest_secret):
+            kept = mosquitto_hash(ingest_secret)
+        accounts = {INGEST_MQTT_USER: kept}
+        base_acl = ACL_FILE.read_text()
+        if conn is None:
+            passwd = "".join(f"{name}:{hashed}\n" for name, hashed in accounts.items())
+            acl = base_acl
+        else:
+            passwd, acl = render_password_file(conn, accounts), render_acl(conn, base_acl)
+        for name, text in (("passwd", passwd), ("acl", acl)):
+            tmp = d / f".{name}.new"
+            tmp.write_text(text)
+            tmp.chmod(0o640 if self.is_root else 0o600)
+            self._chown(tmp, "mosquitto")
+            os.replace(tmp, d / name)
+        pid = _pid_alive(d / "mosquitto.pid")
+        if pid:
+            os.kill(pid, signal.SIGHUP)
 
     def mosquitto_up(self) -> None:
         pid_file = self.mqtt_dir / "mosquitto.pid"
         self._write_mosquitto_files()
+        self._chown(self.mqtt_dir, "mosquitto")
+        if self.is_root:
+            os.chown(self.settings.ingest_secret_file, 0, 0)  # the platform's secret, not the broker's
         if _pid_alive(pid_file):
-            os.kill(_pid_alive(pid_file) or 0, signal.SIGHUP)  # reload passwd/acl
             return
         if _port_open(self.settings.mqtt_host, self.settings.mqtt_port):
             raise StackError(f"port {self.settings.mqtt_port} is taken by another process")
@@ -176,6 +209,11 @@ class LocalStack:
                 raise StackError(f"Mosquitto did not open port {self.settings.mqtt_port}:\n{log}")
             time.sleep(0.05)
         logger.info("mosquitto up", extra={"port": self.settings.mqtt_port})
+
+    def sync_auth_from_registry(self) -> None:
+        """After migrations: the broker's credentials and ACL as the device registry says."""
+        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+            self.sync_auth(conn)
 
     def mosquitto_forget(self) -> None:
         """Stop the broker and drop its persisted sessions and queues (benchmarks start from nothing)."""

@@ -66,22 +66,37 @@ class CountingPublisher:
         self.reconnects = 0
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._refused = threading.Event()
+        self.refused: str | None = None
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if credentials:
             client.username_pw_set(*credentials)
         client.max_queued_messages_set(max_queued)
         client.max_inflight_messages_set(100)
-        client.on_connect = lambda *_a: self._connected.set()
+        client.on_connect = self._on_connect
         client.on_disconnect = lambda *_a: self._connected.clear()
         client.on_publish = self._on_publish
         self.client = client
         self.host, self.port = host, port
 
+    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason_code: object, _p: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            self.refused = str(reason_code)  # e.g. "Bad user name or password", "Not authorized"
+            self._refused.set()
+            return
+        self._connected.set()
+
     def connect(self, timeout: float = 15) -> None:
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
-        if not self._connected.wait(timeout):
-            raise ConnectionError(f"MQTT broker {self.host}:{self.port} not reachable within {timeout}s")
+        deadline = time.monotonic() + timeout
+        while not self._connected.wait(0.05):
+            if self._refused.is_set():
+                self.client.loop_stop()
+                raise ConnectionRefusedError(f"the broker refused the connection: {self.refused}")
+            if time.monotonic() > deadline:
+                self.client.loop_stop()
+                raise ConnectionError(f"MQTT broker {self.host}:{self.port} not reachable within {timeout}s")
 
     def _on_publish(
         self, _client: mqtt.Client, _userdata: object, _mid: int, reason_code: object, _props: object

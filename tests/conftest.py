@@ -49,6 +49,7 @@ def stack(settings: Settings) -> Iterator[Settings]:
     local.up()
     local.ensure_database(settings.pg_database, fresh=True)
     apply_migrations(settings.database_url)
+    local.sync_auth_from_registry()
     yield settings
     local.down()
 

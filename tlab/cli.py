@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,6 +24,8 @@ stack_app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(sim_app, name="sim")
+devices_app = typer.Typer(help="Device provisioning: MQTT credentials from the registry.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
 tokens_app = typer.Typer(help="API tokens (the admin's credentials CLI).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 dead_app = typer.Typer(help="Dead letters: messages the platform refused, with their reasons.", no_args_is_help=True)
@@ -46,8 +48,10 @@ def stack_up() -> None:
     from services.migrate import apply_migrations
 
     settings = _settings()
-    LocalStack(settings).up()
+    stack = LocalStack(settings)
+    stack.up()
     apply_migrations(settings.database_url)
+    stack.sync_auth_from_registry()
     typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}  {settings.database_url}")
 
 
@@ -148,6 +152,75 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README table."
             typer.echo(f"| `{env}` | `{default}` | {field.description} |")
         else:
             typer.echo(f"{env:<30} {default!s:<24} {field.description}")
+
+
+# ---- devices ---------------------------------------------------------------------------------------
+def _registry_change(change: Any) -> Any:
+    """Run a registry change, then regenerate the local broker's credentials and ACL (SIGHUP)."""
+    import psycopg
+
+    from deploy.local_stack import LocalStack
+    from services.device_registry import RegistryError
+
+    settings = _settings()
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            result = change(conn)
+            LocalStack(settings).sync_auth(conn)
+    except RegistryError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return result
+
+
+def _print_credentials(creds: Any, settings: Settings) -> None:
+    typer.echo(
+        f"device {creds.device_id} ({creds.family})\n  MQTT username: {creds.username}\n"
+        f"  MQTT password: {creds.password}   (shown once; stored hashed)\n"
+        f"  may publish:   {creds.family}/{creds.device_id}/...\n"
+        f"  e.g. mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 "
+        f"-u {creds.username} -P '{creds.password}' -t {creds.family}/{creds.device_id}/... -m ..."
+    )
+
+
+@devices_app.command("provision")
+def devices_provision(
+    device_id: Annotated[str, typer.Argument(help="The device's id (its topic level).")],
+    family: Annotated[str, typer.Option(help="ptipot, bathy or karroad.")],
+    pilot: Annotated[str | None, typer.Option(help="The laureate company.")] = None,
+    location: Annotated[str | None, typer.Option(help="Where it is installed.")] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Register a device and issue its MQTT credentials (the password is shown once)."""
+    from services.device_registry import provision
+
+    creds = _registry_change(
+        lambda conn: provision(conn, device_id, family, pilot=pilot, location=location, description=description)
+    )
+    _print_credentials(creds, _settings())
+
+
+@devices_app.command("rotate")
+def devices_rotate(device_id: str) -> None:
+    """Issue a new password; the old one stops working at once."""
+    from services.device_registry import rotate
+
+    _print_credentials(_registry_change(lambda conn: rotate(conn, device_id)), _settings())
+
+
+@devices_app.command("revoke")
+def devices_revoke(device_id: str) -> None:
+    """Withdraw a device's credentials: the broker refuses it from now on."""
+    from services.device_registry import revoke
+
+    _registry_change(lambda conn: revoke(conn, device_id))
+    typer.echo(f"revoked {device_id}")
+
+
+@devices_app.command("sync-broker")
+def devices_sync_broker() -> None:
+    """Regenerate the local broker's password file and ACL from the registry, and reload it."""
+    _registry_change(lambda conn: None)
+    typer.echo("broker credentials and ACL regenerated")
 
 
 # ---- API tokens -----------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ def run_platform(
     print(f"starting the stack in {settings.state_dir} ...", flush=True)
     stack.up()
     apply_migrations(settings.database_url)
+    stack.sync_auth_from_registry()
     token = _demo_admin_token(settings)
     env = dict(os.environ)
     ingest = _spawn("ingest", ["ingest"], env)

@@ -13,7 +13,17 @@ from psycopg_pool import PoolTimeout
 
 from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
-from services.api.routes import audit, camera_events, dead_letters, devices, health, media, missions, tokens
+from services.api.routes import (
+    audit,
+    camera_events,
+    dead_letters,
+    devices,
+    health,
+    media,
+    missions,
+    provisioning,
+    tokens,
+)
 from services.api.schemas import ERROR_RESPONSES
 from services.db import create_pool
 from services.media_store import MediaStore
@@ -48,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(
         prefix="/v1", dependencies=[Depends(storable_parameters), Depends(authorize)], responses=ERROR_RESPONSES
     )
-    for module in (devices, missions, camera_events, media, dead_letters, tokens, audit):
+    for module in (devices, provisioning, missions, camera_events, media, dead_letters, tokens, audit):
         v1.include_router(module.router)
     v1.add_api_route(
         "/capabilities",

@@ -1,0 +1,97 @@
+"""Device provisioning over HTTP (admin only): issue, rotate and revoke MQTT credentials.
+
+After each change the broker's password file and ACL are regenerated from the registry and the broker
+reloads them — on the local stack, where the API shares the machine with the broker. Elsewhere, run
+`tlab devices sync-broker` beside the broker (or use a broker that authenticates against the registry).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Response
+from pydantic import BaseModel, Field
+
+from services.api.deps import ConnDep, SettingsDep
+from services.api.schemas import ErrorMessage, Text
+from services.device_registry import Credentials, RegistryError, provision, revoke, rotate
+
+router = APIRouter(prefix="/devices", tags=["provisioning"])
+DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+
+
+class ProvisionRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+    device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    family: Literal["ptipot", "bathy", "karroad"]
+    pilot: Text | None = Field(None, max_length=100)
+    location: Text | None = Field(None, max_length=200)
+    description: Text | None = Field(None, max_length=2000)
+
+
+class DeviceCredentials(BaseModel):
+    device_id: str
+    family: str
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown once: only its hash is stored.")
+    publish_topics: str
+
+
+def _answer(creds: Credentials) -> DeviceCredentials:
+    return DeviceCredentials(
+        device_id=creds.device_id,
+        family=creds.family,
+        mqtt_username=creds.username,
+        mqtt_password=creds.password,
+        publish_topics=f"{creds.family}/{creds.device_id}/#",
+    )
+
+
+def _sync(conn: ConnDep, settings: SettingsDep) -> None:
+    from deploy.local_stack import LocalStack
+
+    stack = LocalStack(settings)
+    if (stack.mqtt_dir / "mosquitto.conf").exists():
+        stack.sync_auth(conn)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a device and issue its MQTT credentials",
+    responses={409: {"model": ErrorMessage, "description": "The device already has credentials (rotate them)"}},
+)
+def post_device(conn: ConnDep, settings: SettingsDep, request: ProvisionRequest) -> DeviceCredentials:
+    try:
+        creds = provision(
+            conn,
+            request.device_id,
+            request.family,
+            pilot=request.pilot,
+            location=request.location,
+            description=request.description,
+        )
+    except RegistryError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    _sync(conn, settings)
+    return _answer(creds)
+
+
+@router.post("/{device_id}/credentials", summary="Rotate a device's MQTT password (the old one stops working)")
+def rotate_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> DeviceCredentials:
+    try:
+        creds = rotate(conn, device_id)
+    except RegistryError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    _sync(conn, settings)
+    return _answer(creds)
+
+
+@router.delete("/{device_id}/credentials", status_code=204, summary="Revoke a device: the broker refuses it")
+def revoke_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> Response:
+    try:
+        revoke(conn, device_id)
+    except RegistryError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    _sync(conn, settings)
+    return Response(status_code=204)

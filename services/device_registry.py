@@ -1,0 +1,126 @@
+"""Device provisioning: MQTT credentials issued from the registry, and the broker files derived from it.
+
+A device's secret is random (192 bits), shown once, and stored only as Mosquitto's password hash
+(``$7$``: PBKDF2-SHA512), so the broker's password file and ACL can be regenerated from the registry at
+any time (``render_password_file``, ``render_acl``). A device may publish only under
+``<family>/<device_id>/…`` and read only ``<family>/<device_id>/downlink/…``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from device_adapters.registry import ADAPTERS
+from device_adapters.validation import DEVICE_ID
+
+MOSQUITTO_PBKDF2_ITERATIONS = 101  # Mosquitto 2.0's own default; the secrets are random, not passwords
+
+
+class RegistryError(ValueError):
+    """A provisioning request that cannot be honoured; the message says why."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    device_id: str
+    family: str
+    username: str
+    password: str  # shown once
+
+
+def mosquitto_hash(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, MOSQUITTO_PBKDF2_ITERATIONS)
+    return f"$7${MOSQUITTO_PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def _check(device_id: str, family: str) -> None:
+    if not DEVICE_ID.match(device_id):
+        raise RegistryError(f"device id {device_id!r} must match {DEVICE_ID.pattern}")
+    if family not in {a.family for a in ADAPTERS.values()}:
+        raise RegistryError(f"unknown family {family!r} (known: {sorted(a.family for a in ADAPTERS.values())})")
+
+
+def provision(
+    conn: psycopg.Connection[Any],
+    device_id: str,
+    family: str,
+    *,
+    pilot: str | None = None,
+    location: str | None = None,
+    description: str | None = None,
+) -> Credentials:
+    """Register a device (or a self-registered one) and issue its first credentials."""
+    _check(device_id, family)
+    secret = secrets.token_urlsafe(24)
+    row = conn.execute(
+        "INSERT INTO devices (device_id, family, pilot, location, description, mqtt_password_hash, "
+        "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, now()) "
+        "ON CONFLICT (device_id) DO UPDATE SET pilot = EXCLUDED.pilot, location = EXCLUDED.location, "
+        "description = EXCLUDED.description, mqtt_password_hash = EXCLUDED.mqtt_password_hash, "
+        "credentials_issued_at = now(), revoked_at = NULL "
+        "WHERE devices.family = EXCLUDED.family AND devices.mqtt_password_hash IS NULL RETURNING device_id",
+        (device_id, family, pilot, location, description, mosquitto_hash(secret)),
+    ).fetchone()
+    if row is None:
+        raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
+    return Credentials(device_id, family, device_id, secret)
+
+
+def rotate(conn: psycopg.Connection[Any], device_id: str) -> Credentials:
+    """New secret; the old one stops working at the next broker reload."""
+    secret = secrets.token_urlsafe(24)
+    row = conn.execute(
+        "UPDATE devices SET mqtt_password_hash = %s, credentials_issued_at = now(), revoked_at = NULL "
+        "WHERE device_id = %s AND mqtt_password_hash IS NOT NULL RETURNING family",
+        (mosquitto_hash(secret), device_id),
+    ).fetchone()
+    if row is None:
+        raise RegistryError(f"device {device_id!r} has no credentials to rotate")
+    family = row["family"] if isinstance(row, dict) else row[0]
+    return Credentials(device_id, family, device_id, secret)
+
+
+def revoke(conn: psycopg.Connection[Any], device_id: str) -> None:
+    cur = conn.execute(
+        "UPDATE devices SET mqtt_password_hash = NULL, revoked_at = now() WHERE device_id = %s "
+        "AND mqtt_password_hash IS NOT NULL",
+        (device_id,),
+    )
+    if cur.rowcount != 1:
+        raise RegistryError(f"device {device_id!r} has no active credentials")
+
+
+def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT device_id, family, mqtt_password_hash FROM devices WHERE mqtt_password_hash IS NOT NULL "
+            "ORDER BY device_id"
+        )
+        .fetchall()
+    )
+
+
+def render_password_file(conn: psycopg.Connection[Any], service_accounts: dict[str, str]) -> str:
+    """Mosquitto password file: service accounts (name -> hash) and every device with credentials."""
+    lines = [f"{name}:{hashed}" for name, hashed in sorted(service_accounts.items())]
+    lines += [f"{d['device_id']}:{d['mqtt_password_hash']}" for d in _credentialed(conn)]
+    return "\n".join(lines) + "\n"
+
+
+def render_acl(conn: psycopg.Connection[Any], base_acl: str) -> str:
+    """The shared base ACL (anonymous and service accounts) plus one section per provisioned device."""
+    parts = [base_acl.rstrip() + "\n", "# Devices (generated from the registry)"]
+    for d in _credentialed(conn):
+        root = f"{d['family']}/{d['device_id']}"
+        parts.append(f"user {d['device_id']}\ntopic write {root}/#\ntopic read {root}/downlink/#")
+    return "\n\n".join(parts) + "\n"
