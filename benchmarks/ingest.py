@@ -33,13 +33,13 @@ from typing import Any
 import psycopg
 
 from benchmarks.paced_publisher import line_publisher
+from benchmarks.results import write_results
 from deploy.local_stack import LocalStack
 from services.db import one_row
 from services.migrate import apply_migrations
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import Settings, default_state_root
 
-RESULTS = Path(__file__).resolve().parent / "results"
 MIX = (("ptipot", 16, 0.50), ("bathy", 4, 0.45), ("karroad", 4, 0.05))  # family, devices, share of messages
 
 
@@ -550,18 +550,9 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"  publish -> API        {lat['publish_to_api_ms']}")
 
 
-def main(
-    messages: int,
-    workers: list[int],
-    latency_seconds: float,
-    latency_rate: float | None = None,
-    phases: tuple[str, ...] = ("ceiling", "platform", "latency"),
-    repeat: int = 3,
-) -> dict[str, Any]:
-    result = run(messages, workers, latency_seconds, latency_rate, phases, repeat=repeat)
+def main(messages: int, workers: list[int], latency_seconds: float, **options: Any) -> dict[str, Any]:
+    """``run`` (same options), then the table and the JSON file."""
+    result = run(messages, workers, latency_seconds, **options)
     print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "ingest.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {out}")
+    write_results("ingest", result)
     return result

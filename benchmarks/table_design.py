@@ -12,7 +12,6 @@ Run: ``tlab bench table-design [--messages N]``; prints a table, writes benchmar
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import random
@@ -20,11 +19,11 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from benchmarks.results import write_results
 from services.db import one_row
 
 METRICS = (
@@ -42,7 +41,6 @@ METRICS = (
     "battery_pct",
     "rssi_dbm",
 )
-RESULTS = Path(__file__).resolve().parent / "results"
 
 NARROW_DDL = """
 DROP TABLE IF EXISTS bench_narrow;
@@ -193,8 +191,5 @@ def print_table(result: dict[str, Any]) -> None:
 def main(database_url: str, messages: int) -> dict[str, Any]:
     result = run(database_url, messages=messages)
     print_table(result)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "table_design.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {out}")
+    write_results("table_design", result)
     return result

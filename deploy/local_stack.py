@@ -10,8 +10,6 @@ When run as root, PostgreSQL runs as the ``postgres`` user and Mosquitto drops t
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import os
 import pwd
@@ -64,15 +62,6 @@ def _port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.3)
         return sock.connect_ex((host, port)) == 0
-
-
-def _hash_matches(mosquitto_hash: str, secret: str) -> bool:
-    try:
-        _, _, iterations, salt, digest = mosquitto_hash.split("$")
-        computed = hashlib.pbkdf2_hmac("sha512", secret.encode(), base64.b64decode(salt), int(iterations))
-    except ValueError:
-        return False
-    return base64.b64encode(computed).decode() == digest
 
 
 def _pid_alive(pid_file: Path) -> int | None:
@@ -151,7 +140,7 @@ class LocalStack:
         """Write the broker's password file and ACL (service accounts, plus every provisioned device when
         the registry is given) and make a running broker reload them (SIGHUP: no restart, no dropped
         connections)."""
-        from services.device_registry import mosquitto_hash, render_acl, render_password_file
+        from services.device_registry import mosquitto_hash, mosquitto_hash_matches, render_acl, render_password_file
 
         d = self.mqtt_dir
         ingest_secret = self.settings.ingest_secret_file.read_text().strip()
@@ -160,7 +149,7 @@ class LocalStack:
             (line.split(":", 1)[1] for line in previous.splitlines() if line.startswith(f"{INGEST_MQTT_USER}:")), None
         )
         # keep the ingest hash while its secret is unchanged (a new salt each sync would churn the file)
-        if kept is None or not _hash_matches(kept, ingest_secret):
+        if kept is None or not mosquitto_hash_matches(kept, ingest_secret):
             kept = mosquitto_hash(ingest_secret)
         accounts = {INGEST_MQTT_USER: kept}
         base_acl = ACL_FILE.read_text()

@@ -100,13 +100,6 @@ def check_time(name: str, value: datetime, received_at: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def user_property(props: dict[str, str] | object, name: str) -> str:
-    value = props.get(name) if isinstance(props, dict) else None  # type: ignore[union-attr]
-    if value is None:
-        raise Rejection("missing_property", f"MQTT v5 user property {name!r} is required")
-    return value
-
-
 def jpeg_blob(data: bytes) -> MediaBlob:
     """Check that ``data`` is a whole, decodable JPEG and return it as a media blob."""
     if not data.startswith(JPEG_SOI):

@@ -36,10 +36,19 @@ class Credentials:
     password: str  # shown once
 
 
-def mosquitto_hash(secret: str, salt: bytes | None = None) -> str:
+def mosquitto_hash(secret: str, salt: bytes | None = None, iterations: int = MOSQUITTO_PBKDF2_ITERATIONS) -> str:
     salt = salt or os.urandom(12)
-    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, MOSQUITTO_PBKDF2_ITERATIONS)
-    return f"$7${MOSQUITTO_PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def mosquitto_hash_matches(hashed: str, secret: str) -> bool:
+    """Whether ``hashed`` (Mosquitto's ``$7$`` format) is the hash of ``secret``."""
+    try:
+        _, _, iterations, salt, _digest = hashed.split("$")
+        return mosquitto_hash(secret, base64.b64decode(salt), int(iterations)) == hashed
+    except ValueError:
+        return False
 
 
 def _check(device_id: str, family: str) -> None:

@@ -338,8 +338,8 @@ def bench_ingest(
         messages,
         [int(k) for k in workers.split(",")],
         latency_seconds,
-        latency_rate,
-        tuple(phases.split(",")),
+        latency_rate=latency_rate,
+        phases=tuple(phases.split(",")),
         repeat=repeat,
     )
 
