@@ -10,6 +10,7 @@ When run as root, PostgreSQL runs as the ``postgres`` user and Mosquitto drops t
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pwd
@@ -119,7 +120,7 @@ class LocalStack:
             "connection_messages true\n"
             f"listener {self.settings.mqtt_port} {self.settings.mqtt_host}\n"
             "protocol mqtt\n"
-            "allow_anonymous true\n"
+            "allow_anonymous false\n"
             f"password_file {d}/passwd\n"
             f"acl_file {d}/acl\n"
             f"include_dir {MOSQUITTO_CONF_D}\n"
@@ -153,6 +154,9 @@ class LocalStack:
             kept = mosquitto_hash(ingest_secret)
         accounts = {INGEST_MQTT_USER: kept}
         base_acl = ACL_FILE.read_text()
+        for name, (hashed, acl_lines) in sorted(self._extra_accounts().items()):
+            accounts[name] = hashed
+            base_acl += f"\nuser {name}\n" + "".join(f"{line}\n" for line in acl_lines)
         if conn is None:
             passwd = "".join(f"{name}:{hashed}\n" for name, hashed in accounts.items())
             acl = base_acl
@@ -167,6 +171,33 @@ class LocalStack:
         pid = _pid_alive(d / "mosquitto.pid")
         if pid:
             os.kill(pid, signal.SIGHUP)
+
+    @property
+    def _accounts_dir(self) -> Path:
+        return self.mqtt_dir / "service-accounts"
+
+    def add_service_account(self, name: str, acl_lines: list[str]) -> str:
+        """An extra broker account of this stack (a test's fault injector, a benchmark's load generator),
+        kept in the state folder so every later sync keeps it; returns its secret (new each call)."""
+        from services.device_registry import mosquitto_hash
+
+        if name == INGEST_MQTT_USER or not name.replace("-", "").isalnum():
+            raise StackError(f"invalid service account name {name!r}")
+        secret = secrets.token_urlsafe(24)
+        self._accounts_dir.mkdir(parents=True, exist_ok=True)
+        path = self._accounts_dir / f"{name}.json"
+        path.write_text(json.dumps({"hash": mosquitto_hash(secret), "acl": acl_lines}))
+        path.chmod(0o600)
+        return secret
+
+    def _extra_accounts(self) -> dict[str, tuple[str, list[str]]]:
+        if not self._accounts_dir.is_dir():
+            return {}
+        accounts = {}
+        for path in self._accounts_dir.glob("*.json"):
+            entry = json.loads(path.read_text())
+            accounts[path.stem] = (entry["hash"], list(entry["acl"]))
+        return accounts
 
     def mosquitto_up(self) -> None:
         pid_file = self.mqtt_dir / "mosquitto.pid"

@@ -153,8 +153,27 @@ class CameraSnapshot:
     media_sha256: str
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """A device's word on its own link, on ``<family>/<device_id>/status`` in every family: ``online`` when
+    it connects, ``offline`` as its last will (sent by the broker when the link dies) or on a clean exit."""
+
+    table: ClassVar[str] = "devices"
+    device_id: str
+    online: bool
+    time: datetime  # receive time: the will is published by the broker, not stamped by the device
+
+
 Record = (
-    GardenReading | DroneTelemetry | MissionStart | MissionEnd | MediaBlob | DroneFrame | CameraEvent | CameraSnapshot
+    GardenReading
+    | DroneTelemetry
+    | MissionStart
+    | MissionEnd
+    | MediaBlob
+    | DroneFrame
+    | CameraEvent
+    | CameraSnapshot
+    | DeviceStatus
 )
 
 

@@ -6,6 +6,7 @@ from device_adapters.bathy import BathyAdapter
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.karroad import KarroadAdapter
 from device_adapters.ptipot import PtipotAdapter
+from device_adapters.status import decode_status, is_status_topic
 
 ADAPTERS: dict[str, DeviceAdapter] = {
     adapter.topic_root: adapter for adapter in (PtipotAdapter(), BathyAdapter(), KarroadAdapter())
@@ -24,8 +25,12 @@ def adapter_for(topic: str) -> DeviceAdapter:
 
 
 def decode(message: InboundMessage) -> Decoded:
-    """Route a message to its family's adapter; raises Rejection for anything that cannot be stored."""
-    return adapter_for(message.topic).decode(message)
+    """Route a message to its family's adapter (or to the status decoder every family shares); raises
+    Rejection for anything that cannot be stored."""
+    adapter = adapter_for(message.topic)
+    if is_status_topic(message.topic):
+        return decode_status(adapter.family, message)
+    return adapter.decode(message)
 
 
 def metric_catalog() -> dict[tuple[str, str], MetricSpec]:

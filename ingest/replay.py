@@ -17,7 +17,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from device_adapters.contract import InboundMessage
-from ingest.writer import Accepted, BatchWriter, decode_one
+from ingest.identity import DeviceDirectory
+from ingest.writer import Accepted, BatchWriter
 from services.media_store import MediaStore
 from tlab.settings import Settings
 
@@ -74,7 +75,8 @@ WHERE id = %s
 
 def replay_dead_letters(settings: Settings, selection: ReplayFilter, *, dry_run: bool = False) -> ReplayReport:
     report = ReplayReport(dry_run=dry_run)
-    writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes)
+    directory = DeviceDirectory() if settings.ingest_require_provisioned else None
+    writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes, directory)
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         letters = (
             conn.cursor(row_factory=dict_row)
@@ -98,7 +100,7 @@ def replay_dead_letters(settings: Settings, selection: ReplayFilter, *, dry_run:
                 received_at=letter["first_received_at"],
                 user_properties=dict(letter["user_properties"]),
             )
-            outcome = decode_one(message, settings.max_payload_bytes)
+            outcome = writer.judge(conn, message)
             if not isinstance(outcome, Accepted):
                 report.still_rejected[outcome.code] += 1
                 if not dry_run:

@@ -13,6 +13,7 @@ from typing import Any
 from device_adapters.contract import (
     CameraEvent,
     CameraSnapshot,
+    DeviceStatus,
     DroneFrame,
     DroneTelemetry,
     GardenReading,
@@ -110,7 +111,7 @@ ON CONFLICT (mission_id) DO UPDATE SET
     started_at = EXCLUDED.started_at, pipe_id = EXCLUDED.pipe_id, start_manhole = EXCLUDED.start_manhole,
     end_manhole = EXCLUDED.end_manhole, direction = EXCLUDED.direction, diameter_mm = EXCLUDED.diameter_mm,
     material = EXCLUDED.material, operator = EXCLUDED.operator, notes = EXCLUDED.notes
-WHERE missions.started_at IS NULL
+WHERE missions.started_at IS NULL AND missions.device_id = EXCLUDED.device_id
 """
 
 UPSERT_MISSION_END = """
@@ -118,7 +119,7 @@ INSERT INTO missions (mission_id, device_id, ended_at, status, distance_m)
 VALUES (%(mission_id)s, %(device_id)s, %(ended_at)s, %(status)s, %(distance_m)s)
 ON CONFLICT (mission_id) DO UPDATE SET
     ended_at = EXCLUDED.ended_at, status = EXCLUDED.status, distance_m = EXCLUDED.distance_m
-WHERE missions.ended_at IS DISTINCT FROM EXCLUDED.ended_at
+WHERE missions.ended_at IS DISTINCT FROM EXCLUDED.ended_at AND missions.device_id = EXCLUDED.device_id
 """
 
 # Only a newer state replaces an event (a redelivered or late 'update' never undoes an 'end').
@@ -131,13 +132,23 @@ ON CONFLICT (event_id) DO UPDATE SET
     event_type = EXCLUDED.event_type, updated_at = EXCLUDED.updated_at, label = EXCLUDED.label,
     score = EXCLUDED.score, box = EXCLUDED.box, zone = EXCLUDED.zone, end_time = EXCLUDED.end_time,
     stationary = EXCLUDED.stationary, has_snapshot = EXCLUDED.has_snapshot
-WHERE camera_events.updated_at < EXCLUDED.updated_at
+WHERE camera_events.updated_at < EXCLUDED.updated_at AND camera_events.device_id = EXCLUDED.device_id
+"""
+
+# A device's own status messages. status_at is when the status *changed*: the same status again (a
+# retained message re-delivered when a worker subscribes) changes nothing, and an older message (out
+# of order across workers) never overwrites a newer one.
+UPDATE_DEVICE_STATUS = """
+UPDATE devices SET online = %(online)s, status_at = %(time)s
+WHERE device_id = %(device_id)s AND online IS DISTINCT FROM %(online)s
+  AND (status_at IS NULL OR status_at <= %(time)s)
 """
 
 UPSERTS: dict[type, str] = {
     MissionStart: UPSERT_MISSION_START,
     MissionEnd: UPSERT_MISSION_END,
     CameraEvent: UPSERT_CAMERA_EVENT,
+    DeviceStatus: UPDATE_DEVICE_STATUS,
 }
 
 UPSERT_DEAD_LETTER = """

@@ -23,6 +23,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_any, stop_when_even
 from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
 from ingest.handoff import Empty
+from ingest.identity import DeviceDirectory
 from ingest.metrics import IngestMetrics, serve
 from ingest.writer import BatchResult, BatchWriter
 from services.media_store import MediaStore
@@ -75,7 +76,8 @@ class IngestWorker:
             session_expiry_s=settings.ingest_session_expiry_s,
             share_group=settings.ingest_share_group,
         )
-        self.writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes)
+        directory = DeviceDirectory() if settings.ingest_require_provisioned else None
+        self.writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes, directory)
         self.stats = IngestStats()
         self.stopping = threading.Event()
         self.database_down = threading.Event()

@@ -20,9 +20,21 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
+from device_adapters.contract import (
+    CameraEvent,
+    CameraSnapshot,
+    Decoded,
+    DroneFrame,
+    DroneTelemetry,
+    InboundMessage,
+    MediaBlob,
+    MissionEnd,
+    MissionStart,
+    Rejection,
+)
 from device_adapters.registry import ADAPTERS, decode
 from device_adapters.validation import DEVICE_ID
+from ingest.identity import DeviceDirectory
 from ingest.statements import (
     COPY_TARGETS,
     INSERT_MEDIA,
@@ -93,15 +105,29 @@ def claimed_identity(topic: str) -> tuple[str | None, str | None]:
 
 
 class BatchWriter:
-    def __init__(self, media: MediaStore, max_payload_bytes: int) -> None:
+    def __init__(self, media: MediaStore, max_payload_bytes: int, directory: DeviceDirectory | None = None) -> None:
+        """``directory``: when given, only provisioned, unrevoked devices are accepted."""
         self.media = media
         self.max_payload_bytes = max_payload_bytes
+        self.directory = directory
         self._prepared: set[int] = set()
+
+    def judge(self, conn: psycopg.Connection[Any], message: InboundMessage) -> Outcome:
+        """Identity check (the device the topic names must be provisioned), then the adapter's decoding."""
+        if self.directory is not None:
+            family, device_id = claimed_identity(message.topic)
+            if family is not None and device_id is not None:
+                refusal = self.directory.check(conn, family, device_id)
+                if refusal is not None:
+                    return DeadLetter(message, refusal.code, refusal.reason, family, device_id)
+        return decode_one(message, self.max_payload_bytes)
 
     def write(self, conn: psycopg.Connection[Any], messages: Sequence[InboundMessage]) -> BatchResult:
         """Decode and commit ``messages``. Raises psycopg.OperationalError when the database is
         unreachable (nothing committed: the caller retries and does not acknowledge)."""
-        outcomes = [decode_one(m, self.max_payload_bytes) for m in messages]
+        if self.directory is not None:
+            self.directory.refresh_if_stale(conn)
+        outcomes = [self.judge(conn, m) for m in messages]
         try:
             return self._commit(conn, outcomes)
         except psycopg.OperationalError:
@@ -151,6 +177,13 @@ class BatchWriter:
                     self.media.put(record.sha256, record.data)
         with conn.transaction(), conn.cursor() as cur:
             self._prepare_session(conn, cur)
+            foreign = _foreign_objects(cur, accepted)
+            for index, reason in sorted(foreign.items()):
+                item = accepted[index]
+                dead.append(
+                    DeadLetter(item.message, "foreign_object", reason, item.decoded.family, item.decoded.device_id)
+                )
+            accepted = [item for index, item in enumerate(accepted) if index not in foreign]
             self._upsert_devices(cur, accepted)
             conflicts = self._write_records(cur, accepted, result)
             for index, reason in sorted(conflicts.items()):
@@ -221,6 +254,30 @@ class BatchWriter:
         for record_type, records in by_type.items():
             cur.executemany(UPSERTS[record_type], [_params(r) for _, r in records])
         return conflicts
+
+
+def _foreign_objects(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> dict[int, str]:
+    """{message index: reason} for messages that name a mission or camera event stored as another
+    device's. Ids inside payloads are the device's word: they never reach across devices."""
+    claims: dict[str, list[tuple[int, str, str]]] = {"missions": [], "camera_events": []}
+    for index, item in enumerate(accepted):
+        for record in item.decoded.records:
+            if isinstance(record, MissionStart | MissionEnd | DroneTelemetry | DroneFrame):
+                claims["missions"].append((index, record.mission_id, record.device_id))
+            elif isinstance(record, CameraEvent | CameraSnapshot):
+                claims["camera_events"].append((index, record.event_id, record.device_id))
+    foreign: dict[int, str] = {}
+    for table, claimed in claims.items():
+        if not claimed:
+            continue
+        key, kind = ("mission_id", "mission") if table == "missions" else ("event_id", "camera event")
+        ids = sorted({object_id for _, object_id, _ in claimed})
+        owners = dict(cur.execute(f"SELECT {key}, device_id FROM {table} WHERE {key} = ANY(%s)", (ids,)).fetchall())
+        for index, object_id, device_id in claimed:
+            owner = owners.get(object_id)
+            if owner is not None and owner != device_id:
+                foreign[index] = f"{kind} {object_id!r} belongs to another device; a device writes only its own"
+    return foreign
 
 
 def _params(record: Any) -> dict[str, Any]:

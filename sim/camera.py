@@ -61,6 +61,9 @@ class CameraFleet:
         }
         return OutboundMessage(f"karroad/{camera}/events", json.dumps(body).encode())
 
+    def device_families(self) -> dict[str, str]:
+        return dict.fromkeys(self._cameras, "karroad")
+
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
         rng = self._rng
         out: list[OutboundMessage] = []

@@ -13,7 +13,8 @@ from tlab import logs
 from tlab.settings import Settings
 
 sim_app = typer.Typer(
-    help="Hardware simulators that speak the device contracts. Options before the simulator's name inject "
+    help="Hardware simulators that speak the device contracts, each device logged in with its own provisioned "
+    "credentials (kept in <state>/sim-devices.json). Options before the simulator's name inject "
     "faults into whatever it publishes.",
     no_args_is_help=True,
 )
@@ -54,12 +55,13 @@ def garden(
     devices: Annotated[int, typer.Option(help="Fleet size.")] = 5,
     rate: Annotated[float, typer.Option(help="Readings per second per device.")] = 1.0,
     count: Annotated[int, typer.Option(help="Readings per device, 0 = forever.")] = 0,
+    prefix: Annotated[str, typer.Option(help="Device ids are <prefix>-01, <prefix>-02, ...")] = "sim-garden",
     seed: Seed = 42,
 ) -> None:
     """Ptipot' garden sensors."""
     from sim.garden import GardenFleet
 
-    _run(ctx, GardenFleet(devices=devices, seed=seed), rate, count)
+    _run(ctx, GardenFleet(devices=devices, seed=seed, prefix=prefix), rate, count)
 
 
 @sim_app.command("drone")
@@ -87,9 +89,10 @@ def camera(
     devices: Annotated[int, typer.Option(help="Number of cameras.")] = 2,
     rate: Annotated[float, typer.Option(help="Messages per second per camera.")] = 0.5,
     count: Annotated[int, typer.Option(help="Events per camera, 0 = forever.")] = 0,
+    prefix: Annotated[str, typer.Option(help="Camera ids are <prefix>-01, <prefix>-02, ...")] = "sim-cam",
     seed: Seed = 42,
 ) -> None:
     """Karroad dumping cameras: detection events and rendered snapshots."""
     from sim.camera import CameraFleet
 
-    _run(ctx, CameraFleet(devices=devices, seed=seed, events=count), rate)
+    _run(ctx, CameraFleet(devices=devices, seed=seed, events=count, prefix=prefix), rate)

@@ -106,6 +106,9 @@ class DroneMission:
         )
         return OutboundMessage(f"bathy/{self.device_id}/frame", jpeg, props)
 
+    def device_families(self) -> dict[str, str]:
+        return {self.device_id: "bathy"}
+
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
         if self._mission is None:
             if self.missions and self._flown >= self.missions:

@@ -57,6 +57,9 @@ class GardenFleet:
             "rain_mm": round(rain, 2),
         }
 
+    def device_families(self) -> dict[str, str]:
+        return {plot.device_id: "ptipot" for plot in self._plots}
+
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
         out: list[OutboundMessage] = []
         for plot in self._plots:

@@ -33,6 +33,7 @@ class OutboundMessage:
     payload: bytes
     user_properties: tuple[tuple[str, str], ...] = ()
     qos: int = 1
+    retain: bool = False
 
 
 @dataclass
@@ -57,6 +58,7 @@ class CountingPublisher:
         max_queued: int = 10_000,
         credentials: tuple[str, str] | None = None,
         track_acked: bool = False,
+        status_topic: str | None = None,
     ) -> None:
         self.counts = PublishCounts()
         self.track_acked = track_acked
@@ -68,9 +70,14 @@ class CountingPublisher:
         self._connected = threading.Event()
         self._refused = threading.Event()
         self.refused: str | None = None
+        self.status_topic = status_topic
+        self._announce = threading.Event()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if credentials:
             client.username_pw_set(*credentials)
+        if status_topic:
+            # the broker publishes this if the link dies without a DISCONNECT (Frigate's `available`)
+            client.will_set(status_topic, b"offline", qos=1, retain=True)
         client.max_queued_messages_set(max_queued)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
@@ -84,6 +91,8 @@ class CountingPublisher:
             self.refused = str(reason_code)  # e.g. "Bad user name or password", "Not authorized"
             self._refused.set()
             return
+        if self.status_topic:
+            self._announce.set()  # published by the next publish() call, not from paho's thread
         self._connected.set()
 
     def connect(self, timeout: float = 15) -> None:
@@ -115,6 +124,12 @@ class CountingPublisher:
 
     def publish(self, message: OutboundMessage, *, retry_for: float = 30.0) -> bool:
         """Publish, retrying while paho's queue is full or the link is down; False if it never went."""
+        if self._announce.is_set() and self.status_topic:
+            self._announce.clear()
+            self._publish(OutboundMessage(self.status_topic, b"online", retain=True), retry_for)
+        return self._publish(message, retry_for)
+
+    def _publish(self, message: OutboundMessage, retry_for: float) -> bool:
         props = None
         if message.user_properties:
             props = Properties(PacketTypes.PUBLISH)
@@ -123,7 +138,9 @@ class CountingPublisher:
         while True:
             # Not under self._lock: paho calls on_publish while holding its own message mutex, which
             # publish() also takes (lock-order deadlock). A PUBACK that beats us here is parked.
-            info = self.client.publish(message.topic, message.payload, qos=message.qos, properties=props)
+            info = self.client.publish(
+                message.topic, message.payload, qos=message.qos, retain=message.retain, properties=props
+            )
             taken = info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS or (
                 info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and message.qos > 0
             )
@@ -172,5 +189,9 @@ class CountingPublisher:
         return False
 
     def close(self) -> None:
+        """Say "offline" (a clean DISCONNECT does not fire the will), wait for PUBACKs, disconnect."""
+        if self.status_topic and self._connected.is_set():
+            self._publish(OutboundMessage(self.status_topic, b"offline", retain=True), 5.0)
+            self.flush(5.0)
         self.client.disconnect()
         self.client.loop_stop()

@@ -1,23 +1,27 @@
 """Drive a simulator at a fixed rate and report what was published.
 
-A simulator is anything with ``name``, ``done`` and ``tick(n, now) -> list[OutboundMessage]``; the
-runner calls ``tick`` ``rate`` times per second (each device of a fleet sends once per tick) and
-exits when ``done`` turns true, after ``count`` ticks, or on SIGTERM/SIGINT.
+A simulator is anything with ``name``, ``done``, ``device_families()`` and ``tick(n, now) -> list[OutboundMessage]``;
+the runner provisions its devices (``DeviceKeyring``), opens one MQTT connection per device, calls
+``tick`` ``rate`` times per second (each device of a fleet sends once per tick) and exits when ``done``
+turns true, after ``count`` ticks, or on SIGTERM/SIGINT.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import threading
 import time
 from datetime import UTC, datetime
 from typing import Protocol
 
+import psycopg
+
+from sim.connections import DeviceConnections
+from sim.credentials import DeviceKeyring, KeyringError
 from sim.faults import FaultInjector
-from sim.publisher import CountingPublisher, OutboundMessage
+from sim.publisher import OutboundMessage
 from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,6 +32,10 @@ class Simulator(Protocol):
 
     @property
     def done(self) -> bool: ...
+
+    def device_families(self) -> dict[str, str]:
+        """device id -> family of every device this simulator speaks for."""
+        ...
 
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]: ...
 
@@ -47,10 +55,12 @@ def run_simulator(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, client_id=f"sim-{sim.name}-{os.getpid()}")
+    devices = sim.device_families()
     try:
+        secrets = DeviceKeyring(settings).ensure(devices)
+        publisher = DeviceConnections(settings, devices, secrets)
         publisher.connect()
-    except ConnectionError as exc:
+    except (ConnectionError, KeyringError, psycopg.OperationalError) as exc:
         logger.error("cannot publish", extra={"simulator": sim.name, "error": str(exc)})
         print(f"{sim.name}: {exc} (is the stack up? `tlab stack up`)", flush=True)
         return 2

@@ -43,10 +43,13 @@ def stack(settings: Settings) -> Iterator[Settings]:
     """A fresh stack for the session: broker persistence and database start empty."""
     from deploy.local_stack import LocalStack
     from services.migrate import apply_migrations
+    from tests.integration.helpers import INJECTOR_USER, injector_secret_file
 
     local = LocalStack(settings)
     local.reset()
+    injector_secret = local.add_service_account(INJECTOR_USER, ["topic write #"])
     local.up()
+    injector_secret_file(settings).write_text(injector_secret)
     local.ensure_database(settings.pg_database, fresh=True)
     apply_migrations(settings.database_url)
     local.sync_auth_from_registry()

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         description="How long the broker keeps the worker's session (and queues its messages) while "
         "it is disconnected.",
     )
+    ingest_require_provisioned: bool = Field(
+        True,
+        description="Dead-letter messages whose topic names a device that is not provisioned in the registry, "
+        "or revoked. Turn off only behind a broker that authenticates devices against another source.",
+    )
     ingest_metrics_host: str = Field("127.0.0.1", description="Address of the worker's /metrics and /healthz.")
     ingest_metrics_port: int = Field(
         9108, ge=0, le=65535, description="Port of the worker's Prometheus /metrics and /healthz (0 = off)."

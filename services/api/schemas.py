@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
@@ -51,9 +51,15 @@ class Device(BaseModel):
     device_id: str
     family: str
     pilot: str | None
+    location: str | None
     description: str | None
     first_seen: datetime
-    last_seen: datetime | None
+    last_seen: datetime | None = Field(description="Receive time of the device's latest accepted message.")
+    status: Literal["online", "offline", "unknown"] = Field(
+        description="From the device's status topic (its last will says offline); unknown if it never said."
+    )
+    status_at: datetime | None = Field(description="When the status last changed.")
+    credentials: Literal["active", "revoked", "none"] = Field(description="MQTT credentials in the registry.")
 
 
 class Metric(BaseModel):

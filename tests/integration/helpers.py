@@ -8,24 +8,77 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from ingest.writer import claimed_identity
+from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import REPO_ROOT, Settings
 
+INJECTOR_USER = "tlab-test-injector"
 
-def publish_all(settings: Settings, messages: Iterable[OutboundMessage]) -> CountingPublisher:
-    """Publish with QoS 1 and wait for every PUBACK; fail the test if the broker did not take one."""
-    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, f"test-pub-{uuid.uuid4().hex[:8]}")
+
+def injector_secret_file(settings: Settings) -> Path:
+    return settings.state_dir / "test-injector.secret"
+
+
+def device_of(topic: str) -> tuple[str, str] | None:
+    """(device id, family) a topic names, if it is a well-formed device topic."""
+    family, device = claimed_identity(topic)
+    return (device, family) if family and device else None
+
+
+def device_publisher(settings: Settings, device_id: str, family: str, **options: Any) -> CountingPublisher:
+    """A connected publisher logged in as ``device_id`` (provisioned in the registry on first use)."""
+    secret = DeviceKeyring(settings).ensure({device_id: family})[device_id]
+    publisher = CountingPublisher(
+        settings.mqtt_host,
+        settings.mqtt_port,
+        f"{device_id}-{uuid.uuid4().hex[:6]}",
+        credentials=(device_id, secret),
+        **options,
+    )
     publisher.connect()
-    try:
-        for message in messages:
-            assert publisher.publish(message), f"publish to {message.topic} failed"
-        assert publisher.flush(30), f"not every publish was acknowledged: {publisher.counts}"
-    finally:
-        publisher.close()
-    assert publisher.counts.failed == 0 and publisher.counts.acked == publisher.counts.sent
     return publisher
+
+
+def injector_publisher(settings: Settings, **options: Any) -> CountingPublisher:
+    """The test stack's fault injector: a broker account that may write any topic, for messages no
+    provisioned device could send (malformed topics, unregistered or revoked device ids)."""
+    secret = injector_secret_file(settings).read_text().strip()
+    publisher = CountingPublisher(
+        settings.mqtt_host,
+        settings.mqtt_port,
+        f"injector-{uuid.uuid4().hex[:6]}",
+        credentials=(INJECTOR_USER, secret),
+        **options,
+    )
+    publisher.connect()
+    return publisher
+
+
+def publish_all(
+    settings: Settings, messages: Iterable[OutboundMessage], *, injector: bool = False
+) -> list[CountingPublisher]:
+    """Publish with QoS 1, each device over its own login (the injector's for topics that name no
+    well-formed device, or for all with ``injector=True``), and wait for every PUBACK; fail the test if
+    the broker did not take one."""
+    groups: dict[tuple[str, str] | None, list[OutboundMessage]] = {}
+    for message in messages:
+        groups.setdefault(None if injector else device_of(message.topic), []).append(message)
+    used = []
+    for identity, group in groups.items():
+        publisher = injector_publisher(settings) if identity is None else device_publisher(settings, *identity)
+        try:
+            for message in group:
+                assert publisher.publish(message), f"publish to {message.topic} failed"
+            assert publisher.flush(30), f"not every publish was acknowledged: {publisher.counts}"
+        finally:
+            publisher.close()
+        assert publisher.counts.failed == 0 and publisher.counts.acked == publisher.counts.sent, publisher.counts
+        used.append(publisher)
+    return used
 
 
 def garden(device_id: str, ts: str, **values: Any) -> OutboundMessage:

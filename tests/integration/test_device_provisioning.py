@@ -77,7 +77,10 @@ def test_a_device_reads_only_its_own_downlink(stack, devices) -> None:
     client.loop_start()
     try:
         assert subscribed.wait(10)
-        sender = CountingPublisher(stack.mqtt_host, stack.mqtt_port, f"downlink-{uuid.uuid4().hex[:6]}")
+        # downlinks are the platform's to send: its service account
+        sender = CountingPublisher(
+            stack.mqtt_host, stack.mqtt_port, f"downlink-{uuid.uuid4().hex[:6]}", credentials=stack.mqtt_credentials()
+        )
         sender.connect()
         for device in (b["device_id"], a["device_id"]):  # B's first: if it were delivered, it would be first
             assert sender.publish(OutboundMessage(f"ptipot/{device}/downlink/config", b'{"interval_s": 60}'))

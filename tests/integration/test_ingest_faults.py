@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-import uuid
 
 import psycopg
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from deploy.local_stack import LocalStack
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import RunningWorker, wait_for
-from tests.integration.helpers import garden, publish_all, readings, spawn_worker
+from tests.integration.helpers import device_of, device_publisher, garden, publish_all, readings, spawn_worker
 
 pytestmark = pytest.mark.integration
 
@@ -23,11 +22,10 @@ class BackgroundPublisher:
     """Publishes messages at a steady rate from a thread, keeping what the broker acknowledged."""
 
     def __init__(self, settings, messages: list[OutboundMessage], rate: float) -> None:
-        self.messages, self.rate = messages, rate
-        self.publisher = CountingPublisher(
-            settings.mqtt_host, settings.mqtt_port, f"fault-pub-{uuid.uuid4().hex[:6]}", track_acked=True
-        )
-        self.publisher.client.reconnect_delay_set(min_delay=1, max_delay=2)
+        self.settings, self.messages, self.rate = settings, messages, rate
+        identity = device_of(messages[0].topic)
+        assert identity and all(device_of(m.topic) == identity for m in messages), "one device per stream"
+        self.identity = identity
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -39,7 +37,8 @@ class BackgroundPublisher:
                 time.sleep(delay)
 
     def start(self) -> BackgroundPublisher:
-        self.publisher.connect()
+        self.publisher = device_publisher(self.settings, *self.identity, track_acked=True)
+        self.publisher.client.reconnect_delay_set(min_delay=1, max_delay=2)
         self.thread.start()
         return self
 

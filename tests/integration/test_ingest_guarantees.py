@@ -16,13 +16,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_malformed_messages_are_dead_lettered_and_the_good_ones_around_them_stored(stack, ingest, db, uid):
-    device = f"g{uid}"
+    device, drone = f"g{uid}", f"d{uid}"
     bad = [
         OutboundMessage(f"ptipot/{device}/readings", b'{"ts": "2026-11-28T10:00:01Z", "soil_vwc_pct": "wet"}'),
         OutboundMessage(f"ptipot/{device}/readings", b"\xff\xfe not utf-8"),
         OutboundMessage(f"ptipot/{device}/readings", b'{"ts": "2026-11-28T10:00:02Z", "soil_vwc_pct": NaN}'),
         OutboundMessage(
-            f"bathy/{device}/frame",
+            f"bathy/{drone}/frame",
             b"GIF89a not a jpeg",
             (("mission_id", "m"), ("ts", "2026-11-28T10:00:00Z"), ("chainage_m", "1")),
         ),
@@ -31,11 +31,13 @@ def test_malformed_messages_are_dead_lettered_and_the_good_ones_around_them_stor
     publish_all(stack, messages)
 
     wait_for(
-        lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 4, what="4 dead letters"
+        lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id IN (%s, %s)", device, drone) == 4,
+        what="4 dead letters",
     )
     assert count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2
     rows = db.execute(
-        "SELECT topic, family, reason_code, reason, payload FROM dead_letters WHERE device_id = %s", (device,)
+        "SELECT topic, family, reason_code, reason, payload FROM dead_letters WHERE device_id IN (%s, %s)",
+        (device, drone),
     ).fetchall()
     by_payload = {bytes(r["payload"]): r for r in rows}
     assert set(by_payload) == {m.payload for m in bad}  # raw bytes kept exactly

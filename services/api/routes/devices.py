@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from psycopg import sql
@@ -27,7 +27,10 @@ from services.auth.policy import FAMILY_READERS, UNDECLARED
 
 router = APIRouter(tags=["devices"])
 
-DEVICE_COLUMNS = "device_id, family, pilot, description, first_seen, last_seen"
+DEVICE_COLUMNS = """device_id, family, pilot, location, description, first_seen, last_seen,
+    CASE WHEN online IS NULL THEN 'unknown' WHEN online THEN 'online' ELSE 'offline' END AS status, status_at,
+    CASE WHEN mqtt_password_hash IS NOT NULL THEN 'active' WHEN revoked_at IS NOT NULL THEN 'revoked'
+         ELSE 'none' END AS credentials"""
 
 
 def _metrics_of(family: str) -> list[Metric]:
@@ -44,12 +47,19 @@ def list_metrics() -> list[Metric]:
     ]
 
 
-@router.get("/devices", summary="Devices that have sent data, most recently seen first")
-def list_devices(conn: ConnDep, family: str | None = None, limit: Limit = 100, offset: Offset = 0) -> Page[Device]:
+@router.get("/devices", summary="The device registry (online/offline, last seen), most recently seen first")
+def list_devices(
+    conn: ConnDep,
+    family: str | None = None,
+    status: Annotated[Literal["online", "offline", "unknown"] | None, Query(description="Link status.")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[Device]:
     rows = conn.execute(
-        f"SELECT {DEVICE_COLUMNS} FROM devices WHERE (%(family)s::text IS NULL OR family = %(family)s) "
+        f"SELECT * FROM (SELECT {DEVICE_COLUMNS} FROM devices) d "
+        "WHERE (%(family)s::text IS NULL OR family = %(family)s) AND (%(status)s::text IS NULL OR status = %(status)s) "
         "ORDER BY last_seen DESC NULLS LAST, device_id LIMIT %(limit)s OFFSET %(offset)s",
-        {"family": family, "limit": limit, "offset": offset},
+        {"family": family, "status": status, "limit": limit, "offset": offset},
     ).fetchall()
     return page([Device(**r) for r in rows], limit, offset)
 

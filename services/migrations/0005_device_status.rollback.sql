@@ -1,0 +1,1 @@
+ALTER TABLE devices DROP COLUMN online, DROP COLUMN status_at;
