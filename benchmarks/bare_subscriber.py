@@ -1,12 +1,14 @@
 """The ceiling: a bare paho-mqtt QoS 1 subscriber that only counts (auto-ack on return).
 
-Run as ``python -m benchmarks.bare_subscriber HOST PORT N TIMEOUT``; prints ``ready`` once subscribed,
+Run as ``python -m benchmarks.bare_subscriber HOST PORT N TIMEOUT``, logged in as the platform's service
+account (BENCH_MQTT_USER and BENCH_MQTT_PASSWORD in the environment); prints ``ready`` once subscribed,
 then one JSON line with the count and the first/last receive times (epoch seconds).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -31,6 +33,7 @@ def main() -> None:
             done.set()
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{time.time_ns()}", protocol=mqtt.MQTTv5)
+    client.username_pw_set(os.environ["BENCH_MQTT_USER"], os.environ["BENCH_MQTT_PASSWORD"])
     client.on_message = on_message
     client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in TOPIC_FILTERS])
     client.on_subscribe = lambda *_: subscribed.set()

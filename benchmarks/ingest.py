@@ -37,9 +37,11 @@ from benchmarks.results import write_results
 from deploy.local_stack import LocalStack
 from services.db import one_row
 from services.migrate import apply_migrations
+from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import Settings, default_state_root
 
+LATENCY_PUBLISHERS_MAX = 8
 MIX = (("ptipot", 16, 0.50), ("bathy", 4, 0.45), ("karroad", 4, 0.05))  # family, devices, share of messages
 
 
@@ -47,6 +49,7 @@ def bench_settings() -> Settings:
     return Settings(
         state_dir=default_state_root() / "bench",
         mqtt_port=18870,
+        mqtt_tls_port=18871,
         pg_port=15470,
         pg_database="tlab_bench",
         api_port=18080,
@@ -155,15 +158,16 @@ def _payload(family: str, device: str, i: int, ts: str) -> dict[str, Any]:
     }
 
 
-def publish_files(settings: Settings, files: list[tuple[str, Path, int]]) -> float:
-    """Run one ``mosquitto_pub -l`` per device file at once; return the wall time until all are done."""
+def publish_files(settings: Settings, files: list[tuple[str, Path, int]], secrets: dict[str, str]) -> float:
+    """Run one ``mosquitto_pub -l`` per device file at once, each logged in as its device; return the wall
+    time until all are done."""
     started = time.time()
     procs = []
     for topic, path, _n in files:
         with path.open("rb") as stdin:
             procs.append(
                 subprocess.Popen(
-                    line_publisher(settings.mqtt_host, settings.mqtt_port, topic, f"bench-pub-{path.stem}"),
+                    line_publisher(settings.mqtt_host, settings.mqtt_port, topic, path.stem, secrets[path.stem]),
                     stdin=stdin,
                     stderr=subprocess.PIPE,
                 )
@@ -195,6 +199,11 @@ class Bench:
                 self.stack.postgres_up()
         self.stack.ensure_database(self.settings.pg_database, fresh=True)
         apply_migrations(self.settings.database_url)
+        self.stack.sync_auth_from_registry()
+        # every publisher logs in as a provisioned device, as in the field (a fresh registry each time)
+        devices = {path.stem: topic.split("/")[0] for topic, path, _n in self.files}
+        devices.update({f"lat-{i}": "ptipot" for i in range(LATENCY_PUBLISHERS_MAX)} | {"lat-api": "ptipot"})
+        self.secrets = DeviceKeyring(self.settings).ensure(devices)
 
     def cpu_snapshot(self, extra: dict[str, list[int]]) -> dict[str, float]:
         """CPU seconds so far of this bench stack's own processes (not the system's broker or database)."""
@@ -209,6 +218,9 @@ class Bench:
     # ---- phases --------------------------------------------------------------------------------
     def ceiling(self) -> dict[str, Any]:
         self.fresh()
+        credentials = self.settings.mqtt_credentials()  # the platform's service account reads everything
+        assert credentials is not None
+        user, password = credentials
         sub = subprocess.Popen(
             [
                 sys.executable,
@@ -221,11 +233,12 @@ class Bench:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "BENCH_MQTT_USER": user, "BENCH_MQTT_PASSWORD": password},
         )
         assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
         before = self.cpu_snapshot({"subscriber": [sub.pid]})
         t0 = time.time()
-        publish_seconds = publish_files(self.settings, self.files)
+        publish_seconds = publish_files(self.settings, self.files, self.secrets)
         result = json.loads(sub.stdout.readline())
         cpu = {k: round(v - before.get(k, 0), 2) for k, v in self.cpu_snapshot({"subscriber": [sub.pid]}).items()}
         sub.wait(10)
@@ -265,7 +278,7 @@ class Bench:
             time.sleep(1.0)  # subscriptions acknowledged
             before = self.cpu_snapshot({"workers": [w.pid for w in workers]})
             t0 = time.time()
-            publish_seconds = publish_files(self.settings, self.files)
+            publish_seconds = publish_files(self.settings, self.files, self.secrets)
             stored = _wait_stored(ports, self.total, 600)
             cpu = {
                 k2: round(v - before.get(k2, 0), 2)
@@ -352,6 +365,7 @@ class Bench:
             _wait_http(f"http://127.0.0.1:{self.settings.api_port}/health", 30)
             time.sleep(1.0)
             publishers = max(1, math.ceil(rate / 2000))  # one paced C publisher per 2,000 msg/s
+            assert publishers <= LATENCY_PUBLISHERS_MAX, "raise LATENCY_PUBLISHERS_MAX"
             pubs = [
                 subprocess.Popen(
                     [
@@ -366,10 +380,13 @@ class Bench:
                     ],
                     stdout=subprocess.PIPE,
                     text=True,
+                    env={**os.environ, "BENCH_MQTT_PASSWORD": self.secrets[f"lat-{i}"]},
                 )
                 for i in range(publishers)
             ]
-            visible = _sample_api_visibility(self.settings, self.latency_seconds, self.api_token())
+            visible = _sample_api_visibility(
+                self.settings, self.latency_seconds, self.api_token(), self.secrets["lat-api"]
+            )
             reports = [json.loads(p.communicate(timeout=300)[0].strip().splitlines()[-1]) for p in pubs]
             sent = sum(r["sent"] for r in reports)
             achieved = sum(r["achieved_rate"] for r in reports)
@@ -451,9 +468,9 @@ def _wait_rows(settings: Settings, table: str, n: int, timeout: float) -> None:
     raise RuntimeError(f"{table} did not reach {n} rows")
 
 
-def _sample_api_visibility(settings: Settings, seconds: float, token: str) -> dict[str, list[float]]:
+def _sample_api_visibility(settings: Settings, seconds: float, token: str, secret: str) -> dict[str, list[float]]:
     """Publish one reading at a time on its own device; poll the API until it is there."""
-    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, "bench-api-sampler")
+    publisher = CountingPublisher(settings.mqtt_host, settings.mqtt_port, "lat-api", credentials=("lat-api", secret))
     publisher.connect()
     samples: list[float] = []
     base = f"http://{settings.api_host}:{settings.api_port}/v1/devices/lat-api/readings?metric=soil_vwc_pct"

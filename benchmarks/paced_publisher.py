@@ -6,12 +6,14 @@ per message as the ingest worker it loads, and on a small machine it would steal
 half-load latency measurement is meant to leave. This process only writes timestamped lines to the C
 publisher's stdin, every 5 ms.
 
-``python -m benchmarks.paced_publisher HOST PORT DEVICE RATE SECONDS`` prints one JSON line.
+``python -m benchmarks.paced_publisher HOST PORT DEVICE RATE SECONDS`` prints one JSON line; the device's
+MQTT password comes in the environment (BENCH_MQTT_PASSWORD), not on a command line.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -20,15 +22,19 @@ from datetime import UTC, datetime
 TICK_S = 0.005
 
 
-def line_publisher(host: str, port: str | int, topic: str, client_id: str) -> list[str]:
-    """``mosquitto_pub`` publishing each stdin line as one QoS 1 MQTT v5 message (the C load generator)."""
-    return ["mosquitto_pub", "-h", host, "-p", str(port), "-V", "mqttv5", "-q", "1", "-l", "-t", topic, "-i", client_id]
+def line_publisher(host: str, port: str | int, topic: str, username: str, password: str) -> list[str]:
+    """``mosquitto_pub`` publishing each stdin line as one QoS 1 MQTT v5 message (the C load generator),
+    logged in as the device (its client id is its username, as the simulators do)."""
+    return [
+        "mosquitto_pub", "-h", host, "-p", str(port), "-V", "mqttv5", "-q", "1", "-l", "-t", topic,
+        "-i", username, "-u", username, "-P", password,
+    ]  # fmt: skip
 
 
 def main() -> None:
     host, port, device, rate, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
     pub = subprocess.Popen(
-        line_publisher(host, port, f"ptipot/{device}/readings", f"bench-paced-{device}"),
+        line_publisher(host, port, f"ptipot/{device}/readings", device, os.environ["BENCH_MQTT_PASSWORD"]),
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

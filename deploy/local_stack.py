@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from deploy.tls import TlsFiles, ensure_private_ca
 from tlab.settings import INGEST_MQTT_USER, REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,36 @@ class LocalStack:
             "allow_anonymous false\n"
             f"password_file {d}/passwd\n"
             f"acl_file {d}/acl\n"
-            f"include_dir {MOSQUITTO_CONF_D}\n"
+            f"include_dir {MOSQUITTO_CONF_D}\n" + self._tls_listener()
         )
+
+    def _tls_listener(self) -> str:
+        """MQTT over TLS (password login as on the plain listener: per_listener_settings is false)."""
+        tls = self.tls_files()
+        if tls is None:
+            return ""
+        cafile = f"cafile {tls.cafile}\n" if tls.cafile else ""
+        return (
+            f"listener {self.settings.mqtt_tls_port} {self.settings.mqtt_host}\n"
+            "protocol mqtt\n"
+            f"{cafile}certfile {tls.certfile}\nkeyfile {tls.keyfile}\ntls_version tlsv1.2\n"
+        )
+
+    def tls_files(self) -> TlsFiles | None:
+        """The TLS listener's files: the configured certificate, else one from the stack's private CA."""
+        s = self.settings
+        if not s.mqtt_tls_port:
+            return None
+        if s.mqtt_tls_certfile:
+            if not s.mqtt_tls_keyfile:
+                raise StackError("TLAB_MQTT_TLS_CERTFILE needs TLAB_MQTT_TLS_KEYFILE")
+            return TlsFiles(s.mqtt_tls_cafile, s.mqtt_tls_certfile, s.mqtt_tls_keyfile)
+        folder = self.root / "tls"
+        files = ensure_private_ca(folder, [s.mqtt_host, "localhost", "127.0.0.1", socket.gethostname()])
+        folder.chmod(0o755)
+        for path in (files.certfile, files.keyfile):
+            self._chown(path, "mosquitto")
+        return files
 
     def _write_mosquitto_files(self) -> None:
         d = self.mqtt_dir
@@ -207,8 +236,9 @@ class LocalStack:
             os.chown(self.settings.ingest_secret_file, 0, 0)  # the platform's secret, not the broker's
         if _pid_alive(pid_file):
             return
-        if _port_open(self.settings.mqtt_host, self.settings.mqtt_port):
-            raise StackError(f"port {self.settings.mqtt_port} is taken by another process")
+        for port in (self.settings.mqtt_port, self.settings.mqtt_tls_port):
+            if port and _port_open(self.settings.mqtt_host, port):
+                raise StackError(f"port {port} is taken by another process")
         self._check_reachable("mosquitto", self.mqtt_dir / "data")
         started = subprocess.run(
             ["mosquitto", "-d", "-c", str(self.mqtt_dir / "mosquitto.conf")],
@@ -219,14 +249,15 @@ class LocalStack:
         if started.returncode != 0:
             raise StackError(f"Mosquitto did not start: {started.stderr.strip()}")
         deadline = time.monotonic() + 15
-        while not _port_open(self.settings.mqtt_host, self.settings.mqtt_port):
+        ports = [p for p in (self.settings.mqtt_port, self.settings.mqtt_tls_port) if p]
+        while not all(_port_open(self.settings.mqtt_host, p) for p in ports):
             if time.monotonic() > deadline:
                 log = (
                     (self.mqtt_dir / "mosquitto.log").read_text()[-2000:]
                     if (self.mqtt_dir / "mosquitto.log").exists()
                     else ""
                 )
-                raise StackError(f"Mosquitto did not open port {self.settings.mqtt_port}:\n{log}")
+                raise StackError(f"Mosquitto did not open ports {ports}:\n{log}")
             time.sleep(0.05)
         logger.info("mosquitto up", extra={"port": self.settings.mqtt_port})
 

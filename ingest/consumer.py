@@ -128,7 +128,11 @@ class MqttConsumer:
         if self.retiring:
             client.unsubscribe(list(self.filters))
         else:
-            client.subscribe([(f, SubscribeOptions(qos=1)) for f in self.filters])
+            # No retained messages at subscribe: they are state kept for late joiners (dashboards), not new
+            # events. Mosquitto 2.0 would otherwise send every device's retained status to each new
+            # member, shared subscriptions included (the MQTT 5 spec says it should not).
+            options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            client.subscribe([(f, options) for f in self.filters])
         logger.info("connected", extra={"session_present": flags.session_present, "filters": ",".join(self.filters)})
 
     def _on_disconnect(

@@ -20,7 +20,6 @@ from typing import Any
 
 import psycopg
 
-
 SELECT_ENTRIES = "SELECT device_id, family, mqtt_password_hash IS NOT NULL, revoked_at IS NOT NULL FROM devices"
 
 

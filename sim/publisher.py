@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -59,6 +60,7 @@ class CountingPublisher:
         credentials: tuple[str, str] | None = None,
         track_acked: bool = False,
         status_topic: str | None = None,
+        tls_ca: Path | None = None,
     ) -> None:
         self.counts = PublishCounts()
         self.track_acked = track_acked
@@ -75,6 +77,8 @@ class CountingPublisher:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         if credentials:
             client.username_pw_set(*credentials)
+        if tls_ca is not None:
+            client.tls_set(ca_certs=str(tls_ca))  # verifies the broker's certificate and host name
         if status_topic:
             # the broker publishes this if the link dies without a DISCONNECT (Frigate's `available`)
             client.will_set(status_topic, b"offline", qos=1, retain=True)

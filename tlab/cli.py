@@ -52,7 +52,8 @@ def stack_up() -> None:
     stack.up()
     apply_migrations(settings.database_url)
     stack.sync_auth_from_registry()
-    typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}  {settings.database_url}")
+    tls = f"  mqtts://{settings.mqtt_host}:{settings.mqtt_tls_port}" if settings.mqtt_tls_port else ""
+    typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}{tls}  {settings.database_url}")
 
 
 @stack_app.command("down")
@@ -172,7 +173,15 @@ def _registry_change(change: Any) -> Any:
     return result
 
 
-def _print_credentials(creds: Any, settings: Settings) -> None:
+PasswordOnly = Annotated[
+    bool, typer.Option("--password-only", help="Print only the password (for scripts: PW=$(tlab devices ...)).")
+]
+
+
+def _print_credentials(creds: Any, settings: Settings, password_only: bool = False) -> None:
+    if password_only:
+        typer.echo(creds.password)
+        return
     typer.echo(
         f"device {creds.device_id} ({creds.family})\n  MQTT username: {creds.username}\n"
         f"  MQTT password: {creds.password}   (shown once; stored hashed)\n"
@@ -180,6 +189,11 @@ def _print_credentials(creds: Any, settings: Settings) -> None:
         f"  e.g. mosquitto_pub -h {settings.mqtt_host} -p {settings.mqtt_port} -V mqttv5 -q 1 "
         f"-u {creds.username} -P '{creds.password}' -t {creds.family}/{creds.device_id}/... -m ..."
     )
+    if settings.mqtt_tls_port:
+        typer.echo(
+            f"  over TLS:      add --cafile {settings.mqtt_tls_trust} and use -p {settings.mqtt_tls_port} "
+            "(-h must be a name in the broker's certificate)"
+        )
 
 
 @devices_app.command("provision")
@@ -189,6 +203,7 @@ def devices_provision(
     pilot: Annotated[str | None, typer.Option(help="The laureate company.")] = None,
     location: Annotated[str | None, typer.Option(help="Where it is installed.")] = None,
     description: Annotated[str | None, typer.Option()] = None,
+    password_only: PasswordOnly = False,
 ) -> None:
     """Register a device and issue its MQTT credentials (the password is shown once)."""
     from services.device_registry import provision
@@ -196,20 +211,20 @@ def devices_provision(
     creds = _registry_change(
         lambda conn: provision(conn, device_id, family, pilot=pilot, location=location, description=description)
     )
-    _print_credentials(creds, _settings())
+    _print_credentials(creds, _settings(), password_only)
 
 
 @devices_app.command("rotate")
-def devices_rotate(device_id: str) -> None:
-    """Issue a new password; the old one stops working at once."""
+def devices_rotate(device_id: str, password_only: PasswordOnly = False) -> None:
+    """Issue a new password; the old one stops working at once (a connected device is dropped)."""
     from services.device_registry import rotate
 
-    _print_credentials(_registry_change(lambda conn: rotate(conn, device_id)), _settings())
+    _print_credentials(_registry_change(lambda conn: rotate(conn, device_id)), _settings(), password_only)
 
 
 @devices_app.command("revoke")
 def devices_revoke(device_id: str) -> None:
-    """Withdraw a device's credentials: the broker refuses it from now on."""
+    """Withdraw a device's credentials: the broker drops it if connected and refuses it from now on."""
     from services.device_registry import revoke
 
     _registry_change(lambda conn: revoke(conn, device_id))

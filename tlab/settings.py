@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     )
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
     mqtt_port: int = Field(18830, description="MQTT broker port (the project's own, not 1883).")
+    mqtt_tls_port: int = Field(
+        18883, ge=0, le=65535, description="Port of the broker's TLS listener (MQTT over TLS; 0 = none)."
+    )
+    mqtt_tls_certfile: Path | None = Field(
+        None,
+        description="Server certificate (PEM, full chain) for the TLS listener, e.g. from the city's PKI or "
+        "Let's Encrypt. Unset: the local stack issues one from its own private CA (<state_dir>/tls/ca.crt).",
+    )
+    mqtt_tls_keyfile: Path | None = Field(None, description="Private key of TLAB_MQTT_TLS_CERTFILE (PEM).")
+    mqtt_tls_cafile: Path | None = Field(
+        None, description="CA certificate(s) clients should trust with TLAB_MQTT_TLS_CERTFILE (PEM)."
+    )
     mqtt_username: str | None = Field(
         None, description="MQTT user of the ingest worker; the local stack generates one."
     )
@@ -104,7 +116,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
 
-    @field_validator("state_dir", "media_root")
+    @field_validator("state_dir", "media_root", "mqtt_tls_certfile", "mqtt_tls_keyfile", "mqtt_tls_cafile")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         """Relative paths would be read differently by PostgreSQL and Mosquitto (their own cwd)."""
@@ -118,6 +130,11 @@ class Settings(BaseSettings):
     @property
     def media_path(self) -> Path:
         return self.media_root if self.media_root is not None else self.state_dir / "media"
+
+    @property
+    def mqtt_tls_trust(self) -> Path:
+        """The CA file a client of the TLS listener trusts: the configured one, else the private CA's."""
+        return self.mqtt_tls_cafile or self.state_dir / "tls" / "ca.crt"
 
     @property
     def ingest_secret_file(self) -> Path:

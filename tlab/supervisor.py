@@ -22,6 +22,7 @@ import psycopg
 from deploy.local_stack import LocalStack
 from services.db import one_row
 from services.migrate import apply_migrations
+from sim.credentials import DeviceKeyring
 from tlab.settings import Settings
 
 COUNT_SQL = """
@@ -111,6 +112,19 @@ def _demo_admin_token(settings: Settings) -> str:
     return token
 
 
+def simulated_devices(gardens: int, cameras: int, drones: int) -> dict[str, str]:
+    """device id -> family of every device the run command simulates (the simulators' own naming)."""
+    from sim.camera import CameraFleet
+    from sim.garden import GardenFleet
+
+    drone_ids = {f"sim-bathy-{i + 1:02d}": "bathy" for i in range(drones)}
+    return {
+        **GardenFleet(devices=gardens).device_families(),
+        **CameraFleet(devices=cameras).device_families(),
+        **drone_ids,
+    }
+
+
 def run_platform(
     settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int, stop: threading.Event | None = None
 ) -> int:
@@ -138,6 +152,8 @@ def run_platform(
         print(f"the API did not answer on {base}/health", file=sys.stderr)
         _stop([api, ingest])
         return 1
+    print("provisioning the simulated devices ...", flush=True)
+    DeviceKeyring(settings).ensure(simulated_devices(gardens, cameras, drones))
     sims = [
         _spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
         _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env),
@@ -151,8 +167,14 @@ def run_platform(
     print(
         "\nTerritoire Lab is running\n"
         f"  API       {base}/v1   (docs: {base}/docs, health: {base}/health)\n"
-        f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}\n"
-        f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
+        f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}   "
+        "(anonymous refused; devices log in with `tlab devices provision` credentials)\n"
+        + (
+            f"  MQTTS     mqtts://{settings.mqtt_host}:{settings.mqtt_tls_port}  (CA: {settings.mqtt_tls_trust})\n"
+            if settings.mqtt_tls_port
+            else ""
+        )
+        + f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
         f"  Database  {settings.database_url}\n"
         f"  Admin token (local demo, new each run; also in {settings.state_dir / 'admin.token'}):\n"
         f"            {token}\n"

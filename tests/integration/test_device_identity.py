@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -144,3 +145,20 @@ def test_the_registry_shows_online_offline_and_last_seen(stack, ingest, api, uid
     finally:
         if sim.poll() is None:
             sim.kill()
+
+
+def test_a_new_worker_is_not_sent_retained_statuses(stack, db, uid) -> None:
+    """Retained statuses are state for late joiners, not events: a worker's new session gets none of them
+    (Mosquitto 2.0 would send them to every new member, shared subscriptions included)."""
+    from tests.conftest import RunningWorker
+
+    device = f"ret{uid}"
+    publish_all(stack, [OutboundMessage(f"ptipot/{device}/status", b"online", retain=True)])
+    worker = RunningWorker(stack, ingest_client_id=f"test-retained-{uid}").start()
+    try:
+        publish_all(stack, [garden(device, "2026-11-28T10:00:00Z")])
+        wait_for(lambda: worker.worker.stats.acked >= 1, what="the reading")
+        time.sleep(0.5)  # time for anything else the broker would send
+        assert worker.worker.stats.acked == 1, "the worker was sent more than the one new message"
+    finally:
+        worker.stop()

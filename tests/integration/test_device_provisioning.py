@@ -97,7 +97,15 @@ def test_a_device_reads_only_its_own_downlink(stack, devices) -> None:
 
 def test_revoked_and_rotated_credentials_are_refused(stack, api, devices) -> None:
     a, b = devices["a"], devices["b"]
-    assert api.delete(f"/v1/devices/{a['device_id']}/credentials").status_code == 204
+    connected = publisher(stack, a["mqtt_username"], a["mqtt_password"])
+    dropped = threading.Event()
+    connected.client.on_disconnect = lambda *_: dropped.set()
+    try:
+        assert api.delete(f"/v1/devices/{a['device_id']}/credentials").status_code == 204
+        # Mosquitto re-checks connected clients when it reloads the password file: A is dropped at once
+        assert dropped.wait(10), "a connected device kept its connection after being revoked"
+    finally:
+        connected.client.loop_stop()
     with pytest.raises(ConnectionRefusedError):
         publisher(stack, a["mqtt_username"], a["mqtt_password"])
 

@@ -51,7 +51,12 @@ def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_
     before = {port: _listener_pid(port) for port in (1883, 5432)}
     state = Path("/var/tmp") / f"tlab-stack-test-{os.getpid()}"
     other = settings.model_copy(
-        update={"state_dir": state, "mqtt_port": settings.mqtt_port + 8, "pg_port": settings.pg_port + 8}
+        update={
+            "state_dir": state,
+            "mqtt_port": settings.mqtt_port + 8,
+            "mqtt_tls_port": settings.mqtt_tls_port + 8,
+            "pg_port": settings.pg_port + 8,
+        }
     )
     local = LocalStack(other)
     try:
