@@ -166,14 +166,23 @@ class LocalStack:
         if not (d / "passwd").exists() or not (d / "acl").exists():
             self.sync_auth(None)
 
+    @property
+    def auth_dir(self) -> Path:
+        """Where the broker's password file and ACL are written: the local broker's folder, or a folder
+        shared with a broker elsewhere (docker-compose: a volume the broker container watches)."""
+        return self.settings.mqtt_auth_dir or self.mqtt_dir
+
     def sync_auth(self, conn: psycopg.Connection[Any] | None) -> None:
         """Write the broker's password file and ACL (service accounts, plus every provisioned device when
-        the registry is given) and make a running broker reload them (SIGHUP: no restart, no dropped
-        connections)."""
+        the registry is given) and make a running local broker reload them (SIGHUP: no restart; clients
+        whose password is no longer valid are dropped)."""
         from services.device_registry import mosquitto_hash, mosquitto_hash_matches, render_acl, render_password_file
 
-        d = self.mqtt_dir
-        ingest_secret = self.settings.ingest_secret_file.read_text().strip()
+        d = self.auth_dir
+        credentials = self.settings.mqtt_credentials()
+        if credentials is None:
+            raise StackError("no password for the platform's MQTT account: run `tlab stack up` or set TLAB_MQTT_PASSWORD")
+        ingest_secret = credentials[1]
         previous = (d / "passwd").read_text() if (d / "passwd").exists() else ""
         kept = next(
             (line.split(":", 1)[1] for line in previous.splitlines() if line.startswith(f"{INGEST_MQTT_USER}:")), None
@@ -191,13 +200,16 @@ class LocalStack:
             acl = base_acl
         else:
             passwd, acl = render_password_file(conn, accounts), render_acl(conn, base_acl)
+        local = d == self.mqtt_dir
         for name, text in (("passwd", passwd), ("acl", acl)):
             tmp = d / f".{name}.new"
             tmp.write_text(text)
-            tmp.chmod(0o640 if self.is_root else 0o600)
-            self._chown(tmp, "mosquitto")
+            # a shared folder is read by a broker running as another user (hashes only, never secrets)
+            tmp.chmod((0o640 if self.is_root else 0o600) if local else 0o644)
+            if local:
+                self._chown(tmp, "mosquitto")
             os.replace(tmp, d / name)
-        pid = _pid_alive(d / "mosquitto.pid")
+        pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
         if pid:
             os.kill(pid, signal.SIGHUP)
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     mqtt_tls_cafile: Path | None = Field(
         None, description="CA certificate(s) clients should trust with TLAB_MQTT_TLS_CERTFILE (PEM)."
     )
+    mqtt_auth_dir: Path | None = Field(
+        None,
+        description="Folder where provisioning writes the broker's password file and ACL, for a broker that "
+        "is not the local stack's (docker-compose: a volume the broker watches). Default: the local stack's.",
+    )
     mqtt_username: str | None = Field(
         None, description="MQTT user of the ingest worker; the local stack generates one."
     )
@@ -116,7 +121,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
 
-    @field_validator("state_dir", "media_root", "mqtt_tls_certfile", "mqtt_tls_keyfile", "mqtt_tls_cafile")
+    @field_validator(
+        "state_dir", "media_root", "mqtt_tls_certfile", "mqtt_tls_keyfile", "mqtt_tls_cafile", "mqtt_auth_dir"
+    )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         """Relative paths would be read differently by PostgreSQL and Mosquitto (their own cwd)."""

@@ -29,33 +29,27 @@ def device_of(topic: str) -> tuple[str, str] | None:
     return (device, family) if family and device else None
 
 
-def device_publisher(settings: Settings, device_id: str, family: str, **options: Any) -> CountingPublisher:
-    """A connected publisher logged in as ``device_id`` (provisioned in the registry on first use)."""
-    secret = DeviceKeyring(settings).ensure({device_id: family})[device_id]
+def _logged_in(settings: Settings, username: str, secret: str, **options: Any) -> CountingPublisher:
     publisher = CountingPublisher(
         settings.mqtt_host,
         settings.mqtt_port,
-        f"{device_id}-{uuid.uuid4().hex[:6]}",
-        credentials=(device_id, secret),
+        f"{username}-{uuid.uuid4().hex[:6]}",
+        credentials=(username, secret),
         **options,
     )
     publisher.connect()
     return publisher
+
+
+def device_publisher(settings: Settings, device_id: str, family: str, **options: Any) -> CountingPublisher:
+    """A connected publisher logged in as ``device_id`` (provisioned in the registry on first use)."""
+    return _logged_in(settings, device_id, DeviceKeyring(settings).ensure({device_id: family})[device_id], **options)
 
 
 def injector_publisher(settings: Settings, **options: Any) -> CountingPublisher:
     """The test stack's fault injector: a broker account that may write any topic, for messages no
     provisioned device could send (malformed topics, unregistered or revoked device ids)."""
-    secret = injector_secret_file(settings).read_text().strip()
-    publisher = CountingPublisher(
-        settings.mqtt_host,
-        settings.mqtt_port,
-        f"injector-{uuid.uuid4().hex[:6]}",
-        credentials=(INJECTOR_USER, secret),
-        **options,
-    )
-    publisher.connect()
-    return publisher
+    return _logged_in(settings, INJECTOR_USER, injector_secret_file(settings).read_text().strip(), **options)
 
 
 def publish_all(

@@ -1,8 +1,9 @@
 """Device provisioning over HTTP (admin only): issue, rotate and revoke MQTT credentials.
 
 After each change the broker's password file and ACL are regenerated from the registry and the broker
-reloads them — on the local stack, where the API shares the machine with the broker. Elsewhere, run
-`tlab devices sync-broker` beside the broker (or use a broker that authenticates against the registry).
+reloads them — on the local stack, where the API shares the machine with the broker, or in a folder the
+broker watches (TLAB_MQTT_AUTH_DIR: docker-compose). Elsewhere, run `tlab devices sync-broker` beside the
+broker (or use a broker that authenticates against the registry).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _sync(conn: ConnDep, settings: SettingsDep) -> None:
     from deploy.local_stack import LocalStack
 
     stack = LocalStack(settings)
-    if (stack.mqtt_dir / "mosquitto.conf").exists():
+    if settings.mqtt_auth_dir or (stack.mqtt_dir / "mosquitto.conf").exists():
         stack.sync_auth(conn)
 
 
