@@ -181,7 +181,9 @@ class LocalStack:
         d = self.auth_dir
         credentials = self.settings.mqtt_credentials()
         if credentials is None:
-            raise StackError("no password for the platform's MQTT account: run `tlab stack up` or set TLAB_MQTT_PASSWORD")
+            raise StackError(
+                "no password for the platform's MQTT account: run `tlab stack up` or set TLAB_MQTT_PASSWORD"
+            )
         ingest_secret = credentials[1]
         previous = (d / "passwd").read_text() if (d / "passwd").exists() else ""
         kept = next(
