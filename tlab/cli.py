@@ -155,6 +155,19 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README table."
             typer.echo(f"{env:<30} {default!s:<24} {field.description}")
 
 
+@app.command("policy")
+def policy(markdown: Annotated[bool, typer.Option(help="Print the README table.")] = False) -> None:
+    """Show which role may call which HTTP route (services/auth/policy.py)."""
+    from services.auth.policy import POLICIES, role_matrix_markdown
+
+    if markdown:
+        typer.echo("\n".join(role_matrix_markdown()))
+        return
+    for (method, template), rule in POLICIES.items():
+        roles = ", ".join(sorted(r.value for r in rule.roles))
+        typer.echo(f"{method:<7}{template:<46}{roles}{'  (audited)' if rule.audit else ''}")
+
+
 # ---- devices ---------------------------------------------------------------------------------------
 def _registry_change(change: Any) -> Any:
     """Run a registry change, then regenerate the local broker's credentials and ACL (SIGHUP)."""

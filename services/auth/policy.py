@@ -58,6 +58,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
 
 # Routes open to everyone that serve several families (readings) narrow per family: a drone's telemetry
 # is pipe data, whoever asks for it through the generic route.
+READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 FAMILY_READERS: dict[str, Policy] = {"bathy": PIPES, "karroad": EVIDENCE, "ptipot": EVERYONE}
 
 # Refuses everyone: what a route gets when it forgot to declare its policy.
@@ -86,3 +87,17 @@ def match_request(method: str, path: str) -> tuple[str, Policy]:
         if route_method == method.upper() and pattern.fullmatch(path):
             return template, POLICIES[(route_method, template)]
     return path, UNDECLARED
+
+
+def role_matrix_markdown() -> list[str]:
+    """The policy as a Markdown table (route x role), for the README (``tlab policy --markdown``)."""
+    roles = list(Role)
+    lines = ["| route | " + " | ".join(r.value for r in roles) + " | audited |", "|---" * (len(roles) + 2) + "|"]
+    for (method, template), policy in POLICIES.items():
+        marks = " | ".join("✓" if role in policy.roles else "" for role in roles)
+        note = "yes" if policy.audit else ""
+        if template == READINGS_ROUTE:
+            narrowed = [(f, p) for f, p in FAMILY_READERS.items() if p.roles != ALL_ROLES]
+            note = "; ".join(f"{f} data: {', '.join(r.value for r in roles if r in p.roles)}" for f, p in narrowed)
+        lines.append(f"| `{method} {template}` | {marks} | {note} |")
+    return lines

@@ -19,6 +19,14 @@ def test_readme_configuration_table_matches_the_settings() -> None:
     assert rows == generated, "run `tlab config --markdown` and paste it into README.md"
 
 
+def test_readme_role_matrix_matches_the_policy() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = re.search(r"<!-- policy:start -->\n(.*?)<!-- policy:end -->", readme, re.S)
+    assert table, "README lacks the policy markers"
+    generated = CliRunner().invoke(app, ["policy", "--markdown"]).output
+    assert table.group(1) == generated, "run `tlab policy --markdown` and paste it into README.md"
+
+
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     assert "./lab test" in readme
