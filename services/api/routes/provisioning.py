@@ -8,26 +8,36 @@ broker (or use a broker that authenticates against the registry).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue, field_validator
 
+from device_adapters.registry import ADAPTERS
 from services.api.deps import ConnDep, SettingsDep
 from services.api.schemas import ErrorMessage, Text
 from services.device_registry import Credentials, RegistryError, provision, revoke, rotate
 
 router = APIRouter(prefix="/devices", tags=["provisioning"])
+FAMILIES = sorted(a.family for a in ADAPTERS.values())
+_FAMILY_ENUM: list[JsonValue] = [*FAMILIES]  # the schema lists the families the registry knows today
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class ProvisionRequest(BaseModel):
     model_config = {"extra": "forbid"}
     device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    family: Literal["ptipot", "bathy", "karroad"]
+    family: str = Field(json_schema_extra={"enum": _FAMILY_ENUM}, description="A registered device family.")
     pilot: Text | None = Field(None, max_length=100)
     location: Text | None = Field(None, max_length=200)
     description: Text | None = Field(None, max_length=2000)
+
+    @field_validator("family")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        if value not in FAMILIES:
+            raise ValueError(f"unknown family {value!r} (known: {', '.join(FAMILIES)})")
+        return value
 
 
 class DeviceCredentials(BaseModel):
