@@ -63,6 +63,7 @@ class CountingPublisher:
         tls_ca: Path | None = None,
     ) -> None:
         self.counts = PublishCounts()
+        self.client_id = client_id
         self.track_acked = track_acked
         self.pending: dict[int, OutboundMessage] = {}
         self.acked_messages: list[OutboundMessage] = []
@@ -85,7 +86,7 @@ class CountingPublisher:
         client.max_queued_messages_set(max_queued)
         client.max_inflight_messages_set(100)
         client.on_connect = self._on_connect
-        client.on_disconnect = lambda *_a: self._connected.clear()
+        client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         self.client = client
         self.host, self.port = host, port
@@ -94,10 +95,21 @@ class CountingPublisher:
         if getattr(reason_code, "is_failure", False):
             self.refused = str(reason_code)  # e.g. "Bad user name or password", "Not authorized"
             self._refused.set()
+            logger.error(
+                "the broker refused the connection", extra={"client_id": self.client_id, "reason": self.refused}
+            )
             return
         if self.status_topic:
             self._announce.set()  # published by the next publish() call, not from paho's thread
         self._connected.set()
+
+    def _on_disconnect(self, _c: mqtt.Client, _u: object, _f: object, reason_code: object, _p: object) -> None:
+        if self._connected.is_set() and getattr(reason_code, "is_failure", False):
+            # e.g. revoked or rotated credentials (the broker drops the client at its reload); paho retries
+            logger.warning(
+                "disconnected by the broker", extra={"client_id": self.client_id, "reason": str(reason_code)}
+            )
+        self._connected.clear()
 
     def connect(self, timeout: float = 15) -> None:
         self.client.connect_async(self.host, self.port, keepalive=30)
