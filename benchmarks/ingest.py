@@ -215,6 +215,18 @@ class Bench:
         }
         return {name: sum(_cpu_seconds(p) for p in pids) for name, pids in groups.items()}
 
+    def process_env(self) -> dict[str, str]:
+        """Environment of the ingest workers and the API the bench starts: pointed at the bench stack."""
+        return {
+            **os.environ,
+            "TLAB_STATE_DIR": str(self.settings.state_dir),
+            "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
+            "TLAB_PG_PORT": str(self.settings.pg_port),
+            "TLAB_PG_DATABASE": self.settings.pg_database,
+            "TLAB_LOG_LEVEL": "WARNING",
+            "TLAB_API_PORT": str(self.settings.api_port),
+        }
+
     # ---- phases --------------------------------------------------------------------------------
     def ceiling(self) -> dict[str, Any]:
         self.fresh()
@@ -255,14 +267,7 @@ class Bench:
         self.fresh()
         group = f"bench{k}x{time.time_ns() % 10**6}"
         ports = [_free_port() for _ in range(k)]
-        env = {
-            **os.environ,
-            "TLAB_STATE_DIR": str(self.settings.state_dir),
-            "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
-            "TLAB_PG_PORT": str(self.settings.pg_port),
-            "TLAB_PG_DATABASE": self.settings.pg_database,
-            "TLAB_LOG_LEVEL": "WARNING",
-        }
+        env = self.process_env()
         if k > 1:
             env["TLAB_INGEST_SHARE_GROUP"] = group
         workers = [
@@ -338,15 +343,7 @@ class Bench:
     def latency(self, k: int, rate: float) -> dict[str, Any]:
         self.fresh()
         group = f"lat{k}x{time.time_ns() % 10**6}"
-        env = {
-            **os.environ,
-            "TLAB_STATE_DIR": str(self.settings.state_dir),
-            "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
-            "TLAB_PG_PORT": str(self.settings.pg_port),
-            "TLAB_PG_DATABASE": self.settings.pg_database,
-            "TLAB_LOG_LEVEL": "WARNING",
-            "TLAB_API_PORT": str(self.settings.api_port),
-        }
+        env = self.process_env()
         if k > 1:
             env["TLAB_INGEST_SHARE_GROUP"] = group
         ports = [_free_port() for _ in range(k)]

@@ -112,12 +112,16 @@ def _demo_admin_token(settings: Settings) -> str:
     return token
 
 
+def drone_ids_of(drones: int) -> list[str]:
+    return [f"sim-bathy-{i + 1:02d}" for i in range(drones)]
+
+
 def simulated_devices(gardens: int, cameras: int, drones: int) -> dict[str, str]:
     """device id -> family of every device the run command simulates (the simulators' own naming)."""
     from sim.camera import CameraFleet
     from sim.garden import GardenFleet
 
-    drone_ids = {f"sim-bathy-{i + 1:02d}": "bathy" for i in range(drones)}
+    drone_ids = dict.fromkeys(drone_ids_of(drones), "bathy")
     return {
         **GardenFleet(devices=gardens).device_families(),
         **CameraFleet(devices=cameras).device_families(),
@@ -159,10 +163,8 @@ def run_platform(
         _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env),
     ]
     sims += [
-        _spawn(
-            f"drone-{i + 1}", ["sim", "drone", "--device", f"sim-bathy-{i + 1:02d}", "--seed", str(seed + 2 + i)], env
-        )
-        for i in range(drones)
+        _spawn(f"drone-{i + 1}", ["sim", "drone", "--device", drone_id, "--seed", str(seed + 2 + i)], env)
+        for i, drone_id in enumerate(drone_ids_of(drones))
     ]
     print(
         "\nTerritoire Lab is running\n"
