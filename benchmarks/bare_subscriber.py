@@ -35,7 +35,8 @@ def main() -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{time.time_ns()}", protocol=mqtt.MQTTv5)
     client.username_pw_set(os.environ["BENCH_MQTT_USER"], os.environ["BENCH_MQTT_PASSWORD"])
     client.on_message = on_message
-    client.on_connect = lambda c, *_: c.subscribe([(f, 1) for f in TOPIC_FILTERS])
+    mount = os.environ.get("BENCH_MQTT_MOUNT", "")
+    client.on_connect = lambda c, *_: c.subscribe([(f"{mount}{f}", 1) for f in TOPIC_FILTERS])
     client.on_subscribe = lambda *_: subscribed.set()
     client.connect(host, port)
     client.loop_start()

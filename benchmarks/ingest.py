@@ -50,6 +50,7 @@ def bench_settings() -> Settings:
         state_dir=default_state_root() / "bench",
         mqtt_port=18870,
         mqtt_tls_port=18871,
+        mqtt_service_port=18872,
         pg_port=15470,
         pg_database="tlab_bench",
         api_port=18080,
@@ -221,6 +222,8 @@ class Bench:
             **os.environ,
             "TLAB_STATE_DIR": str(self.settings.state_dir),
             "TLAB_MQTT_PORT": str(self.settings.mqtt_port),
+            "TLAB_MQTT_TLS_PORT": str(self.settings.mqtt_tls_port),
+            "TLAB_MQTT_SERVICE_PORT": str(self.settings.mqtt_service_port),
             "TLAB_PG_PORT": str(self.settings.pg_port),
             "TLAB_PG_DATABASE": self.settings.pg_database,
             "TLAB_LOG_LEVEL": "WARNING",
@@ -239,13 +242,18 @@ class Bench:
                 "-m",
                 "benchmarks.bare_subscriber",
                 self.settings.mqtt_host,
-                str(self.settings.mqtt_port),
+                str(self.settings.mqtt_service_port),
                 str(self.total),
                 "300",
             ],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "BENCH_MQTT_USER": user, "BENCH_MQTT_PASSWORD": password},
+            env={
+                **os.environ,
+                "BENCH_MQTT_USER": user,
+                "BENCH_MQTT_PASSWORD": password,
+                "BENCH_MQTT_MOUNT": self.settings.mqtt_device_mount,
+            },
         )
         assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
         before = self.cpu_snapshot({"subscriber": [sub.pid]})

@@ -28,6 +28,7 @@ class InboundMessage:
     received_at: datetime
     user_properties: Mapping[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    retain: bool = False  # published with the retain flag (the broker keeps a copy for later subscribers)
 
 
 class Rejection(Exception):
@@ -198,10 +199,13 @@ class MetricSpec:
 
 
 class DeviceAdapter(Protocol):
-    """One device family. ``topic_root`` is the first topic level it owns (``ptipot/...``)."""
+    """One device family. ``topic_root`` is the first topic level it owns (``ptipot/...``);
+    ``topic_shapes`` are the topics its devices publish (``ptipot/<device_id>/readings``): the broker
+    lets a device publish on those (and its status topic) and nothing else."""
 
     family: str
     topic_root: str
+    topic_shapes: tuple[str, ...]
     metrics: tuple[MetricSpec, ...]
 
     def decode(self, message: InboundMessage) -> Decoded:

@@ -6,7 +6,7 @@ from device_adapters.bathy import BathyAdapter
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.karroad import KarroadAdapter
 from device_adapters.ptipot import PtipotAdapter
-from device_adapters.status import decode_status, is_status_topic
+from device_adapters.status import STATUS_LEVEL, decode_status, is_status_topic
 
 ADAPTERS: dict[str, DeviceAdapter] = {
     adapter.topic_root: adapter for adapter in (PtipotAdapter(), BathyAdapter(), KarroadAdapter())
@@ -31,6 +31,18 @@ def decode(message: InboundMessage) -> Decoded:
     if is_status_topic(message.topic):
         return decode_status(adapter.family, message)
     return adapter.decode(message)
+
+
+def device_topics(family: str, device_id: str) -> list[str]:
+    """The topic filters ``device_id`` may publish on: its family's declared shapes with its id filled in
+    and every other placeholder a single-level wildcard, plus its status topic."""
+    adapter = next(a for a in ADAPTERS.values() if a.family == family)
+    filters = []
+    for shape in (*adapter.topic_shapes, f"{adapter.topic_root}/<device_id>/{STATUS_LEVEL}"):
+        levels = shape.split("/")
+        filled = [device_id if i == 1 else ("+" if lvl.startswith("<") else lvl) for i, lvl in enumerate(levels)]
+        filters.append("/".join(filled))
+    return filters
 
 
 def metric_catalog() -> dict[tuple[str, str], MetricSpec]:

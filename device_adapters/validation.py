@@ -24,6 +24,12 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 JPEG_SOI = b"\xff\xd8\xff"
 JPEG_EOI = b"\xff\xd9"
+# The largest image the contracts accept, checked in the JPEG header before anything is decoded: a few
+# hundred bytes can claim 16000x16000 pixels (a decompression bomb: 768 MB once decoded).
+MAX_IMAGE_SIDE = 4096
+MAX_IMAGE_PIXELS = 4096 * 3072
+# Start-of-frame markers (SOF0-SOF15 without DHT C4, JPG C8 and DAC CC): they carry the image size.
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 # ISO 8601 with a zone ("2026-11-28T10:00:00Z") or Unix epoch seconds (UTC by definition).
 Timestamp = Annotated[AwareDatetime, Field(strict=False)]
@@ -100,16 +106,55 @@ def check_time(name: str, value: datetime, received_at: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def jpeg_dimensions(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's frame header, read without decoding anything; raises Rejection."""
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise Rejection("corrupt_jpeg", f"no JPEG marker at offset {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or start of scan before any frame header
+            break
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if length < 2:
+            raise Rejection("corrupt_jpeg", f"JPEG segment at offset {pos} has length {length}")
+        if marker in _SOF_MARKERS:
+            if pos + 9 > len(data):
+                break
+            height = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return width, height
+        pos += 2 + length
+    raise Rejection("corrupt_jpeg", "the JPEG has no frame header (SOF) before its image data")
+
+
 def jpeg_blob(data: bytes) -> MediaBlob:
-    """Check that ``data`` is a whole, decodable JPEG and return it as a media blob."""
+    """Check that ``data`` is a whole, decodable JPEG of a bounded size and return it as a media blob.
+    The size is read from the header first: an image over the limits is never decoded."""
     if not data.startswith(JPEG_SOI):
         raise Rejection("not_jpeg", f"payload does not start with the JPEG SOI marker (got {data[:4].hex()})")
     if not data.rstrip(b"\x00").endswith(JPEG_EOI):
         raise Rejection("truncated_jpeg", "payload has no JPEG EOI marker: the image is truncated")
+    width, height = jpeg_dimensions(data)
+    if width == 0 or height == 0:
+        raise Rejection("corrupt_jpeg", f"the JPEG header claims {width}x{height} pixels")
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
+        raise Rejection(
+            "image_too_large",
+            f"the JPEG header claims {width}x{height} pixels; the limit is {MAX_IMAGE_SIDE} pixels a side "
+            f"and {MAX_IMAGE_PIXELS} pixels in all",
+        )
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise Rejection("corrupt_jpeg", "OpenCV could not decode the JPEG")
-    height, width = image.shape[:2]
+    if image.shape[:2] != (height, width):
+        raise Rejection("corrupt_jpeg", f"the JPEG header claims {width}x{height} but decodes to another size")
     return MediaBlob(
         sha256=hashlib.sha256(data).hexdigest(), content_type="image/jpeg", data=data, width=width, height=height
     )

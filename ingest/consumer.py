@@ -52,9 +52,15 @@ class MqttConsumer:
         session_expiry_s: int,
         share_group: str | None = None,
         keepalive_s: int = 30,
+        mount: str = "",
     ) -> None:
+        """``mount``: the device listeners' mount point; topics are received under it and handed on
+        without it, as the device published them."""
         self.host, self.port = host, port
-        self.filters = tuple(f"$share/{share_group}/{f}" if share_group else f for f in topic_filters)
+        self.mount = mount
+        self.filters = tuple(
+            f"$share/{share_group}/{mount}{f}" if share_group else f"{mount}{f}" for f in topic_filters
+        )
         self.deliveries: Handoff[Delivery] = Handoff(soft_limit=2 * receive_maximum)
         self.connected = threading.Event()
         self.accepting = True
@@ -131,7 +137,10 @@ class MqttConsumer:
             # No retained messages at subscribe: they are state kept for late joiners (dashboards), not new
             # events. Mosquitto 2.0 would otherwise send every device's retained status to each new
             # member, shared subscriptions included (the MQTT 5 spec says it should not).
-            options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND)
+            # Retain As Published: ingest sees which messages a device asked the broker to keep.
+            options = SubscribeOptions(
+                qos=1, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND, retainAsPublished=True
+            )
             client.subscribe([(f, options) for f in self.filters])
         logger.info("connected", extra={"session_present": flags.session_present, "filters": ",".join(self.filters)})
 
@@ -150,11 +159,24 @@ class MqttConsumer:
         props = getattr(msg, "properties", None)
         user_props = dict(getattr(props, "UserProperty", []) or [])
         content_type = getattr(props, "ContentType", None)
+        topic = msg.topic[len(self.mount) :] if self.mount and msg.topic.startswith(self.mount) else msg.topic
         message = InboundMessage(
-            topic=msg.topic,
+            topic=topic,
             payload=bytes(msg.payload),
             received_at=datetime.now(UTC),
             user_properties=user_props,
             content_type=content_type,
+            retain=bool(msg.retain),
         )
         self.deliveries.put(Delivery(message, msg.mid, msg.qos, self.generation))
+
+    def clear_retained(self, topics: list[str]) -> int:
+        """Delete the broker's retained copies on ``topics`` (device topics, as published): an empty
+        retained message replaces them. Ingest receives that empty message too, and ignores it.
+        Returns how many clears paho took."""
+        taken = 0
+        for topic in topics:
+            info = self.client.publish(f"{self.mount}{topic}", b"", qos=1, retain=True)
+            if info.rc in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+                taken += 1
+        return taken

@@ -8,6 +8,8 @@ broker but not yet committed.
 - 200 ``idle``: connected, nothing pending;
 - 200 ``ok``: pending messages, and a commit happened within ``stuck_after_s``;
 - 503 ``database_unavailable``: holding a batch while the database is unreachable (backpressure);
+- 503 ``retrying_without_verdict``: a batch failed with neither records nor dead letters (a bug); its
+  messages are retried, and dead-lettered as ``internal_error`` after ``TLAB_INGEST_MAX_ATTEMPTS``;
 - 503 ``stuck``: pending messages and no commit for ``stuck_after_s`` without a database error;
 - 503 ``disconnected``: not connected to the broker.
 """
@@ -66,6 +68,8 @@ class IngestMetrics(Collector):
             ("duplicates", "Rows already stored (redeliveries, repeated sends), dropped", s.rows_duplicate),
             ("db_errors", "Database connection failures while writing", s.db_errors),
             ("ack_failures", "Acknowledgements paho refused to send", self.worker.consumer.ack_failures),
+            ("ignored", "Messages acknowledged without records or dead letter (downlinks, retained clears)", s.ignored),
+            ("no_verdict", "Batch attempts that ended with neither records nor dead letters (retried)", s.no_verdict),
         ):
             yield CounterMetricFamily(f"tlab_ingest_{name}", help_, value=value)
         rejected = CounterMetricFamily("tlab_ingest_rejected", "Messages dead-lettered, by reason", labels=["reason"])
@@ -77,6 +81,11 @@ class IngestMetrics(Collector):
             "tlab_ingest_pending_messages", "Taken from the broker, not yet committed", value=pending
         )
         yield GaugeMetricFamily("tlab_ingest_oldest_pending_seconds", "Age of the oldest pending message", value=oldest)
+        yield GaugeMetricFamily(
+            "tlab_ingest_messages_without_verdict",
+            "Messages being retried after failing without a verdict (poison messages)",
+            value=len(self.worker.failures),
+        )
         yield GaugeMetricFamily(
             "tlab_ingest_connected",
             "1 when connected to the broker",
@@ -104,6 +113,9 @@ class IngestMetrics(Collector):
             return Health("idle", True, detail)
         if worker.database_down.is_set():
             return Health("database_unavailable", False, detail)
+        if worker.failures:
+            detail["messages_without_verdict"] = len(worker.failures)
+            return Health("retrying_without_verdict", False, detail)
         if since_commit > self.stuck_after_s and oldest > self.stuck_after_s:
             return Health("stuck", False, detail)
         return Health("ok", True, detail)

@@ -18,8 +18,9 @@ from psycopg.rows import dict_row
 
 from device_adapters.contract import InboundMessage
 from ingest.identity import DeviceDirectory
-from ingest.writer import Accepted, BatchWriter
+from ingest.writer import BatchWriter, DeadLetter, Ignored
 from services.media_store import MediaStore
+from services.storable import MAX_REASON_CHARS, storable_text
 from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class ReplayReport:
 
 
 SELECT_LETTERS = """
-SELECT id, topic, payload, user_properties, first_received_at FROM dead_letters
+SELECT id, topic, payload, payload_size, user_properties, first_received_at FROM dead_letters
 WHERE resolved_at IS NULL
   AND (cardinality(%(ids)s::bigint[]) = 0 OR id = ANY(%(ids)s::bigint[]))
   AND (%(reason_code)s::text IS NULL OR reason_code = %(reason_code)s)
@@ -76,49 +77,72 @@ WHERE id = %s
 def replay_dead_letters(settings: Settings, selection: ReplayFilter, *, dry_run: bool = False) -> ReplayReport:
     report = ReplayReport(dry_run=dry_run)
     directory = DeviceDirectory() if settings.ingest_require_provisioned else None
-    writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes, directory)
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        letters = (
-            conn.cursor(row_factory=dict_row)
-            .execute(
-                SELECT_LETTERS,
-                {
-                    "ids": list(selection.ids),
-                    "reason_code": selection.reason_code,
-                    "topic": selection.topic,
-                    "family": selection.family,
-                    "limit": selection.limit,
-                },
+    writer = BatchWriter(
+        MediaStore(settings.media_path),
+        settings.max_payload_bytes,
+        directory,
+        keep_bytes=settings.dead_letter_keep_bytes,
+        write_media=not dry_run,
+    )
+    # A dry run does exactly what the run does, in one transaction that is rolled back at the end:
+    # letters that conflict with each other or with stored rows are reported as the run would.
+    with (
+        psycopg.connect(settings.database_url, autocommit=True) as conn,
+        conn.transaction(force_rollback=dry_run),
+    ):
+        if True:
+            letters = (
+                conn.cursor(row_factory=dict_row)
+                .execute(
+                    SELECT_LETTERS,
+                    {
+                        "ids": list(selection.ids),
+                        "reason_code": selection.reason_code,
+                        "topic": selection.topic,
+                        "family": selection.family,
+                        "limit": selection.limit,
+                    },
+                )
+                .fetchall()
             )
-            .fetchall()
-        )
-        for letter in letters:
-            report.examined += 1
-            message = InboundMessage(
-                topic=letter["topic"],
-                payload=bytes(letter["payload"]),
-                received_at=letter["first_received_at"],
-                user_properties=dict(letter["user_properties"]),
-            )
-            outcome = writer.judge(conn, message)
-            if not isinstance(outcome, Accepted):
-                report.still_rejected[outcome.code] += 1
-                if not dry_run:
-                    conn.execute(MARK_ATTEMPT, (outcome.code, outcome.reason, letter["id"]))
-                continue
-            if dry_run:
-                report.stored += 1
-                continue
-            # one message per transaction: a conflict found by the writer is dead-lettered again (it
-            # then shows under its own reason), everything else is stored
-            result = writer.write(conn, [message])
-            if result.stored == 1:
-                conn.execute(MARK_RESOLVED, (letter["id"],))
-                report.stored += 1
-                report.stored_ids.append(letter["id"])
-            else:
-                code = next(iter(result.rejected_by_code), "rejected")
-                report.still_rejected[code] += 1
-                conn.execute(MARK_ATTEMPT, (code, "refused again when written", letter["id"]))
+            for letter in letters:
+                _replay_one(conn, writer, letter, report)
     logger.info("replay done", extra=report.as_dict())
     return report
+
+
+def _replay_one(
+    conn: psycopg.Connection[Any], writer: BatchWriter, letter: dict[str, Any], report: ReplayReport
+) -> None:
+    report.examined += 1
+    if len(letter["payload"]) < letter["payload_size"]:
+        report.still_rejected["payload_truncated"] += 1
+        reason = "only a prefix of the payload was kept: it cannot be replayed"
+        conn.execute(MARK_ATTEMPT, ("payload_truncated", reason, letter["id"]))
+        return
+    message = InboundMessage(
+        topic=letter["topic"],
+        payload=bytes(letter["payload"]),
+        received_at=letter["first_received_at"],
+        user_properties=dict(letter["user_properties"]),
+    )
+    outcome = writer.judge(conn, message)
+    if isinstance(outcome, Ignored):
+        report.still_rejected["ignored"] += 1
+        conn.execute(MARK_ATTEMPT, ("ignored", outcome.why, letter["id"]))
+        return
+    if isinstance(outcome, DeadLetter):
+        report.still_rejected[outcome.code] += 1
+        conn.execute(MARK_ATTEMPT, (outcome.code, storable_text(outcome.reason, MAX_REASON_CHARS), letter["id"]))
+        return
+    # one message per transaction (a savepoint in a dry run): a conflict found by the writer is
+    # dead-lettered again (it then shows under its own reason), everything else is stored
+    result = writer.write(conn, [message])
+    if result.stored == 1:
+        conn.execute(MARK_RESOLVED, (letter["id"],))
+        report.stored += 1
+        report.stored_ids.append(letter["id"])
+    else:
+        code = next(iter(result.rejected_by_code), "rejected")
+        report.still_rejected[code] += 1
+        conn.execute(MARK_ATTEMPT, (code, "refused again when written", letter["id"]))

@@ -7,25 +7,35 @@ SIGINT: stop taking messages, flush and acknowledge what was taken, disconnect k
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
 import psycopg
-from tenacity import Retrying, retry_if_exception_type, stop_any, stop_when_event_set, wait_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential,
+)
 
+from device_adapters.contract import InboundMessage
 from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
 from ingest.handoff import Empty
 from ingest.identity import DeviceDirectory
 from ingest.metrics import IngestMetrics, serve
-from ingest.writer import BatchResult, BatchWriter
+from ingest.writer import BatchResult, BatchWriter, merge_results
+from services.db import is_outage
 from services.media_store import MediaStore
 from tlab.settings import Settings
 
@@ -40,6 +50,23 @@ class WorkerError(RuntimeError):
     """The worker cannot start as configured; the message says what to change."""
 
 
+class NoVerdict(RuntimeError):
+    """A batch failed for a reason that is neither a database outage nor a verdict on one message (a bug
+    in the writer, say): it is retried with backoff, and its messages are counted towards
+    ``ingest_max_attempts``."""
+
+
+def _retried(exc: BaseException) -> bool:
+    return is_outage(exc) or isinstance(exc, NoVerdict)
+
+
+MessageKey = tuple[str, str]
+
+
+def _key(message: InboundMessage) -> MessageKey:
+    return message.topic, hashlib.sha256(message.payload).hexdigest()
+
+
 @dataclass
 class IngestStats:
     """Counters since start (read by the run command's live display and, later, metrics)."""
@@ -52,6 +79,8 @@ class IngestStats:
     rows_duplicate: int = 0
     batches: int = 0
     db_errors: int = 0
+    ignored: int = 0
+    no_verdict: int = 0  # batch attempts that ended with neither records nor dead letters
     rejected_by_code: Counter[str] = field(default_factory=Counter)
 
     def add(self, result: BatchResult) -> None:
@@ -59,6 +88,7 @@ class IngestStats:
         self.rejected += result.rejected
         self.rows_inserted += result.rows_inserted
         self.rows_duplicate += result.rows_duplicate
+        self.ignored += result.ignored
         self.rejected_by_code.update(result.rejected_by_code)
         self.batches += 1
 
@@ -68,22 +98,32 @@ class IngestWorker:
         self.settings = settings
         self.consumer = consumer or MqttConsumer(
             host=settings.mqtt_host,
-            port=settings.mqtt_port,
+            port=settings.mqtt_service_port,
             client_id=settings.ingest_client_id,
             topic_filters=TOPIC_FILTERS,
             credentials=settings.mqtt_credentials(),
             receive_maximum=settings.ingest_receive_maximum,
             session_expiry_s=settings.ingest_session_expiry_s,
             share_group=settings.ingest_share_group,
+            mount=settings.mqtt_device_mount,
         )
         directory = DeviceDirectory() if settings.ingest_require_provisioned else None
-        self.writer = BatchWriter(MediaStore(settings.media_path), settings.max_payload_bytes, directory)
+        self.writer = BatchWriter(
+            MediaStore(settings.media_path),
+            settings.max_payload_bytes,
+            directory,
+            keep_bytes=settings.dead_letter_keep_bytes,
+        )
         self.stats = IngestStats()
         self.stopping = threading.Event()
         self.database_down = threading.Event()
         self.last_commit_at = time.monotonic()
         self._in_hand: list[Delivery] = []
         self._conn: psycopg.Connection[Any] | None = None
+        # consecutive failed attempts without a verdict, per message (topic, payload hash); an entry
+        # lives only while its message is being retried
+        self.failures: Counter[MessageKey] = Counter()
+        self._last_failure = ""
         self.metrics = IngestMetrics(self, settings.ingest_stuck_after_s)
         self._metrics_server: ThreadingHTTPServer | None = None
 
@@ -108,36 +148,70 @@ class IngestWorker:
         return self._conn
 
     def _write_with_retry(self, batch: list[Delivery]) -> BatchResult | None:
-        """Commit ``batch``, retrying while the database is unreachable; None if stopped meanwhile."""
+        """Commit ``batch``, retrying while the database is unreachable or the batch ends without a
+        verdict; None if stopped meanwhile (nothing acknowledged: the broker re-sends)."""
         messages = [d.message for d in batch]
         retrying = Retrying(
-            retry=retry_if_exception_type(psycopg.OperationalError),
+            retry=retry_if_exception(_retried),
             wait=wait_exponential(multiplier=0.2, max=10),
-            stop=stop_any(stop_when_event_set(self.stopping)),
-            before_sleep=self._log_db_error,
+            stop=stop_when_event_set(self.stopping),
+            before_sleep=self._log_retry,
             reraise=True,
         )
         try:
             for attempt in retrying:
                 with attempt:
-                    result = self.writer.write(self._connection(), messages)
+                    result = self._attempt(messages)
                     self.database_down.clear()
+                    if self.failures:
+                        for message in messages:
+                            self.failures.pop(_key(message), None)
                     return result
-        except psycopg.OperationalError:
-            return None  # stopping while the database is down: nothing acknowledged, broker re-sends
+        except Exception as exc:
+            if _retried(exc):
+                return None
+            raise
         return None
 
-    def _log_db_error(self, state: Any) -> None:
+    def _attempt(self, messages: Sequence[InboundMessage]) -> BatchResult:
+        conn = self._connection()
+        limit = self.settings.ingest_max_attempts
+        exhausted = [m for m in messages if self.failures and self.failures[_key(m)] >= limit]
+        try:
+            if not exhausted:
+                return self.writer.write(conn, messages)
+            reason = f"failed {limit} times without a verdict; last error: {self._last_failure}"
+            result = self.writer.write_verdicts(conn, exhausted, reason)
+            logger.error("dead-lettered as internal_error after repeated failures", extra={"count": len(exhausted)})
+            rest = [m for m in messages if m not in exhausted]
+            if rest:
+                merge_results(result, self.writer.write(conn, rest))
+            return result
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            self.stats.no_verdict += 1
+            self._last_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            for message in messages:
+                self.failures[_key(message)] += 1
+            raise NoVerdict(self._last_failure) from exc
+
+    def _log_retry(self, state: Any) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, NoVerdict):
+            logger.error(
+                "batch failed without a verdict; retrying",
+                extra={"attempt": state.attempt_number, "error": _first_line(exc), "messages": len(self.failures)},
+                exc_info=exc.__cause__,
+            )
+            return
         self.stats.db_errors += 1
         self.database_down.set()
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
         logger.warning(
             "database unavailable; holding the batch",
-            extra={
-                "attempt": state.attempt_number,
-                "error": _first_line(state.outcome.exception() if state.outcome else None),
-            },
+            extra={"attempt": state.attempt_number, "error": _first_line(exc)},
         )
 
     # ---- loop ----------------------------------------------------------------------------------
@@ -173,6 +247,8 @@ class IngestWorker:
         self.last_commit_at = time.monotonic()
         self.stats.add(result)
         self.stats.acked += self.consumer.ack(batch)
+        if result.clear_retained:
+            self.consumer.clear_retained(result.clear_retained)
         if result.rejected:
             logger.info("dead-lettered", extra={"count": result.rejected, "codes": dict(result.rejected_by_code)})
         return True

@@ -1,9 +1,11 @@
 """Write a batch of decoded messages in one transaction.
 
 Guarantees: every message of a batch ends up either as records or as a dead letter before the caller
-acknowledges it; a redelivered message lands on the rows it already wrote. If the database refuses
-a batch for a data reason (not a connection failure), each message is retried alone so that one bad
-message is dead-lettered with the database's words and the others are stored.
+acknowledges it; a redelivered message lands on the rows it already wrote. If the batch fails for any
+reason other than a database outage (a value the database refuses, a media write that fails, a bug),
+each message is retried alone so that the one at fault is dead-lettered with the error's words and the
+others are stored. A dead letter is built only of storable values (bounded, NUL-free text; a bounded
+prefix of the payload with its size and hash); if even it is refused, a minimal letter is written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ from device_adapters.contract import (
     Rejection,
 )
 from device_adapters.registry import ADAPTERS, decode
+from device_adapters.status import is_status_topic
 from device_adapters.validation import DEVICE_ID
 from ingest.identity import DeviceDirectory
 from ingest.statements import (
@@ -42,7 +46,9 @@ from ingest.statements import (
     UPSERT_DEVICE,
     UPSERTS,
 )
+from services.db import is_outage
 from services.media_store import MediaStore
+from services.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +70,20 @@ class Accepted:
     decoded: Decoded
 
 
-Outcome = Accepted | DeadLetter
+@dataclass(frozen=True)
+class Ignored:
+    """A message that is acknowledged and neither stored nor dead-lettered: the platform's own
+    downlinks (devices cannot publish there), and empty retained messages (a retained copy cleared)."""
+
+    message: InboundMessage
+    why: str
+
+
+Outcome = Accepted | DeadLetter | Ignored
+
+DOWNLINK_LEVEL = "downlink"
+# What a minimal dead letter keeps of a payload when the full letter could not be stored.
+MINIMAL_PAYLOAD_BYTES = 4096
 
 
 @dataclass
@@ -73,7 +92,9 @@ class BatchResult:
     rejected: int = 0  # messages dead-lettered
     rows_inserted: int = 0  # new time-series rows
     rows_duplicate: int = 0  # time-series rows already there (redelivery or repeated sends)
+    ignored: int = 0  # messages acknowledged without a record or a letter (downlinks, retained clears)
     rejected_by_code: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    clear_retained: list[str] = field(default_factory=list)  # topics whose retained copy must be deleted
 
 
 def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
@@ -90,10 +111,16 @@ def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
     except Rejection as rejection:
         return DeadLetter(message, rejection.code, rejection.reason, *claimed_identity(message.topic))
     except Exception as exc:  # an adapter bug must not stop ingest: keep the message and say why
-        logger.exception("adapter crashed", extra={"topic": message.topic})
+        logger.exception("adapter crashed", extra={"topic": storable_text(message.topic, 200)})
         return DeadLetter(
             message, "adapter_error", f"adapter raised {type(exc).__name__}: {exc}", *claimed_identity(message.topic)
         )
+
+
+def is_downlink(topic: str) -> bool:
+    """``<family>/<device_id>/downlink/...``: what the platform sends to a device."""
+    levels = topic.split("/", 3)
+    return len(levels) > 2 and levels[2] == DOWNLINK_LEVEL and levels[0] in ADAPTERS
 
 
 def claimed_identity(topic: str) -> tuple[str | None, str | None]:
@@ -105,21 +132,47 @@ def claimed_identity(topic: str) -> tuple[str | None, str | None]:
 
 
 class BatchWriter:
-    def __init__(self, media: MediaStore, max_payload_bytes: int, directory: DeviceDirectory | None = None) -> None:
-        """``directory``: when given, only provisioned, unrevoked devices are accepted."""
+    def __init__(
+        self,
+        media: MediaStore,
+        max_payload_bytes: int,
+        directory: DeviceDirectory | None = None,
+        *,
+        keep_bytes: int = 1024 * 1024,
+        write_media: bool = True,
+    ) -> None:
+        """``directory``: when given, only provisioned, unrevoked devices are accepted. ``keep_bytes``: the
+        most of a refused payload a dead letter keeps (with the whole payload's size and SHA-256).
+        ``write_media=False`` (a dry run) writes no files."""
         self.media = media
         self.max_payload_bytes = max_payload_bytes
         self.directory = directory
-        self._prepared: set[int] = set()
+        self.keep_bytes = keep_bytes
+        self.write_media = write_media
+        # connections whose session already has the staging tables (weak: a closed connection's
+        # entry goes with it, and a new connection never inherits an old one's)
+        self._prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
     def judge(self, conn: psycopg.Connection[Any], message: InboundMessage) -> Outcome:
         """Identity check (the device the topic names must be provisioned), then the adapter's decoding."""
-        if self.directory is not None:
-            family, device_id = claimed_identity(message.topic)
-            if family is not None and device_id is not None:
-                refusal = self.directory.check(conn, family, device_id)
-                if refusal is not None:
-                    return DeadLetter(message, refusal.code, refusal.reason, family, device_id)
+        if is_downlink(message.topic):
+            return Ignored(message, "downlink")
+        if message.retain and not message.payload:
+            return Ignored(message, "retained copy cleared")
+        family, device_id = claimed_identity(message.topic)
+        if self.directory is not None and family is not None and device_id is not None:
+            refusal = self.directory.check(conn, family, device_id)
+            if refusal is not None:
+                return DeadLetter(message, refusal.code, refusal.reason, family, device_id)
+        if message.retain and not is_status_topic(message.topic):
+            return DeadLetter(
+                message,
+                "retained_not_allowed",
+                "only <family>/<device_id>/status may be retained; publish data without the retain flag "
+                "(the broker's retained copy has been deleted)",
+                family,
+                device_id,
+            )
         return decode_one(message, self.max_payload_bytes)
 
     def write(self, conn: psycopg.Connection[Any], messages: Sequence[InboundMessage]) -> BatchResult:
@@ -130,53 +183,79 @@ class BatchWriter:
         outcomes = [self.judge(conn, m) for m in messages]
         try:
             return self._commit(conn, outcomes)
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error as exc:
+        except Exception as exc:
+            if is_outage(exc):
+                raise
             logger.warning(
-                "batch refused by the database; isolating messages",
-                extra={"size": len(outcomes), "error": str(exc).splitlines()[0]},
+                "batch failed on a message; isolating messages",
+                extra={"size": len(outcomes), "error": _first_line(exc)},
             )
             return self._commit_one_by_one(conn, outcomes)
+
+    def write_verdicts(
+        self, conn: psycopg.Connection[Any], messages: Sequence[InboundMessage], reason: str
+    ) -> BatchResult:
+        """Dead-letter ``messages`` as ``internal_error`` without decoding them: the last resort for
+        messages that failed again and again without a verdict. Raises only on an outage, or when even
+        a minimal letter cannot be written."""
+        total = BatchResult()
+        for message in messages:
+            family, device = claimed_identity(message.topic)
+            merge_results(
+                total, self._commit_letter(conn, DeadLetter(message, "internal_error", reason, family, device))
+            )
+        return total
 
     def _commit_one_by_one(self, conn: psycopg.Connection[Any], outcomes: list[Outcome]) -> BatchResult:
         total = BatchResult()
         for outcome in outcomes:
             try:
                 part = self._commit(conn, [outcome])
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                if not isinstance(outcome, Accepted):
-                    raise  # a dead letter alone cannot fail on data: this is a bug, not bad input
-                reason = f"database refused the records: {str(exc).splitlines()[0]}"
-                part = self._commit(
-                    conn,
-                    [
-                        DeadLetter(
-                            outcome.message,
-                            "database_rejected",
-                            reason,
-                            outcome.decoded.family,
-                            outcome.decoded.device_id,
-                        )
-                    ],
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                logger.warning(
+                    "message failed; dead-lettering it",
+                    extra={"topic": storable_text(outcome.message.topic, 200), "error": _first_line(exc)},
                 )
-            _merge(total, part)
+                part = self._commit_letter(conn, _letter_for_failure(outcome, exc))
+            merge_results(total, part)
         return total
 
-    def _commit(self, conn: psycopg.Connection[Any], outcomes: Sequence[Outcome]) -> BatchResult:
+    def _commit_letter(self, conn: psycopg.Connection[Any], letter: DeadLetter) -> BatchResult:
+        """Commit one dead letter; if the database refuses it (it should not: every field is bounded and
+        storable), a minimal one: the topic's prefix, the payload's first bytes, the error."""
+        try:
+            return self._commit(conn, [letter])
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            logger.exception("dead letter refused; writing a minimal one")
+            minimal = DeadLetter(
+                dataclasses.replace(letter.message, user_properties={}),
+                "internal_error",
+                f"the dead letter ({letter.code}: {letter.reason}) could not be stored: {_first_line(exc)}",
+                letter.family,
+                letter.device_id,
+            )
+            return self._commit(conn, [minimal], keep_bytes=MINIMAL_PAYLOAD_BYTES)
+
+    def _commit(
+        self, conn: psycopg.Connection[Any], outcomes: Sequence[Outcome], *, keep_bytes: int | None = None
+    ) -> BatchResult:
         result = BatchResult()
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         dead: list[DeadLetter] = [o for o in outcomes if isinstance(o, DeadLetter)]
+        result.ignored = sum(1 for o in outcomes if isinstance(o, Ignored))
         # Files first: a crash after this and before COMMIT leaves an unreferenced file, never a row
         # pointing at a missing file.
-        for item in accepted:
-            for record in item.decoded.records:
-                if isinstance(record, MediaBlob):
-                    self.media.put(record.sha256, record.data)
+        if self.write_media:
+            for item in accepted:
+                for record in item.decoded.records:
+                    if isinstance(record, MediaBlob):
+                        self.media.put(record.sha256, record.data)
+        self._prepare_session(conn)
         with conn.transaction(), conn.cursor() as cur:
-            self._prepare_session(conn, cur)
             foreign = _foreign_objects(cur, accepted)
             for index, reason in sorted(foreign.items()):
                 item = accepted[index]
@@ -193,19 +272,26 @@ class BatchWriter:
                         item.message, "conflicting_duplicate", reason, item.decoded.family, item.decoded.device_id
                     )
                 )
+            keep = self.keep_bytes if keep_bytes is None else keep_bytes
             for letter in dead:
-                cur.execute(UPSERT_DEAD_LETTER, _dead_letter_params(letter))
+                cur.execute(UPSERT_DEAD_LETTER, dead_letter_params(letter, keep))
                 result.rejected_by_code[letter.code] += 1
+        # a retained copy that was refused must not stay on the broker for every later subscriber
+        result.clear_retained = [letter.message.topic for letter in dead if letter.message.retain]
         result.stored = len(accepted) - len(conflicts)
         result.rejected = len(dead)
         return result
 
-    def _prepare_session(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
-        key = id(conn.pgconn)
-        if key not in self._prepared:
+    def _prepare_session(self, conn: psycopg.Connection[Any]) -> None:
+        """Create this session's staging tables, once per connection, in a transaction of their own:
+        created inside a batch's transaction, they would vanish with its rollback while being
+        remembered as created."""
+        if conn in self._prepared:
+            return
+        with conn.transaction(), conn.cursor() as cur:
             for target in COPY_TARGETS:
                 cur.execute(target.create_stage_sql())
-            self._prepared.add(key)
+        self._prepared.add(conn)
 
     @staticmethod
     def _upsert_devices(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> None:
@@ -287,25 +373,55 @@ def _params(record: Any) -> dict[str, Any]:
     return params
 
 
-def _dead_letter_params(letter: DeadLetter) -> dict[str, Any]:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _letter_for_failure(outcome: Outcome, exc: BaseException) -> DeadLetter:
+    """The verdict on a message whose own write failed: the database refused its records, or anything
+    else (a media write, a bug) failed while handling it."""
+    message = outcome.message
+    family, device = claimed_identity(message.topic)
+    if isinstance(outcome, Accepted):
+        family, device = outcome.decoded.family, outcome.decoded.device_id
+    elif isinstance(outcome, DeadLetter):
+        family, device = outcome.family, outcome.device_id
+    if isinstance(exc, psycopg.Error) and isinstance(outcome, Accepted):
+        return DeadLetter(
+            message, "database_rejected", f"database refused the records: {_first_line(exc)}", family, device
+        )
+    return DeadLetter(
+        message, "internal_error", f"{type(exc).__name__} while storing: {_first_line(exc)}", family, device
+    )
+
+
+def dead_letter_params(letter: DeadLetter, keep_bytes: int) -> dict[str, Any]:
+    """The row of a dead letter, every field storable and bounded whatever the device sent: the topic
+    (identified by its hash, shown by its first characters), the reason, the user properties, and at
+    most ``keep_bytes`` of the payload with the whole payload's size and SHA-256."""
     message = letter.message
     return {
         "received_at": message.received_at,
-        "topic": message.topic,
+        "topic": storable_text(message.topic, MAX_TOPIC_CHARS),
+        "topic_sha256": hashlib.sha256(message.topic.encode("utf-8", "surrogatepass")).hexdigest(),
         "family": letter.family,
         "device_id": letter.device_id,
         "reason_code": letter.code,
-        "reason": letter.reason,
-        "payload": message.payload,
+        "reason": storable_text(letter.reason, MAX_REASON_CHARS),
+        "payload": message.payload[:keep_bytes],
+        "payload_size": len(message.payload),
         "payload_sha256": hashlib.sha256(message.payload).hexdigest(),
-        "user_properties": Jsonb(dict(message.user_properties)),
+        "user_properties": Jsonb(storable_properties(message.user_properties)),
     }
 
 
-def _merge(total: BatchResult, part: BatchResult) -> None:
+def merge_results(total: BatchResult, part: BatchResult) -> None:
     total.stored += part.stored
     total.rejected += part.rejected
     total.rows_inserted += part.rows_inserted
     total.rows_duplicate += part.rows_duplicate
+    total.ignored += part.ignored
+    total.clear_retained += part.clear_retained
     for code, n in part.rejected_by_code.items():
         total.rejected_by_code[code] += n

@@ -29,3 +29,25 @@ def one_row(cursor: psycopg.Cursor[Any]) -> Any:
     if row is None:
         raise RuntimeError("query returned no row")
     return row
+
+
+# SQLSTATE classes that mean "the database cannot take anything right now", not "it refuses this row":
+# 08 connection exception, 40 transaction rollback (serialization failure, deadlock: retry), 53
+# insufficient resources (disk full, out of memory, too many connections), 57 operator intervention
+# (admin shutdown, crash shutdown, cannot connect now, query canceled), 58 system error (I/O), XX
+# internal error (corruption). Everything else (22 data exception, 23 integrity, 42 syntax or undefined
+# object, 54 program limit exceeded such as an index row too large, ...) is about the statement and its
+# values: retrying the same row cannot help, so it is a per-message verdict. psycopg files 40, 53, 54,
+# 57 and 58 all under OperationalError, which is why the class is read from the SQLSTATE, not the type.
+OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58", "XX"})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unavailable (hold and retry) rather than refusing data."""
+    if not isinstance(exc, psycopg.Error):
+        return False
+    if exc.sqlstate is None:
+        # raised by the client: a lost or closed connection is an outage; a value the client itself
+        # refuses to send (NUL in text, DataError) is about the data
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+    return exc.sqlstate[:2] in OUTAGE_SQLSTATE_CLASSES

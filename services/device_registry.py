@@ -1,9 +1,11 @@
 """Device provisioning: MQTT credentials issued from the registry, and the broker files derived from it.
 
 A device's secret is random (192 bits), shown once, and stored only as Mosquitto's password hash
-(``$7$``: PBKDF2-SHA512), so the broker's password file and ACL can be regenerated from the registry at
-any time (``render_password_file``, ``render_acl``). A device may publish only under
-``<family>/<device_id>/…`` and read only ``<family>/<device_id>/downlink/…``.
+(``$7$``: PBKDF2-SHA512), so the broker's password files and ACLs can be regenerated from the registry at
+any time. Devices and the platform's own accounts live on separate listeners with separate files
+(``render_device_files``, ``render_service_files``): a device logs in only on the device listeners,
+publishes only the topics its family declares (``device_topics``) and reads only
+``<family>/<device_id>/downlink/…``. Ids starting with ``tlab-`` are the platform's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from device_adapters.registry import ADAPTERS
+from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
 
 MOSQUITTO_PBKDF2_ITERATIONS = 101  # Mosquitto 2.0's own default; the secrets are random, not passwords
@@ -51,7 +53,12 @@ def mosquitto_hash_matches(hashed: str, secret: str) -> bool:
         return False
 
 
+RESERVED_PREFIX = "tlab-"  # the platform's accounts and client ids (tlab-ingest, tlab-ingest-1, ...)
+
+
 def _check(device_id: str, family: str) -> None:
+    if device_id.lower().startswith(RESERVED_PREFIX):
+        raise RegistryError(f"device ids starting with {RESERVED_PREFIX!r} are reserved for the platform's accounts")
     if not DEVICE_ID.match(device_id):
         raise RegistryError(f"device id {device_id!r} must match {DEVICE_ID.pattern}")
     if family not in {a.family for a in ADAPTERS.values()}:
@@ -119,17 +126,28 @@ def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     )
 
 
-def render_password_file(conn: psycopg.Connection[Any], service_accounts: dict[str, str]) -> str:
-    """Mosquitto password file: service accounts (name -> hash) and every device with credentials."""
-    lines = [f"{name}:{hashed}" for name, hashed in sorted(service_accounts.items())]
-    lines += [f"{d['device_id']}:{d['mqtt_password_hash']}" for d in _credentialed(conn)]
-    return "\n".join(lines) + "\n"
+def render_device_files(conn: psycopg.Connection[Any], mount: str) -> tuple[str, str]:
+    """(password file, ACL) of the device listeners: every device with credentials, nothing else.
+    ``mount`` is the listeners' mount point: the broker checks ACLs against the mounted topic."""
+    devices = _credentialed(conn)
+    passwd = "".join(f"{d['device_id']}:{d['mqtt_password_hash']}\n" for d in devices)
+    parts = ["# Devices, generated from the registry (services/device_registry.py); do not edit."]
+    for d in devices:
+        writes = "".join(f"topic write {mount}{t}\n" for t in device_topics(d["family"], d["device_id"]))
+        parts.append(f"user {d['device_id']}\n{writes}topic read {mount}{d['family']}/{d['device_id']}/downlink/#")
+    return passwd, "\n\n".join(parts) + "\n"
 
 
-def render_acl(conn: psycopg.Connection[Any], base_acl: str) -> str:
-    """The shared base ACL (anonymous and service accounts) plus one section per provisioned device."""
-    parts = [base_acl.rstrip() + "\n", "# Devices (generated from the registry)"]
-    for d in _credentialed(conn):
-        root = f"{d['family']}/{d['device_id']}"
-        parts.append(f"user {d['device_id']}\ntopic write {root}/#\ntopic read {root}/downlink/#")
-    return "\n\n".join(parts) + "\n"
+def render_service_files(accounts: dict[str, tuple[str, list[str]]], mount: str) -> tuple[str, str]:
+    """(password file, ACL) of the platform's listener: ``accounts`` is name -> (hash, extra ACL lines).
+    The ingest account reads everything devices send and writes under the device mount (downlinks, and
+    the empty retained messages that clear a retained copy a device may not keep)."""
+    from tlab.settings import INGEST_MQTT_USER
+
+    passwd = "".join(f"{name}:{hashed}\n" for name, (hashed, _) in sorted(accounts.items()))
+    parts = ["# The platform's accounts (deploy/local_stack.py); devices cannot log in on this listener."]
+    for name, (_, lines) in sorted(accounts.items()):
+        if name == INGEST_MQTT_USER:
+            lines = [f"topic read {mount}#", f"topic write {mount}#", "topic write tlab/#", *lines]
+        parts.append(f"user {name}\n" + "\n".join(lines))
+    return passwd, "\n\n".join(parts) + "\n"

@@ -30,6 +30,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         state_dir=TEST_STATE,
         mqtt_port=int(os.environ.get("TLAB_TEST_MQTT_PORT", "18831")),
         mqtt_tls_port=int(os.environ.get("TLAB_TEST_MQTT_TLS_PORT", "18832")),
+        mqtt_service_port=int(os.environ.get("TLAB_TEST_MQTT_SERVICE_PORT", "18833")),
         pg_port=int(os.environ.get("TLAB_TEST_PG_PORT", "15433")),
         pg_database="tlab_test",
         media_root=tmp_path_factory.mktemp("media"),

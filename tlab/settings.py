@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     )
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host.")
     mqtt_port: int = Field(18830, description="MQTT broker port (the project's own, not 1883).")
+    mqtt_service_port: int = Field(
+        18840,
+        ge=1,
+        le=65535,
+        description="Broker port of the platform's own accounts (ingest); devices cannot log in there, and the "
+        "device ports force a device's client id to its own id. For a broker without separate listeners, the "
+        "same as TLAB_MQTT_PORT.",
+    )
+    mqtt_device_mount: str = Field(
+        "devices/",
+        pattern=r"^([A-Za-z0-9_-]+/)?$",
+        description="Mosquitto mount point of the device listeners: a device publishes ptipot/<id>/readings, the "
+        "platform sees devices/ptipot/<id>/readings. It keeps devices out of the platform's shared subscription "
+        "(Mosquitto's ACL file cannot refuse a subscription). Empty for a broker that enforces subscribe ACLs "
+        "(EMQX, HiveMQ).",
+    )
     mqtt_tls_port: int = Field(
         18883, ge=0, le=65535, description="Port of the broker's TLS listener (MQTT over TLS; 0 = none)."
     )
@@ -117,6 +133,18 @@ class Settings(BaseSettings):
     )
     max_payload_bytes: int = Field(
         8 * 1024 * 1024, description="Largest accepted payload; larger messages are dead-lettered."
+    )
+    dead_letter_keep_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Most bytes of a refused payload a dead letter keeps; a larger payload keeps this prefix with "
+        "its whole size and SHA-256, and cannot be replayed.",
+    )
+    ingest_max_attempts: int = Field(
+        3,
+        ge=1,
+        description="A message that failed this many times in a row without a verdict (neither stored nor "
+        "dead-lettered, e.g. a bug) is dead-lettered as internal_error instead of being retried forever.",
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")

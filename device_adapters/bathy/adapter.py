@@ -123,6 +123,7 @@ SHAPES = {
 class BathyAdapter:
     family = "bathy"
     topic_root = "bathy"
+    topic_shapes: tuple[str, ...] = tuple(SHAPES.values())
     metrics: tuple[MetricSpec, ...] = METRICS
 
     def decode(self, message: InboundMessage) -> Decoded:

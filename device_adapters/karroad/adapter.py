@@ -60,6 +60,7 @@ SHAPES = {
 class KarroadAdapter:
     family = "karroad"
     topic_root = "karroad"
+    topic_shapes: tuple[str, ...] = tuple(SHAPES.values())
     metrics: tuple[MetricSpec, ...] = ()  # events, not numeric series
 
     def decode(self, message: InboundMessage) -> Decoded:

@@ -49,6 +49,7 @@ TOPIC = topic_pattern(SHAPE)
 class PtipotAdapter:
     family = "ptipot"
     topic_root = "ptipot"
+    topic_shapes: tuple[str, ...] = (SHAPE,)
     metrics: tuple[MetricSpec, ...] = METRICS
 
     def decode(self, message: InboundMessage) -> Decoded:

@@ -170,8 +170,10 @@ class DeadLetter(BaseModel):
     device_id: str | None
     reason_code: str
     reason: str
-    payload_size: int
-    payload_sha256: str
+    payload_size: int = Field(description="Size in bytes of the whole payload the device sent.")
+    payload_sha256: str = Field(description="SHA-256 of the whole payload the device sent.")
+    payload_kept: int = Field(description="Bytes of the payload kept (a prefix when the payload was larger).")
+    payload_truncated: bool = Field(description="Only a prefix of the payload is kept: it cannot be replayed.")
     user_properties: dict[str, str]
     resolved_at: datetime | None = Field(description="When a replay stored it (the letter is kept).")
     replay_attempts: int
@@ -180,9 +182,17 @@ class DeadLetter(BaseModel):
     last_replay_reason: str | None
 
 
+PAYLOAD_PREVIEW_BYTES = 4096
+
+
 class DeadLetterDetail(DeadLetter):
-    payload_base64: str
-    payload_text: str | None = Field(description="The payload as text when it is valid UTF-8.")
+    """A letter with a preview of its payload; the bytes themselves are served by ``…/payload``."""
+
+    payload_preview_base64: str = Field(description=f"The first {PAYLOAD_PREVIEW_BYTES} bytes of the kept payload.")
+    payload_preview_text: str | None = Field(
+        description="The same preview as text when it is valid UTF-8 (a cut character at its end is dropped)."
+    )
+    payload_url: str = Field(description="Where the kept payload's raw bytes are served.")
 
 
 class ErrorMessage(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -29,10 +30,12 @@ def device_of(topic: str) -> tuple[str, str] | None:
     return (device, family) if family and device else None
 
 
-def _logged_in(settings: Settings, username: str, secret: str, **options: Any) -> CountingPublisher:
+def _logged_in(
+    settings: Settings, username: str, secret: str, *, port: int | None = None, **options: Any
+) -> CountingPublisher:
     publisher = CountingPublisher(
         settings.mqtt_host,
-        settings.mqtt_port,
+        port or settings.mqtt_port,
         f"{username}-{uuid.uuid4().hex[:6]}",
         credentials=(username, secret),
         **options,
@@ -47,9 +50,11 @@ def device_publisher(settings: Settings, device_id: str, family: str, **options:
 
 
 def injector_publisher(settings: Settings, **options: Any) -> CountingPublisher:
-    """The test stack's fault injector: a broker account that may write any topic, for messages no
-    provisioned device could send (malformed topics, unregistered or revoked device ids)."""
-    return _logged_in(settings, INJECTOR_USER, injector_secret_file(settings).read_text().strip(), **options)
+    """The test stack's fault injector: a service account (on the platform's listener, so its topics
+    carry the device mount point) that may write any topic, for messages no provisioned device could
+    send (malformed topics, unregistered or revoked device ids)."""
+    secret = injector_secret_file(settings).read_text().strip()
+    return _logged_in(settings, INJECTOR_USER, secret, port=settings.mqtt_service_port, **options)
 
 
 def publish_all(
@@ -64,6 +69,8 @@ def publish_all(
     used = []
     for identity, group in groups.items():
         publisher = injector_publisher(settings) if identity is None else device_publisher(settings, *identity)
+        if identity is None:  # the injector publishes on the platform's side of the device mount point
+            group = [dataclasses.replace(m, topic=settings.mqtt_device_mount + m.topic) for m in group]
         try:
             for message in group:
                 assert publisher.publish(message), f"publish to {message.topic} failed"
@@ -86,6 +93,8 @@ def worker_env(settings: Settings, client_id: str, **extra: str) -> dict[str, st
         **os.environ,
         "TLAB_STATE_DIR": str(settings.state_dir),
         "TLAB_MQTT_PORT": str(settings.mqtt_port),
+        "TLAB_MQTT_TLS_PORT": str(settings.mqtt_tls_port),
+        "TLAB_MQTT_SERVICE_PORT": str(settings.mqtt_service_port),
         "TLAB_PG_PORT": str(settings.pg_port),
         "TLAB_PG_DATABASE": settings.pg_database,
         "TLAB_MEDIA_ROOT": str(settings.media_path),
@@ -115,3 +124,14 @@ def readings(device: str, n: int, start_minute: int = 0) -> list[OutboundMessage
         )
         for i in range(n)
     ]
+
+
+def mosquitto_version() -> tuple[int, ...]:
+    out = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout
+    return tuple(int(n) for n in out.split("version ", 1)[1].split()[0].split("."))
+
+
+def mount_seen_by_devices(settings: Settings) -> str:
+    """The prefix a device sees on the topics it receives: none, except on Mosquitto < 2.0.12, which
+    leaves the listener's mount point on outgoing topics (fixed upstream by commit 723b5d70)."""
+    return settings.mqtt_device_mount if mosquitto_version() < (2, 0, 12) else ""

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import count, wait_for
+from tests.integration.helpers import mount_seen_by_devices
 
 pytestmark = pytest.mark.integration
 
@@ -77,13 +78,17 @@ def test_a_device_reads_only_its_own_downlink(stack, devices) -> None:
     client.loop_start()
     try:
         assert subscribed.wait(10)
-        # downlinks are the platform's to send: its service account
+        # downlinks are the platform's to send: its service account, on its own listener, under the mount point
         sender = CountingPublisher(
-            stack.mqtt_host, stack.mqtt_port, f"downlink-{uuid.uuid4().hex[:6]}", credentials=stack.mqtt_credentials()
+            stack.mqtt_host,
+            stack.mqtt_service_port,
+            f"downlink-{uuid.uuid4().hex[:6]}",
+            credentials=stack.mqtt_credentials(),
         )
         sender.connect()
+        mount = stack.mqtt_device_mount
         for device in (b["device_id"], a["device_id"]):  # B's first: if it were delivered, it would be first
-            assert sender.publish(OutboundMessage(f"ptipot/{device}/downlink/config", b'{"interval_s": 60}'))
+            assert sender.publish(OutboundMessage(f"{mount}ptipot/{device}/downlink/config", b'{"interval_s": 60}'))
         assert sender.flush(10)
         sender.close()
         wait_for(lambda: received, what="A's own downlink message")
@@ -92,7 +97,7 @@ def test_a_device_reads_only_its_own_downlink(stack, devices) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
-    assert received == [f"ptipot/{a['device_id']}/downlink/config"]
+    assert received == [f"{mount_seen_by_devices(stack)}ptipot/{a['device_id']}/downlink/config"]
 
 
 def test_revoked_and_rotated_credentials_are_refused(stack, api, devices) -> None:
@@ -127,5 +132,5 @@ def test_secrets_are_stored_as_mosquitto_hashes_only(stack, db, devices) -> None
     ).fetchone()
     assert row["mqtt_password_hash"].startswith("$7$101$") and b["mqtt_password"] not in row["mqtt_password_hash"]
     assert row["location"] == "Jardin test"
-    passwd = (stack.state_dir / "mosquitto" / "passwd").read_text()
+    passwd = (stack.state_dir / "mosquitto" / "passwd-devices").read_text()
     assert f"{b['device_id']}:{row['mqtt_password_hash']}" in passwd and b["mqtt_password"] not in passwd

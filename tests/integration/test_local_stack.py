@@ -55,6 +55,7 @@ def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_
             "state_dir": state,
             "mqtt_port": settings.mqtt_port + 8,
             "mqtt_tls_port": settings.mqtt_tls_port + 8,
+            "mqtt_service_port": settings.mqtt_service_port + 8,
             "pg_port": settings.pg_port + 8,
         }
     )
@@ -63,7 +64,8 @@ def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_
         local.up()
         assert all(s.running for s in local.status())
         assert (state / "postgres" / "data" / "PG_VERSION").exists()
-        assert (state / "mosquitto" / "passwd").exists() and (state / "mosquitto" / "acl").exists()
+        files = ("passwd-devices", "acl-devices", "passwd-services", "acl-services")
+        assert all((state / "mosquitto" / name).exists() for name in files)
         with psycopg.connect(other.database_url) as conn:
             assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
         local.down()

@@ -9,15 +9,26 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from ingest import ReplayFilter, replay_dead_letters
 from services.api.deps import ConnDep, SettingsDep
-from services.api.schemas import DeadLetter, DeadLetterDetail, Limit, Offset, Page, ReplayReport, ReplayRequest, page
+from services.api.schemas import (
+    PAYLOAD_PREVIEW_BYTES,
+    DeadLetter,
+    DeadLetterDetail,
+    Limit,
+    Offset,
+    Page,
+    ReplayReport,
+    ReplayRequest,
+    page,
+)
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Dead letter id.")]
 
 COLUMNS = (
     "id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
-    "octet_length(payload) AS payload_size, payload_sha256, user_properties, resolved_at, replay_attempts, "
-    "last_replay_at, last_replay_code, last_replay_reason"
+    "payload_size, payload_sha256, octet_length(payload) AS payload_kept, octet_length(payload) < payload_size "
+    "AS payload_truncated, user_properties, resolved_at, replay_attempts, last_replay_at, last_replay_code, "
+    "last_replay_reason"
 )
 
 
@@ -41,27 +52,50 @@ def list_dead_letters(
     return page([DeadLetter(**r) for r in rows], limit, offset)
 
 
-def _row(conn: ConnDep, dead_letter_id: DeadLetterId) -> dict[str, Any]:
-    row = conn.execute(f"SELECT {COLUMNS}, payload FROM dead_letters WHERE id = %s", (dead_letter_id,)).fetchone()
+def _row(conn: ConnDep, dead_letter_id: DeadLetterId, payload_sql: str) -> dict[str, Any]:
+    row = conn.execute(
+        f"SELECT {COLUMNS}, {payload_sql} AS payload FROM dead_letters WHERE id = %s", (dead_letter_id,)
+    ).fetchone()
     if row is None:
         raise HTTPException(404, f"dead letter {dead_letter_id} not found")
     return row
 
 
-@router.get("/{dead_letter_id}", summary="One dead letter with its payload (base64, and text if UTF-8)")
+@router.get("/{dead_letter_id}", summary="One dead letter with a preview of its payload")
 def get_dead_letter(conn: ConnDep, dead_letter_id: DeadLetterId) -> DeadLetterDetail:
-    row = _row(conn, dead_letter_id)
-    payload = bytes(row.pop("payload"))
-    try:
-        text: str | None = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    return DeadLetterDetail(**row, payload_base64=base64.b64encode(payload).decode(), payload_text=text)
+    # only the preview leaves the database: a letter's detail never costs the size of its payload
+    row = _row(conn, dead_letter_id, f"substring(payload FROM 1 FOR {PAYLOAD_PREVIEW_BYTES})")
+    preview = bytes(row.pop("payload"))
+    text = _utf8_prefix(preview, cut=len(preview) < row["payload_kept"])
+    return DeadLetterDetail(
+        **row,
+        payload_preview_base64=base64.b64encode(preview).decode(),
+        payload_preview_text=text,
+        payload_url=f"/v1/dead-letters/{dead_letter_id}/payload",
+    )
 
 
-@router.get("/{dead_letter_id}/payload", summary="The raw payload bytes", response_class=Response)
+def _utf8_prefix(data: bytes, *, cut: bool) -> str | None:
+    """``data`` as text if it is UTF-8; when it was cut from a longer payload, a character split by the
+    cut (at most 3 bytes) is dropped."""
+    for drop in range(4 if cut else 1):
+        try:
+            return data[: len(data) - drop].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+@router.get(
+    "/{dead_letter_id}/payload",
+    summary="The kept payload's raw bytes (the whole payload unless payload_truncated)",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def get_dead_letter_payload(conn: ConnDep, dead_letter_id: DeadLetterId) -> Response:
-    return Response(bytes(_row(conn, dead_letter_id)["payload"]), media_type="application/octet-stream")
+    row = _row(conn, dead_letter_id, "payload")
+    headers = {"X-Payload-Size": str(row["payload_size"]), "X-Payload-SHA256": row["payload_sha256"]}
+    return Response(bytes(row["payload"]), media_type="application/octet-stream", headers=headers)
 
 
 @router.post("/replay", summary="Run unresolved dead letters through the adapters again (after a fix)")
