@@ -36,7 +36,7 @@ from benchmarks.paced_publisher import line_publisher
 from benchmarks.results import write_results
 from deploy.local_stack import LocalStack
 from services.db import one_row
-from services.migrate import apply_migrations
+from services.migrate import migrate
 from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
 from tlab.settings import Settings, default_state_root
@@ -199,7 +199,7 @@ class Bench:
                 self.stack.postgres_down()
                 self.stack.postgres_up()
         self.stack.ensure_database(self.settings.pg_database, fresh=True)
-        apply_migrations(self.settings.database_url)
+        migrate(self.settings)
         self.stack.sync_auth_from_registry()
         # every publisher logs in as a provisioned device, as in the field (a fresh registry each time)
         devices = {path.stem: topic.split("/")[0] for topic, path, _n in self.files}

@@ -96,7 +96,8 @@ ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EX
 """
 
 INSERT_MEDIA = """
-INSERT INTO media (sha256, content_type, size_bytes, width, height) VALUES (%s, %s, %s, %s, %s)
+INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (sha256) DO NOTHING
 """
 

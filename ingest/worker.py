@@ -339,19 +339,19 @@ class IngestWorker:
 
 
 def run_worker(settings: Settings, *, retire: bool = False) -> int:
-    """Entry point of ``tlab ingest``: migrations (waiting for the database), then the loop until
+    """Entry point of ``tlab ingest``: wait for the database and a current schema, then the loop until
     SIGTERM/SIGINT."""
-    from services.migrate import apply_migrations
+    from services.migrate import SchemaBehind, require_current_schema
 
     worker = IngestWorker(settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     waiting = Retrying(
-        retry=retry_if_exception_type(psycopg.OperationalError),
+        retry=retry_if_exception_type((psycopg.OperationalError, SchemaBehind)),
         wait=wait_exponential(multiplier=0.5, max=10),
         stop=stop_when_event_set(worker.stopping),
         before_sleep=lambda state: logger.warning(
-            "waiting for the database",
+            "waiting for the database and its schema",
             extra={
                 "attempt": state.attempt_number,
                 "error": _first_line(state.outcome.exception() if state.outcome else None),
@@ -360,8 +360,8 @@ def run_worker(settings: Settings, *, retire: bool = False) -> int:
         reraise=True,
     )
     try:
-        waiting(apply_migrations, settings.database_url)
-    except psycopg.OperationalError:
+        waiting(require_current_schema, settings.database_url)
+    except (psycopg.OperationalError, SchemaBehind):
         return 1 if not worker.stopping.is_set() else 0
     if retire:
         drained = worker.retire()

@@ -314,9 +314,15 @@ class BatchWriter:
         for index, item in enumerate(accepted):
             for record in item.decoded.records:
                 by_type[type(record)].append((index, record))
-        blobs = [r for _, r in by_type.pop(MediaBlob, [])]
+        blobs = [(accepted[i].decoded, b) for i, b in by_type.pop(MediaBlob, [])]
         if blobs:
-            cur.executemany(INSERT_MEDIA, [(b.sha256, b.content_type, len(b.data), b.width, b.height) for b in blobs])
+            cur.executemany(
+                INSERT_MEDIA,
+                [
+                    (b.sha256, b.content_type, len(b.data), b.width, b.height, owner.family, owner.device_id)
+                    for owner, b in blobs
+                ],
+            )
         conflicts: dict[int, str] = {}
         for target in COPY_TARGETS:
             records = by_type.pop(target.record_type, [])

@@ -11,7 +11,11 @@ import io
 import logging
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
 from yoyo import get_backend, read_migrations
+
+from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
 # yoyo logs every SQL step and prints result sets; our own log line says what was applied.
@@ -24,8 +28,15 @@ def _backend_url(database_url: str) -> str:
     return database_url.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def apply_migrations(database_url: str) -> list[str]:
-    """Apply every pending migration; return the ids applied (empty when up to date)."""
+# Tables the running processes may only append to and read: no UPDATE, DELETE or TRUNCATE, and, since
+# they do not own them, no ALTER (a trigger disabled) or DROP either.
+APPEND_ONLY_TABLES = ("audit_log",)
+
+
+def apply_migrations(database_url: str, runtime_role: str | None = None) -> list[str]:
+    """Apply every pending migration; return the ids applied (empty when up to date). ``database_url``
+    is the schema owner's; ``runtime_role`` (the role the processes log in as) is then granted what it
+    needs on every table: read and write data, append only to the append-only tables, nothing else."""
     backend = get_backend(_backend_url(database_url))
     migrations = read_migrations(str(MIGRATIONS_DIR))
     # yoyo prints the result rows of migration statements (create_hypertable's) to stdout
@@ -35,9 +46,38 @@ def apply_migrations(database_url: str) -> list[str]:
     applied = [m.id for m in pending]
     if applied:
         logger.info("migrations applied", extra={"ids": ",".join(applied)})
+    if runtime_role:
+        grant_runtime(database_url, runtime_role)
     return applied
+
+
+def grant_runtime(database_url: str, role: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+        who = sql.Identifier(role)
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
+        conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(who))
+        conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(who))
+        for table in APPEND_ONLY_TABLES:
+            conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(table), who))
 
 
 def pending_migrations(database_url: str) -> list[str]:
     backend = get_backend(_backend_url(database_url))
     return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+
+
+class SchemaBehind(RuntimeError):
+    """Migrations are pending: `tlab migrate` (the schema owner's job) has not run yet."""
+
+
+def require_current_schema(database_url: str) -> None:
+    """Raise SchemaBehind if migrations are pending. The running processes never migrate: they log in as
+    a role that owns nothing, so they wait for `tlab migrate` (``./lab run``, a Kubernetes Job)."""
+    pending = pending_migrations(database_url)
+    if pending:
+        raise SchemaBehind(f"migrations pending ({', '.join(pending)}): run `tlab migrate`")
+
+
+def migrate(settings: Settings) -> list[str]:
+    """``tlab migrate``: as the schema owner, then grants for the runtime role."""
+    return apply_migrations(settings.owner_database_url, settings.pg_user)

@@ -44,7 +44,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def stack(settings: Settings) -> Iterator[Settings]:
     """A fresh stack for the session: broker persistence and database start empty."""
     from deploy.local_stack import LocalStack
-    from services.migrate import apply_migrations
+    from services.migrate import migrate
     from tests.integration.helpers import INJECTOR_USER, injector_secret_file
 
     local = LocalStack(settings)
@@ -53,7 +53,7 @@ def stack(settings: Settings) -> Iterator[Settings]:
     local.up()
     injector_secret_file(settings).write_text(injector_secret)
     local.ensure_database(settings.pg_database, fresh=True)
-    apply_migrations(settings.database_url)
+    migrate(settings)
     local.sync_auth_from_registry()
     yield settings
     local.down()

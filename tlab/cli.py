@@ -45,15 +45,15 @@ def _settings() -> Settings:
 def stack_up() -> None:
     """Start (or check) Mosquitto and PostgreSQL, then apply migrations."""
     from deploy.local_stack import LocalStack
-    from services.migrate import apply_migrations
+    from services.migrate import migrate
 
     settings = _settings()
     stack = LocalStack(settings)
     stack.up()
-    apply_migrations(settings.database_url)
+    migrate(settings)
     stack.sync_auth_from_registry()
     tls = f"  mqtts://{settings.mqtt_host}:{settings.mqtt_tls_port}" if settings.mqtt_tls_port else ""
-    typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}{tls}  {settings.database_url}")
+    typer.echo(f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}{tls}  {settings.database_url_shown}")
 
 
 @stack_app.command("down")
@@ -89,9 +89,9 @@ def stack_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] 
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations."""
-    from services.migrate import apply_migrations
+    from services.migrate import migrate as apply
 
-    applied = apply_migrations(_settings().database_url)
+    applied = apply(_settings())
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
 
 
@@ -344,7 +344,7 @@ def bench_table_design(
     stack = LocalStack(settings)
     stack.up()
     stack.ensure_database("tlab_bench")
-    main(settings.model_copy(update={"pg_database": "tlab_bench"}).database_url, messages)
+    main(settings.model_copy(update={"pg_database": "tlab_bench"}).owner_database_url, messages)
 
 
 @bench_app.command("ingest")

@@ -10,11 +10,21 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_secret(path: Path) -> str | None:
+    try:
+        return path.read_text().strip() or None
+    except OSError:
+        return None
+
+
 INGEST_MQTT_USER = "tlab-ingest"
 
 
@@ -83,8 +93,22 @@ class Settings(BaseSettings):
     mqtt_password: str | None = Field(None, description="MQTT password of the ingest worker.")
     pg_host: str = Field("127.0.0.1", description="PostgreSQL host.")
     pg_port: int = Field(15432, description="PostgreSQL port (the project's own, not 5432).")
-    pg_user: str = Field("tlab", description="PostgreSQL role used by the platform.")
-    pg_password: str | None = Field(None, description="PostgreSQL password (none on the local stack).")
+    pg_user: str = Field(
+        "tlab", description="PostgreSQL role the platform's processes log in as (reads and writes data, owns nothing)."
+    )
+    pg_password: str | None = Field(
+        None, description="Password of TLAB_PG_USER; the local stack generates one (<state_dir>/postgres-tlab.secret)."
+    )
+    pg_owner_user: str = Field(
+        "tlab_owner",
+        description="PostgreSQL role that owns the schema and applies migrations (`tlab migrate`); the running "
+        "processes never log in as it, so they cannot alter or drop what they do not own (the audit log).",
+    )
+    pg_owner_password: str | None = Field(
+        None,
+        description="Password of TLAB_PG_OWNER_USER; the local stack generates one "
+        "(<state_dir>/postgres-owner.secret).",
+    )
     pg_database: str = Field("tlab", description="PostgreSQL database name.")
     media_root: Path | None = Field(
         None, description="Root of the content-addressed media store; default <state_dir>/media."
@@ -159,8 +183,31 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        auth = self.pg_user if self.pg_password is None else f"{self.pg_user}:{self.pg_password}"
+        """The running processes' connection (TLAB_PG_USER)."""
+        return self._url(self.pg_user, self.pg_password or _read_secret(self.pg_secret_file))
+
+    @property
+    def owner_database_url(self) -> str:
+        """The schema owner's connection, for migrations only (TLAB_PG_OWNER_USER)."""
+        return self._url(self.pg_owner_user, self.pg_owner_password or _read_secret(self.pg_owner_secret_file))
+
+    @property
+    def database_url_shown(self) -> str:
+        """database_url without its password, for logs and banners."""
+        return f"postgresql://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+
+    def _url(self, user: str, password: str | None) -> str:
+        auth = user if password is None else f"{user}:{quote(password, safe='')}"
         return f"postgresql://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_database}"
+
+    @property
+    def pg_secret_file(self) -> Path:
+        """Where the local stack keeps the generated password of TLAB_PG_USER (mode 600)."""
+        return self.state_dir / "postgres-tlab.secret"
+
+    @property
+    def pg_owner_secret_file(self) -> Path:
+        return self.state_dir / "postgres-owner.secret"
 
     @property
     def media_path(self) -> Path:

@@ -21,7 +21,7 @@ import psycopg
 
 from deploy.local_stack import LocalStack
 from services.db import one_row
-from services.migrate import apply_migrations
+from services.migrate import migrate
 from sim.credentials import DeviceKeyring
 from tlab.settings import Settings
 
@@ -145,7 +145,7 @@ def run_platform(
     stack = LocalStack(settings)
     print(f"starting the stack in {settings.state_dir} ...", flush=True)
     stack.up()
-    apply_migrations(settings.database_url)
+    migrate(settings)
     stack.sync_auth_from_registry()
     token = _demo_admin_token(settings)
     env = dict(os.environ)
@@ -177,7 +177,7 @@ def run_platform(
             else ""
         )
         + f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
-        f"  Database  {settings.database_url}\n"
+        f"  Database  {settings.database_url_shown}  (password: {settings.pg_secret_file})\n"
         f"  Admin token (local demo, new each run; also in {settings.state_dir / 'admin.token'}):\n"
         f"            {token}\n"
         f'  Try      curl -H "Authorization: Bearer $(cat {settings.state_dir / "admin.token"})" {base}/v1/devices\n'

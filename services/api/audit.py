@@ -18,9 +18,11 @@ VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 
 def _write(pool: Any, request: Request, status: int) -> None:
     principal = getattr(request.state, "principal", None)
+    presented = getattr(request.state, "presented_token_id", None)  # set even when the token is refused
+    refused = "anonymous" if presented is None else "invalid token"
     row = (
-        principal.name if principal else "anonymous",
-        principal.token_id if principal else None,
+        principal.name if principal else refused,
+        principal.token_id if principal else presented,
         sorted(str(r) for r in principal.roles) if principal else [],
         request.method,
         request.url.path,

@@ -15,8 +15,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.schemas import invalid, unstorable
-from services.auth.policy import UNDECLARED, match_request
-from services.auth.tokens import Principal, verify_token
+from services.auth.policy import UNDECLARED, family_readers, match_request
+from services.auth.tokens import Principal, presented_token_id, verify_token
 from services.media_store import MediaStore
 from tlab.settings import Settings
 
@@ -31,6 +31,7 @@ def authorize(
     unauthenticated = {"WWW-Authenticate": "Bearer"}
     if credentials is None:
         raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)", headers=unauthenticated)
+    request.state.presented_token_id = presented_token_id(credentials.credentials)
     with request.app.state.pool.connection() as conn:
         principal = verify_token(conn, credentials.credentials)
     if principal is None:
@@ -44,6 +45,17 @@ def authorize(
             f"roles {sorted(principal.roles)} may not {request.method} {template} (allowed: {sorted(policy.roles)})",
         )
     return principal
+
+
+def require_family_reader(request: Request, principal: Principal, family: str | None) -> None:
+    """403 unless ``principal`` may read ``family``'s data (the policy's FAMILY_READERS): the check of
+    every route that serves several families. Such a read is audited when the family's data is."""
+    readers = family_readers(family)
+    request.state.audit = request.state.audit or readers.audit
+    if not principal.roles & readers.roles:
+        raise HTTPException(
+            403, f"roles {sorted(principal.roles)} may not read {family} data (allowed: {sorted(readers.roles)})"
+        )
 
 
 def storable_parameters(request: Request) -> None:

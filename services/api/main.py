@@ -27,7 +27,7 @@ from services.api.routes import (
 from services.api.schemas import ERROR_RESPONSES
 from services.db import create_pool
 from services.media_store import MediaStore
-from services.migrate import apply_migrations
+from services.migrate import SchemaBehind, require_current_schema
 from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            apply_migrations(settings.database_url)
-        except psycopg.OperationalError as exc:  # serve anyway: /health says 503 until the database is back
-            logger.warning("migrations not applied at start-up", extra={"error": str(exc).splitlines()[0]})
+            require_current_schema(settings.database_url)
+        except (psycopg.OperationalError, SchemaBehind) as exc:  # serve anyway: /health tells
+            logger.warning("database not ready at start-up", extra={"error": str(exc).splitlines()[0]})
         app.state.settings = settings
         app.state.pool = create_pool(settings.database_url)
         app.state.media = MediaStore(settings.media_path)
@@ -56,7 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     v1 = APIRouter(
-        prefix="/v1", dependencies=[Depends(storable_parameters), Depends(authorize)], responses=ERROR_RESPONSES
+        # who first, then what: a refused caller is told 401/403 (and audited) whatever its parameters
+        prefix="/v1",
+        dependencies=[Depends(authorize), Depends(storable_parameters)],
+        responses=ERROR_RESPONSES,
     )
     for module in (devices, provisioning, missions, camera_events, media, dead_letters, tokens, audit):
         v1.include_router(module.router)

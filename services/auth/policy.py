@@ -30,6 +30,8 @@ EVERYONE = Policy(ALL_ROLES)
 PIPES = allow(ADMIN, OPERATOR, Role.SANITATION, audit=True)  # pipe maps are sensitive infrastructure data
 EVIDENCE = allow(ADMIN, OPERATOR, Role.CLEANLINESS, Role.POLICE, audit=True)  # camera events are personal data
 
+MEDIA_ROUTE = "/v1/media/{sha256}"
+
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/capabilities"): EVERYONE,
     ("GET", "/v1/metrics"): EVERYONE,
@@ -42,7 +44,8 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/missions/{mission_id}/frames"): PIPES,
     ("GET", "/v1/camera-events"): EVIDENCE,
     ("GET", "/v1/camera-events/{event_id}"): EVIDENCE,
-    ("GET", "/v1/media/{sha256}"): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
+    # narrowed to the medium's family: FAMILY_READERS
+    ("GET", MEDIA_ROUTE): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
     ("GET", "/v1/dead-letters"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}/payload"): allow(ADMIN, OPERATOR, audit=True),
@@ -56,10 +59,18 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): allow(ADMIN, audit=True),
 }
 
-# Routes open to everyone that serve several families (readings) narrow per family: a drone's telemetry
-# is pipe data, whoever asks for it through the generic route.
+# Routes that serve several families (readings, media) narrow to the family of what they serve: a
+# drone's telemetry or frame is pipe data, a camera snapshot is evidence, whichever route asks for it.
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 FAMILY_READERS: dict[str, Policy] = {"bathy": PIPES, "karroad": EVIDENCE, "ptipot": EVERYONE}
+NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)
+# Data whose family is not known (a medium stored before families were recorded): the platform's staff.
+UNKNOWN_FAMILY = allow(ADMIN, OPERATOR, audit=True)
+
+
+def family_readers(family: str | None) -> Policy:
+    return FAMILY_READERS.get(family, UNKNOWN_FAMILY) if family else UNKNOWN_FAMILY
+
 
 # Refuses everyone: what a route gets when it forgot to declare its policy.
 UNDECLARED = Policy(frozenset(), audit=True)
@@ -96,7 +107,7 @@ def role_matrix_markdown() -> list[str]:
     for (method, template), policy in POLICIES.items():
         marks = " | ".join("✓" if role in policy.roles else "" for role in roles)
         note = "yes" if policy.audit else ""
-        if template == READINGS_ROUTE:
+        if template in NARROWED_BY_FAMILY:
             narrowed = [(f, p) for f, p in FAMILY_READERS.items() if p.roles != ALL_ROLES]
             note = "; ".join(f"{f} data: {', '.join(r.value for r in roles if r in p.roles)}" for f, p in narrowed)
         lines.append(f"| `{method} {template}` | {marks} | {note} |")

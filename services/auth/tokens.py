@@ -55,6 +55,13 @@ def create_token(
     return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
 
 
+def presented_token_id(token: str) -> int | None:
+    """The id a presented token claims (``tlab_<id>_…``), whether or not it is valid: the audit log
+    names what was tried, a revoked token's id included."""
+    match = TOKEN.match(token)
+    return int(match.group(1)) if match else None
+
+
 def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
     """The principal of a valid, unexpired, unrevoked token; None otherwise (never says which)."""
     match = TOKEN.match(token)

@@ -108,7 +108,22 @@ def test_sensitive_reads_writes_and_refusals_are_audited(api, issue_token, stack
     assert allowed["principal"] == "test" and allowed["query"] == "limit=1" and allowed["client"]
     assert not any(e["path"] == "/v1/devices" and e["method"] == "GET" for e in entries)
 
+    # the role the platform logs in as may only append and read: it does not own the table, so it cannot
+    # disable the trigger or drop the table either (issue 8, defect 10)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        for statement in (
+            "UPDATE audit_log SET status = 200",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update",
+            "ALTER TABLE audit_log OWNER TO CURRENT_USER",
+            "DROP TABLE audit_log",
+            "DROP TRIGGER audit_log_no_update ON audit_log",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+    # even the schema owner, which migrates, is refused by the trigger
+    with psycopg.connect(stack.owner_database_url, autocommit=True) as conn:
         for statement in ("UPDATE audit_log SET status = 200", "DELETE FROM audit_log", "TRUNCATE audit_log"):
             with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
                 conn.execute(statement)

@@ -14,6 +14,7 @@ import time
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
+import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -300,3 +301,65 @@ def test_platform_ids_cannot_be_provisioned(stack, api):
     response = api.post("/v1/devices", json={"device_id": "tlab-ingest-1", "family": "ptipot"})
     assert response.status_code == 409, response.text
     assert "reserved" in response.text
+
+
+# ---- curious token holders -----------------------------------------------------------------------
+def _jpeg(seed: int) -> bytes:
+    image = np.full((48, 64, 3), seed % 256, np.uint8)
+    ok, encoded = cv2.imencode(".jpg", image)
+    assert ok
+    return encoded.tobytes()
+
+
+def test_media_follow_the_reader_policy_of_their_family(stack, ingest, db, api, issue_token, uid):
+    """Defect 8: a sanitation token read camera snapshots; cleanliness and police read drone frames."""
+    drone, camera = f"d{uid}", f"c{uid}"
+    frame, snapshot = _jpeg(int(uid[:4], 16)), _jpeg(int(uid[4:], 16) + 1)
+    frame_props = (("mission_id", f"m{uid}"), ("ts", "2026-11-29T04:00:00Z"), ("chainage_m", "2.5"))
+    publish_all(
+        stack,
+        [
+            OutboundMessage(f"bathy/{drone}/frame", frame, frame_props),
+            OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", snapshot, (("ts", "2026-11-29T04:00:00Z"),)),
+        ],
+    )
+    wait_for(lambda: count(db, "SELECT count(*) FROM media WHERE device_id IN (%s, %s)", drone, camera) == 2)
+    urls = {
+        "bathy": f"/v1/media/{hashlib.sha256(frame).hexdigest()}",
+        "karroad": f"/v1/media/{hashlib.sha256(snapshot).hexdigest()}",
+    }
+    expected = {
+        "sanitation": {"bathy": 200, "karroad": 403},
+        "cleanliness": {"bathy": 403, "karroad": 200},
+        "police": {"bathy": 403, "karroad": 200},
+        "operator": {"bathy": 200, "karroad": 200},
+    }
+    for role, by_family in expected.items():
+        headers = {"Authorization": f"Bearer {issue_token(role)}"}
+        for family, status in by_family.items():
+            assert api.get(urls[family], headers=headers).status_code == status, (role, family)
+
+
+def _audit_rows(db, path: str) -> list[dict]:
+    return db.execute(
+        "SELECT principal, token_id, status FROM audit_log WHERE path = %s ORDER BY id", (path,)
+    ).fetchall()
+
+
+def test_refusals_come_before_validation_and_are_all_audited(stack, api, db, issue_token, uid):
+    """Defect 11: parameter validation ran before authentication (422 instead of 401/403, not logged),
+    and a revoked token's use was logged as anonymous."""
+    path = "/v1/dead-letters"
+    viewer = {"Authorization": f"Bearer {issue_token('viewer')}"}
+    before = len(_audit_rows(db, path))
+    assert api.get(path, params={"topic": "\x00", "limit": "x"}, headers=viewer).status_code == 403
+    assert api.get(path, params={"topic": "\x00"}, headers={"Authorization": ""}).status_code == 401
+    token = issue_token("admin", name=f"revoked-{uid}")
+    token_id = int(token.split("_")[1])
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s", (token_id,))
+    assert api.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    rows = _audit_rows(db, path)[before:]
+    assert [r["status"] for r in rows] == [403, 401, 401]
+    assert rows[0]["principal"] == "test" and rows[1]["principal"] == "anonymous"
+    assert rows[2]["principal"] == "invalid token" and rows[2]["token_id"] == token_id

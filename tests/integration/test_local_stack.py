@@ -74,3 +74,44 @@ def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_
         local.reset()
     assert not state.exists()
     assert {port: _listener_pid(port) for port in (1883, 5432)} == before
+
+
+def test_the_database_asks_every_local_user_for_a_password(stack) -> None:
+    """Issue 8, defect 9: pg_hba trusted 127.0.0.1, so any local user (nobody) could log in as the
+    platform and insert an admin token. Now TCP needs the generated password (mode 600); the trusted
+    socket sits in a folder only the stack's owner can enter."""
+    for secret in (stack.pg_secret_file, stack.pg_owner_secret_file):
+        assert secret.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(f"postgresql://{stack.pg_user}@{stack.pg_host}:{stack.pg_port}/{stack.pg_database}").close()
+    with psycopg.connect(stack.database_url) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (stack.pg_user,)
+    socket_dir = stack.state_dir / "postgres" / "run"
+    assert socket_dir.stat().st_mode & 0o777 == 0o700
+    if os.geteuid() == 0:  # as another local user, through both doors
+        for host, user in ((str(socket_dir), "postgres"), (stack.pg_host, stack.pg_user)):
+            tried = subprocess.run(
+                [
+                    "runuser",
+                    "-u",
+                    "nobody",
+                    "--",
+                    "psql",
+                    "-w",
+                    "-h",
+                    host,
+                    "-p",
+                    str(stack.pg_port),
+                    "-U",
+                    user,
+                    "-d",
+                    stack.pg_database,
+                    "-c",
+                    "SELECT 1",
+                ],
+                capture_output=True,
+                text=True,
+                cwd="/",
+            )
+            assert tried.returncode != 0, (host, tried.stdout)
+            assert "Permission denied" in tried.stderr or "password" in tried.stderr, tried.stderr

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from psycopg import sql
 
 from device_adapters.registry import ADAPTERS, metric_catalog
-from services.api.deps import ConnDep, PrincipalDep
+from services.api.deps import ConnDep, PrincipalDep, require_family_reader
 from services.api.schemas import (
     BucketedReading,
     Device,
@@ -23,7 +23,6 @@ from services.api.schemas import (
     parse_bucket,
     time_range,
 )
-from services.auth.policy import FAMILY_READERS, UNDECLARED
 
 router = APIRouter(tags=["devices"])
 
@@ -95,12 +94,7 @@ def get_readings(
     offset: Offset = 0,
 ) -> Page[BucketedReading] | Page[Reading]:
     family = _device(conn, device_id)["family"]
-    readers = FAMILY_READERS.get(family, UNDECLARED)
-    request.state.audit = request.state.audit or readers.audit
-    if not principal.roles & readers.roles:
-        raise HTTPException(
-            403, f"roles {sorted(principal.roles)} may not read {family} data (allowed: {sorted(readers.roles)})"
-        )
+    require_family_reader(request, principal, family)
     spec = metric_catalog().get((family, metric))
     if spec is None:
         known = ", ".join(m.name for m in _metrics_of(family)) or "none"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from services.api.deps import ConnDep, MediaDep
+from services.api.deps import ConnDep, MediaDep, PrincipalDep, require_family_reader
 from services.api.schemas import ErrorMessage, invalid
 
 router = APIRouter(prefix="/media", tags=["media"])
@@ -20,12 +20,13 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
     response_class=FileResponse,
     responses={200: {"content": {"image/jpeg": {}}}, 410: {"model": ErrorMessage, "description": "File gone"}},
 )
-def get_media(conn: ConnDep, media: MediaDep, sha256: str) -> FileResponse:
+def get_media(conn: ConnDep, media: MediaDep, principal: PrincipalDep, request: Request, sha256: str) -> FileResponse:
     if not SHA256.match(sha256):
         raise invalid("path", "sha256", "sha256 must be 64 lowercase hexadecimal characters", sha256)
-    row = conn.execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,)).fetchone()
+    row = conn.execute("SELECT content_type, family FROM media WHERE sha256 = %s", (sha256,)).fetchone()
     if row is None:
         raise HTTPException(404, f"no media {sha256}")
+    require_family_reader(request, principal, row["family"])
     path = media.open(sha256)
     if path is None:
         raise HTTPException(410, f"media {sha256} is registered but its file is gone (retention or loss)")
