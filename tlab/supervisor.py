@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -38,27 +39,58 @@ SELECT (SELECT count(*) FROM devices) AS devices,
 
 @dataclass
 class Child:
-    """A supervised process: restarted when it dies, unless it keeps dying (then the run stops)."""
+    """A supervised process, restarted whenever it dies, with a growing delay while it keeps dying (1 s,
+    doubling up to a minute; back to 1 s once it has lived a minute), like systemd's RestartSec with a
+    backoff. The platform is never given up on: what kills a process is fixed, not waited out."""
 
     name: str
     args: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes]
-    restarts: list[float] = field(default_factory=list)
+    started_at: float = field(default_factory=time.monotonic)
+    delay_s: float = 1.0
+    restart_at: float | None = None
+    restarts: int = 0
 
-    def restart_if_dead(self, max_per_minute: int = 3) -> bool:
-        """False if the process died too often to go on."""
+    def restart_if_dead(self) -> None:
         code = self.process.poll()
         if code is None:
-            return True
+            if time.monotonic() - self.started_at > 60:
+                self.delay_s = 1.0
+            return
         now = time.monotonic()
-        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
-        if len(self.restarts) > max_per_minute:
-            print(f"{self.name} keeps dying (exit {code}); giving up", file=sys.stderr, flush=True)
-            return False
-        print(f"{self.name} exited with {code}; restarting it", file=sys.stderr, flush=True)
-        self.process = _start(self.args, self.env)
-        return True
+        if self.restart_at is None:
+            self.restart_at = now + self.delay_s
+            print(f"{self.name} exited with {code}; restarting it in {self.delay_s:.0f} s", file=sys.stderr, flush=True)
+            self.delay_s = min(60.0, self.delay_s * 2)
+        if now >= self.restart_at:
+            self.process, self.started_at, self.restart_at = _start(self.args, self.env), now, None
+            self.restarts += 1
+
+
+class LiveCounts:
+    """The run's live counts. A database that restarts or is down is shown as such; it never stops
+    the platform (the workers hold their batches meanwhile)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def line(self) -> str:
+        try:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=3)
+            row = one_row(self._conn.execute(COUNT_SQL))
+        except psycopg.OperationalError as exc:
+            self.close()
+            return f"database unavailable ({str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__})"
+        names = ("devices", "garden", "drone telemetry", "frames", "missions", "camera events", "dead letters")
+        return "  ".join(f"{n}={v}" for n, v in zip(names, row, strict=True))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -185,17 +217,18 @@ def run_platform(
         flush=True,
     )
     code = 0
+    counts = LiveCounts(settings.database_url)
     try:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            while not stop.wait(5):
-                # a simulator that finished its run is done; ingest and the API are restarted if they die
-                if not all(child.restart_if_dead() for child in (ingest, api)):
-                    code = 1
-                    break
-                row = one_row(conn.execute(COUNT_SQL))
-                names = ("devices", "garden", "drone telemetry", "frames", "missions", "camera events", "dead letters")
-                print("  ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)), flush=True)
+        ticks = 0
+        while not stop.wait(1):
+            # a simulator that finished its run is done; ingest and the API are restarted if they die
+            for child in (ingest, api):
+                child.restart_if_dead()
+            ticks += 1
+            if ticks % 5 == 0:
+                print(counts.line(), flush=True)
     finally:
+        counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
         _stop([ingest])

@@ -115,3 +115,40 @@ def test_the_database_asks_every_local_user_for_a_password(stack) -> None:
             )
             assert tried.returncode != 0, (host, tried.stdout)
             assert "Permission denied" in tried.stderr or "password" in tried.stderr, tried.stderr
+
+
+def test_the_run_commands_live_counts_ride_out_a_database_restart(stack) -> None:
+    """Issue 8, defect 12: `./lab run` died with AdminShutdown when PostgreSQL restarted."""
+    from tlab.supervisor import LiveCounts
+
+    counts = LiveCounts(stack.database_url)
+    local = LocalStack(stack)
+    try:
+        assert counts.line().startswith("devices=")
+        local.postgres_down()
+        assert counts.line().startswith("database unavailable")
+        local.postgres_up()
+        assert counts.line().startswith("devices=")
+    finally:
+        local.postgres_up()
+        counts.close()
+
+
+def test_a_supervised_process_is_restarted_with_backoff_and_never_given_up(monkeypatch) -> None:
+    from tlab import supervisor
+
+    started: list[float] = []
+
+    def fake_start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        started.append(time.monotonic())
+        return subprocess.Popen(["sh", "-c", "exit 3"])
+
+    monkeypatch.setattr(supervisor, "_start", fake_start)
+    child = supervisor.Child("dies", [], {}, fake_start([], {}))
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        child.restart_if_dead()
+        time.sleep(0.05)
+    assert child.restarts >= 3  # 1 s, 2 s, 4 s: restarted every time, more slowly each time
+    gaps = [b - a for a, b in zip(started, started[1:])]
+    assert all(later > earlier for earlier, later in zip(gaps[1:], gaps[2:])), gaps
