@@ -150,5 +150,5 @@ def test_a_supervised_process_is_restarted_with_backoff_and_never_given_up(monke
         child.restart_if_dead()
         time.sleep(0.05)
     assert child.restarts >= 3  # 1 s, 2 s, 4 s: restarted every time, more slowly each time
-    gaps = [b - a for a, b in zip(started, started[1:])]
-    assert all(later > earlier for earlier, later in zip(gaps[1:], gaps[2:])), gaps
+    gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
+    assert all(later > earlier for earlier, later in zip(gaps[1:], gaps[2:], strict=False)), gaps
