@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import resource
 
-import cv2
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -18,19 +16,11 @@ from hypothesis import strategies as st
 from sim.publisher import OutboundMessage
 from tests.conftest import count, wait_for
 from tests.integration.helpers import garden, publish_all
+from tests.integration.test_hostile_device import _jpeg_claiming
 
 pytestmark = pytest.mark.integration
 
 _DEVICE = "hostile-prop"  # one device: every example adds its own messages, distinguished by timestamp
-
-
-def _jpeg_claiming(width: int, height: int) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))
-    assert ok
-    data = bytearray(encoded.tobytes())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
-    return bytes(data)
 
 
 json_keys = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12) | st.sampled_from(
