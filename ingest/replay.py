@@ -90,23 +90,22 @@ def replay_dead_letters(settings: Settings, selection: ReplayFilter, *, dry_run:
         psycopg.connect(settings.database_url, autocommit=True) as conn,
         conn.transaction(force_rollback=dry_run),
     ):
-        if True:
-            letters = (
-                conn.cursor(row_factory=dict_row)
-                .execute(
-                    SELECT_LETTERS,
-                    {
-                        "ids": list(selection.ids),
-                        "reason_code": selection.reason_code,
-                        "topic": selection.topic,
-                        "family": selection.family,
-                        "limit": selection.limit,
-                    },
-                )
-                .fetchall()
+        letters = (
+            conn.cursor(row_factory=dict_row)
+            .execute(
+                SELECT_LETTERS,
+                {
+                    "ids": list(selection.ids),
+                    "reason_code": selection.reason_code,
+                    "topic": selection.topic,
+                    "family": selection.family,
+                    "limit": selection.limit,
+                },
             )
-            for letter in letters:
-                _replay_one(conn, writer, letter, report)
+            .fetchall()
+        )
+        for letter in letters:
+            _replay_one(conn, writer, letter, report)
     logger.info("replay done", extra=report.as_dict())
     return report
 

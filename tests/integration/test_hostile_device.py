@@ -145,7 +145,7 @@ def test_a_refused_payload_is_kept_as_a_bounded_prefix_with_its_size_and_hash(st
 
 
 # ---- the broker: identities, subscriptions, retained copies, sizes ---------------------------------
-def _device_client(stack, device_id: str, secret: str, client_id: str, port: int | None = None) -> mqtt.Client:
+def _device_client(stack, device_id: str, secret: str, client_id: str) -> mqtt.Client:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.username_pw_set(device_id, secret)
     return client
