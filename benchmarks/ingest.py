@@ -34,12 +34,13 @@ import psycopg
 
 from benchmarks.paced_publisher import line_publisher
 from benchmarks.results import write_results
+from core.db import one_row
+from core.migrate import migrate
+from core.processes import wait_http
+from core.settings import Settings, default_state_root
 from deploy.local_stack import LocalStack
-from services.db import one_row
-from services.migrate import migrate
 from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
-from tlab.settings import Settings, default_state_root
 
 LATENCY_PUBLISHERS_MAX = 8
 MIX = (("ptipot", 16, 0.50), ("bathy", 4, 0.45), ("karroad", 4, 0.05))  # family, devices, share of messages
@@ -287,7 +288,7 @@ class Bench:
         ]
         try:
             for port in ports:
-                _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
+                _require_http(f"http://127.0.0.1:{port}/healthz", 30)
             time.sleep(1.0)  # subscriptions acknowledged
             before = self.cpu_snapshot({"workers": [w.pid for w in workers]})
             t0 = time.time()
@@ -366,8 +367,8 @@ class Bench:
         procs.append(api)
         try:
             for port in ports:
-                _wait_http(f"http://127.0.0.1:{port}/healthz", 30)
-            _wait_http(f"http://127.0.0.1:{self.settings.api_port}/health", 30)
+                _require_http(f"http://127.0.0.1:{port}/healthz", 30)
+            _require_http(f"http://127.0.0.1:{self.settings.api_port}/health", 30)
             time.sleep(1.0)
             publishers = max(1, math.ceil(rate / 2000))  # one paced C publisher per 2,000 msg/s
             assert publishers <= LATENCY_PUBLISHERS_MAX, "raise LATENCY_PUBLISHERS_MAX"
@@ -436,15 +437,9 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+def _require_http(url: str, timeout: float) -> None:
+    if not wait_http(url, timeout):
+        raise RuntimeError(f"{url} did not answer")
 
 
 def _wait_stored(ports: list[int], total: int, timeout: float) -> int:

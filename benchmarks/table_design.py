@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 
 from benchmarks.results import write_results
-from services.db import one_row
+from core.db import one_row
 
 METRICS = (
     "chainage_m",

@@ -10,7 +10,6 @@ When run as root, PostgreSQL runs as the ``postgres`` user and Mosquitto drops t
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pwd
@@ -22,22 +21,20 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from core.broker_credentials import DEVICE_FILES, SERVICE_FILES, BrokerCredentials, BrokerCredentialsError, sync_once
+from core.processes import pid_alive, port_open
+from core.settings import REPO_ROOT, Settings
 from deploy.tls import TlsFiles, ensure_private_ca
-from tlab.settings import INGEST_MQTT_USER, REPO_ROOT, Settings
 
 logger = logging.getLogger(__name__)
 
 MOSQUITTO_CONF_D = REPO_ROOT / "deploy" / "mosquitto" / "conf.d"
 PG_SUPERUSER = "postgres"
 
-# The broker's auth files, in the auth folder: devices and the platform's accounts are kept apart.
-DEVICE_FILES = ("passwd-devices", "acl-devices")
-SERVICE_FILES = ("passwd-services", "acl-services")
 # Room for the topic and properties on top of the largest payload a contract allows.
 PACKET_OVERHEAD_BYTES = 64 * 1024
 
@@ -62,21 +59,6 @@ def _pg_bin(name: str) -> str:
     if found is None:
         raise StackError(f"PostgreSQL's {name} not found: run deploy/install-debian.sh")
     return found
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _pid_alive(pid_file: Path) -> int | None:
-    try:
-        pid = int(pid_file.read_text().split()[0])
-        os.kill(pid, 0)
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid
 
 
 class LocalStack:
@@ -186,87 +168,20 @@ class LocalStack:
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(24) + "\n")
             secret_file.chmod(0o600)
-        if not all((self.auth_dir / name).exists() for name in (*DEVICE_FILES, *SERVICE_FILES)):
-            self.sync_auth(None)
+        files = BrokerCredentials(self.settings)
+        if not files.present():
+            files.write(None)
 
     @property
     def auth_dir(self) -> Path:
-        """Where the broker's password file and ACL are written: the local broker's folder, or a folder
-        shared with a broker elsewhere (docker-compose: a volume the broker container watches)."""
-        return self.settings.mqtt_auth_dir or self.mqtt_dir
-
-    def sync_auth(self, conn: psycopg.Connection[Any] | None) -> None:
-        """Write the broker's password files and ACLs (the platform's accounts; every provisioned device
-        when the registry is given) and make a running local broker reload them (SIGHUP: no restart;
-        clients whose password is no longer valid are dropped)."""
-        from services.device_registry import (
-            mosquitto_hash,
-            mosquitto_hash_matches,
-            render_device_files,
-            render_service_files,
-        )
-
-        d = self.auth_dir
-        credentials = self.settings.mqtt_credentials()
-        if credentials is None:
-            raise StackError(
-                "no password for the platform's MQTT account: run `tlab stack up` or set TLAB_MQTT_PASSWORD"
-            )
-        ingest_secret = credentials[1]
-        previous = (d / SERVICE_FILES[0]).read_text() if (d / SERVICE_FILES[0]).exists() else ""
-        kept = next(
-            (line.split(":", 1)[1] for line in previous.splitlines() if line.startswith(f"{INGEST_MQTT_USER}:")), None
-        )
-        # keep the ingest hash while its secret is unchanged (a new salt each sync would churn the file)
-        if kept is None or not mosquitto_hash_matches(kept, ingest_secret):
-            kept = mosquitto_hash(ingest_secret)
-        mount = self.settings.mqtt_device_mount
-        accounts = {INGEST_MQTT_USER: (kept, []), **self._extra_accounts()}
-        files = dict(zip(SERVICE_FILES, render_service_files(accounts, mount), strict=True))
-        if conn is not None:
-            files.update(zip(DEVICE_FILES, render_device_files(conn, mount), strict=True))
-        elif not (d / DEVICE_FILES[0]).exists():
-            files.update(dict.fromkeys(DEVICE_FILES, ""))  # no device yet: nobody logs in there
-        local = d == self.mqtt_dir
-        d.mkdir(parents=True, exist_ok=True)
-        for name, text in files.items():
-            tmp = d / f".{name}.new"
-            tmp.write_text(text)
-            # a shared folder is read by a broker running as another user (hashes only, never secrets)
-            tmp.chmod((0o640 if self.is_root else 0o600) if local else 0o644)
-            if local:
-                self._chown(tmp, "mosquitto")
-            os.replace(tmp, d / name)
-        pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
-        if pid:
-            os.kill(pid, signal.SIGHUP)
-
-    @property
-    def _accounts_dir(self) -> Path:
-        return self.mqtt_dir / "service-accounts"
+        return BrokerCredentials(self.settings).auth_dir
 
     def add_service_account(self, name: str, acl_lines: list[str]) -> str:
-        """An extra broker account of this stack (a test's fault injector, a benchmark's load generator),
-        kept in the state folder so every later sync keeps it; returns its secret (new each call)."""
-        from services.device_registry import mosquitto_hash
-
-        if name == INGEST_MQTT_USER or not name.startswith("tlab-") or not name.replace("-", "").isalnum():
-            raise StackError(f"invalid service account name {name!r}")
-        secret = secrets.token_urlsafe(24)
-        self._accounts_dir.mkdir(parents=True, exist_ok=True)
-        path = self._accounts_dir / f"{name}.json"
-        path.write_text(json.dumps({"hash": mosquitto_hash(secret), "acl": acl_lines}))
-        path.chmod(0o600)
-        return secret
-
-    def _extra_accounts(self) -> dict[str, tuple[str, list[str]]]:
-        if not self._accounts_dir.is_dir():
-            return {}
-        accounts = {}
-        for path in self._accounts_dir.glob("*.json"):
-            entry = json.loads(path.read_text())
-            accounts[path.stem] = (entry["hash"], list(entry["acl"]))
-        return accounts
+        """An extra account on the broker's service listener, kept by every later write of its files."""
+        try:
+            return BrokerCredentials(self.settings).add_service_account(name, acl_lines)
+        except BrokerCredentialsError as exc:
+            raise StackError(str(exc)) from exc
 
     def mosquitto_up(self) -> None:
         pid_file = self.mqtt_dir / "mosquitto.pid"
@@ -274,13 +189,13 @@ class LocalStack:
         self._chown(self.mqtt_dir, "mosquitto")
         if self.is_root:
             os.chown(self.settings.ingest_secret_file, 0, 0)  # the platform's secret, not the broker's
-        if _pid_alive(pid_file):
+        if pid_alive(pid_file):
             return
         ports = [
             p for p in (self.settings.mqtt_port, self.settings.mqtt_tls_port, self.settings.mqtt_service_port) if p
         ]
         for port in ports:
-            if _port_open(self.settings.mqtt_host, port):
+            if port_open(self.settings.mqtt_host, port):
                 raise StackError(f"port {port} is taken by another process")
         self._check_reachable("mosquitto", self.mqtt_dir / "data")
         started = subprocess.run(
@@ -292,7 +207,7 @@ class LocalStack:
         if started.returncode != 0:
             raise StackError(f"Mosquitto did not start: {started.stderr.strip()}")
         deadline = time.monotonic() + 15
-        while not all(_port_open(self.settings.mqtt_host, p) for p in ports):
+        while not all(port_open(self.settings.mqtt_host, p) for p in ports):
             if time.monotonic() > deadline:
                 log = (
                     (self.mqtt_dir / "mosquitto.log").read_text()[-2000:]
@@ -304,9 +219,9 @@ class LocalStack:
         logger.info("mosquitto up", extra={"port": self.settings.mqtt_port})
 
     def sync_auth_from_registry(self) -> None:
-        """After migrations: the broker's credentials and ACL as the device registry says."""
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-            self.sync_auth(conn)
+        """After migrations: the broker's credentials and ACL as the device registry says (left to the
+        files' owner if one runs)."""
+        sync_once(self.settings)
 
     def mosquitto_forget(self) -> None:
         """Stop the broker and drop its persisted sessions and queues (benchmarks start from nothing)."""
@@ -314,12 +229,12 @@ class LocalStack:
         shutil.rmtree(self.mqtt_dir / "data", ignore_errors=True)
 
     def mosquitto_down(self) -> None:
-        pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
+        pid = pid_alive(self.mqtt_dir / "mosquitto.pid")
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)  # a clean stop writes the persistence file
         deadline = time.monotonic() + 15
-        while _pid_alive(self.mqtt_dir / "mosquitto.pid") and time.monotonic() < deadline:
+        while pid_alive(self.mqtt_dir / "mosquitto.pid") and time.monotonic() < deadline:
             time.sleep(0.05)
 
     # ---- PostgreSQL ----------------------------------------------------------------------------
@@ -366,7 +281,7 @@ class LocalStack:
         hba_changed = self._write_pg_hba()
         self._chown(self.pg_dir, PG_SUPERUSER)
         (self.pg_dir / "run").chmod(0o700)  # the socket: the stack's owner (and root) only
-        if _pid_alive(self.pg_data / "postmaster.pid"):
+        if pid_alive(self.pg_data / "postmaster.pid"):
             if hba_changed:  # a stack from before password authentication: reload, no restart
                 subprocess.run(
                     self._as_user(PG_SUPERUSER, [_pg_bin("pg_ctl"), "-D", str(self.pg_data), "reload"]),
@@ -374,7 +289,7 @@ class LocalStack:
                     capture_output=True,
                 )
             return
-        if _port_open(self.settings.pg_host, self.settings.pg_port):
+        if port_open(self.settings.pg_host, self.settings.pg_port):
             raise StackError(f"port {self.settings.pg_port} is taken by another process")
         started = subprocess.run(
             self._as_user(
@@ -424,7 +339,7 @@ class LocalStack:
         return path.read_text().strip()
 
     def postgres_down(self) -> None:
-        if _pid_alive(self.pg_data / "postmaster.pid") is None:
+        if pid_alive(self.pg_data / "postmaster.pid") is None:
             return
         subprocess.run(
             self._as_user(PG_SUPERUSER, [_pg_bin("pg_ctl"), "-D", str(self.pg_data), "-m", "fast", "-w", "stop"]),
@@ -483,18 +398,18 @@ class LocalStack:
 
     def status(self) -> list[ServiceStatus]:
         s = self.settings
-        mqtt_pid = _pid_alive(self.mqtt_dir / "mosquitto.pid")
-        pg_pid = _pid_alive(self.pg_data / "postmaster.pid")
+        mqtt_pid = pid_alive(self.mqtt_dir / "mosquitto.pid")
+        pg_pid = pid_alive(self.pg_data / "postmaster.pid")
         return [
             ServiceStatus(
                 "mosquitto",
-                mqtt_pid is not None and _port_open(s.mqtt_host, s.mqtt_port),
+                mqtt_pid is not None and port_open(s.mqtt_host, s.mqtt_port),
                 s.mqtt_port,
                 f"pid {mqtt_pid}" if mqtt_pid else "stopped",
             ),
             ServiceStatus(
                 "postgres",
-                pg_pid is not None and _port_open(s.pg_host, s.pg_port),
+                pg_pid is not None and port_open(s.pg_host, s.pg_port),
                 s.pg_port,
                 f"pid {pg_pid}" if pg_pid else "stopped",
             ),

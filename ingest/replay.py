@@ -16,23 +16,15 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from core.media_store import MediaStore
+from core.replay_requests import ReplayFilter
+from core.settings import Settings
+from core.storable import MAX_REASON_CHARS, storable_text
 from device_adapters.contract import InboundMessage
 from ingest.identity import DeviceDirectory
 from ingest.writer import BatchWriter, DeadLetter, Ignored
-from services.media_store import MediaStore
-from services.storable import MAX_REASON_CHARS, storable_text
-from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ReplayFilter:
-    ids: tuple[int, ...] = ()
-    reason_code: str | None = None
-    topic: str | None = None
-    family: str | None = None
-    limit: int = 1000
 
 
 @dataclass

@@ -28,16 +28,17 @@ from tenacity import (
     wait_exponential,
 )
 
+from core.db import is_outage
+from core.media_store import MediaStore
+from core.settings import Settings
 from device_adapters.contract import InboundMessage
 from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
 from ingest.handoff import Empty
 from ingest.identity import DeviceDirectory
 from ingest.metrics import IngestMetrics, serve
+from ingest.replay_requests import ReplayRequestRunner
 from ingest.writer import BatchResult, BatchWriter, merge_results
-from services.db import is_outage
-from services.media_store import MediaStore
-from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +266,10 @@ class IngestWorker:
                     f" ({exc.strerror}): give each worker its own TLAB_INGEST_METRICS_PORT, or 0 for none"
                 ) from exc
         self.consumer.start()
+        replays = ReplayRequestRunner(self.settings, self.settings.ingest_client_id)
+        replays_stop = threading.Event()
+        replay_thread = threading.Thread(target=replays.run, args=(replays_stop,), name="replay-requests", daemon=True)
+        replay_thread.start()
         logger.info(
             "ingest started",
             extra={"client_id": self.settings.ingest_client_id, "filters": ",".join(self.consumer.filters)},
@@ -273,7 +278,9 @@ class IngestWorker:
             batch = self._next_batch()
             if batch:
                 self.process(batch)
+        replays_stop.set()
         self._drain()
+        replay_thread.join(30)
 
     def retire(self, quiet_s: float = 2.0, timeout_s: float = 300.0) -> int:
         """Leave the share group for good: unsubscribe (the broker stops giving this member a share),
@@ -341,7 +348,7 @@ class IngestWorker:
 def run_worker(settings: Settings, *, retire: bool = False) -> int:
     """Entry point of ``tlab ingest``: wait for the database and a current schema, then the loop until
     SIGTERM/SIGINT."""
-    from services.migrate import SchemaBehind, require_current_schema
+    from core.migrate import SchemaBehind, require_current_schema
 
     worker = IngestWorker(settings)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())

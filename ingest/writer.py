@@ -23,6 +23,9 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.db import is_outage
+from core.media_store import MediaStore
+from core.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
 from device_adapters.contract import (
     CameraEvent,
     CameraSnapshot,
@@ -46,9 +49,6 @@ from ingest.statements import (
     UPSERT_DEVICE,
     UPSERTS,
 )
-from services.db import is_outage
-from services.media_store import MediaStore
-from services.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
 
 logger = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from core import logs
+from core.settings import Settings
 from sim.faults import FaultInjector
 from sim.runner import Simulator, run_simulator
-from tlab import logs
-from tlab.settings import Settings
 
 sim_app = typer.Typer(
     help="Hardware simulators that speak the device contracts, each device logged in with its own provisioned "

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.settings import Settings
 from sim.publisher import CountingPublisher, OutboundMessage, PublishCounts
-from tlab.settings import Settings
 
 
 class DeviceConnections:

@@ -1,10 +1,12 @@
-"""MQTT credentials of simulated devices, provisioned through the device registry like real ones.
+"""MQTT credentials of simulated devices, obtained the way a device maker obtains them.
 
-A real device gets its secret once, from ``tlab devices provision``, and keeps it in its own storage.
-The simulators' "own storage" is a JSON file in the state folder (mode 600): ``DeviceKeyring.ensure``
-provisions the devices it does not know yet (or rotates one whose secret was lost with the file),
-regenerates the broker's password file and ACL, and waits until the broker has reloaded them. A file
-lock makes concurrent simulators (``./lab run`` starts several at once) take turns.
+A simulator is a device: it never opens the database or writes the broker's files. A device maker gets
+a device's secret once, from the lab's admin (``POST /v1/devices`` on the API, or ``tlab devices
+provision``), and keeps it in the device's own storage; the broker takes it when the files' owner has
+rewritten them (core/broker_credentials.py). The simulators' "own storage" is a JSON file in the state
+folder (mode 600): ``DeviceKeyring.ensure`` asks its ``Provisioner`` for the devices it has no secret
+for (a device registered earlier whose secret was lost gets a new one: a rotation), then waits until
+the broker accepts them. A file lock makes concurrent simulators (``./lab run`` starts several) take turns.
 """
 
 from __future__ import annotations
@@ -12,29 +14,81 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
+import httpx
 import paho.mqtt.client as mqtt
-import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tlab.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 class KeyringError(RuntimeError):
-    """Credentials could not be provisioned or the broker did not take them; the message says why."""
+    """Credentials could not be obtained or the broker did not take them; the message says why."""
+
+
+class Provisioner(Protocol):
+    def issue(self, device_id: str, family: str) -> str:
+        """A new secret for ``device_id`` of ``family`` (registering the device if it is new)."""
+        ...
+
+
+class ApiProvisioner:
+    """Credentials from the platform's admin API, with an admin token: ``client`` is an ``httpx.Client``
+    with the API's base URL and the token (FastAPI's TestClient is one too)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiProvisioner:
+        """The local API, with ``TLAB_API_TOKEN`` or the admin token ``./lab run`` keeps in the state folder."""
+        token = os.environ.get("TLAB_API_TOKEN")
+        token_file = settings.state_dir / "admin.token"
+        if not token and token_file.exists():
+            token = token_file.read_text().strip()
+        if not token:
+            raise KeyringError(
+                f"no admin token to provision devices: set TLAB_API_TOKEN or run `./lab run` ({token_file})"
+            )
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        return cls(httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10))
+
+    def issue(self, device_id: str, family: str) -> str:
+        try:
+            answer = self.client.post("/v1/devices", json={"device_id": device_id, "family": family, "pilot": "sim"})
+            if answer.status_code == 409:  # registered before: check it is ours, then rotate its secret
+                known = self.client.get(f"/v1/devices/{device_id}")
+                if known.status_code == 200 and known.json().get("family") != family:
+                    raise KeyringError(f"device {device_id!r} is registered as {known.json().get('family')!r}")
+                answer = self.client.post(f"/v1/devices/{device_id}/credentials")
+        except httpx.HTTPError as exc:
+            raise KeyringError(f"the API did not answer ({exc}): is the platform running? (`./lab run`)") from exc
+        if answer.status_code not in (200, 201):
+            raise KeyringError(f"the API refused {device_id!r}: {answer.status_code} {answer.text[:300]}")
+        secret: str = answer.json()["mqtt_password"]
+        return secret
 
 
 class DeviceKeyring:
-    def __init__(self, settings: Settings, path: Path | None = None) -> None:
+    def __init__(self, settings: Settings, provisioner: Provisioner | None = None, path: Path | None = None) -> None:
         self.settings = settings
+        self._provisioner = provisioner
         self.path = path or settings.state_dir / "sim-devices.json"
+
+    @property
+    def provisioner(self) -> Provisioner:
+        if self._provisioner is None:
+            self._provisioner = ApiProvisioner.from_settings(self.settings)
+        return self._provisioner
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, str]]:
@@ -57,59 +111,43 @@ class DeviceKeyring:
         return known.get(device_id)
 
     def ensure(self, devices: Mapping[str, str]) -> dict[str, str]:
-        """Credentials (device id -> secret) for ``devices`` (device id -> family), provisioning what is
-        missing in the registry and on the broker."""
-        from deploy.local_stack import LocalStack
-        from services.device_registry import RegistryError, mosquitto_hash_matches, provision, rotate
-
-        with self._locked() as known, psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-            changed: list[str] = []
-            for device_id, family in sorted(devices.items()):
-                row = conn.execute(
-                    "SELECT family, mqtt_password_hash FROM devices WHERE device_id = %s", (device_id,)
-                ).fetchone()
-                if row and row[0] != family:
-                    raise KeyringError(f"device {device_id!r} is registered as {row[0]!r}, not {family!r}")
-                if row and row[1] and device_id in known and mosquitto_hash_matches(row[1], known[device_id]):
-                    continue
-                try:
-                    creds = (
-                        rotate(conn, device_id) if row and row[1] else provision(conn, device_id, family, pilot="sim")
-                    )
-                except RegistryError as exc:
-                    raise KeyringError(str(exc)) from exc
-                known[device_id] = creds.password
-                changed.append(device_id)
-            if changed:
-                LocalStack(self.settings).sync_auth(conn)
-                logger.info("provisioned simulated devices", extra={"devices": len(changed)})
+        """Credentials (device id -> secret) for ``devices`` (device id -> family), obtaining the missing ones."""
+        with self._locked() as known:
+            changed = [device_id for device_id in sorted(devices) if device_id not in known]
+            for device_id in changed:
+                known[device_id] = self.provisioner.issue(device_id, devices[device_id])
             result = {d: known[d] for d in devices}
         if changed:
-            wait_until_accepted(self.settings, changed[-1], result[changed[-1]])
+            logger.info("provisioned simulated devices", extra={"devices": len(changed)})
+            for device_id in changed:
+                wait_until_accepted(self.settings, device_id, result[device_id])
         return result
 
 
+def broker_answer(settings: Settings, username: str, password: str) -> str:
+    """What the broker answers a device login with these credentials ("Success", "Not authorized", ...)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5)
+    client.username_pw_set(username, password)
+    outcome: list[str] = []
+    client.on_connect = lambda _c, _u, _f, rc, _p: outcome.append(str(rc))
+    try:
+        client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=5)
+        stop = time.monotonic() + 2
+        while not outcome and time.monotonic() < stop:
+            client.loop(0.05)
+    except OSError as exc:
+        outcome.append(str(exc))
+    finally:
+        client.disconnect()
+    return outcome[0] if outcome else "no answer"
+
+
 def wait_until_accepted(settings: Settings, username: str, password: str, timeout: float = 10.0) -> None:
-    """Block until the broker accepts these credentials: it reloads its files on SIGHUP, asynchronously."""
+    """Block until the broker accepts these credentials: its files are rewritten and reloaded asynchronously."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"probe-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
-        )
-        client.username_pw_set(username, password)
-        outcome: list[str] = []
-        client.on_connect = lambda _c, _u, _f, rc, _p, seen=outcome: seen.append(str(rc))
-        try:
-            client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=5)
-            stop = time.monotonic() + 2
-            while not outcome and time.monotonic() < stop:
-                client.loop(0.05)
-        except OSError as exc:
-            outcome.append(str(exc))
-        finally:
-            client.disconnect()
-        last = outcome[0] if outcome else "no answer"
+        last = broker_answer(settings, username, password)
         if last == "Success":
             return
         time.sleep(0.05)

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from tlab.settings import Settings, default_state_root
+from core.settings import Settings, default_state_root
 
 TEST_STATE = Path(os.environ.get("TLAB_TEST_STATE_DIR", default_state_root() / "test"))
 
@@ -43,8 +43,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def stack(settings: Settings) -> Iterator[Settings]:
     """A fresh stack for the session: broker persistence and database start empty."""
+    from core.broker_credentials import BrokerCredentialsOwner
+    from core.migrate import migrate
     from deploy.local_stack import LocalStack
-    from services.migrate import migrate
     from tests.integration.helpers import INJECTOR_USER, injector_secret_file
 
     local = LocalStack(settings)
@@ -54,8 +55,16 @@ def stack(settings: Settings) -> Iterator[Settings]:
     injector_secret_file(settings).write_text(injector_secret)
     local.ensure_database(settings.pg_database, fresh=True)
     migrate(settings)
-    local.sync_auth_from_registry()
+    # the broker files' one owner, as `./lab run` runs it: registry changes reach the broker through it
+    owner = BrokerCredentialsOwner(settings, poll_s=0.1)
+    stop = threading.Event()
+    owning = threading.Thread(target=owner.run, args=(stop,), name="broker-credentials", daemon=True)
+    owning.start()
+    if not owner.owning.wait(20):
+        raise RuntimeError("the broker credentials' owner did not start")
     yield settings
+    stop.set()
+    owning.join(10)
     local.down()
 
 

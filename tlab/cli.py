@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
+from core import logs
+from core.settings import REPO_ROOT, Settings
 from sim.cli import sim_app
-from tlab import logs
-from tlab.settings import REPO_ROOT, Settings
 
 app = typer.Typer(
     help="Territoire Lab: MQTT ingest, TimescaleDB and the API for the lab's pilots.",
@@ -44,8 +44,8 @@ def _settings() -> Settings:
 @stack_app.command("up")
 def stack_up() -> None:
     """Start (or check) Mosquitto and PostgreSQL, then apply migrations."""
+    from core.migrate import migrate
     from deploy.local_stack import LocalStack
-    from services.migrate import migrate
 
     settings = _settings()
     stack = LocalStack(settings)
@@ -89,7 +89,7 @@ def stack_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] 
 @app.command("migrate")
 def migrate() -> None:
     """Apply pending schema migrations."""
-    from services.migrate import migrate as apply
+    from core.migrate import migrate as apply
 
     applied = apply(_settings())
     typer.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
@@ -107,6 +107,21 @@ def ingest(
     from ingest.worker import run_worker
 
     raise typer.Exit(run_worker(_settings(), retire=retire))
+
+
+@app.command("broker-credentials")
+def broker_credentials() -> None:
+    """Keep the broker's password files and ACLs equal to the device registry (their one writer): on
+    start, then on every registry change. Run beside the broker; ./lab run starts it."""
+    import signal
+    import threading
+
+    from core.broker_credentials import BrokerCredentialsOwner
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    BrokerCredentialsOwner(_settings()).run(stop)
 
 
 @app.command("api")
@@ -170,19 +185,20 @@ def policy(markdown: Annotated[bool, typer.Option(help="Print the README table."
 
 # ---- devices ---------------------------------------------------------------------------------------
 def _registry_change(change: Any) -> Any:
-    """Run a registry change, then regenerate the local broker's credentials and ACL (SIGHUP)."""
+    """Run a registry change. The registry notifies the broker files' owner (``tlab broker-credentials``,
+    run by ``./lab run``); with no owner running, the files are written here."""
     import psycopg
 
-    from deploy.local_stack import LocalStack
-    from services.device_registry import RegistryError
+    from core.broker_credentials import sync_once
+    from core.device_registry import RegistryError
 
     settings = _settings()
     try:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             result = change(conn)
-            LocalStack(settings).sync_auth(conn)
     except RegistryError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    sync_once(settings)
     return result
 
 
@@ -219,7 +235,7 @@ def devices_provision(
     password_only: PasswordOnly = False,
 ) -> None:
     """Register a device and issue its MQTT credentials (the password is shown once)."""
-    from services.device_registry import provision
+    from core.device_registry import provision
 
     creds = _registry_change(
         lambda conn: provision(conn, device_id, family, pilot=pilot, location=location, description=description)
@@ -230,7 +246,7 @@ def devices_provision(
 @devices_app.command("rotate")
 def devices_rotate(device_id: str, password_only: PasswordOnly = False) -> None:
     """Issue a new password; the old one stops working at once (a connected device is dropped)."""
-    from services.device_registry import rotate
+    from core.device_registry import rotate
 
     _print_credentials(_registry_change(lambda conn: rotate(conn, device_id)), _settings(), password_only)
 
@@ -238,7 +254,7 @@ def devices_rotate(device_id: str, password_only: PasswordOnly = False) -> None:
 @devices_app.command("revoke")
 def devices_revoke(device_id: str) -> None:
     """Withdraw a device's credentials: the broker drops it if connected and refuses it from now on."""
-    from services.device_registry import revoke
+    from core.device_registry import revoke
 
     _registry_change(lambda conn: revoke(conn, device_id))
     typer.echo(f"revoked {device_id}")
@@ -247,8 +263,10 @@ def devices_revoke(device_id: str) -> None:
 @devices_app.command("sync-broker")
 def devices_sync_broker() -> None:
     """Regenerate the local broker's password file and ACL from the registry, and reload it."""
-    _registry_change(lambda conn: None)
-    typer.echo("broker credentials and ACL regenerated")
+    from core.broker_credentials import sync_once
+
+    written = sync_once(_settings())
+    typer.echo("broker credentials and ACL regenerated" if written else "left to the running `tlab broker-credentials`")
 
 
 # ---- API tokens -----------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """``tlab run``: the whole platform on one machine, each part in its own process.
 
-Order: stack up -> migrations -> ingest -> API -> simulators; live counts every few seconds;
+Order: stack up -> migrations -> broker credentials' owner -> ingest -> API -> simulators (which get
+their credentials from the API, as a device maker does); live counts every few seconds;
 Ctrl-C (or SIGTERM) stops simulators first, then ingest (which flushes and acknowledges), then the
 API, then the stack, so nothing that was published is left half-processed.
 """
@@ -9,22 +10,21 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
+from core.db import one_row
+from core.migrate import migrate
+from core.processes import port_open, wait_http
+from core.settings import Settings
 from deploy.local_stack import LocalStack
-from services.db import one_row
-from services.migrate import migrate
 from sim.credentials import DeviceKeyring
-from tlab.settings import Settings
 
 COUNT_SQL = """
 SELECT (SELECT count(*) FROM devices) AS devices,
@@ -101,18 +101,6 @@ def _spawn(name: str, args: list[str], env: dict[str, str]) -> Child:
     return Child(name, args, env, _start(args, env))
 
 
-def _wait_http(url: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own loopback URL
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.2)
-    return False
-
-
 def _stop(children: list[Child], timeout: float = 20) -> None:
     for child in children:
         if child.process.poll() is None:
@@ -122,12 +110,6 @@ def _stop(children: list[Child], timeout: float = 20) -> None:
             child.process.wait(timeout)
         except subprocess.TimeoutExpired:
             child.process.kill()
-
-
-def _port_taken(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _demo_admin_token(settings: Settings) -> str:
@@ -171,7 +153,7 @@ def run_platform(
         ("the API", settings.api_host, settings.api_port, "TLAB_API_PORT"),
         ("ingest metrics", settings.ingest_metrics_host, settings.ingest_metrics_port, "TLAB_INGEST_METRICS_PORT"),
     ):
-        if port and _port_taken(host, port):
+        if port and port_open(host, port):
             print(f"port {port} for {name} is taken by another process: stop it or set {variable}", file=sys.stderr)
             return 2
     stack = LocalStack(settings)
@@ -181,12 +163,13 @@ def run_platform(
     stack.sync_auth_from_registry()
     token = _demo_admin_token(settings)
     env = dict(os.environ)
+    credentials = _spawn("broker-credentials", ["broker-credentials"], env)
     ingest = _spawn("ingest", ["ingest"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
-    if not _wait_http(f"{base}/health", 30):
+    if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, ingest])
+        _stop([api, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(gardens, cameras, drones))
@@ -221,8 +204,8 @@ def run_platform(
     try:
         ticks = 0
         while not stop.wait(1):
-            # a simulator that finished its run is done; ingest and the API are restarted if they die
-            for child in (ingest, api):
+            # a simulator that finished its run is done; the other processes are restarted if they die
+            for child in (credentials, ingest, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -232,7 +215,7 @@ def run_platform(
         print("stopping ...", flush=True)
         _stop(sims)
         _stop([ingest])
-        _stop([api])
+        _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)
     return code

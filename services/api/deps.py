@@ -14,11 +14,11 @@ import psycopg
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.media_store import MediaStore
+from core.settings import Settings
 from services.api.schemas import invalid, unstorable
 from services.auth.policy import UNDECLARED, family_readers, match_request
 from services.auth.tokens import Principal, presented_token_id, verify_token
-from services.media_store import MediaStore
-from tlab.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer tlab_<id>_<secret>`.")
 

@@ -11,6 +11,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+from core.db import create_pool
+from core.media_store import MediaStore
+from core.migrate import SchemaBehind, require_current_schema
+from core.settings import Settings
 from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
 from services.api.routes import (
@@ -25,10 +29,6 @@ from services.api.routes import (
     tokens,
 )
 from services.api.schemas import ERROR_RESPONSES
-from services.db import create_pool
-from services.media_store import MediaStore
-from services.migrate import SchemaBehind, require_current_schema
-from tlab.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
@@ -261,3 +261,21 @@ class ReplayReport(BaseModel):
     still_rejected: dict[str, int]
     dry_run: bool
     stored_ids: list[int]
+
+
+class ReplayStatus(BaseModel):
+    """A replay request: queued, running (claimed by an ingest worker), done (with its report) or failed."""
+
+    id: int
+    requested_at: datetime
+    requested_by: str | None
+    selection: dict[str, Any]
+    dry_run: bool
+    state: Literal["queued", "running", "done", "failed"]
+    attempts: int
+    claimed_by: str | None
+    claimed_at: datetime | None
+    finished_at: datetime | None
+    report: ReplayReport | None
+    error: str | None
+    status_url: str

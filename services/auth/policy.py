@@ -50,6 +50,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/dead-letters/{dead_letter_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}/payload"): allow(ADMIN, OPERATOR, audit=True),
     ("POST", "/v1/dead-letters/replay"): allow(ADMIN, OPERATOR, audit=True),
+    ("GET", "/v1/dead-letters/replays/{replay_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("POST", "/v1/devices"): allow(ADMIN, audit=True),
     ("POST", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),

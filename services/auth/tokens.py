@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
+from core.db import one_row
 from services.auth.roles import Role
-from services.db import one_row
 
 TOKEN = re.compile(r"^tlab_(\d{1,18})_([A-Za-z0-9_-]{43})$")
 

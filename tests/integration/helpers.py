@@ -12,10 +12,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from core.device_registry import RegistryError, provision, rotate
+from core.settings import REPO_ROOT, Settings
 from ingest.writer import claimed_identity
 from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
-from tlab.settings import REPO_ROOT, Settings
 
 INJECTOR_USER = "tlab-test-injector"
 
@@ -44,9 +47,29 @@ def _logged_in(
     return publisher
 
 
+class RegistryProvisioner:
+    """Tests provision devices as the lab's admin does with `tlab devices provision`: in the registry, whose
+    notification makes the broker files' owner (running in the test session) rewrite them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def issue(self, device_id: str, family: str) -> str:
+        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+            try:
+                return provision(conn, device_id, family, pilot="test").password
+            except RegistryError:
+                return rotate(conn, device_id).password
+
+
+def keyring(settings: Settings) -> DeviceKeyring:
+    """The test session's device keyring (secrets in its state folder), provisioning through the registry."""
+    return DeviceKeyring(settings, RegistryProvisioner(settings))
+
+
 def device_publisher(settings: Settings, device_id: str, family: str, **options: Any) -> CountingPublisher:
     """A connected publisher logged in as ``device_id`` (provisioned in the registry on first use)."""
-    return _logged_in(settings, device_id, DeviceKeyring(settings).ensure({device_id: family})[device_id], **options)
+    return _logged_in(settings, device_id, keyring(settings).ensure({device_id: family})[device_id], **options)
 
 
 def injector_publisher(settings: Settings, **options: Any) -> CountingPublisher:

@@ -10,17 +10,16 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher
 from tests.conftest import count, wait_for
-from tests.integration.helpers import garden
+from tests.integration.helpers import garden, keyring
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_device_publishes_over_tls_with_the_private_ca(stack, ingest, db, uid) -> None:
     device = f"tls{uid}"
-    secret = DeviceKeyring(stack).ensure({device: "ptipot"})[device]
+    secret = keyring(stack).ensure({device: "ptipot"})[device]
     publisher = CountingPublisher(
         stack.mqtt_host,
         stack.mqtt_tls_port,

@@ -1,5 +1,5 @@
 """'The database is down' vs 'the database refuses this': each SQLSTATE class ingest relies on, provoked
-on the real server, classified by services.db.is_outage (hold and retry) or not (a per-message verdict)."""
+on the real server, classified by core.db.is_outage (hold and retry) or not (a per-message verdict)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from core.db import is_outage
 from deploy.local_stack import LocalStack
-from services.db import is_outage
 
 pytestmark = pytest.mark.integration
 

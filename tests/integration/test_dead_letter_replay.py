@@ -60,10 +60,14 @@ def test_replay_after_an_adapter_fix(stack, ingest, api, db, uid, monkeypatch) -
     assert [bool(r["resolved_at"]) for r in letters] == [True, True, True, False]  # kept, marked resolved
     assert letters[3]["replay_attempts"] == 1 and letters[3]["last_replay_code"] == "invalid_field"
 
-    # idempotent: resolved letters are skipped, nothing is written twice
-    again = api.post("/v1/dead-letters/replay", json={"ids": list(ids)})
-    assert again.status_code == 200, again.text
-    assert again.json()["examined"] == 1 and again.json()["stored"] == 0
+    # over HTTP the request is recorded and an ingest worker runs it; idempotent: resolved letters are skipped
+    asked = api.post("/v1/dead-letters/replay", json={"ids": list(ids)})
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["state"] in ("queued", "running", "done") and asked.json()["requested_by"] == "test"
+    status_url = asked.json()["status_url"]
+    done = wait_for(lambda: (r := api.get(status_url).json())["state"] == "done" and r, what="the replay's report")
+    assert done["claimed_by"] == stack.ingest_client_id
+    assert done["report"]["examined"] == 1 and done["report"]["stored"] == 0
     assert count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3
     listed = api.get("/v1/dead-letters", params={"device_id": device, "resolved": "false"}).json()["items"]
     assert [item["id"] for item in listed] == [ids[3]]
@@ -80,3 +84,20 @@ def test_replay_request_is_validated(api) -> None:
         ).status_code
         == 422
     )
+
+
+def test_an_interrupted_replay_request_is_taken_over(stack, ingest, api, db) -> None:
+    """A worker killed mid-replay leaves its request 'running'; once its lease is over, a worker runs it."""
+    asked = api.post("/v1/dead-letters/replay", json={"ids": [2**62], "dry_run": True})
+    request_id = asked.json()["id"]
+    wait_for(lambda: api.get(asked.json()["status_url"]).json()["state"] == "done", what="the first run")
+    db.execute(
+        "UPDATE replay_requests SET state = 'running', claimed_by = 'killed-worker', claimed_at = now() - "
+        "interval '1 hour', report = NULL WHERE id = %s",
+        (request_id,),
+    )
+    db.execute("NOTIFY tlab_replay_requests")
+    done = wait_for(lambda: (r := api.get(asked.json()["status_url"]).json())["state"] == "done" and r, what="rerun")
+    assert done["claimed_by"] == stack.ingest_client_id and done["attempts"] == 2
+    assert done["report"] == {"examined": 0, "stored": 0, "still_rejected": {}, "dry_run": True, "stored_ids": []}
+    assert api.get("/v1/dead-letters/replays/999999999").status_code == 404

@@ -13,10 +13,10 @@ import uuid
 
 import pytest
 
+from core.settings import REPO_ROOT
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import count, wait_for
-from tests.integration.helpers import garden, publish_all, worker_env
-from tlab.settings import REPO_ROOT
+from tests.integration.helpers import garden, keyring, publish_all, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +126,7 @@ def test_the_registry_shows_online_offline_and_last_seen(stack, ingest, api, uid
         response = api.get(f"/v1/devices/{device}")
         return response.json() if response.status_code == 200 else {}
 
+    keyring(stack).ensure({device: "ptipot"})  # the device's maker provisioned it; the simulator keeps the secret
     sim = _sim(stack, prefix)
     try:
         online = wait_for(lambda: status().get("status") == "online" and status(), what="online")

@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from sim.credentials import broker_answer, wait_until_accepted
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import count, wait_for
 from tests.integration.helpers import mount_seen_by_devices
@@ -33,7 +34,7 @@ def reading(device: str, second: int) -> OutboundMessage:
 
 
 @pytest.fixture
-def devices(api, uid):
+def devices(stack, api, uid):
     made = {}
     for name in ("a", "b"):
         response = api.post(
@@ -42,7 +43,13 @@ def devices(api, uid):
         )
         assert response.status_code == 201, response.text
         made[name] = response.json()
+    for device in made.values():  # the broker files' owner rewrites them when the registry notifies it
+        wait_until_accepted(stack, device["mqtt_username"], device["mqtt_password"])
     return made
+
+
+def refused(stack, username: str, password: str) -> bool:
+    return broker_answer(stack, username, password) != "Success"
 
 
 def test_a_device_publishes_as_itself_and_not_as_another(stack, ingest, db, devices) -> None:
@@ -111,11 +118,13 @@ def test_revoked_and_rotated_credentials_are_refused(stack, api, devices) -> Non
         assert dropped.wait(10), "a connected device kept its connection after being revoked"
     finally:
         connected.client.loop_stop()
+    assert refused(stack, a["mqtt_username"], a["mqtt_password"])
     with pytest.raises(ConnectionRefusedError):
         publisher(stack, a["mqtt_username"], a["mqtt_password"])
 
     rotated = api.post(f"/v1/devices/{b['device_id']}/credentials")
     assert rotated.status_code == 200
+    wait_until_accepted(stack, b["mqtt_username"], rotated.json()["mqtt_password"])
     with pytest.raises(ConnectionRefusedError):
         publisher(stack, b["mqtt_username"], b["mqtt_password"])
     publisher(stack, b["mqtt_username"], rotated.json()["mqtt_password"]).close()

@@ -18,10 +18,9 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import RunningWorker, count, wait_for
-from tests.integration.helpers import device_publisher, garden, publish_all, readings
+from tests.integration.helpers import device_publisher, garden, keyring, publish_all, readings
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +65,7 @@ def test_a_topic_too_long_for_the_index_is_dead_lettered_not_a_stall(stack, inge
     """Defect 2: over ~2.7 KB the topic did not fit the dead-letter unique index; 'program limit
     exceeded' was taken for an outage and the worker retried forever."""
     device = f"g{uid}"
-    DeviceKeyring(stack).ensure({device: "ptipot"})
+    keyring(stack).ensure({device: "ptipot"})
     topic = f"ptipot/{device}/x/" + secrets.token_hex(1500)  # incompressible: the index cannot shrink it
     publish_all(stack, [OutboundMessage(topic, b"x")], injector=True)
     letter = wait_for(lambda: _letters(db, device), what="the long topic's dead letter")[0]
@@ -164,7 +163,7 @@ def _connect(client: mqtt.Client, stack, port: int | None = None) -> str:
 def test_a_device_cannot_take_over_another_client_id(stack, db, uid):
     """Defect 4: device A connecting with B's client id (or ingest's) dropped B (or ingest)."""
     a, b = f"a{uid}", f"b{uid}"
-    secrets_ = DeviceKeyring(stack).ensure({a: "ptipot", b: "ptipot"})
+    secrets_ = keyring(stack).ensure({a: "ptipot", b: "ptipot"})
     victim = _device_client(stack, b, secrets_[b], client_id=b)
     dropped: list[str] = []
     assert _connect(victim, stack) == "Success"
@@ -188,7 +187,7 @@ def test_a_device_cannot_take_over_another_client_id(stack, db, uid):
 
 def test_devices_cannot_log_in_on_the_platform_listener(stack, uid):
     device = f"g{uid}"
-    secret = DeviceKeyring(stack).ensure({device: "ptipot"})[device]
+    secret = keyring(stack).ensure({device: "ptipot"})[device]
     client = _device_client(stack, device, secret, client_id=device)
     try:
         assert _connect(client, stack, port=stack.mqtt_service_port) != "Success"
@@ -200,7 +199,7 @@ def test_a_device_in_the_ingest_share_group_steals_nothing(stack, db, uid):
     """Defect 5: a device subscribed to $share/<ingest group>/ptipot/# got its share of every device's
     messages, which the ACL then refused to deliver: 40 published, 20 stored."""
     group, spy, device = f"grp{uid}", f"s{uid}", f"g{uid}"
-    secret = DeviceKeyring(stack).ensure({spy: "ptipot"})[spy]
+    secret = keyring(stack).ensure({spy: "ptipot"})[spy]
     received: list[str] = []
     client = _device_client(stack, spy, secret, client_id=spy)
     client.on_message = lambda _c, _u, msg: received.append(msg.topic)
@@ -270,7 +269,7 @@ def test_a_device_cannot_publish_outside_its_declared_topics(stack, ingest, db, 
 
 def test_the_platforms_own_downlinks_are_not_dead_lettered(stack, ingest, db, uid):
     device = f"g{uid}"
-    DeviceKeyring(stack).ensure({device: "ptipot"})
+    keyring(stack).ensure({device: "ptipot"})
     before = ingest.worker.stats.ignored
     sender = CountingPublisher(
         stack.mqtt_host, stack.mqtt_service_port, f"tlab-downlink-{uid}", credentials=stack.mqtt_credentials()

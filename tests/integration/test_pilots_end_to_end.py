@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim.camera import CameraFleet
+from sim.credentials import ApiProvisioner, DeviceKeyring
 from sim.drone import DroneMission
 from sim.garden import GardenFleet
 from sim.runner import run_simulator
@@ -17,9 +18,15 @@ from tests.conftest import count, wait_for
 pytestmark = pytest.mark.integration
 
 
+def maker(settings, api) -> DeviceKeyring:
+    """The simulators get their credentials as a device maker does: from the admin API (``api`` is an
+    httpx client authenticated as an admin)."""
+    return DeviceKeyring(settings, ApiProvisioner(api))
+
+
 def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
     fleet = GardenFleet(devices=3, seed=11, prefix=f"g{uid}")
-    assert run_simulator(fleet, stack, rate=50, count=10, stop=threading.Event()) == 0
+    assert run_simulator(fleet, stack, keyring=maker(stack, api), rate=50, count=10, stop=threading.Event()) == 0
 
     wait_for(
         lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id LIKE %s", f"g{uid}-%") == 30,
@@ -58,7 +65,7 @@ def test_drone_mission_reaches_the_api(stack, ingest, api, db, uid) -> None:
     mission = DroneMission(
         device_id=device, seed=12, length_m=3.0, speed_mps=0.5, rate_hz=50, frame_every=10, missions=1
     )
-    assert run_simulator(mission, stack, rate=50, stop=threading.Event()) == 0
+    assert run_simulator(mission, stack, keyring=maker(stack, api), rate=50, stop=threading.Event()) == 0
 
     listing = wait_for(
         lambda: api.get("/v1/missions", params={"device_id": device}).json()["items"], what="the mission"
@@ -87,7 +94,7 @@ def test_drone_mission_reaches_the_api(stack, ingest, api, db, uid) -> None:
 
 def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
     fleet = CameraFleet(devices=1, seed=13, events=2, prefix=f"cam{uid}")
-    assert run_simulator(fleet, stack, rate=20, stop=threading.Event()) == 0
+    assert run_simulator(fleet, stack, keyring=maker(stack, api), rate=20, stop=threading.Event()) == 0
     device = f"cam{uid}-01"
 
     def ended() -> list[dict]:
@@ -103,7 +110,7 @@ def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
         assert snap.status_code == 200 and snap.content[:3] == b"\xff\xd8\xff"
 
 
-def test_faulty_fleet_stores_each_unique_reading_once(stack, ingest, db, uid) -> None:
+def test_faulty_fleet_stores_each_unique_reading_once(stack, ingest, api, db, uid) -> None:
     """Duplicates, late data (3 h old) and link drops every 5 ticks: every distinct reading stored once."""
     import random
 
@@ -112,7 +119,17 @@ def test_faulty_fleet_stores_each_unique_reading_once(stack, ingest, db, uid) ->
     fleet = GardenFleet(devices=2, seed=14, prefix=f"f{uid}")
     faults = FaultInjector(random.Random(14), duplicate=0.3, late=0.2, late_hours=3)
     assert (
-        run_simulator(fleet, stack, rate=40, count=20, stop=threading.Event(), faults=faults, disconnect_every=5) == 0
+        run_simulator(
+            fleet,
+            stack,
+            keyring=maker(stack, api),
+            rate=40,
+            count=20,
+            stop=threading.Event(),
+            faults=faults,
+            disconnect_every=5,
+        )
+        == 0
     )
 
     wait_for(

@@ -6,8 +6,8 @@ import re
 
 from typer.testing import CliRunner
 
+from core.settings import REPO_ROOT
 from tlab.cli import app
-from tlab.settings import REPO_ROOT
 
 
 def test_readme_configuration_table_matches_the_settings() -> None:

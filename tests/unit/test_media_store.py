@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.media_store import MediaStore, MediaStoreError
+from core.media_store import MediaStore, MediaStoreError
 
 
 def test_put_is_content_addressed_and_idempotent(tmp_path: Path) -> None:

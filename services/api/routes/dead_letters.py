@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response
 
-from ingest import ReplayFilter, replay_dead_letters
-from services.api.deps import ConnDep, SettingsDep
+from core.replay_requests import ReplayFilter, request_replay
+from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import (
     PAYLOAD_PREVIEW_BYTES,
     DeadLetter,
@@ -16,8 +16,8 @@ from services.api.schemas import (
     Limit,
     Offset,
     Page,
-    ReplayReport,
     ReplayRequest,
+    ReplayStatus,
     page,
 )
 
@@ -98,8 +98,20 @@ def get_dead_letter_payload(conn: ConnDep, dead_letter_id: DeadLetterId) -> Resp
     return Response(bytes(row["payload"]), media_type="application/octet-stream", headers=headers)
 
 
-@router.post("/replay", summary="Run unresolved dead letters through the adapters again (after a fix)")
-def replay(settings: SettingsDep, request: ReplayRequest) -> ReplayReport:
+REPLAY_COLUMNS = (
+    "id, requested_at, requested_by, selection, dry_run, state, attempts, claimed_by, claimed_at, finished_at, "
+    "report, error"
+)
+ReplayId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Replay request id.")]
+
+
+@router.post(
+    "/replay",
+    status_code=202,
+    summary="Ask for unresolved dead letters to be run through the adapters again (after a fix)",
+    description="The request is recorded and run by an ingest worker; follow it at `status_url`.",
+)
+def replay(conn: ConnDep, principal: PrincipalDep, request: ReplayRequest) -> ReplayStatus:
     selection = ReplayFilter(
         ids=tuple(request.ids),
         reason_code=request.reason_code,
@@ -107,4 +119,17 @@ def replay(settings: SettingsDep, request: ReplayRequest) -> ReplayReport:
         family=request.family,
         limit=request.limit,
     )
-    return ReplayReport(**replay_dead_letters(settings, selection, dry_run=request.dry_run).as_dict())
+    request_id = request_replay(conn, selection, dry_run=request.dry_run, requested_by=principal.name)
+    return _replay_status(conn, request_id)
+
+
+@router.get("/replays/{replay_id}", summary="A replay request: its state and, once done, its report")
+def get_replay(conn: ConnDep, replay_id: ReplayId) -> ReplayStatus:
+    return _replay_status(conn, replay_id)
+
+
+def _replay_status(conn: ConnDep, replay_id: int) -> ReplayStatus:
+    row = conn.execute(f"SELECT {REPLAY_COLUMNS} FROM replay_requests WHERE id = %s", (replay_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"replay request {replay_id} not found")
+    return ReplayStatus(**row, status_url=f"/v1/dead-letters/replays/{replay_id}")

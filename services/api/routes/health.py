@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from core.capabilities import detect
 from services.api.deps import ConnDep
-from services.capabilities import detect
 
 router = APIRouter(tags=["health"])
 

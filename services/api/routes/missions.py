@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from core.db import one_row
 from services.api.deps import ConnDep
 from services.api.schemas import Frame, Limit, Mission, MissionDetail, Offset, Page, TelemetryPoint, page
-from services.db import one_row
 
 router = APIRouter(prefix="/missions", tags=["missions"])
 

@@ -1,9 +1,9 @@
 """Device provisioning over HTTP (admin only): issue, rotate and revoke MQTT credentials.
 
-After each change the broker's password file and ACL are regenerated from the registry and the broker
-reloads them — on the local stack, where the API shares the machine with the broker, or in a folder the
-broker watches (TLAB_MQTT_AUTH_DIR: docker-compose). Elsewhere, run `tlab devices sync-broker` beside the
-broker (or use a broker that authenticates against the registry).
+The API writes the registry only: each change notifies the broker files' one owner through the database
+(``tlab broker-credentials``, beside the broker; core/broker_credentials.py), which rewrites them and makes
+the broker reload, so this works the same when the API runs on another host. A device can log in about a
+second after the answer.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field, JsonValue, field_validator
 
+from core.device_registry import Credentials, RegistryError, provision, revoke, rotate
 from device_adapters.registry import ADAPTERS
-from services.api.deps import ConnDep, SettingsDep
+from services.api.deps import ConnDep
 from services.api.schemas import ErrorMessage, Text
-from services.device_registry import Credentials, RegistryError, provision, revoke, rotate
 
 router = APIRouter(prefix="/devices", tags=["provisioning"])
 FAMILIES = sorted(a.family for a in ADAPTERS.values())
@@ -58,21 +58,13 @@ def _answer(creds: Credentials) -> DeviceCredentials:
     )
 
 
-def _sync(conn: ConnDep, settings: SettingsDep) -> None:
-    from deploy.local_stack import LocalStack
-
-    stack = LocalStack(settings)
-    if settings.mqtt_auth_dir or (stack.mqtt_dir / "mosquitto.conf").exists():
-        stack.sync_auth(conn)
-
-
 @router.post(
     "",
     status_code=201,
     summary="Register a device and issue its MQTT credentials",
     responses={409: {"model": ErrorMessage, "description": "The device already has credentials (rotate them)"}},
 )
-def post_device(conn: ConnDep, settings: SettingsDep, request: ProvisionRequest) -> DeviceCredentials:
+def post_device(conn: ConnDep, request: ProvisionRequest) -> DeviceCredentials:
     try:
         creds = provision(
             conn,
@@ -84,25 +76,22 @@ def post_device(conn: ConnDep, settings: SettingsDep, request: ProvisionRequest)
         )
     except RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
-    _sync(conn, settings)
     return _answer(creds)
 
 
 @router.post("/{device_id}/credentials", summary="Rotate a device's MQTT password (the old one stops working)")
-def rotate_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> DeviceCredentials:
+def rotate_credentials(conn: ConnDep, device_id: DeviceId) -> DeviceCredentials:
     try:
         creds = rotate(conn, device_id)
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from exc
-    _sync(conn, settings)
     return _answer(creds)
 
 
 @router.delete("/{device_id}/credentials", status_code=204, summary="Revoke a device: the broker refuses it")
-def revoke_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> Response:
+def revoke_credentials(conn: ConnDep, device_id: DeviceId) -> Response:
     try:
         revoke(conn, device_id)
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from exc
-    _sync(conn, settings)
     return Response(status_code=204)

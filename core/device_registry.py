@@ -3,9 +3,13 @@
 A device's secret is random (192 bits), shown once, and stored only as Mosquitto's password hash
 (``$7$``: PBKDF2-SHA512), so the broker's password files and ACLs can be regenerated from the registry at
 any time. Devices and the platform's own accounts live on separate listeners with separate files
-(``render_device_files``, ``render_service_files``): a device logs in only on the device listeners,
-publishes only the topics its family declares (``device_topics``) and reads only
+(``render_device_files`` here; the platform's own in core/broker_credentials.py): a device logs in only on
+the device listeners, publishes only the topics its family declares (``device_topics``) and reads only
 ``<family>/<device_id>/downlink/…``. Ids starting with ``tlab-`` are the platform's.
+
+Every change of a device's credentials sends ``NOTIFY tlab_broker_credentials`` in its transaction: the
+files' one owner (core/broker_credentials.py) rewrites them when the change commits, wherever the
+change was made (the API, the CLI).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from psycopg.rows import dict_row
 from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
 
+CREDENTIALS_CHANNEL = "tlab_broker_credentials"
 MOSQUITTO_PBKDF2_ITERATIONS = 101  # Mosquitto 2.0's own default; the secrets are random, not passwords
 
 
@@ -54,6 +59,10 @@ def mosquitto_hash_matches(hashed: str, secret: str) -> bool:
 
 
 RESERVED_PREFIX = "tlab-"  # the platform's accounts and client ids (tlab-ingest, tlab-ingest-1, ...)
+
+
+def _notify_broker(conn: psycopg.Connection[Any], device_id: str) -> None:
+    conn.execute("SELECT pg_notify(%s, %s)", (CREDENTIALS_CHANNEL, device_id))
 
 
 def _check(device_id: str, family: str) -> None:
@@ -88,6 +97,7 @@ def provision(
     ).fetchone()
     if row is None:
         raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
+    _notify_broker(conn, device_id)
     return Credentials(device_id, family, device_id, secret)
 
 
@@ -102,6 +112,7 @@ def rotate(conn: psycopg.Connection[Any], device_id: str) -> Credentials:
     if row is None:
         raise RegistryError(f"device {device_id!r} has no credentials to rotate")
     family = row["family"] if isinstance(row, dict) else row[0]
+    _notify_broker(conn, device_id)
     return Credentials(device_id, family, device_id, secret)
 
 
@@ -113,6 +124,7 @@ def revoke(conn: psycopg.Connection[Any], device_id: str) -> None:
     )
     if cur.rowcount != 1:
         raise RegistryError(f"device {device_id!r} has no active credentials")
+    _notify_broker(conn, device_id)
 
 
 def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -131,23 +143,8 @@ def render_device_files(conn: psycopg.Connection[Any], mount: str) -> tuple[str,
     ``mount`` is the listeners' mount point: the broker checks ACLs against the mounted topic."""
     devices = _credentialed(conn)
     passwd = "".join(f"{d['device_id']}:{d['mqtt_password_hash']}\n" for d in devices)
-    parts = ["# Devices, generated from the registry (services/device_registry.py); do not edit."]
+    parts = ["# Devices, generated from the registry (core/device_registry.py); do not edit."]
     for d in devices:
         writes = "".join(f"topic write {mount}{t}\n" for t in device_topics(d["family"], d["device_id"]))
         parts.append(f"user {d['device_id']}\n{writes}topic read {mount}{d['family']}/{d['device_id']}/downlink/#")
-    return passwd, "\n\n".join(parts) + "\n"
-
-
-def render_service_files(accounts: dict[str, tuple[str, list[str]]], mount: str) -> tuple[str, str]:
-    """(password file, ACL) of the platform's listener: ``accounts`` is name -> (hash, extra ACL lines).
-    The ingest account reads everything devices send and writes under the device mount (downlinks, and
-    the empty retained messages that clear a retained copy a device may not keep)."""
-    from tlab.settings import INGEST_MQTT_USER
-
-    passwd = "".join(f"{name}:{hashed}\n" for name, (hashed, _) in sorted(accounts.items()))
-    parts = ["# The platform's accounts (deploy/local_stack.py); devices cannot log in on this listener."]
-    for name, (_, lines) in sorted(accounts.items()):
-        if name == INGEST_MQTT_USER:
-            lines = [f"topic read {mount}#", f"topic write {mount}#", "topic write tlab/#", *lines]
-        parts.append(f"user {name}\n" + "\n".join(lines))
     return passwd, "\n\n".join(parts) + "\n"

@@ -1,4 +1,4 @@
-"""Schema migrations: plain SQL files in services/migrations, applied by yoyo-migrations.
+"""Schema migrations: plain SQL files in core/migrations, applied by yoyo-migrations.
 
 yoyo keeps the SQL as plain files (TimescaleDB calls such as create_hypertable read as they are),
 records what was applied, and takes a lock so several workers starting at once apply each migration once.
@@ -15,7 +15,7 @@ import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
-from tlab.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 # yoyo logs every SQL step and prints result sets; our own log line says what was applied.
