@@ -35,6 +35,7 @@ import psycopg
 from benchmarks.paced_publisher import line_publisher
 from benchmarks.results import write_results
 from core.db import one_row
+from core.device_registry import RegistryProvisioner
 from core.migrate import migrate
 from core.processes import wait_http
 from core.settings import Settings, default_state_root
@@ -205,7 +206,9 @@ class Bench:
         # every publisher logs in as a provisioned device, as in the field (a fresh registry each time)
         devices = {path.stem: topic.split("/")[0] for topic, path, _n in self.files}
         devices.update({f"lat-{i}": "ptipot" for i in range(LATENCY_PUBLISHERS_MAX)} | {"lat-api": "ptipot"})
-        self.secrets = DeviceKeyring(self.settings).ensure(devices)
+        self.secrets = DeviceKeyring(
+            self.settings, RegistryProvisioner(self.settings.database_url, pilot="bench")
+        ).ensure(devices)
 
     def cpu_snapshot(self, extra: dict[str, list[int]]) -> dict[str, float]:
         """CPU seconds so far of this bench stack's own processes (not the system's broker or database)."""

@@ -148,3 +148,20 @@ def render_device_files(conn: psycopg.Connection[Any], mount: str) -> tuple[str,
         writes = "".join(f"topic write {mount}{t}\n" for t in device_topics(d["family"], d["device_id"]))
         parts.append(f"user {d['device_id']}\n{writes}topic read {mount}{d['family']}/{d['device_id']}/downlink/#")
     return passwd, "\n\n".join(parts) + "\n"
+
+
+class RegistryProvisioner:
+    """Credentials straight from the registry, as the lab's admin issues them with `tlab devices provision`
+    (a new secret for a device already provisioned: a rotation). For the admin's own tools (tests, the
+    ingest benchmark); simulators go through the API. Satisfies sim.credentials.Provisioner."""
+
+    def __init__(self, database_url: str, pilot: str | None = None) -> None:
+        self.database_url = database_url
+        self.pilot = pilot
+
+    def issue(self, device_id: str, family: str) -> str:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            try:
+                return provision(conn, device_id, family, pilot=self.pilot).password
+            except RegistryError:
+                return rotate(conn, device_id).password

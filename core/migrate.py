@@ -1,4 +1,5 @@
-"""Schema migrations: plain SQL files in core/migrations, applied by yoyo-migrations.
+"""Schema migrations: plain SQL files in core/migrations (what every family shares) and in each family's
+folder (device_adapters/<family>/migrations: its own tables), applied by yoyo-migrations.
 
 yoyo keeps the SQL as plain files (TimescaleDB calls such as create_hypertable read as they are),
 records what was applied, and takes a lock so several workers starting at once apply each migration once.
@@ -16,12 +17,18 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from core.settings import Settings
+from device_adapters.registry import FAMILIES
 
 logger = logging.getLogger(__name__)
 # yoyo logs every SQL step and prints result sets; our own log line says what was applied.
 logging.getLogger("yoyo").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def migration_sources() -> list[str]:
+    """The core's migrations, then every registered family's."""
+    return [str(MIGRATIONS_DIR), *(str(f.migrations) for f in FAMILIES if f.migrations.is_dir())]
 
 
 def _backend_url(database_url: str) -> str:
@@ -38,7 +45,7 @@ def apply_migrations(database_url: str, runtime_role: str | None = None) -> list
     is the schema owner's; ``runtime_role`` (the role the processes log in as) is then granted what it
     needs on every table: read and write data, append only to the append-only tables, nothing else."""
     backend = get_backend(_backend_url(database_url))
-    migrations = read_migrations(str(MIGRATIONS_DIR))
+    migrations = read_migrations(*migration_sources())
     # yoyo prints the result rows of migration statements (create_hypertable's) to stdout
     with backend.lock(), contextlib.redirect_stdout(io.StringIO()):
         pending = backend.to_apply(migrations)
@@ -61,9 +68,9 @@ def grant_runtime(database_url: str, role: str) -> None:
             conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(sql.Identifier(table), who))
 
 
-def pending_migrations(database_url: str) -> list[str]:
+def _pending(database_url: str) -> list[str]:
     backend = get_backend(_backend_url(database_url))
-    return [m.id for m in backend.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+    return [m.id for m in backend.to_apply(read_migrations(*migration_sources()))]
 
 
 class SchemaBehind(RuntimeError):
@@ -73,7 +80,7 @@ class SchemaBehind(RuntimeError):
 def require_current_schema(database_url: str) -> None:
     """Raise SchemaBehind if migrations are pending. The running processes never migrate: they log in as
     a role that owns nothing, so they wait for `tlab migrate` (``./lab run``, a Kubernetes Job)."""
-    pending = pending_migrations(database_url)
+    pending = _pending(database_url)
     if pending:
         raise SchemaBehind(f"migrations pending ({', '.join(pending)}): run `tlab migrate`")
 

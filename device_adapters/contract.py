@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 # A device clock may run a little ahead of ours; beyond this a timestamp is treated as wrong.
 MAX_CLOCK_AHEAD = timedelta(minutes=15)
@@ -31,6 +31,17 @@ class InboundMessage:
     retain: bool = False  # published with the retain flag (the broker keeps a copy for later subscribers)
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One MQTT message as a device (or a simulator) publishes it."""
+
+    topic: str
+    payload: bytes
+    user_properties: tuple[tuple[str, str], ...] = ()
+    qos: int = 1
+    retain: bool = False
+
+
 class Rejection(Exception):
     """A message that cannot become records. ``code`` is stable (for metrics and filters);
     ``reason`` is for a human and names the field or byte at fault."""
@@ -41,67 +52,7 @@ class Rejection(Exception):
         self.reason = reason
 
 
-# ---- canonical records ----------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class GardenReading:
-    table: ClassVar[str] = "garden_readings"
-    time: datetime
-    device_id: str
-    soil_vwc_pct: float | None = None
-    soil_temp_c: float | None = None
-    air_temp_c: float | None = None
-    air_rh_pct: float | None = None
-    light_lux: float | None = None
-    rain_mm: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DroneTelemetry:
-    table: ClassVar[str] = "drone_telemetry"
-    time: datetime
-    device_id: str
-    mission_id: str
-    chainage_m: float
-    speed_mps: float | None = None
-    heading_deg: float | None = None
-    pitch_deg: float | None = None
-    roll_deg: float | None = None
-    water_level_pct: float | None = None
-    water_temp_c: float | None = None
-    air_temp_c: float | None = None
-    h2s_ppm: float | None = None
-    ch4_pct_lel: float | None = None
-    o2_pct: float | None = None
-    battery_pct: float | None = None
-    rssi_dbm: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MissionStart:
-    table: ClassVar[str] = "missions"
-    mission_id: str
-    device_id: str
-    started_at: datetime
-    pipe_id: str
-    start_manhole: str
-    end_manhole: str
-    direction: str
-    diameter_mm: int
-    material: str
-    operator: str | None = None
-    notes: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MissionEnd:
-    table: ClassVar[str] = "missions"
-    mission_id: str
-    device_id: str
-    ended_at: datetime
-    status: str
-    distance_m: float | None = None
-
-
+# ---- records every family shares -----------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MediaBlob:
     """Bytes for the content-addressed media store; the metadata row is keyed on the hash."""
@@ -115,46 +66,6 @@ class MediaBlob:
 
 
 @dataclass(frozen=True, slots=True)
-class DroneFrame:
-    table: ClassVar[str] = "drone_frames"
-    time: datetime
-    device_id: str
-    mission_id: str
-    chainage_m: float
-    media_sha256: str
-    seq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CameraEvent:
-    """The latest known state of a detection event; a newer state replaces an older one."""
-
-    table: ClassVar[str] = "camera_events"
-    event_id: str
-    device_id: str
-    updated_at: datetime
-    event_type: str  # new | update | end
-    label: str
-    score: float
-    box: tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
-    zone: str | None
-    start_time: datetime
-    end_time: datetime | None
-    stationary: bool
-    has_snapshot: bool
-    source: str = "karroad"
-
-
-@dataclass(frozen=True, slots=True)
-class CameraSnapshot:
-    table: ClassVar[str] = "camera_snapshots"
-    event_id: str
-    device_id: str
-    time: datetime
-    media_sha256: str
-
-
-@dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """A device's word on its own link, on ``<family>/<device_id>/status`` in every family: ``online`` when
     it connects, ``offline`` as its last will (sent by the broker when the link dies) or on a clean exit."""
@@ -165,17 +76,8 @@ class DeviceStatus:
     time: datetime  # receive time: the will is published by the broker, not stamped by the device
 
 
-Record = (
-    GardenReading
-    | DroneTelemetry
-    | MissionStart
-    | MissionEnd
-    | MediaBlob
-    | DroneFrame
-    | CameraEvent
-    | CameraSnapshot
-    | DeviceStatus
-)
+# A family's records are its own (``<family>/records.py``); these kinds are shared by every family.
+Record = Any  # a frozen dataclass with a ``table`` ClassVar, stored by its family's storage spec
 
 
 @dataclass(frozen=True, slots=True)

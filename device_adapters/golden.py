@@ -52,7 +52,15 @@ class GoldenCase:
 
 
 def all_cases() -> list[GoldenCase]:
-    return [GoldenCase(d.parent.parent.name, d.name, d) for d in sorted(ROOT.glob("*/testdata/*")) if d.is_dir()]
+    """Every registered family's cases (its folder's ``testdata/``)."""
+    from device_adapters.registry import FAMILIES
+
+    return [
+        GoldenCase(family.name, d.name, d)
+        for family in FAMILIES
+        for d in sorted((family.folder / "testdata").glob("*"))
+        if d.is_dir()
+    ]
 
 
 def records_as_json(decoded: Decoded) -> list[dict[str, Any]]:

@@ -1,16 +1,38 @@
-"""The one place where device families are registered (tests fail if a folder is not listed here)."""
+"""The one list of device families: one line per family. Everything else (ingest's subscriptions and
+writes, migrations, the API's reader policy, the simulators, ``./lab run``, the tests) derives from it.
+
+A family kept out of this tree (a pilot's own, under development) is registered without editing this
+file by naming its module in ``TLAB_EXTRA_FAMILIES`` (comma-separated importable modules, each exporting
+``FAMILY``), for every process of the platform alike; the test suite mounts its fixture family this way.
+"""
 
 from __future__ import annotations
 
-from device_adapters.bathy import BathyAdapter
+import importlib
+import os
+
+from device_adapters import bathy, karroad, ptipot
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
-from device_adapters.karroad import KarroadAdapter
-from device_adapters.ptipot import PtipotAdapter
+from device_adapters.family import Family
 from device_adapters.status import STATUS_LEVEL, decode_status, is_status_topic
 
-ADAPTERS: dict[str, DeviceAdapter] = {
-    adapter.topic_root: adapter for adapter in (PtipotAdapter(), BathyAdapter(), KarroadAdapter())
-}
+BUILT_IN: tuple[Family, ...] = (
+    ptipot.FAMILY,
+    bathy.FAMILY,
+    karroad.FAMILY,
+)
+
+
+def _extra_families() -> tuple[Family, ...]:
+    names = [n.strip() for n in os.environ.get("TLAB_EXTRA_FAMILIES", "").split(",") if n.strip()]
+    return tuple(importlib.import_module(name).FAMILY for name in names)
+
+
+FAMILIES: tuple[Family, ...] = BUILT_IN + _extra_families()
+if len({f.name for f in FAMILIES}) != len(FAMILIES) or len({f.adapter.topic_root for f in FAMILIES}) != len(FAMILIES):
+    raise ValueError(f"two families share a name or a topic root: {[f.name for f in FAMILIES]}")
+
+ADAPTERS: dict[str, DeviceAdapter] = {family.adapter.topic_root: family.adapter for family in FAMILIES}
 
 # Topic filters ingest subscribes to: one per family root.
 TOPIC_FILTERS: tuple[str, ...] = tuple(f"{root}/#" for root in ADAPTERS)
@@ -31,6 +53,13 @@ def decode(message: InboundMessage) -> Decoded:
     if is_status_topic(message.topic):
         return decode_status(adapter.family, message)
     return adapter.decode(message)
+
+
+def family(name: str) -> Family:
+    found = next((f for f in FAMILIES if f.name == name), None)
+    if found is None:
+        raise KeyError(f"unknown family {name!r} (known: {', '.join(f.name for f in FAMILIES)})")
+    return found
 
 
 def device_topics(family: str, device_id: str) -> list[str]:

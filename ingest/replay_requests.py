@@ -45,7 +45,7 @@ class ReplayRequestRunner:
         settings: Settings,
         worker_name: str,
         *,
-        poll_s: float = 2.0,
+        poll_s: float = 0.25,  # also how long a stopping worker waits for this thread
         lease: timedelta = timedelta(minutes=10),
         max_attempts: int = 3,
     ) -> None:

@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from core.db import is_outage
+from core.errors import first_line
 from core.media_store import MediaStore
 from core.settings import Settings
 from device_adapters.contract import InboundMessage
@@ -41,10 +42,6 @@ from ingest.replay_requests import ReplayRequestRunner
 from ingest.writer import BatchResult, BatchWriter, merge_results
 
 logger = logging.getLogger(__name__)
-
-
-def _first_line(exc: BaseException | None) -> str:
-    return str(exc).splitlines()[0] if exc and str(exc) else repr(exc)
 
 
 class WorkerError(RuntimeError):
@@ -192,7 +189,7 @@ class IngestWorker:
             if is_outage(exc):
                 raise
             self.stats.no_verdict += 1
-            self._last_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self._last_failure = f"{type(exc).__name__}: {first_line(exc)}"
             for message in messages:
                 self.failures[_key(message)] += 1
             raise NoVerdict(self._last_failure) from exc
@@ -202,7 +199,7 @@ class IngestWorker:
         if isinstance(exc, NoVerdict):
             logger.error(
                 "batch failed without a verdict; retrying",
-                extra={"attempt": state.attempt_number, "error": _first_line(exc), "messages": len(self.failures)},
+                extra={"attempt": state.attempt_number, "error": first_line(exc), "messages": len(self.failures)},
                 exc_info=exc.__cause__,
             )
             return
@@ -212,7 +209,7 @@ class IngestWorker:
             self._conn.close()
         logger.warning(
             "database unavailable; holding the batch",
-            extra={"attempt": state.attempt_number, "error": _first_line(exc)},
+            extra={"attempt": state.attempt_number, "error": first_line(exc)},
         )
 
     # ---- loop ----------------------------------------------------------------------------------
@@ -361,7 +358,7 @@ def run_worker(settings: Settings, *, retire: bool = False) -> int:
             "waiting for the database and its schema",
             extra={
                 "attempt": state.attempt_number,
-                "error": _first_line(state.outcome.exception() if state.outcome else None),
+                "error": first_line(state.outcome.exception() if state.outcome else None),
             },
         ),
         reraise=True,

@@ -24,22 +24,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.db import is_outage
+from core.errors import first_line
 from core.media_store import MediaStore
 from core.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
-from device_adapters.contract import (
-    CameraEvent,
-    CameraSnapshot,
-    Decoded,
-    DroneFrame,
-    DroneTelemetry,
-    InboundMessage,
-    MediaBlob,
-    MissionEnd,
-    MissionStart,
-    Rejection,
-)
+from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
 from device_adapters.registry import ADAPTERS, decode
 from device_adapters.status import is_status_topic
+from device_adapters.storage import Owned
 from device_adapters.validation import DEVICE_ID
 from ingest.identity import DeviceDirectory
 from ingest.statements import (
@@ -51,8 +42,6 @@ from ingest.statements import (
 )
 
 logger = logging.getLogger(__name__)
-
-_COPY_BY_TYPE = {t.record_type: t for t in COPY_TARGETS}
 
 
 @dataclass(frozen=True)
@@ -188,7 +177,7 @@ class BatchWriter:
                 raise
             logger.warning(
                 "batch failed on a message; isolating messages",
-                extra={"size": len(outcomes), "error": _first_line(exc)},
+                extra={"size": len(outcomes), "error": first_line(exc)},
             )
             return self._commit_one_by_one(conn, outcomes)
 
@@ -216,7 +205,7 @@ class BatchWriter:
                     raise
                 logger.warning(
                     "message failed; dead-lettering it",
-                    extra={"topic": storable_text(outcome.message.topic, 200), "error": _first_line(exc)},
+                    extra={"topic": storable_text(outcome.message.topic, 200), "error": first_line(exc)},
                 )
                 part = self._commit_letter(conn, _letter_for_failure(outcome, exc))
             merge_results(total, part)
@@ -234,7 +223,7 @@ class BatchWriter:
             minimal = DeadLetter(
                 dataclasses.replace(letter.message, user_properties={}),
                 "internal_error",
-                f"the dead letter ({letter.code}: {letter.reason}) could not be stored: {_first_line(exc)}",
+                f"the dead letter ({letter.code}: {letter.reason}) could not be stored: {first_line(exc)}",
                 letter.family,
                 letter.device_id,
             )
@@ -349,26 +338,24 @@ class BatchWriter:
 
 
 def _foreign_objects(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> dict[int, str]:
-    """{message index: reason} for messages that name a mission or camera event stored as another
-    device's. Ids inside payloads are the device's word: they never reach across devices."""
-    claims: dict[str, list[tuple[int, str, str]]] = {"missions": [], "camera_events": []}
+    """{message index: reason} for messages that name an object (a mission, a camera event: what a record
+    declares as ``owned_by``) stored as another device's. Ids inside payloads are the device's word: they
+    never reach across devices."""
+    claims: dict[Owned, list[tuple[int, str, str]]] = defaultdict(list)
     for index, item in enumerate(accepted):
         for record in item.decoded.records:
-            if isinstance(record, MissionStart | MissionEnd | DroneTelemetry | DroneFrame):
-                claims["missions"].append((index, record.mission_id, record.device_id))
-            elif isinstance(record, CameraEvent | CameraSnapshot):
-                claims["camera_events"].append((index, record.event_id, record.device_id))
+            owned: Owned | None = getattr(type(record), "owned_by", None)
+            if owned is not None:
+                claims[owned].append((index, getattr(record, owned.key), record.device_id))
     foreign: dict[int, str] = {}
-    for table, claimed in claims.items():
-        if not claimed:
-            continue
-        key, kind = ("mission_id", "mission") if table == "missions" else ("event_id", "camera event")
+    for owned, claimed in claims.items():
         ids = sorted({object_id for _, object_id, _ in claimed})
-        owners = dict(cur.execute(f"SELECT {key}, device_id FROM {table} WHERE {key} = ANY(%s)", (ids,)).fetchall())
+        query = f"SELECT {owned.key}, device_id FROM {owned.table} WHERE {owned.key} = ANY(%s)"
+        owners = dict(cur.execute(query, (ids,)).fetchall())
         for index, object_id, device_id in claimed:
             owner = owners.get(object_id)
             if owner is not None and owner != device_id:
-                foreign[index] = f"{kind} {object_id!r} belongs to another device; a device writes only its own"
+                foreign[index] = f"{owned.kind} {object_id!r} belongs to another device; a device writes only its own"
     return foreign
 
 
@@ -377,11 +364,6 @@ def _params(record: Any) -> dict[str, Any]:
     if isinstance(params.get("box"), tuple):
         params["box"] = list(params["box"])
     return params
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _letter_for_failure(outcome: Outcome, exc: BaseException) -> DeadLetter:
@@ -395,10 +377,10 @@ def _letter_for_failure(outcome: Outcome, exc: BaseException) -> DeadLetter:
         family, device = outcome.family, outcome.device_id
     if isinstance(exc, psycopg.Error) and isinstance(outcome, Accepted):
         return DeadLetter(
-            message, "database_rejected", f"database refused the records: {_first_line(exc)}", family, device
+            message, "database_rejected", f"database refused the records: {first_line(exc)}", family, device
         )
     return DeadLetter(
-        message, "internal_error", f"{type(exc).__name__} while storing: {_first_line(exc)}", family, device
+        message, "internal_error", f"{type(exc).__name__} while storing: {first_line(exc)}", family, device
     )
 
 

@@ -1,16 +1,21 @@
-"""``tlab sim``: run one simulator. Fault options are the group's: ``tlab sim --duplicate 0.2 garden``."""
+"""``tlab sim``: run one family's simulator (one command per registered family with a simulator, its options
+from the family's ``SimulatorSpec``). Fault options are the group's: ``tlab sim --duplicate 0.2 garden``."""
 
 from __future__ import annotations
 
+import inspect
 import random
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
 from core import logs
 from core.settings import Settings
+from device_adapters.registry import FAMILIES
+from device_adapters.simulation import Simulator, SimulatorSpec
 from sim.faults import FaultInjector
-from sim.runner import Simulator, run_simulator
+from sim.runner import run_simulator
 
 sim_app = typer.Typer(
     help="Hardware simulators that speak the device contracts, each device logged in with its own provisioned "
@@ -18,7 +23,6 @@ sim_app = typer.Typer(
     "faults into whatever it publishes.",
     no_args_is_help=True,
 )
-Seed = Annotated[int, typer.Option(help="Random seed (same seed, same payloads).")]
 
 
 @sim_app.callback()
@@ -43,56 +47,33 @@ def faults(
     ctx.obj = {"faults": injector if injector.active else None, "disconnect_every": disconnect_every}
 
 
-def _run(ctx: typer.Context, sim: Simulator, rate: float, count: int = 0) -> None:
+def _run(ctx: typer.Context, sim: Simulator, rate: float) -> None:
     settings = Settings()
     logs.configure(settings.log_level, settings.log_json)
-    raise typer.Exit(run_simulator(sim, settings, rate=rate, count=count, **ctx.obj))
+    raise typer.Exit(run_simulator(sim, settings, rate=rate, **ctx.obj))
 
 
-@sim_app.command("garden")
-def garden(
-    ctx: typer.Context,
-    devices: Annotated[int, typer.Option(help="Fleet size.")] = 5,
-    rate: Annotated[float, typer.Option(help="Readings per second per device.")] = 1.0,
-    count: Annotated[int, typer.Option(help="Readings per device, 0 = forever.")] = 0,
-    prefix: Annotated[str, typer.Option(help="Device ids are <prefix>-01, <prefix>-02, ...")] = "sim-garden",
-    seed: Seed = 42,
-) -> None:
-    """Ptipot' garden sensors."""
-    from sim.garden import GardenFleet
+def _command(spec: SimulatorSpec) -> Callable[..., None]:
+    """A ``tlab sim <command>`` whose options are the family's (typer reads the generated signature)."""
 
-    _run(ctx, GardenFleet(devices=devices, seed=seed, prefix=prefix), rate, count)
+    def command(ctx: typer.Context, **options: Any) -> None:
+        _run(ctx, spec.build(**options), float(options["rate"]))
 
-
-@sim_app.command("drone")
-def drone(
-    ctx: typer.Context,
-    rate: Annotated[float, typer.Option(help="Telemetry messages per second.")] = 5.0,
-    frame_every: Annotated[int, typer.Option(help="One video frame per N telemetry messages.")] = 5,
-    length_m: Annotated[float, typer.Option(help="Pipe length.")] = 60.0,
-    device: Annotated[str, typer.Option(help="Drone id.")] = "sim-bathy-01",
-    count: Annotated[int, typer.Option(help="Missions to fly, 0 = forever.")] = 0,
-    seed: Seed = 42,
-) -> None:
-    """Bathy pipe-inspection drone: missions with telemetry and rendered frames."""
-    from sim.drone import DroneMission
-
-    mission = DroneMission(
-        device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count, rate_hz=rate
-    )
-    _run(ctx, mission, rate)
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    params += [
+        inspect.Parameter(
+            option.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=option.default,
+            annotation=Annotated[type(option.default), typer.Option(help=option.help)],
+        )
+        for option in spec.options
+    ]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__doc__ = spec.help
+    return command
 
 
-@sim_app.command("camera")
-def camera(
-    ctx: typer.Context,
-    devices: Annotated[int, typer.Option(help="Number of cameras.")] = 2,
-    rate: Annotated[float, typer.Option(help="Messages per second per camera.")] = 0.5,
-    count: Annotated[int, typer.Option(help="Events per camera, 0 = forever.")] = 0,
-    prefix: Annotated[str, typer.Option(help="Camera ids are <prefix>-01, <prefix>-02, ...")] = "sim-cam",
-    seed: Seed = 42,
-) -> None:
-    """Karroad dumping cameras: detection events and rendered snapshots."""
-    from sim.camera import CameraFleet
-
-    _run(ctx, CameraFleet(devices=devices, seed=seed, events=count, prefix=prefix), rate)
+for _family in FAMILIES:
+    if _family.simulator is not None:
+        sim_app.command(_family.simulator.command)(_command(_family.simulator))

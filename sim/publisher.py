@@ -25,16 +25,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from device_adapters.contract import OutboundMessage
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundMessage:
-    topic: str
-    payload: bytes
-    user_properties: tuple[tuple[str, str], ...] = ()
-    qos: int = 1
-    retain: bool = False
 
 
 @dataclass

@@ -15,28 +15,14 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Protocol
 
 from core.settings import Settings
+from device_adapters.simulation import Simulator
 from sim.connections import DeviceConnections
 from sim.credentials import DeviceKeyring, KeyringError
 from sim.faults import FaultInjector
-from sim.publisher import OutboundMessage
 
 logger = logging.getLogger(__name__)
-
-
-class Simulator(Protocol):
-    name: str
-
-    @property
-    def done(self) -> bool: ...
-
-    def device_families(self) -> dict[str, str]:
-        """device id -> family of every device this simulator speaks for."""
-        ...
-
-    def tick(self, n: int, now: datetime) -> list[OutboundMessage]: ...
 
 
 def run_simulator(

@@ -7,6 +7,11 @@ tests never see each other's data.
 from __future__ import annotations
 
 import os
+
+# The suite runs with a fourth, throwaway family mounted by its one registration (tests/fixtures/families/
+# beehive): every list the platform derives from the registry (subscriptions, storage, migrations, the
+# reader policy, simulators, golden cases) must take it, in this process and in those the tests start.
+os.environ.setdefault("TLAB_EXTRA_FAMILIES", "tests.fixtures.families.beehive")
 import threading
 import time
 import uuid

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -135,17 +137,42 @@ def api() -> None:
     )
 
 
-@app.command("run")
-def run(
-    gardens: Annotated[int, typer.Option(help="Simulated garden sensors.")] = 5,
-    cameras: Annotated[int, typer.Option(help="Simulated dumping cameras.")] = 2,
-    drones: Annotated[int, typer.Option(help="Simulated pipe drones.")] = 1,
-    seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
-) -> None:
-    """The whole platform with all simulators: stack, migrations, ingest, API, simulators."""
-    from tlab.supervisor import run_platform
+def _run_command() -> Callable[..., None]:
+    """``tlab run``, with one ``--<run_flag> N`` option per family that has a simulator (from the registry)."""
+    from device_adapters.registry import FAMILIES
 
-    raise typer.Exit(run_platform(_settings(), gardens=gardens, cameras=cameras, drones=drones, seed=seed))
+    simulated = [f for f in FAMILIES if f.simulator is not None]
+
+    def run(seed: int = 42, **counts: int) -> None:
+        from tlab.supervisor import run_platform
+
+        fleet = {f.name: counts[f.simulator.run_flag] for f in simulated if f.simulator is not None}
+        raise typer.Exit(run_platform(_settings(), fleet=fleet, seed=seed))
+
+    params = [
+        inspect.Parameter(
+            f.simulator.run_flag,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=f.simulator.run_default,
+            annotation=Annotated[int, typer.Option(help=f"Simulated {f.name} devices ({f.simulator.help})")],
+        )
+        for f in simulated
+        if f.simulator is not None
+    ]
+    params.append(
+        inspect.Parameter(
+            "seed",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=42,
+            annotation=Annotated[int, typer.Option(help="Simulator seed.")],
+        )
+    )
+    run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    run.__doc__ = "The whole platform with all simulators: stack, migrations, ingest, API, simulators."
+    return run
+
+
+app.command("run")(_run_command())
 
 
 @app.command("test", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

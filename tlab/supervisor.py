@@ -20,21 +20,21 @@ from typing import Any
 import psycopg
 
 from core.db import one_row
+from core.errors import first_line
 from core.migrate import migrate
 from core.processes import port_open, wait_http
 from core.settings import Settings
 from deploy.local_stack import LocalStack
+from device_adapters.registry import FAMILIES
 from sim.credentials import DeviceKeyring
 
-COUNT_SQL = """
-SELECT (SELECT count(*) FROM devices) AS devices,
-       (SELECT count(*) FROM garden_readings) AS garden_readings,
-       (SELECT count(*) FROM drone_telemetry) AS drone_telemetry,
-       (SELECT count(*) FROM drone_frames) AS frames,
-       (SELECT count(*) FROM missions) AS missions,
-       (SELECT count(*) FROM camera_events) AS camera_events,
-       (SELECT count(*) FROM dead_letters) AS dead_letters
-"""
+
+def count_sql() -> tuple[list[str], str]:
+    """(labels, query) of the live counts: devices, every family's tables (from the registry), dead letters."""
+    tables = [t for family in FAMILIES for t in family.tables]
+    labels = ["devices", *tables, "dead_letters"]
+    query = "SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in labels)
+    return labels, query
 
 
 @dataclass
@@ -80,12 +80,12 @@ class LiveCounts:
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=3)
-            row = one_row(self._conn.execute(COUNT_SQL))
+            labels, query = count_sql()
+            row = one_row(self._conn.execute(query))
         except psycopg.OperationalError as exc:
             self.close()
-            return f"database unavailable ({str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__})"
-        names = ("devices", "garden", "drone telemetry", "frames", "missions", "camera events", "dead letters")
-        return "  ".join(f"{n}={v}" for n, v in zip(names, row, strict=True))
+            return f"database unavailable ({first_line(exc)})"
+        return "  ".join(f"{n}={v}" for n, v in zip(labels, row, strict=True))
 
     def close(self) -> None:
         if self._conn is not None:
@@ -126,26 +126,16 @@ def _demo_admin_token(settings: Settings) -> str:
     return token
 
 
-def drone_ids_of(drones: int) -> list[str]:
-    return [f"sim-bathy-{i + 1:02d}" for i in range(drones)]
+def simulated_devices(fleet: dict[str, int]) -> dict[str, str]:
+    """device id -> family of every device the run command simulates (``fleet``: family -> how many)."""
+    found: dict[str, str] = {}
+    for family in FAMILIES:
+        if family.simulator is not None and fleet.get(family.name):
+            found.update(family.simulator.device_families(fleet[family.name]))
+    return found
 
 
-def simulated_devices(gardens: int, cameras: int, drones: int) -> dict[str, str]:
-    """device id -> family of every device the run command simulates (the simulators' own naming)."""
-    from sim.camera import CameraFleet
-    from sim.garden import GardenFleet
-
-    drone_ids = dict.fromkeys(drone_ids_of(drones), "bathy")
-    return {
-        **GardenFleet(devices=gardens).device_families(),
-        **CameraFleet(devices=cameras).device_families(),
-        **drone_ids,
-    }
-
-
-def run_platform(
-    settings: Settings, *, gardens: int, cameras: int, drones: int, seed: int, stop: threading.Event | None = None
-) -> int:
+def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -172,14 +162,12 @@ def run_platform(
         _stop([api, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
-    DeviceKeyring(settings).ensure(simulated_devices(gardens, cameras, drones))
+    DeviceKeyring(settings).ensure(simulated_devices(fleet))
     sims = [
-        _spawn("garden", ["sim", "garden", "--devices", str(gardens), "--seed", str(seed)], env),
-        _spawn("camera", ["sim", "camera", "--devices", str(cameras), "--seed", str(seed + 1)], env),
-    ]
-    sims += [
-        _spawn(f"drone-{i + 1}", ["sim", "drone", "--device", drone_id, "--seed", str(seed + 2 + i)], env)
-        for i, drone_id in enumerate(drone_ids_of(drones))
+        _spawn(f"{args[0]}-{k + 1}", ["sim", *args], env)
+        for n, family in enumerate(FAMILIES)
+        if family.simulator is not None
+        for k, args in enumerate(family.simulator.run_processes(fleet.get(family.name, 0), seed + 10 * n))
     ]
     print(
         "\nTerritoire Lab is running\n"

@@ -8,17 +8,8 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from device_adapters.contract import (
-    Decoded,
-    DroneFrame,
-    DroneTelemetry,
-    InboundMessage,
-    MediaBlob,
-    MetricSpec,
-    MissionEnd,
-    MissionStart,
-    Rejection,
-)
+from device_adapters.bathy.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
+from device_adapters.contract import Decoded, InboundMessage, MediaBlob, MetricSpec, Rejection
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,

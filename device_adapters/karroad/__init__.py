@@ -1,3 +1,38 @@
-from device_adapters.karroad.adapter import KarroadAdapter
+"""Karroad's illegal-dumping cameras. Contract: README.md beside this file."""
 
-__all__ = ["KarroadAdapter"]
+from pathlib import Path
+
+from device_adapters.family import Family, Readers
+from device_adapters.karroad.adapter import KarroadAdapter
+from device_adapters.karroad.simulator import CameraFleet
+from device_adapters.karroad.storage import STORAGE
+from device_adapters.simulation import SimOption, SimulatorSpec
+
+SIMULATOR = SimulatorSpec(
+    command="camera",
+    help="Karroad dumping cameras: detection events and rendered snapshots.",
+    build=lambda devices, rate, count, prefix, seed: CameraFleet(
+        devices=devices, seed=seed, events=count, prefix=prefix
+    ),
+    options=(
+        SimOption("devices", 2, "Number of cameras."),
+        SimOption("rate", 0.5, "Messages per second per camera."),
+        SimOption("count", 0, "Events per camera, 0 = forever."),
+        SimOption("prefix", "sim-cam", "Camera ids are <prefix>-01, <prefix>-02, ..."),
+        SimOption("seed", 42, "Random seed (same seed, same payloads)."),
+    ),
+    run_flag="cameras",
+    run_default=2,
+    run_processes=lambda n, seed: [["camera", "--devices", str(n), "--seed", str(seed)]] if n else [],
+)
+
+FAMILY = Family(
+    adapter=KarroadAdapter(),
+    storage=STORAGE,
+    # camera events and snapshots are personal data (CNIL): the cleanliness service and police
+    readers=Readers(("admin", "operator", "cleanliness", "police"), audited=True),
+    folder=Path(__file__).parent,
+    simulator=SIMULATOR,
+)
+
+__all__ = ["FAMILY", "KarroadAdapter"]

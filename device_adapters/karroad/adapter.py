@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from device_adapters.contract import CameraEvent, CameraSnapshot, Decoded, InboundMessage, MetricSpec, Rejection
+from device_adapters.contract import Decoded, InboundMessage, MetricSpec, Rejection
+from device_adapters.karroad.records import CameraEvent, CameraSnapshot
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,

@@ -1,3 +1,37 @@
-from device_adapters.ptipot.adapter import PtipotAdapter
+"""Ptipot' permaculture garden sensors. Contract: README.md beside this file."""
 
-__all__ = ["PtipotAdapter"]
+from pathlib import Path
+
+from device_adapters.family import Family, Readers
+from device_adapters.ptipot.adapter import PtipotAdapter
+from device_adapters.ptipot.simulator import GardenFleet
+from device_adapters.ptipot.storage import STORAGE
+from device_adapters.simulation import SimOption, SimulatorSpec
+
+SIMULATOR = SimulatorSpec(
+    command="garden",
+    help="Ptipot' garden sensors.",
+    build=lambda devices, rate, count, prefix, seed: GardenFleet(
+        devices=devices, readings=count, prefix=prefix, seed=seed
+    ),
+    options=(
+        SimOption("devices", 5, "Fleet size."),
+        SimOption("rate", 1.0, "Readings per second per device."),
+        SimOption("count", 0, "Readings per device, 0 = forever."),
+        SimOption("prefix", "sim-garden", "Device ids are <prefix>-01, <prefix>-02, ..."),
+        SimOption("seed", 42, "Random seed (same seed, same payloads)."),
+    ),
+    run_flag="gardens",
+    run_default=5,
+    run_processes=lambda n, seed: [["garden", "--devices", str(n), "--seed", str(seed)]] if n else [],
+)
+
+FAMILY = Family(
+    adapter=PtipotAdapter(),
+    storage=STORAGE,
+    readers=Readers.everyone(),  # garden conditions are open data
+    folder=Path(__file__).parent,
+    simulator=SIMULATOR,
+)
+
+__all__ = ["FAMILY", "PtipotAdapter"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from device_adapters.contract import Decoded, GardenReading, InboundMessage, MetricSpec
+from device_adapters.contract import Decoded, InboundMessage, MetricSpec
+from device_adapters.ptipot.records import GardenReading
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,

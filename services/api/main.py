@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 from core.db import create_pool
+from core.errors import first_line
 from core.media_store import MediaStore
 from core.migrate import SchemaBehind, require_current_schema
 from core.settings import Settings
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             require_current_schema(settings.database_url)
         except (psycopg.OperationalError, SchemaBehind) as exc:  # serve anyway: /health tells
-            logger.warning("database not ready at start-up", extra={"error": str(exc).splitlines()[0]})
+            logger.warning("database not ready at start-up", extra={"error": first_line(exc)})
         app.state.settings = settings
         app.state.pool = create_pool(settings.database_url)
         app.state.media = MediaStore(settings.media_path)
@@ -76,14 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)
     async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": f"database unavailable: {str(exc).splitlines()[0]}"}, status_code=503)
+        return JSONResponse({"detail": f"database unavailable: {first_line(exc)}"}, status_code=503)
 
     @app.exception_handler(psycopg.DataError)
     async def database_refused_value(_request: Request, exc: psycopg.DataError) -> JSONResponse:
         # a value of the request the database cannot take (out of range, malformed): the client's to fix
-        logger.warning("database refused a request value", extra={"error": str(exc).splitlines()[0]})
+        logger.warning("database refused a request value", extra={"error": first_line(exc)})
         return JSONResponse(
-            {"detail": [{"type": "value_error", "loc": ["request"], "msg": str(exc).splitlines()[0], "input": None}]},
+            {"detail": [{"type": "value_error", "loc": ["request"], "msg": first_line(exc), "input": None}]},
             status_code=422,
         )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from device_adapters.family import EVERY_ROLE, Family
+from device_adapters.registry import FAMILIES
 from services.auth.roles import ALL_ROLES, Role
 
 ADMIN, OPERATOR = Role.ADMIN, Role.OPERATOR
@@ -27,8 +29,20 @@ def allow(*roles: Role, audit: bool = False) -> Policy:
 
 
 EVERYONE = Policy(ALL_ROLES)
-PIPES = allow(ADMIN, OPERATOR, Role.SANITATION, audit=True)  # pipe maps are sensitive infrastructure data
-EVIDENCE = allow(ADMIN, OPERATOR, Role.CLEANLINESS, Role.POLICE, audit=True)  # camera events are personal data
+
+
+def readers_policy(family: Family) -> Policy:
+    """Who may read a family's data, as the family declares it (device_adapters/<family>/__init__.py)."""
+    roles = family.readers.roles
+    granted = ALL_ROLES if EVERY_ROLE in roles else frozenset(Role(r) for r in roles)
+    return Policy(granted, family.readers.audited)
+
+
+# Routes that serve several families (readings, media) narrow to the family of what they serve: a
+# drone's telemetry or frame is pipe data, a camera snapshot is evidence, whichever route asks for it.
+FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for family in FAMILIES}
+PIPES = FAMILY_READERS["bathy"]  # pipe maps are sensitive infrastructure data
+EVIDENCE = FAMILY_READERS["karroad"]  # camera events are personal data
 
 MEDIA_ROUTE = "/v1/media/{sha256}"
 
@@ -60,10 +74,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): allow(ADMIN, audit=True),
 }
 
-# Routes that serve several families (readings, media) narrow to the family of what they serve: a
-# drone's telemetry or frame is pipe data, a camera snapshot is evidence, whichever route asks for it.
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
-FAMILY_READERS: dict[str, Policy] = {"bathy": PIPES, "karroad": EVIDENCE, "ptipot": EVERYONE}
 NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
 UNKNOWN_FAMILY = allow(ADMIN, OPERATOR, audit=True)

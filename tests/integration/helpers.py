@@ -12,9 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
-from core.device_registry import RegistryError, provision, rotate
+from core.device_registry import RegistryProvisioner
 from core.settings import REPO_ROOT, Settings
 from ingest.writer import claimed_identity
 from sim.credentials import DeviceKeyring
@@ -47,24 +45,9 @@ def _logged_in(
     return publisher
 
 
-class RegistryProvisioner:
-    """Tests provision devices as the lab's admin does with `tlab devices provision`: in the registry, whose
-    notification makes the broker files' owner (running in the test session) rewrite them."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def issue(self, device_id: str, family: str) -> str:
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-            try:
-                return provision(conn, device_id, family, pilot="test").password
-            except RegistryError:
-                return rotate(conn, device_id).password
-
-
 def keyring(settings: Settings) -> DeviceKeyring:
     """The test session's device keyring (secrets in its state folder), provisioning through the registry."""
-    return DeviceKeyring(settings, RegistryProvisioner(settings))
+    return DeviceKeyring(settings, RegistryProvisioner(settings.database_url, pilot="test"))
 
 
 def device_publisher(settings: Settings, device_id: str, family: str, **options: Any) -> CountingPublisher:

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from sim.camera import CameraFleet
+from device_adapters.bathy.simulator import DroneMission
+from device_adapters.karroad.simulator import CameraFleet
+from device_adapters.ptipot.simulator import GardenFleet
 from sim.credentials import ApiProvisioner, DeviceKeyring
-from sim.drone import DroneMission
-from sim.garden import GardenFleet
 from sim.runner import run_simulator
 from tests.conftest import count, wait_for
 

@@ -6,14 +6,14 @@ import pytest
 
 from device_adapters.contract import Rejection
 from device_adapters.golden import GoldenCase, all_cases, records_as_json
-from device_adapters.registry import decode
+from device_adapters.registry import FAMILIES, decode
 
 CASES = all_cases()
 
 
 def test_every_family_has_valid_and_invalid_cases() -> None:
     families = {c.family for c in CASES}
-    assert families == {"ptipot", "bathy", "karroad"}
+    assert families == {f.name for f in FAMILIES}
     for family in families:
         kinds = {c.expected_error is None for c in CASES if c.family == family}
         assert kinds == {True, False}, f"{family} needs both valid and invalid cases"

@@ -6,22 +6,33 @@ import pytest
 
 from device_adapters.contract import InboundMessage, Rejection
 from device_adapters.golden import ROOT
-from device_adapters.registry import ADAPTERS, TOPIC_FILTERS, adapter_for, decode, metric_catalog
+from device_adapters.registry import FAMILIES, TOPIC_FILTERS, adapter_for, decode, metric_catalog
 
 
 def test_every_adapter_folder_is_registered() -> None:
     folders = {p.parent.name for p in ROOT.glob("*/adapter.py")}
-    assert folders == {a.family for a in ADAPTERS.values()}, "register new families in device_adapters/registry.py"
+    assert folders <= {f.name for f in FAMILIES}, "register new families in device_adapters/registry.py"
 
 
 def test_every_adapter_documents_its_contract() -> None:
-    for family in {a.family for a in ADAPTERS.values()}:
-        readme = (ROOT / family / "README.md").read_text()
-        assert "## Topics" in readme and "## Examples" in readme, f"{family}/README.md lacks the contract sections"
+    for family in FAMILIES:
+        readme = (family.folder / "README.md").read_text()
+        assert "## Topics" in readme and "## Examples" in readme, f"{family.name}/README.md lacks the contract sections"
 
 
 def test_topic_filters_cover_each_family() -> None:
-    assert set(TOPIC_FILTERS) == {"ptipot/#", "bathy/#", "karroad/#"}
+    assert set(TOPIC_FILTERS) == {f"{f.adapter.topic_root}/#" for f in FAMILIES}
+
+
+def test_each_family_declares_its_tables_readers_and_simulator() -> None:
+    from services.auth.roles import Role
+
+    for family in FAMILIES:
+        assert family.migrations.is_dir() and list(family.migrations.glob(f"{family.name}_*.sql")), family.name
+        assert family.tables, f"{family.name} stores nothing"
+        for role in family.readers.roles:
+            assert role == "*" or Role(role), f"{family.name}: unknown role {role!r}"
+        assert family.simulator is None or family.simulator.device_families(1), family.name
 
 
 def test_unknown_family_is_rejected_with_the_known_ones() -> None:
@@ -33,12 +44,7 @@ def test_unknown_family_is_rejected_with_the_known_ones() -> None:
 
 
 def test_metric_catalog_points_at_real_record_fields() -> None:
-    from device_adapters.contract import DroneTelemetry, GardenReading
-
-    columns = {
-        GardenReading.table: GardenReading.__dataclass_fields__,
-        DroneTelemetry.table: DroneTelemetry.__dataclass_fields__,
-    }
+    columns = {spec.record_type.table: spec.record_type.__dataclass_fields__ for f in FAMILIES for spec in f.storage}
     for (family, name), spec in metric_catalog().items():
         assert spec.column in columns[spec.table], f"{family}.{name}"
     assert adapter_for("bathy/x/telemetry").family == "bathy"

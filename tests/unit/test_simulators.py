@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
+from device_adapters.bathy.simulator import DroneMission
 from device_adapters.contract import InboundMessage, Rejection
+from device_adapters.karroad.simulator import CameraFleet
+from device_adapters.ptipot.simulator import GardenFleet
 from device_adapters.registry import decode
-from sim.camera import CameraFleet
-from sim.drone import DroneMission
 from sim.faults import FaultInjector
-from sim.garden import GardenFleet
 from sim.publisher import OutboundMessage
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

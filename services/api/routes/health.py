@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from core.capabilities import detect
+from core.errors import first_line
 from services.api.deps import ConnDep
 
 router = APIRouter(tags=["health"])
@@ -23,7 +24,7 @@ def health(request: Request) -> JSONResponse:
         with request.app.state.pool.connection(timeout=2) as conn:
             caps = detect(conn)
     except Exception as exc:  # noqa: BLE001 - whatever fails (pool timeout, driver), the answer is 503
-        return JSONResponse({"status": "unavailable", "database": str(exc).splitlines()[0]}, status_code=503)
+        return JSONResponse({"status": "unavailable", "database": first_line(exc)}, status_code=503)
     body: dict[str, Any] = {"status": "ok", "database": "ok", "capabilities": caps.as_dict()}
     return JSONResponse(body)
 

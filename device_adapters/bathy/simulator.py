@@ -8,8 +8,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sim.publisher import OutboundMessage
-from sim.render import pipe_frame
+from device_adapters.bathy.render import pipe_frame
+from device_adapters.contract import OutboundMessage
 
 MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
 

@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sim.publisher import OutboundMessage
-from sim.render import street_snapshot
+from device_adapters.contract import OutboundMessage
+from device_adapters.karroad.render import street_snapshot
 
 LABELS = ("waste", "waste", "mattress", "rubble", "appliance", "bag")
 ZONES = ("pavement", "kerb", "recycling_point")

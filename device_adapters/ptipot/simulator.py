@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sim.publisher import OutboundMessage
+from device_adapters.contract import OutboundMessage
 
 
 @dataclass
@@ -24,8 +24,9 @@ class GardenFleet:
     seed: int = 42
     clock_skew_s: float = 0.0
     prefix: str = "sim-garden"
+    readings: int = 0  # readings per device, 0 = forever
     name: str = "garden"
-    done: bool = False
+    _ticks: int = field(init=False, default=0)
     _plots: list[_Plot] = field(init=False)
     _rng: random.Random = field(init=False)
 
@@ -57,11 +58,16 @@ class GardenFleet:
             "rain_mm": round(rain, 2),
         }
 
+    @property
+    def done(self) -> bool:
+        return bool(self.readings) and self._ticks >= self.readings
+
     def device_families(self) -> dict[str, str]:
         return {plot.device_id: "ptipot" for plot in self._plots}
 
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
         out: list[OutboundMessage] = []
+        self._ticks += 1
         for plot in self._plots:
             body = json.dumps(self.reading(plot, now)).encode()
             out.append(OutboundMessage(f"ptipot/{plot.device_id}/readings", body))

@@ -1,0 +1,35 @@
+"""Bathy's storage: telemetry and frames are series; a mission is state merged from its start and end."""
+
+from __future__ import annotations
+
+from device_adapters.bathy.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
+from device_adapters.storage import StorageSpec, Upsert, time_series
+
+# A mission row may be created by its end message if that arrives first (late or out-of-order data);
+# the start message then fills in the header without touching the end.
+UPSERT_MISSION_START = """
+INSERT INTO missions (mission_id, device_id, started_at, pipe_id, start_manhole, end_manhole, direction,
+                      diameter_mm, material, operator, notes)
+VALUES (%(mission_id)s, %(device_id)s, %(started_at)s, %(pipe_id)s, %(start_manhole)s, %(end_manhole)s,
+        %(direction)s, %(diameter_mm)s, %(material)s, %(operator)s, %(notes)s)
+ON CONFLICT (mission_id) DO UPDATE SET
+    started_at = EXCLUDED.started_at, pipe_id = EXCLUDED.pipe_id, start_manhole = EXCLUDED.start_manhole,
+    end_manhole = EXCLUDED.end_manhole, direction = EXCLUDED.direction, diameter_mm = EXCLUDED.diameter_mm,
+    material = EXCLUDED.material, operator = EXCLUDED.operator, notes = EXCLUDED.notes
+WHERE missions.started_at IS NULL AND missions.device_id = EXCLUDED.device_id
+"""
+
+UPSERT_MISSION_END = """
+INSERT INTO missions (mission_id, device_id, ended_at, status, distance_m)
+VALUES (%(mission_id)s, %(device_id)s, %(ended_at)s, %(status)s, %(distance_m)s)
+ON CONFLICT (mission_id) DO UPDATE SET
+    ended_at = EXCLUDED.ended_at, status = EXCLUDED.status, distance_m = EXCLUDED.distance_m
+WHERE missions.ended_at IS DISTINCT FROM EXCLUDED.ended_at AND missions.device_id = EXCLUDED.device_id
+"""
+
+STORAGE: tuple[StorageSpec, ...] = (
+    time_series(DroneTelemetry),
+    time_series(DroneFrame),
+    Upsert(MissionStart, UPSERT_MISSION_START),
+    Upsert(MissionEnd, UPSERT_MISSION_END),
+)

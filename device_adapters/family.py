@@ -1,0 +1,54 @@
+"""A device family, as the registry knows it: everything about it lives in its folder, and this
+descriptor is what the rest of the platform reads (ingest, storage, migrations, the API's reader
+policy, the ``tlab sim`` commands, ``./lab run`` and the tests).
+
+Adding a family: a folder ``device_adapters/<family>/`` whose ``__init__.py`` exports ``FAMILY``, and
+one line in ``device_adapters/registry.py`` (docs/adding-a-device.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from device_adapters.contract import DeviceAdapter
+from device_adapters.simulation import SimulatorSpec
+from device_adapters.storage import StorageSpec
+
+EVERY_ROLE = "*"
+
+
+@dataclass(frozen=True)
+class Readers:
+    """Which API roles may read the family's data (readings, media, its own routes), by role name
+    (services/auth/roles.py). ``audited``: every read goes to the audit log (personal or sensitive data)."""
+
+    roles: tuple[str, ...]
+    audited: bool = False
+
+    @classmethod
+    def everyone(cls) -> Readers:
+        return cls((EVERY_ROLE,))
+
+
+@dataclass(frozen=True)
+class Family:
+    adapter: DeviceAdapter
+    storage: tuple[StorageSpec, ...]
+    readers: Readers
+    folder: Path
+    simulator: SimulatorSpec | None = None
+
+    @property
+    def name(self) -> str:
+        return self.adapter.family
+
+    @property
+    def migrations(self) -> Path:
+        """Its tables, as yoyo migrations (ids prefixed with the family's name, depending on the core's)."""
+        return self.folder / "migrations"
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables its records land in, in declaration order (for live counts)."""
+        return tuple(dict.fromkeys(spec.record_type.table for spec in self.storage))  # type: ignore[attr-defined]

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS camera_snapshots;
+DROP TABLE IF EXISTS camera_events;

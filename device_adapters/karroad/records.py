@@ -1,0 +1,42 @@
+"""Karroad's records: detection events (their latest state) and snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from device_adapters.storage import Owned
+
+EVENT = Owned("camera_events", "event_id", "camera event")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraEvent:
+    """The latest known state of a detection event; a newer state replaces an older one."""
+
+    table: ClassVar[str] = "camera_events"
+    owned_by: ClassVar[Owned] = EVENT
+    event_id: str
+    device_id: str
+    updated_at: datetime
+    event_type: str  # new | update | end
+    label: str
+    score: float
+    box: tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
+    zone: str | None
+    start_time: datetime
+    end_time: datetime | None
+    stationary: bool
+    has_snapshot: bool
+    source: str = "karroad"
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSnapshot:
+    table: ClassVar[str] = "camera_snapshots"
+    owned_by: ClassVar[Owned] = EVENT
+    event_id: str
+    device_id: str
+    time: datetime
+    media_sha256: str

@@ -1,0 +1,65 @@
+"""What a family's simulator is: a pure generator of the messages its devices would send.
+
+A simulator has ``name``, ``done``, ``device_families()`` and ``tick(n, now) -> list[OutboundMessage]``;
+sim/ runs it (credentials, one MQTT connection per device, pacing, fault injection). A family declares
+its simulator with a ``SimulatorSpec``: the ``tlab sim <command>`` options are generated from
+``options``, and ``./lab run --<run_flag> N`` starts ``run_processes(N, seed)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from device_adapters.contract import OutboundMessage
+
+
+class Simulator(Protocol):
+    name: str
+
+    @property
+    def done(self) -> bool: ...
+
+    def device_families(self) -> dict[str, str]:
+        """device id -> family of every device this simulator speaks for."""
+        ...
+
+    def tick(self, n: int, now: datetime) -> list[OutboundMessage]: ...
+
+
+@dataclass(frozen=True)
+class SimOption:
+    """One ``tlab sim <command>`` option: ``--<name with dashes>``, typed by its default."""
+
+    name: str
+    default: int | float | str
+    help: str
+
+
+@dataclass(frozen=True)
+class SimulatorSpec:
+    command: str  # tlab sim <command>
+    help: str
+    build: Callable[..., Simulator]  # called with every option, as keywords
+    options: tuple[SimOption, ...]
+    run_flag: str  # ./lab run --<run_flag> N
+    run_default: int
+    # (N devices, seed) -> the ``tlab sim`` argument lists ./lab run starts, one process each
+    run_processes: Callable[[int, int], list[list[str]]] = field(default=lambda n, seed: [])
+
+    def defaults(self) -> dict[str, Any]:
+        return {o.name: o.default for o in self.options}
+
+    def device_families(self, n: int) -> dict[str, str]:
+        """device id -> family of the devices ``./lab run`` simulates with N of them."""
+        found: dict[str, str] = {}
+        for args in self.run_processes(n, 0):
+            options = self.defaults()
+            words = args[1:]
+            for flag, value in zip(words[::2], words[1::2], strict=False):
+                name = flag.removeprefix("--").replace("-", "_")
+                options[name] = type(options[name])(value)
+            found.update(self.build(**options).device_families())
+        return found
