@@ -7,7 +7,7 @@ The policy also says whether the call is audited; the audit middleware writes th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Any
 
 import psycopg
@@ -18,9 +18,14 @@ from core.media_store import MediaStore
 from core.settings import Settings
 from services.api.schemas import invalid, unstorable
 from services.auth.policy import UNDECLARED, family_readers, match_request
+from services.auth.roles import Role
 from services.auth.tokens import Principal, presented_token_id, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer tlab_<id>_<secret>`.")
+
+
+def _names(roles: Iterable[Role]) -> str:
+    return ", ".join(sorted(r.value for r in roles)) or "none"
 
 
 def authorize(
@@ -42,7 +47,7 @@ def authorize(
     if not principal.roles & policy.roles:
         raise HTTPException(
             403,
-            f"roles {sorted(principal.roles)} may not {request.method} {template} (allowed: {sorted(policy.roles)})",
+            f"roles {_names(principal.roles)} may not {request.method} {template} (allowed: {_names(policy.roles)})",
         )
     return principal
 
@@ -54,7 +59,7 @@ def require_family_reader(request: Request, principal: Principal, family: str | 
     request.state.audit = request.state.audit or readers.audit
     if not principal.roles & readers.roles:
         raise HTTPException(
-            403, f"roles {sorted(principal.roles)} may not read {family} data (allowed: {sorted(readers.roles)})"
+            403, f"roles {_names(principal.roles)} may not read {family} data (allowed: {_names(readers.roles)})"
         )
 
 

@@ -41,10 +41,18 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None = Field(description="Offset of the next page, null on the last page.")
+    next_cursor: str | None = Field(
+        None, description="Cursor of the next page (pass it as `cursor`), null on the last page or where unsupported."
+    )
 
 
-def page(items: list[T], limit: int, offset: int) -> Page[T]:
-    return Page[T](items=items, limit=limit, offset=offset, next_offset=offset + limit if len(items) == limit else None)
+def page(items: list[T], limit: int, offset: int, cursor: str | None = None, *, by_cursor: bool = False) -> Page[T]:
+    """A page; ``cursor`` is the next page's cursor on lists that have one (services/api/pagination.py);
+    a page reached by cursor has no ``next_offset`` (the two do not mix)."""
+    more = len(items) == limit and not by_cursor
+    return Page[T](
+        items=items, limit=limit, offset=offset, next_offset=offset + limit if more else None, next_cursor=cursor
+    )
 
 
 class Device(BaseModel):

@@ -156,3 +156,29 @@ def test_a_supervised_process_is_restarted_with_backoff_and_never_given_up(monke
     assert child.restarts >= 3  # 1 s, 2 s, 4 s: restarted every time, more slowly each time
     gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
     assert all(later > earlier for earlier, later in zip(gaps[1:], gaps[2:], strict=False)), gaps
+
+
+def test_live_counts_count_what_arrived_since_the_run_started(stack, ingest, db, uid) -> None:
+    """The counts read only the recent chunks of each series: a late reading (older than the run) is
+    stored but not counted as new."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.conftest import count, wait_for
+    from tests.integration.helpers import garden, publish_all
+    from tlab.supervisor import LiveCounts
+
+    def numbers() -> dict[str, int]:
+        return {k: int(v) for k, v in (pair.split("=") for pair in counts.line().split())}
+
+    counts = LiveCounts(stack.database_url, since=datetime.now(UTC) - timedelta(seconds=5))
+    try:
+        before = numbers()
+        device = f"lc{uid}"
+        now = datetime.now(UTC).isoformat()
+        publish_all(stack, [garden(device, now), garden(device, "2026-01-01T00:00:00Z")])
+        wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2, what="2")
+        after = numbers()
+    finally:
+        counts.close()
+    assert after["garden_readings"] - before["garden_readings"] == 1
+    assert set(after) >= {"devices", "garden_readings", "drone_telemetry", "missions", "dead_letters"}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from fastapi import APIRouter
+from psycopg import sql
 from pydantic import BaseModel
 
 from services.api.deps import ConnDep
+from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import Limit, Offset, Page, page
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -29,12 +32,25 @@ class AuditEntry(BaseModel):
 
 @router.get("", summary="Audited calls, newest first")
 def get_audit(
-    conn: ConnDep, principal: str | None = None, path_prefix: str | None = None, limit: Limit = 100, offset: Offset = 0
+    conn: ConnDep,
+    principal: str | None = None,
+    path_prefix: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Page[AuditEntry]:
-    rows = conn.execute(
+    key = decode_cursor(cursor, (int,), offset)
+    keyset, key_params = after(("id",), key, descending=True)
+    filters = [("principal = %(p)s", principal), ("path LIKE %(pp)s", path_prefix)]
+    where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(f) for f, v in filters if v is not None)])
+    query = sql.SQL(
         "SELECT id, at, principal, token_id, roles, method, path, query, status, client, user_agent FROM audit_log "
-        "WHERE (%(p)s::text IS NULL OR principal = %(p)s) AND (%(pp)s::text IS NULL OR starts_with(path, %(pp)s)) "
-        "ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {"p": principal, "pp": path_prefix, "limit": limit, "offset": offset},
-    ).fetchall()
-    return page([AuditEntry(**r) for r in rows], limit, offset)
+        "WHERE {where}{keyset} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(where=where, keyset=keyset)
+    # a prefix as a LIKE pattern (its own % and _ escaped): the path index (text_pattern_ops) serves it
+    pattern = None if path_prefix is None else re.sub(r"([\\%_])", r"\\\1", path_prefix) + "%"
+    params = {"p": principal, "pp": pattern, "limit": limit, "offset": offset, **key_params}
+    rows = conn.execute(query, params).fetchall()
+    return page(
+        [AuditEntry(**r) for r in rows], limit, offset, next_cursor(rows, limit, ("id",)), by_cursor=key is not None
+    )

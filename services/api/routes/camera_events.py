@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException
+from psycopg import sql
 
 from services.api.deps import ConnDep
+from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import (
     CameraEvent,
     CameraEventDetail,
@@ -21,6 +23,7 @@ from services.api.schemas import (
 router = APIRouter(prefix="/camera-events", tags=["camera events"])
 
 EVENT_COLUMNS = ", ".join(CameraEvent.model_fields)
+LIST_KEY = ("start_time", "event_id")  # the list's order, unique: its keyset
 
 
 @router.get("", summary="Events that started in a time range (default: the last 7 days), newest first")
@@ -33,16 +36,21 @@ def list_events(
     end: datetime | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Page[CameraEvent]:
     start, end = time_range(start, end, timedelta(days=7))
-    rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE start_time >= %(start)s AND start_time < %(end)s "
-        "AND (%(d)s::text IS NULL OR device_id = %(d)s) AND (%(l)s::text IS NULL OR label = %(l)s) "
-        "AND (%(z)s::text IS NULL OR zone = %(z)s) "
-        "ORDER BY start_time DESC, event_id LIMIT %(limit)s OFFSET %(offset)s",
-        {"start": start, "end": end, "d": device_id, "l": label, "z": zone, "limit": limit, "offset": offset},
-    ).fetchall()
-    return page([CameraEvent(**r) for r in rows], limit, offset)
+    key = decode_cursor(cursor, (datetime, str), offset)
+    keyset, key_params = after(LIST_KEY, key, descending=True)
+    filters = [("device_id = %(d)s", device_id), ("label = %(l)s", label), ("zone = %(z)s", zone)]
+    where = sql.SQL("").join(sql.SQL(f" AND {f}") for f, v in filters if v is not None)
+    query = sql.SQL(
+        "SELECT {columns} FROM camera_events WHERE start_time >= %(start)s AND start_time < %(end)s{where}{keyset} "
+        "ORDER BY start_time DESC, event_id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(columns=sql.SQL(EVENT_COLUMNS), where=where, keyset=keyset)
+    params = {"start": start, "end": end, "d": device_id, "l": label, "z": zone, "limit": limit, "offset": offset}
+    rows = conn.execute(query, {**params, **key_params}).fetchall()
+    items = [CameraEvent(**r) for r in rows]
+    return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
 
 
 @router.get("/{event_id}", summary="One event with its snapshots")

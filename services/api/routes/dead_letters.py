@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response
+from psycopg import sql
 
 from core.replay_requests import ReplayFilter, request_replay
 from services.api.deps import ConnDep, PrincipalDep
+from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import (
     PAYLOAD_PREVIEW_BYTES,
     DeadLetter,
@@ -24,6 +27,7 @@ from services.api.schemas import (
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 DeadLetterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Dead letter id.")]
 
+LIST_KEY = ("last_received_at", "id")  # the list's order, unique: its keyset
 COLUMNS = (
     "id, first_received_at, last_received_at, occurrences, topic, family, device_id, reason_code, reason, "
     "payload_size, payload_sha256, octet_length(payload) AS payload_kept, octet_length(payload) < payload_size "
@@ -41,15 +45,25 @@ def list_dead_letters(
     resolved: bool | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Page[DeadLetter]:
-    rows = conn.execute(
-        f"SELECT {COLUMNS} FROM dead_letters WHERE (%(r)s::text IS NULL OR reason_code = %(r)s) "
-        "AND (%(t)s::text IS NULL OR topic = %(t)s) AND (%(d)s::text IS NULL OR device_id = %(d)s) "
-        "AND (%(res)s::boolean IS NULL OR (resolved_at IS NOT NULL) = %(res)s) "
-        "ORDER BY last_received_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {"r": reason_code, "t": topic, "d": device_id, "res": resolved, "limit": limit, "offset": offset},
-    ).fetchall()
-    return page([DeadLetter(**r) for r in rows], limit, offset)
+    key = decode_cursor(cursor, (datetime, int), offset)
+    keyset, key_params = after(LIST_KEY, key, descending=True)
+    filters = [
+        ("reason_code = %(r)s", reason_code),
+        ("topic = %(t)s", topic),
+        ("device_id = %(d)s", device_id),
+        ("(resolved_at IS NOT NULL) = %(res)s", resolved),
+    ]
+    where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(f) for f, v in filters if v is not None)])
+    query = sql.SQL(
+        "SELECT {columns} FROM dead_letters WHERE {where}{keyset} "
+        "ORDER BY last_received_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(columns=sql.SQL(COLUMNS), where=where, keyset=keyset)
+    params = {"r": reason_code, "t": topic, "d": device_id, "res": resolved, "limit": limit, "offset": offset}
+    rows = conn.execute(query, {**params, **key_params}).fetchall()
+    items = [DeadLetter(**r) for r in rows]
+    return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
 
 
 def _row(conn: ConnDep, dead_letter_id: DeadLetterId, payload_sql: str) -> dict[str, Any]:

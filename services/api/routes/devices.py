@@ -10,6 +10,7 @@ from psycopg import sql
 
 from device_adapters.registry import ADAPTERS, metric_catalog
 from services.api.deps import ConnDep, PrincipalDep, require_family_reader
+from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import (
     BucketedReading,
     Device,
@@ -92,6 +93,7 @@ def get_readings(
     bucket: Annotated[str | None, Query(description="Aggregate per interval: 30s, 15m, 1h, 1d.")] = None,
     limit: Limit = 1000,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> Page[BucketedReading] | Page[Reading]:
     family = _device(conn, device_id)["family"]
     require_family_reader(request, principal, family)
@@ -100,19 +102,28 @@ def get_readings(
         known = ", ".join(m.name for m in _metrics_of(family)) or "none"
         raise HTTPException(404, f"metric {metric!r} does not exist for {family} devices (known: {known})")
     start, end = time_range(start, end, timedelta(hours=24))
+    # the cursor is the time of the page's last point (or bucket): the next page starts after it
+    key = decode_cursor(cursor, (datetime,), offset)
     params = {"device": device_id, "start": start, "end": end, "limit": limit, "offset": offset}
     column, table = sql.Identifier(spec.column), sql.Identifier(spec.table)
     if bucket is None:
+        keyset, key_params = after(("time",), key, descending=False)
         query = sql.SQL(
             "SELECT time, {col} AS value FROM {tab} WHERE device_id = %(device)s AND time >= %(start)s "
-            "AND time < %(end)s AND {col} IS NOT NULL ORDER BY time LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(col=column, tab=table)
-        return page([Reading(**r) for r in conn.execute(query, params).fetchall()], limit, offset)
+            "AND time < %(end)s AND {col} IS NOT NULL{keyset} ORDER BY time LIMIT %(limit)s OFFSET %(offset)s"
+        ).format(col=column, tab=table, keyset=keyset)
+        rows = conn.execute(query, {**params, **key_params}).fetchall()
+        following = next_cursor(rows, limit, ("time",))
+        return page([Reading(**r) for r in rows], limit, offset, following, by_cursor=key is not None)
     params["width"] = parse_bucket(bucket)
+    if key is not None:  # buckets are aligned: the next one starts a width after the last one shown
+        params["start"] = max(start, key[0] + params["width"])
     query = sql.SQL(
         "SELECT time_bucket(%(width)s, time) AS bucket, avg({col}) AS avg, min({col}) AS min, "
         "max({col}) AS max, count({col}) AS count FROM {tab} WHERE device_id = %(device)s "
         "AND time >= %(start)s AND time < %(end)s AND {col} IS NOT NULL "
         "GROUP BY bucket ORDER BY bucket LIMIT %(limit)s OFFSET %(offset)s"
     ).format(col=column, tab=table)
-    return page([BucketedReading(**r) for r in conn.execute(query, params).fetchall()], limit, offset)
+    rows = conn.execute(query, params).fetchall()
+    following = next_cursor(rows, limit, ("bucket",))
+    return page([BucketedReading(**r) for r in rows], limit, offset, following, by_cursor=key is not None)

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS missions_started_idx;
