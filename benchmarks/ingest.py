@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ import psycopg
 
 from benchmarks.paced_publisher import line_publisher
 from benchmarks.results import write_results
+from core.broker_credentials import BrokerCredentialsOwner
 from core.db import one_row
 from core.device_registry import RegistryProvisioner
 from core.migrate import migrate
@@ -186,6 +188,7 @@ class Bench:
     def __init__(self, messages: int, workers: list[int], latency_seconds: float) -> None:
         self.settings = bench_settings()
         self.stack = LocalStack(self.settings, pg_extra={"track_commit_timestamp": "on"})
+        self._credentials_owner: BrokerCredentialsOwner | None = None
         self.messages, self.workers, self.latency_seconds = messages, workers, latency_seconds
         self.workdir = Path(tempfile.mkdtemp(prefix="tlab-bench-"))
         self.files, self.counts = generate(messages, self.workdir)
@@ -203,12 +206,17 @@ class Bench:
         self.stack.ensure_database(self.settings.pg_database, fresh=True)
         migrate(self.settings)
         self.stack.sync_auth_from_registry()
+        if self._credentials_owner is None:  # the broker files' one writer, as `./lab run` runs it
+            owner = BrokerCredentialsOwner(self.settings, poll_s=0.1)
+            threading.Thread(target=owner.run, args=(threading.Event(),), daemon=True).start()
+            self._credentials_owner = owner
         # every publisher logs in as a provisioned device, as in the field (a fresh registry each time)
         devices = {path.stem: topic.split("/")[0] for topic, path, _n in self.files}
         devices.update({f"lat-{i}": "ptipot" for i in range(LATENCY_PUBLISHERS_MAX)} | {"lat-api": "ptipot"})
-        self.secrets = DeviceKeyring(
-            self.settings, RegistryProvisioner(self.settings.database_url, pilot="bench")
-        ).ensure(devices)
+        keyring = self.workdir / "devices.json"  # the registry is new: so are the devices' secrets
+        keyring.unlink(missing_ok=True)
+        provisioner = RegistryProvisioner(self.settings.database_url, pilot="bench")
+        self.secrets = DeviceKeyring(self.settings, provisioner, path=keyring).ensure(devices)
 
     def cpu_snapshot(self, extra: dict[str, list[int]]) -> dict[str, float]:
         """CPU seconds so far of this bench stack's own processes (not the system's broker or database)."""

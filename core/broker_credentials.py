@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 
 from core.device_registry import CREDENTIALS_CHANNEL, mosquitto_hash, mosquitto_hash_matches, render_device_files
+from core.errors import first_line
 from core.processes import pid_alive
 from core.settings import INGEST_MQTT_USER, Settings
 
@@ -164,8 +165,10 @@ class BrokerCredentialsOwner:
                 self._own(stop)
                 delay = 1.0
             except psycopg.OperationalError as exc:
+                if self.owning.is_set():  # it was working: the growing delay starts over
+                    delay = 1.0
                 self.owning.clear()
-                logger.warning("broker credentials: database unavailable", extra={"error": str(exc)[:200]})
+                logger.warning("broker credentials: database unavailable", extra={"error": first_line(exc)})
                 stop.wait(delay)
                 delay = min(30.0, delay * 2)
 

@@ -8,13 +8,20 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+# The API's queries are parameter-sensitive: a time range decides which chunks a hypertable query reads
+# and whether an index or a sort is the better plan. psycopg prepares a query run 5 times on a
+# connection, and PostgreSQL then may switch it to a generic plan, made without the values: measured on
+# the list benchmark, page 1 of a bucketed readings query went from 5 to 25 ms once a deep page had been
+# asked on the same connection. Custom plans keep the parse saved and plan with the real values.
+API_SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+
 
 def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool[Any]:
     pool: ConnectionPool[Any] = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"row_factory": dict_row, "autocommit": True},
+        kwargs={"row_factory": dict_row, "autocommit": True, "options": API_SESSION_OPTIONS},
         open=False,
         check=ConnectionPool.check_connection,
         timeout=5,

@@ -42,11 +42,34 @@ class OutboundMessage:
     retain: bool = False
 
 
+# Why a message is refused: a closed list, so device makers, dashboards and replay filters can rely on
+# the codes (an adapter that invents one fails its golden tests). Ingest adds its own (ingest/writer.py).
+REJECTION_CODES: dict[str, str] = {
+    "unknown_family": "the topic's first level is no registered family",
+    "unknown_topic": "the topic is not one the family's contract defines (shape, or an id level's characters)",
+    "invalid_device_id": "the device id level has characters or a length the contract refuses",
+    "empty_payload": "the payload is empty",
+    "not_utf8": "a JSON payload that is not UTF-8",
+    "invalid_json": "not parseable JSON, or JSON of the wrong shape",
+    "invalid_field": "a field is missing, unknown, of the wrong type or out of range",
+    "invalid_property": "an MQTT v5 user property is malformed",
+    "invalid_timestamp": "a timestamp without a time zone, or before 2000",
+    "timestamp_in_future": "a timestamp further ahead of the platform's clock than a device clock may drift",
+    "invalid_status": "a status payload other than online/offline",
+    "not_jpeg": "an image payload that is not a JPEG",
+    "truncated_jpeg": "a JPEG without its end marker",
+    "corrupt_jpeg": "a JPEG whose structure or pixels do not decode",
+    "image_too_large": "an image larger than the platform decodes (pixels or side)",
+}
+
+
 class Rejection(Exception):
-    """A message that cannot become records. ``code`` is stable (for metrics and filters);
-    ``reason`` is for a human and names the field or byte at fault."""
+    """A message that cannot become records. ``code`` is stable (one of ``REJECTION_CODES``, for metrics
+    and filters); ``reason`` is for a human and names the field or byte at fault."""
 
     def __init__(self, code: str, reason: str) -> None:
+        if code not in REJECTION_CODES:
+            raise ValueError(f"rejection code {code!r} is not in REJECTION_CODES (device_adapters/contract.py)")
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason

@@ -38,6 +38,9 @@ class Family:
     readers: Readers
     folder: Path
     simulator: SimulatorSpec | None = None
+    # module with ``routes(kit) -> fastapi.APIRouter`` (device_adapters/api.py), by name: imported by the
+    # API only, so the family's pure parts never load the web framework
+    api: str | None = None
 
     @property
     def name(self) -> str:

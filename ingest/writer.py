@@ -27,7 +27,7 @@ from core.db import is_outage
 from core.errors import first_line
 from core.media_store import MediaStore
 from core.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
-from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
+from device_adapters.contract import REJECTION_CODES, Decoded, InboundMessage, MediaBlob, Rejection
 from device_adapters.registry import ADAPTERS, decode
 from device_adapters.status import is_status_topic
 from device_adapters.storage import Owned
@@ -44,6 +44,22 @@ from ingest.statements import (
 logger = logging.getLogger(__name__)
 
 
+# The codes a dead letter can carry: every adapter rejection, and what ingest itself decides.
+DEAD_LETTER_CODES: dict[str, str] = {
+    **REJECTION_CODES,
+    "payload_too_large": "the payload exceeds TLAB_MAX_PAYLOAD_BYTES",
+    "adapter_error": "the adapter raised something other than a Rejection (a bug in it; replay after the fix)",
+    "unregistered_device": "the device is not in the registry (TLAB_INGEST_REQUIRE_PROVISIONED)",
+    "revoked_device": "the device's credentials were revoked",
+    "family_mismatch": "the device is registered under another family",
+    "retained_not_allowed": "a retained message on a topic other than status (its copy is deleted)",
+    "foreign_object": "the message names another device's mission or event",
+    "conflicting_duplicate": "the key is stored with other values (two readings claiming the same instant)",
+    "database_rejected": "the database refused the records (a value it cannot store)",
+    "internal_error": "storing failed repeatedly without a verdict",
+}
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     message: InboundMessage
@@ -51,6 +67,10 @@ class DeadLetter:
     reason: str
     family: str | None = None
     device_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in DEAD_LETTER_CODES:
+            raise ValueError(f"dead-letter code {self.code!r} is not in DEAD_LETTER_CODES (ingest/writer.py)")
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,15 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from core.settings import Settings
+
+if TYPE_CHECKING:  # imported when used: `tlab ingest` loads this module through the CLI and needs no HTTP client
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +61,14 @@ class ApiProvisioner:
             raise KeyringError(
                 f"no admin token to provision devices: set TLAB_API_TOKEN or run `./lab run` ({token_file})"
             )
+        import httpx
+
         base = f"http://{settings.api_host}:{settings.api_port}"
         return cls(httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10))
 
     def issue(self, device_id: str, family: str) -> str:
+        import httpx
+
         try:
             answer = self.client.post("/v1/devices", json={"device_id": device_id, "family": family, "pilot": "sim"})
             if answer.status_code == 409:  # registered before: check it is ours, then rotate its secret

@@ -392,6 +392,19 @@ def bench_table_design(
     main(settings.model_copy(update={"pg_database": "tlab_bench"}).owner_database_url, messages)
 
 
+@bench_app.command("lists")
+def bench_lists(
+    samples: Annotated[int, typer.Option(help="Requests per figure (after 2 warm-up ones).")] = 15,
+    reload: Annotated[bool, typer.Option("--reload", help="Load the data again (minutes).")] = False,
+    repeat: Annotated[int, typer.Option(help="Runs of each phase; the medians are reported.")] = 3,
+) -> None:
+    """Every list route on 10 M readings and 1 M dead letters: page 1 and a deep page, before/after issue 9."""
+    from benchmarks.list_routes import main
+
+    logs.configure("WARNING")
+    main(Settings(), samples, reload, repeat)
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,

@@ -36,6 +36,7 @@ FAMILY = Family(
     readers=Readers(("admin", "operator", "sanitation"), audited=True),  # pipe maps: sensitive infrastructure
     folder=Path(__file__).parent,
     simulator=SIMULATOR,
+    api=f"{__name__}.api",
 )
 
 __all__ = ["FAMILY", "BathyAdapter"]

@@ -33,6 +33,7 @@ FAMILY = Family(
     readers=Readers(("admin", "operator", "cleanliness", "police"), audited=True),
     folder=Path(__file__).parent,
     simulator=SIMULATOR,
+    api=f"{__name__}.api",
 )
 
 __all__ = ["FAMILY", "KarroadAdapter"]

@@ -75,7 +75,7 @@ class KarroadAdapter:
             return Decoded(self.family, camera_id, (self._event(camera_id, message),))
         event_id = parts[3]
         if not _matches(EVENT_ID, event_id):
-            raise Rejection("invalid_topic", f"event id {event_id!r} in the topic must match {EVENT_ID}")
+            raise Rejection("unknown_topic", f"event id {event_id!r} in the topic must match {EVENT_ID}")
         blob = jpeg_blob(message.payload)
         ts_prop = message.user_properties.get("ts")
         time = message.received_at if ts_prop is None else check_time("ts", _parse_ts(ts_prop), message.received_at)

@@ -7,15 +7,13 @@ The policy also says whether the call is audited; the audit middleware writes th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from collections.abc import Iterable
+from typing import Annotated
 
-import psycopg
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from core.media_store import MediaStore
-from core.settings import Settings
+from services.api.resources import ConnDep, MediaDep, SettingsDep, get_conn
 from services.api.schemas import invalid, unstorable
 from services.auth.policy import UNDECLARED, family_readers, match_request
 from services.auth.roles import Role
@@ -73,20 +71,6 @@ def storable_parameters(request: Request) -> None:
             raise invalid(where, name, problem, value.encode("utf-8", "backslashreplace").decode())
 
 
-def get_conn(request: Request) -> Iterator[psycopg.Connection[Any]]:
-    with request.app.state.pool.connection() as conn:
-        yield conn
-
-
-def get_media(request: Request) -> MediaStore:
-    return request.app.state.media
-
-
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn)]
-MediaDep = Annotated[MediaStore, Depends(get_media)]
 PrincipalDep = Annotated[Principal, Depends(authorize)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+__all__ = ["ConnDep", "MediaDep", "PrincipalDep", "SettingsDep", "authorize", "get_conn", "require_family_reader"]

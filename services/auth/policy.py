@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from device_adapters.family import EVERY_ROLE, Family
 from device_adapters.registry import FAMILIES
+from services.api.family_routes import family_of_routes
 from services.auth.roles import ALL_ROLES, Role
 
 ADMIN, OPERATOR = Role.ADMIN, Role.OPERATOR
@@ -41,8 +42,6 @@ def readers_policy(family: Family) -> Policy:
 # Routes that serve several families (readings, media) narrow to the family of what they serve: a
 # drone's telemetry or frame is pipe data, a camera snapshot is evidence, whichever route asks for it.
 FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for family in FAMILIES}
-PIPES = FAMILY_READERS["bathy"]  # pipe maps are sensitive infrastructure data
-EVIDENCE = FAMILY_READERS["karroad"]  # camera events are personal data
 
 MEDIA_ROUTE = "/v1/media/{sha256}"
 
@@ -52,12 +51,6 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices"): EVERYONE,
     ("GET", "/v1/devices/{device_id}"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
-    ("GET", "/v1/missions"): PIPES,
-    ("GET", "/v1/missions/{mission_id}"): PIPES,
-    ("GET", "/v1/missions/{mission_id}/telemetry"): PIPES,
-    ("GET", "/v1/missions/{mission_id}/frames"): PIPES,
-    ("GET", "/v1/camera-events"): EVIDENCE,
-    ("GET", "/v1/camera-events/{event_id}"): EVIDENCE,
     # narrowed to the medium's family: FAMILY_READERS
     ("GET", MEDIA_ROUTE): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
     ("GET", "/v1/dead-letters"): allow(ADMIN, OPERATOR, audit=True),
@@ -73,6 +66,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),
     ("GET", "/v1/audit"): allow(ADMIN, audit=True),
 }
+
+# A family's own routes (device_adapters/<family>/api.py) serve its data: its readers may call them.
+POLICIES.update({route: readers_policy(family) for route, family in family_of_routes().items()})
 
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)

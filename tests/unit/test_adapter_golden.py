@@ -38,3 +38,10 @@ def test_golden_case(case: GoldenCase) -> None:
 def test_decoding_is_pure_and_repeatable(case: GoldenCase) -> None:
     """Replay of a dead letter relies on decode() giving the same records for the same message."""
     assert decode(case.message) == decode(case.message)
+
+
+def test_every_expected_code_is_in_the_vocabulary() -> None:
+    from device_adapters.contract import REJECTION_CODES
+
+    codes = {case.expected_error[0] for case in CASES if case.expected_error}
+    assert codes <= set(REJECTION_CODES), codes - set(REJECTION_CODES)
