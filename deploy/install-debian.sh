@@ -94,14 +94,17 @@ fi
 # 3. Python virtual environment with the project and its test tools.
 PY="${TLAB_PYTHON:-python3}"
 STAMP="$VENV/.tlab-installed"
-WANT="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+WANT="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements-dev.lock" | sha256sum | cut -c1-16)"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
     if [ ! -x "$VENV/bin/python" ]; then
         log "creating $VENV"
         "$PY" -m venv "$VENV"
     fi
     log "installing the project into $VENV (log: $VENV/pip.log)"
-    if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e "$ROOT[test]"; } \
+    # the pinned versions of the lock (reproducible), then the project itself without resolving again
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+        && "$VENV/bin/python" -m pip install -r "$ROOT/requirements-dev.lock" \
+        && "$VENV/bin/python" -m pip install --no-deps -e "$ROOT"; } \
         >"$VENV/pip.log" 2>&1; then
         tail -30 "$VENV/pip.log" >&2; log "pip install failed; see $VENV/pip.log"; exit 1
     fi

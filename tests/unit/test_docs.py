@@ -39,3 +39,23 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "./lab test" in readme
     ci = (REPO_ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == "exec ./lab test"
+
+
+def test_the_lock_files_pin_every_declared_dependency() -> None:
+    """requirements.lock (runtime, the Docker image) and requirements-dev.lock (./lab: runtime, test, dev)
+    pin what pyproject.toml declares; regenerate them with the commands in the README when it changes."""
+    import tomllib
+
+    def names(lines: list[str]) -> set[str]:
+        return {re.split(r"[\[<>=!~ ;]", line.strip(), maxsplit=1)[0].lower().replace("_", "-") for line in lines}
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    runtime = names(project["dependencies"])
+    extras = names([d for group in project["optional-dependencies"].values() for d in group])
+
+    def pinned(lock: str) -> set[str]:
+        text = (REPO_ROOT / lock).read_text()
+        return {line.split("==")[0].lower().replace("_", "-") for line in text.splitlines() if "==" in line}
+
+    assert runtime <= pinned("requirements.lock"), runtime - pinned("requirements.lock")
+    assert runtime | extras <= pinned("requirements-dev.lock"), (runtime | extras) - pinned("requirements-dev.lock")
