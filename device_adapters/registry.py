@@ -25,7 +25,16 @@ BUILT_IN: tuple[Family, ...] = (
 
 def _extra_families() -> tuple[Family, ...]:
     names = [n.strip() for n in os.environ.get("TLAB_EXTRA_FAMILIES", "").split(",") if n.strip()]
-    return tuple(importlib.import_module(name).FAMILY for name in names)
+    found = []
+    for name in names:
+        try:
+            found.append(importlib.import_module(name).FAMILY)
+        except ModuleNotFoundError as exc:
+            raise ImportError(
+                f"TLAB_EXTRA_FAMILIES names {name!r}, which cannot be imported ({exc}): "
+                "put the folder that holds it on PYTHONPATH"
+            ) from exc
+    return tuple(found)
 
 
 FAMILIES: tuple[Family, ...] = BUILT_IN + _extra_families()

@@ -7,8 +7,10 @@ no line to ingest. The kinds that cover most devices need no SQL beyond the tabl
 - ``CopyTarget``: a series (readings, telemetry, frames): COPY through a staging table, one
   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` per batch, and a conflict check (``time_series``
   builds the usual one, keyed on device and time);
-- ``Upsert``: low-rate state whose conflict rules merge states (a mission's start and end, a
-  detection event's newer state): the family writes the statement.
+- ``latest_state``: an object whose newer state replaces the older (a detection event), upserted on its
+  key and a version column: no SQL either;
+- ``Upsert``: state whose conflict rules are the family's own (a mission merged from its start and end
+  messages): the family writes the statement.
 
 Records that name an object a device owns (a mission, a detection event) declare it with ``Owned``:
 ingest refuses a message that names another device's object (``foreign_object``).
@@ -99,10 +101,27 @@ def time_series(record_type: type, *key: str) -> CopyTarget:
 
 @dataclass(frozen=True)
 class Upsert:
-    """A record written row by row with the family's own statement (named parameters = record fields)."""
+    """A record written row by row with the family's own statement (named parameters = record fields);
+    ``key``: the columns its ON CONFLICT names (for ``tlab families ddl``)."""
 
     record_type: type
     sql: str
+    key: tuple[str, ...] = ()
+
+
+def latest_state(record_type: type, key: str, version: str) -> Upsert:
+    """An object whose newer state replaces the older one (a detection event: new -> update -> end): one row
+    per ``key``, overwritten only by a state with a greater ``version`` (a redelivered or late one never
+    undoes a newer one) and only by the device that created it."""
+    table: str = record_type.table  # type: ignore[attr-defined]
+    columns = [f.name for f in dataclasses.fields(record_type)]
+    updated = [c for c in columns if c not in (key, "device_id")]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(f'%({c})s' for c in columns)}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in updated)} "
+        f"WHERE {table}.{version} < EXCLUDED.{version} AND {table}.device_id = EXCLUDED.device_id"
+    )
+    return Upsert(record_type, sql, (key,))
 
 
 StorageSpec = CopyTarget | Upsert

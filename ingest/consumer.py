@@ -73,6 +73,7 @@ class MqttConsumer:
         self.ack_failures = 0
         self.retiring = False  # on connect: unsubscribe instead of subscribe (leaving a share group)
         self.unsubscribed = threading.Event()
+        self.subscribed = threading.Event()  # the broker acknowledged the subscription (SUBACK)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if credentials:
             client.username_pw_set(*credentials)
@@ -81,6 +82,7 @@ class MqttConsumer:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_unsubscribe = lambda *_: self.unsubscribed.set()
+        client.on_subscribe = lambda *_: self.subscribed.set()
         self.client = client
 
     def start(self) -> None:
@@ -149,6 +151,7 @@ class MqttConsumer:
     ) -> None:
         with self._lock:
             self.connected.clear()
+            self.subscribed.clear()
             self.generation += 1
         logger.warning("disconnected", extra={"reason": str(reason_code)})
 

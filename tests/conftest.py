@@ -96,6 +96,8 @@ class RunningWorker:
         self.thread.start()
         if not self.worker.consumer.connected.wait(10):
             raise RuntimeError("ingest worker did not connect")
+        if not self.worker.consumer.subscribed.wait(10):  # the SUBACK: from now on it gets its share
+            raise RuntimeError("ingest worker did not subscribe")
         return self
 
     def stop(self) -> None:

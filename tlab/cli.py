@@ -32,6 +32,8 @@ tokens_app = typer.Typer(help="API tokens (the admin's credentials CLI).", no_ar
 app.add_typer(tokens_app, name="tokens")
 dead_app = typer.Typer(help="Dead letters: messages the platform refused, with their reasons.", no_args_is_help=True)
 app.add_typer(dead_app, name="dead-letters")
+families_app = typer.Typer(help="The registered device families (device_adapters/registry.py).", no_args_is_help=True)
+app.add_typer(families_app, name="families")
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -374,6 +376,41 @@ def dead_letters_replay(
         dry_run=dry_run,
     )
     typer.echo(json.dumps(report.as_dict()))
+
+
+# ---- families -------------------------------------------------------------------------------------
+@families_app.command("list")
+def families_list() -> None:
+    """Every registered family: topic root, tables, who reads its data, its simulator and routes."""
+    from device_adapters.registry import FAMILIES
+
+    for f in FAMILIES:
+        readers = ", ".join(f.readers.roles) + (" (audited)" if f.readers.audited else "")
+        sim = f"tlab sim {f.simulator.command}" if f.simulator else "none"
+        typer.echo(
+            f"{f.name:<10} {f.adapter.topic_root}/#  tables: {', '.join(f.tables)}\n"
+            f"{'':<10} readers: {readers}  simulator: {sim}  own routes: {f.api or 'none'}  folder: {f.folder}"
+        )
+
+
+@families_app.command("ddl")
+def families_ddl(
+    family: Annotated[str, typer.Argument(help="A registered family.")],
+    chunk: Annotated[str, typer.Option(help="Hypertable chunk interval.")] = "7 days",
+) -> None:
+    """The CREATE TABLE of each record the family stores, to paste into its migration (device_adapters/ddl.py)."""
+    from device_adapters.ddl import table_ddl
+    from device_adapters.registry import family as find
+
+    try:
+        specs = find(family).storage
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for spec in specs:
+        try:
+            typer.echo(table_ddl(spec, chunk))
+        except TypeError as exc:
+            typer.echo(f"-- {spec.record_type.__name__}: {exc}")
 
 
 # ---- benchmarks -----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(stack, uid) -> 
     try:
         _probe_until_stored(stack, device)
         stream = BackgroundPublisher(stack, readings(device, 3000), rate=1500).start()
-        time.sleep(0.8)
+        wait_for(lambda: _rows(stack, device) > 300, what="the stream to be well under way")  # mid-stream
         worker.send_signal(signal.SIGKILL)  # no flush, no ack, no DISCONNECT
         worker.wait(10)
         stored_at_kill = _rows(stack, device)
@@ -97,7 +97,7 @@ def test_database_stop_mid_stream_backpressures_then_recovers(stack, uid) -> Non
     local = LocalStack(stack)
     try:
         stream = BackgroundPublisher(stack, readings(device, 1500), rate=600).start()
-        time.sleep(0.5)
+        wait_for(lambda: running.worker.stats.stored > 100, what="the stream to be under way")
         local.postgres_down()
         peak = 0
         for _ in range(30):  # 3 s with the database down
@@ -124,7 +124,7 @@ def test_broker_restart_mid_stream_loses_no_acknowledged_publish(stack, uid) -> 
     local = LocalStack(stack)
     try:
         stream = BackgroundPublisher(stack, readings(device, 2000), rate=800).start()
-        time.sleep(0.8)
+        wait_for(lambda: stream.publisher.counts.acked > 300, what="the stream to be under way")
         local.mosquitto_down()  # a clean stop: Mosquitto writes its persistence file
         time.sleep(1.0)
         local.mosquitto_up()

@@ -35,9 +35,8 @@ def _retire(stack, group: str, name: str) -> int:
 
 def test_members_split_the_load(stack, db, uid) -> None:
     group, device = f"split{uid}", f"sp{uid}"
-    a, b = _member(stack, group, "a").start(), _member(stack, group, "b").start()
+    a, b = _member(stack, group, "a").start(), _member(stack, group, "b").start()  # both subscribed
     try:
-        time.sleep(0.5)
         before = (a.worker.stats.stored, b.worker.stats.stored)  # nothing retained is sent at subscribe
         publish_all(stack, readings(device, 400))
         wait_for(lambda: _rows(db, device) == 400, what="400 readings")
@@ -52,12 +51,12 @@ def test_members_split_the_load(stack, db, uid) -> None:
 def test_an_offline_member_keeps_its_share_until_retired(stack, db, uid) -> None:
     """#1747: B stops; Mosquitto still allocates B a share, which waits; retiring B stores it."""
     group, device = f"off{uid}", f"of{uid}"
-    a, b = _member(stack, group, "a").start(), _member(stack, group, "b").start()
-    time.sleep(0.5)
+    a, b = _member(stack, group, "a").start(), _member(stack, group, "b").start()  # both subscribed
     b.stop()  # a clean stop: B's session (and its subscription) stay on the broker
     try:
         publish_all(stack, readings(device, 300))
         wait_for(lambda: a.worker.stats.stored > 0, what="A to store its share")
+        # no signal says "the broker has dealt A all of A's share": a quiet second stands for it
         time.sleep(1.0)
         held = 300 - _rows(db, device)
         assert 50 < held < 250, f"expected B's offline session to hold about half, it holds {held}"
@@ -83,8 +82,7 @@ def test_in_flight_messages_of_a_member_that_dies_are_not_lost(stack, db, uid) -
     b.worker.process = lambda batch: (
         held.extend(d for d in batch if d.message.topic.startswith(f"ptipot/{device}/")) or False
     )
-    b.start()
-    time.sleep(0.5)
+    b.start()  # subscribed
     try:
         publish_all(stack, readings(device, 200))
         wait_for(lambda: a.worker.stats.stored >= 60, what="A's share")
@@ -92,7 +90,7 @@ def test_in_flight_messages_of_a_member_that_dies_are_not_lost(stack, db, uid) -
         b.worker.consumer.client.loop_stop()
         b.worker.consumer.client.socket().close()  # B dies: no DISCONNECT, its in-flight messages unacknowledged
         b.worker.stopping.set()
-        time.sleep(2.0)
+        time.sleep(2.0)  # a quiet period for A to store what it was dealt (no signal says it is done)
         missing = 200 - _rows(db, device)
         assert missing >= len(held) > 0, "B died holding nothing: the test did not exercise in-flight messages"
 

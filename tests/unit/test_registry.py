@@ -48,3 +48,27 @@ def test_metric_catalog_points_at_real_record_fields() -> None:
     for (family, name), spec in metric_catalog().items():
         assert spec.column in columns[spec.table], f"{family}.{name}"
     assert adapter_for("bathy/x/telemetry").family == "bathy"
+
+
+def test_the_fixture_family_wrote_no_sql_by_hand() -> None:
+    """Its storage is a shared kind (a time series) and its migration is `tlab families ddl` output."""
+    from device_adapters.ddl import table_ddl
+    from device_adapters.registry import family
+
+    beehive = family("beehive")
+    migration = (beehive.migrations / "beehive_0001_hive_weights.sql").read_text()
+    generated = "".join(table_ddl(spec) for spec in beehive.storage)
+    body = "\n".join(line for line in migration.splitlines() if not line.startswith("--"))
+    assert body.strip() == generated.strip()
+
+
+def test_latest_state_upserts_only_a_newer_state_of_the_same_device() -> None:
+    from device_adapters.karroad.records import CameraEvent
+    from device_adapters.storage import latest_state
+
+    sql = latest_state(CameraEvent, key="event_id", version="updated_at").sql
+    assert "ON CONFLICT (event_id) DO UPDATE SET" in sql
+    assert (
+        "WHERE camera_events.updated_at < EXCLUDED.updated_at AND camera_events.device_id = EXCLUDED.device_id" in sql
+    )
+    assert "device_id = EXCLUDED.device_id," not in sql and "event_id = EXCLUDED" not in sql

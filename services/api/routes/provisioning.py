@@ -15,18 +15,19 @@ from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from core.device_registry import Credentials, RegistryError, provision, revoke, rotate
 from device_adapters.registry import ADAPTERS
+from device_adapters.validation import DEVICE_ID
 from services.api.deps import ConnDep
 from services.api.schemas import ErrorMessage, Text
 
 router = APIRouter(prefix="/devices", tags=["provisioning"])
 FAMILIES = sorted(a.family for a in ADAPTERS.values())
 _FAMILY_ENUM: list[JsonValue] = [*FAMILIES]  # the schema lists the families the registry knows today
-DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+DeviceId = Annotated[str, Path(pattern=DEVICE_ID.pattern)]
 
 
 class ProvisionRequest(BaseModel):
     model_config = {"extra": "forbid"}
-    device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    device_id: str = Field(pattern=DEVICE_ID.pattern)
     family: str = Field(json_schema_extra={"enum": _FAMILY_ENUM}, description="A registered device family.")
     pilot: Text | None = Field(None, max_length=100)
     location: Text | None = Field(None, max_length=200)
