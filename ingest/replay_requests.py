@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from core.db import is_outage
+from core.errors import first_line
 from core.replay_requests import CHANNEL, ReplayFilter
 from core.settings import Settings
 from ingest.replay import replay_dead_letters
@@ -57,17 +58,20 @@ class ReplayRequestRunner:
         self.done = 0
 
     def run(self, stop: threading.Event) -> None:
+        delay = self.poll_s
         while not stop.is_set():
             try:
                 with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    delay = self.poll_s  # connected: a later outage starts its backoff over
                     while not stop.is_set():
                         while not stop.is_set() and self.run_one(conn):
                             pass
                         list(conn.notifies(timeout=self.poll_s))
             except psycopg.Error as exc:  # an outage, or a claim that failed: start over after a pause
-                logger.warning("replay requests: database error", extra={"error": str(exc)[:200]})
-                stop.wait(self.poll_s)
+                logger.warning("replay requests: database error", extra={"error": first_line(exc), "retry_s": delay})
+                stop.wait(delay)
+                delay = min(30.0, delay * 2)  # one line per attempt, not four a second, while it is down
 
     def run_one(self, conn: psycopg.Connection[Any]) -> bool:
         """Claim and run one request; False when there is none."""
