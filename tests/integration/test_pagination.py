@@ -81,3 +81,7 @@ def test_cursor_and_offset_together_are_refused(api) -> None:
     assert response.status_code == 422 and "not both" in response.text
     events = api.get("/v1/camera-events", params={"cursor": base64.urlsafe_b64encode(b'["x"]').decode()})
     assert events.status_code == 422
+    # a lone surrogate (valid JSON, not storable text) and a NUL in the key: 422s, not 500s
+    for key in (b'["2026-11-28T10:00:00Z", "\\ud800"]', b'["2026-11-28T10:00:00Z", "a\\u0000b"]'):
+        refused = api.get("/v1/camera-events", params={"cursor": base64.urlsafe_b64encode(key).decode()})
+        assert refused.status_code == 422, (key, refused.text)
