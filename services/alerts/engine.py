@@ -1,0 +1,102 @@
+"""The episode engine: from a device's stored readings to the problems they show, in event time.
+
+A rule is not fed messages in the order they arrive. The engine is a pure function of the readings as
+stored (sorted by their own timestamps, duplicates collapsed) up to a *horizon*: the same data gives the
+same episodes whatever order, however often and by however many workers it arrived. That is what makes
+one alert per problem hold under redelivery, replay and scale-out (the evaluator writes episodes keyed
+on (rule, subject, began_at), so two evaluators computing the same episode write the same row), and what
+lets a late reading be judged at its own time: the evaluator recomputes the window it falls in.
+
+Threshold semantics (Prometheus' ``for`` and Grafana's recovery threshold, in event time):
+
+- *pending* begins at the first reading beyond ``fire``; any reading not beyond ``fire`` before the rule
+  has fired ends it (a value hovering around the threshold never accumulates a ``for``);
+- it *fires* at the first reading at least ``for`` after the beginning, if the breach held throughout and
+  no silence longer than ``max_gap`` interrupted it (a silence is no evidence that it held);
+- once fired it stays firing through readings between ``clear`` and ``fire`` (hysteresis) and through
+  silences (that is the ``absent`` rule's business), and *clears* at the first reading past ``clear``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from services.alerts.rules import Absent, Threshold
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Sample:
+    time: datetime
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One problem in event time. ``began_at`` identifies it (the rule's subject has at most one episode
+    beginning at a given instant); ``fired_at`` is None while it is only pending; ``cleared_at`` is None
+    while it is still on at the horizon. ``trigger`` is the reading that made it fire; ``worst`` the worst
+    value it showed (None for an absence)."""
+
+    began_at: datetime
+    fired_at: datetime | None = None
+    cleared_at: datetime | None = None
+    trigger: Sample | None = None
+    worst: float | None = None
+
+    @property
+    def firing(self) -> bool:
+        return self.fired_at is not None and self.cleared_at is None
+
+    @property
+    def pending(self) -> bool:
+        return self.fired_at is None and self.cleared_at is None
+
+
+def _ordered(samples: Iterable[Sample], horizon: datetime) -> list[Sample]:
+    """Event-time order up to the horizon; an exact duplicate (a redelivery) counts once."""
+    return sorted({s for s in samples if s.time <= horizon})
+
+
+def threshold_episodes(rule: Threshold, samples: Iterable[Sample], horizon: datetime) -> list[Episode]:
+    """Every episode that fired, in event-time order, plus a trailing pending one if the horizon falls
+    inside a breach that has not lasted ``for`` yet."""
+    found: list[Episode] = []
+    current: Episode | None = None
+    last_seen: datetime | None = None
+    for sample in _ordered(samples, horizon):
+        if current is not None and current.fired_at is None:
+            interrupted = last_seen is not None and sample.time - last_seen > rule.gap_limit
+            if interrupted or not rule.breaches(sample.value):
+                current = None  # pending ends without an alert: not held, or no evidence it held
+        if current is None:
+            if rule.breaches(sample.value):
+                current = Episode(began_at=sample.time, worst=sample.value)
+        elif current.fired_at is not None and rule.clears(sample.value):
+            found.append(replace(current, cleared_at=sample.time))
+            current = None
+        else:
+            assert current.worst is not None
+            current = replace(current, worst=rule.worse(current.worst, sample.value))
+        if current is not None and current.fired_at is None and sample.time - current.began_at >= rule.for_:
+            current = replace(current, fired_at=sample.time, trigger=sample)
+        last_seen = sample.time
+    if current is not None:
+        found.append(current)
+    return found
+
+
+def absent_episodes(rule: Absent, times: Iterable[datetime], horizon: datetime) -> list[Episode]:
+    """Silences longer than ``for``: each begins at the last reading before it, fires ``for`` later and
+    clears at the next reading (or is still on at the horizon). A device never heard of has none: the
+    device-offline rule covers what was never seen."""
+    ordered = sorted({t for t in times if t <= horizon})
+    found = [
+        Episode(began_at=before, fired_at=before + rule.for_, cleared_at=after)
+        for before, after in zip(ordered, ordered[1:], strict=False)
+        if after - before > rule.for_
+    ]
+    if ordered and horizon - ordered[-1] > rule.for_:
+        found.append(Episode(began_at=ordered[-1], fired_at=ordered[-1] + rule.for_))
+    return found

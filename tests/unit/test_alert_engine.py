@@ -1,0 +1,167 @@
+"""The episode engine and the rule models: `for`, hysteresis, flapping, late, out-of-order and duplicated
+readings, silences; every case on readings as a device would send them."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from services.alerts.engine import Episode, Sample, absent_episodes, threshold_episodes
+from services.alerts.rules import Absent, Rule, Threshold
+
+T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+FAR = T0 + timedelta(days=1)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def series(*points: tuple[float, float]) -> list[Sample]:
+    """(minutes after T0, value) pairs."""
+    return [Sample(at(m), v) for m, v in points]
+
+
+def h2s(**overrides: object) -> Threshold:
+    """The drone pack's H2S rule: >= 10 ppm, clear below 8 ppm."""
+    fields = {
+        "name": "h2s-high",
+        "scope": {"family": "bathy"},
+        "severity": "critical",
+        "service": "sanitation",
+        "metric": "h2s_ppm",
+        "direction": "above",
+        "fire": 10.0,
+        "clear": 8.0,
+        "for": timedelta(minutes=1),
+        **overrides,
+    }
+    return Threshold.model_validate(fields)
+
+
+def frost() -> Threshold:
+    """The garden pack's frost rule: <= 1 degC for 10 min, clear at >= 3 degC."""
+    return h2s(
+        name="frost", metric="air_temp_c", direction="below", fire=1.0, clear=3.0, **{"for": timedelta(minutes=10)}
+    )
+
+
+def test_a_breach_shorter_than_for_is_only_pending_and_then_nothing() -> None:
+    rule = h2s()
+    assert threshold_episodes(rule, series((0, 12), (0.5, 12)), FAR) == [Episode(at(0), worst=12)]
+    assert threshold_episodes(rule, series((0, 12), (0.5, 12), (0.75, 5)), FAR) == []
+
+
+def test_it_fires_at_the_first_reading_that_has_held_for_its_duration() -> None:
+    (episode,) = threshold_episodes(h2s(), series((0, 11), (0.5, 12), (1, 15), (1.5, 13)), FAR)
+    assert episode.began_at == at(0) and episode.fired_at == at(1) and episode.trigger == Sample(at(1), 15)
+    assert episode.firing and episode.cleared_at is None and episode.worst == 15
+
+
+def test_hysteresis_keeps_one_alert_until_the_clear_threshold_is_crossed() -> None:
+    readings = series((0, 12), (1, 12), (2, 9.5), (3, 10.5), (4, 8.5), (5, 7.9), (6, 12))
+    first, second = threshold_episodes(h2s(), readings, FAR)
+    assert (first.began_at, first.fired_at, first.cleared_at) == (at(0), at(1), at(5))
+    assert second.began_at == at(6) and second.pending  # a new breach: pending again
+
+
+def test_a_value_flapping_around_the_threshold_never_fires_nor_flaps() -> None:
+    rule = h2s()
+    flapping = series(*[(i * 0.25, 10.1 if i % 2 else 9.9) for i in range(40)])
+    assert [e for e in threshold_episodes(rule, flapping, FAR) if e.fired_at] == []
+    # once it has fired, the same flapping stays one alert: 9.9 is not below the clear threshold
+    fired_then_flapping = series((0, 11), (1, 11), *[(1 + i * 0.25, 10.1 if i % 2 else 9.9) for i in range(1, 40)])
+    (episode,) = threshold_episodes(rule, fired_then_flapping, FAR)
+    assert episode.firing
+
+
+def test_the_order_of_arrival_and_redeliveries_change_nothing() -> None:
+    readings = series(*[(i, v) for i, v in enumerate([5, 12, 12, 13, 9, 7, 11, 11, 11, 6, 12])])
+    expected = threshold_episodes(h2s(), readings, FAR)
+    shuffled = readings + readings[:4]  # duplicated deliveries
+    random.Random(7).shuffle(shuffled)
+    assert threshold_episodes(h2s(), shuffled, FAR) == expected
+    assert [(e.began_at, e.fired_at, e.cleared_at) for e in expected] == [
+        (at(1), at(2), at(5)),
+        (at(6), at(7), at(9)),
+        (at(10), None, None),
+    ]
+
+
+def test_a_late_reading_is_judged_at_its_own_time_so_no_phantom_alert() -> None:
+    """Highs at 0, 5, 15 and 20 min arrive; the low of 10 min comes late. In arrival order that is a
+    20-minute breach (a phantom alert); in event time the breach never held 15 minutes."""
+    rule = h2s(**{"for": timedelta(minutes=15)})
+    before_the_late_one = series((0, 12), (5, 12), (15, 12), (20, 12))
+    assert threshold_episodes(rule, before_the_late_one, FAR)[0].fired_at == at(15)
+    with_it = series((0, 12), (5, 12), (10, 9), (15, 12), (20, 12))
+    assert threshold_episodes(rule, with_it, FAR) == [Episode(at(15), worst=12)]
+
+
+def test_only_readings_up_to_the_horizon_count() -> None:
+    readings = series((0, 12), (1, 12), (2, 3))
+    (episode,) = threshold_episodes(h2s(), readings, horizon=at(1.5))
+    assert episode.firing and episode.cleared_at is None
+
+
+def test_a_silence_breaks_a_pending_breach_but_never_clears_a_firing_one() -> None:
+    rule = h2s(**{"for": timedelta(minutes=10), "max_gap": timedelta(minutes=3)})
+    silent_while_pending = series((0, 12), (2, 12), (9, 12), (12, 12))
+    (episode,) = threshold_episodes(rule, silent_while_pending, FAR)
+    assert episode.began_at == at(9) and episode.pending  # the count starts again after the silence
+    silent_while_firing = series((0, 12), (2, 12), (4, 12), (6, 12), (8, 12), (10, 12), (40, 12))
+    (episode,) = threshold_episodes(rule, silent_while_firing, FAR)
+    assert episode.fired_at == at(10) and episode.firing
+
+
+def test_a_rule_on_low_values_mirrors_one_on_high_values() -> None:
+    readings = series((0, 0.5), (5, 0.2), (10, -1.0), (20, 2.0), (30, 3.5))
+    (episode,) = threshold_episodes(frost(), readings, FAR)
+    assert (episode.fired_at, episode.cleared_at, episode.worst) == (at(10), at(30), -1.0)
+
+
+def test_for_zero_fires_on_the_first_breaching_reading() -> None:
+    (episode,) = threshold_episodes(h2s(**{"for": timedelta(0)}), series((3, 10)), FAR)
+    assert episode.fired_at == episode.began_at == at(3)
+
+
+def test_silences_longer_than_the_rule_are_absences() -> None:
+    rule = Absent.model_validate(
+        {
+            "name": "silent",
+            "scope": {"family": "ptipot"},
+            "severity": "warning",
+            "service": "green_spaces",
+            "for": timedelta(hours=2),
+        }
+    )
+    times = [at(0), at(60), at(60 + 150), at(60 + 150)]
+    first, second = absent_episodes(rule, times, horizon=at(600))
+    assert (first.began_at, first.fired_at, first.cleared_at) == (at(60), at(180), at(210))
+    assert second.began_at == at(210) and second.fired_at == at(330) and second.firing
+    assert absent_episodes(rule, [], horizon=at(600)) == []
+
+
+def test_rules_refuse_what_would_make_no_sense() -> None:
+    with pytest.raises(ValidationError, match="clear"):
+        h2s(clear=12.0)
+    with pytest.raises(ValidationError, match="clear"):
+        h2s(direction="below", fire=19.0, clear=18.0)
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        h2s(threshold=3)
+    with pytest.raises(ValidationError):
+        h2s(name="Has Spaces")
+    parsed = TypeAdapter(Rule).validate_python(
+        {
+            "kind": "absent",
+            "name": "silent",
+            "scope": {"family": "ptipot"},
+            "severity": "warning",
+            "service": "green_spaces",
+            "for": "PT2H",
+        }
+    )
+    assert isinstance(parsed, Absent) and parsed.for_ == timedelta(hours=2)
