@@ -10,9 +10,12 @@ from device_adapters.contract import DeviceStatus
 from device_adapters.registry import FAMILIES
 from device_adapters.storage import CopyTarget, Upsert
 
+# data_changed_at: the database's clock at each batch that wrote the device's data (a replay too, whose
+# receive times are old): the alert evaluator re-evaluates the devices changed since it last looked.
 UPSERT_DEVICE = """
-INSERT INTO devices (device_id, family, first_seen, last_seen) VALUES (%s, %s, %s, %s)
-ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)
+INSERT INTO devices (device_id, family, first_seen, last_seen, data_changed_at) VALUES (%s, %s, %s, %s, now())
+ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen),
+    data_changed_at = now()
 """
 
 INSERT_MEDIA = """

@@ -273,6 +273,8 @@ class BatchWriter:
                 )
             accepted = [item for index, item in enumerate(accepted) if index not in foreign]
             self._upsert_devices(cur, accepted)
+            if accepted:  # delivered at COMMIT: the alert evaluator re-reads what changed (services/alerts)
+                cur.execute("NOTIFY tlab_readings")
             conflicts = self._write_records(cur, accepted, result)
             for index, reason in sorted(conflicts.items()):
                 item = accepted[index]

@@ -22,13 +22,12 @@ class Severity(StrEnum):
 
 
 class Scope(BaseModel):
-    """Which devices a rule watches: a family, and optionally a list of devices or a label value (a
-    garden, a sewer sector). Empty lists mean every device of the family."""
+    """Which devices a rule watches: a family, and optionally a list of devices (empty: every device of
+    the family). Devices by label (a garden, a sewer sector) come with device labels in the registry."""
 
     model_config = ConfigDict(extra="forbid")
     family: str
     devices: list[str] = Field(default_factory=list, max_length=10_000)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=20)
 
 
 class RuleBase(BaseModel):

@@ -1,0 +1,139 @@
+"""``tlab alerts``: the worker that turns stored readings into alerts.
+
+It wakes on ``NOTIFY tlab_readings`` (one per ingest batch) and every ``tick_s``, finds the devices whose
+data changed since it last looked (``devices.data_changed_at``, the database's clock; it looks back a
+safety margin, harmless since evaluation is idempotent), and for each (rule, device) recomputes the
+episodes of a window of readings and reconciles them with the stored alerts, in one transaction holding
+the (rule, device) advisory lock. Absence rules are evaluated on every tick (time passing is their data).
+Several workers can run: they take turns on a subject; a killed one's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from core.errors import first_line
+from core.settings import Settings
+from services.alerts.engine import absent_episodes, threshold_episodes
+from services.alerts.rules import Absent, Threshold
+from services.alerts.store import StoredRule, load_rules, load_samples, load_times, open_since, reconcile
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "tlab_readings"
+SAFETY = timedelta(seconds=30)  # longer than any ingest transaction: a commit seen late is still scanned
+
+
+@dataclass
+class EvaluatorStats:
+    evaluations: int = 0
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+class AlertEvaluator:
+    def __init__(self, settings: Settings, *, lookback: timedelta = timedelta(hours=48), tick_s: float = 10.0) -> None:
+        self.settings = settings
+        self.lookback = lookback
+        self.tick_s = tick_s
+        self.stats = EvaluatorStats()
+        self.watermark: datetime | None = None
+        self.ready = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    delay = 1.0
+                    self.ready.set()
+                    last_tick = 0.0
+                    while not stop.is_set():
+                        self.evaluate_changed(conn)
+                        now = _monotonic()
+                        if now - last_tick >= self.tick_s:
+                            self.evaluate_absences(conn)
+                            last_tick = now
+                        list(conn.notifies(timeout=min(1.0, self.tick_s), stop_after=1))
+            except psycopg.Error as exc:
+                self.ready.clear()
+                logger.warning("alerts: database error", extra={"error": first_line(exc), "retry_s": delay})
+                stop.wait(delay)
+                delay = min(30.0, delay * 2)
+
+    def evaluate_changed(self, conn: psycopg.Connection[Any]) -> int:
+        """Re-evaluate the threshold rules of every device whose data changed since the last look."""
+        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        since = (self.watermark or now - self.lookback) - SAFETY
+        devices = conn.execute("SELECT device_id, family FROM devices WHERE data_changed_at >= %s", (since,)).fetchall()
+        rules = [r for r in load_rules(conn) if isinstance(r.rule, Threshold)]
+        done = 0
+        for device in devices:
+            for stored in rules:
+                if _in_scope(stored, device["device_id"], device["family"]):
+                    self.evaluate(conn, stored, device["device_id"], device["family"], now)
+                    done += 1
+        self.watermark = now
+        return done
+
+    def evaluate_absences(self, conn: psycopg.Connection[Any]) -> int:
+        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        rules = [r for r in load_rules(conn) if isinstance(r.rule, Absent)]
+        done = 0
+        for stored in rules:
+            family = stored.rule.scope.family
+            for device in conn.execute("SELECT device_id FROM devices WHERE family = %s", (family,)).fetchall():
+                if _in_scope(stored, device["device_id"], family):
+                    self.evaluate(conn, stored, device["device_id"], family, now)
+                    done += 1
+        return done
+
+    def evaluate(
+        self, conn: psycopg.Connection[Any], stored: StoredRule, device_id: str, family: str, now: datetime
+    ) -> None:
+        rule = stored.rule
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (stored.id, device_id))
+            opened = open_since(conn, stored.id, device_id)
+            start = min(opened, now - self.lookback) if opened else now - self.lookback
+            if isinstance(rule, Threshold):
+                start -= rule.gap_limit
+                samples = load_samples(conn, family, rule.metric, device_id, start)
+                horizon = max((s.time for s in samples), default=start)
+                episodes = threshold_episodes(rule, samples, horizon)
+            else:
+                metric = rule.metric or _first_metric(family)
+                start -= rule.for_
+                episodes = absent_episodes(rule, load_times(conn, family, metric, device_id, start), now)
+            changes = reconcile(conn, stored, device_id, family, episodes, start)
+        self.stats.evaluations += 1
+        for kind, alert_id in changes:
+            self.stats.changes[kind] = self.stats.changes.get(kind, 0) + 1
+            logger.info("alert " + kind, extra={"alert": alert_id, "rule": rule.name, "device": device_id})
+
+
+def _in_scope(stored: StoredRule, device_id: str, family: str) -> bool:
+    scope = stored.rule.scope
+    return scope.family == family and (not scope.devices or device_id in scope.devices)
+
+
+def _first_metric(family: str) -> str:
+    from device_adapters.registry import family as find
+
+    metrics = find(family).adapter.metrics
+    if not metrics:
+        raise ValueError(f"family {family!r} has no metric to watch for absence")
+    return metrics[0].name
+
+
+def _monotonic() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,211 @@
+"""Alerts in the database: rules as rows, a subject's readings as samples, and the reconciliation of
+computed episodes with stored alerts (docs/alerts.md, "One alert per problem").
+
+``reconcile`` runs in the caller's transaction, which holds the subject's advisory lock: it inserts an
+alert for an episode no stored alert covers, resolves an open alert whose episode cleared, and retracts
+an open alert no episode supports any more (a late reading showed the breach did not hold). Every change
+is a timeline row and an outbox row, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+from pydantic import TypeAdapter
+
+from device_adapters.registry import metric_catalog
+from services.alerts.engine import Episode, Sample
+from services.alerts.rules import Absent, Rule, Threshold
+
+RULE = TypeAdapter(Rule)
+
+
+@dataclass(frozen=True)
+class StoredRule:
+    id: int
+    rule: Threshold | Absent
+
+
+def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
+    rows = conn.execute("SELECT id, definition FROM alert_rules WHERE enabled ORDER BY id").fetchall()
+    return [StoredRule(_col(r, "id", 0), RULE.validate_python(_col(r, "definition", 1))) for r in rows]
+
+
+def save_pack(conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent], source: str) -> int:
+    """Insert a pack's rules; update those still as the pack left them (a rule a person edited is theirs).
+    Returns how many rows changed."""
+    changed = 0
+    for rule in rules:
+        definition = Jsonb(rule.model_dump(mode="json", by_alias=True))
+        cur = conn.execute(
+            "INSERT INTO alert_rules (name, kind, definition, source) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (name) DO UPDATE SET definition = EXCLUDED.definition, kind = EXCLUDED.kind, "
+            "updated_at = now() WHERE alert_rules.source = EXCLUDED.source "
+            "AND alert_rules.definition IS DISTINCT FROM EXCLUDED.definition",
+            (rule.name, rule.kind, definition, source),
+        )
+        changed += cur.rowcount
+    return changed
+
+
+def _col(row: Any, name: str, index: int) -> Any:
+    return row[name] if isinstance(row, dict) else row[index]
+
+
+def series_source(family: str, metric: str) -> tuple[str, str]:
+    """(table, column) of a family's metric; KeyError if the family has no such metric."""
+    spec = metric_catalog()[(family, metric)]
+    return spec.table, spec.column
+
+
+def load_samples(
+    conn: psycopg.Connection[Any], family: str, metric: str, device_id: str, start: datetime
+) -> list[Sample]:
+    table, column = series_source(family, metric)
+    query = sql.SQL(
+        "SELECT time, {col} FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL ORDER BY time"
+    ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
+    return [Sample(_col(r, "time", 0), float(_col(r, column, 1))) for r in conn.execute(query, (device_id, start))]
+
+
+def load_times(
+    conn: psycopg.Connection[Any], family: str, metric: str, device_id: str, start: datetime
+) -> list[datetime]:
+    table, column = series_source(family, metric)
+    query = sql.SQL("SELECT time FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL").format(
+        col=sql.Identifier(column), tab=sql.Identifier(table)
+    )
+    return [_col(r, "time", 0) for r in conn.execute(query, (device_id, start))]
+
+
+ALERT_COLUMNS = (
+    "id, rule_id, rule_name, subject, family, service, severity, state, resolution, began_at, fired_at, "
+    "cleared_at, trigger_time, trigger_value, worst_value, summary, acknowledged_by, acknowledged_at, assignee, "
+    "resolved_by, resolved_at, created_at, updated_at"
+)
+
+
+def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> datetime | None:
+    row = conn.execute(
+        "SELECT min(began_at) FROM alerts WHERE rule_id = %s AND subject = %s AND state <> 'resolved'",
+        (rule_id, subject),
+    ).fetchone()
+    return _col(row, "min", 0) if row else None
+
+
+def _summary(rule: Threshold | Absent, subject: str, episode: Episode) -> str:
+    if isinstance(rule, Threshold):
+        sign = ">=" if rule.direction == "above" else "<="
+        return f"{rule.metric} {episode.worst:g} on {subject} ({sign} {rule.fire:g} for {rule.for_})"
+    what = rule.metric or "readings"
+    return f"no {what} from {subject} for more than {rule.for_}"
+
+
+def _record(conn: psycopg.Connection[Any], alert_id: int, kind: str, detail: dict[str, Any]) -> None:
+    """A timeline row and its outbox row (the alert as it is now), in the caller's transaction."""
+    event = conn.execute(
+        "INSERT INTO alert_events (alert_id, kind, actor, detail) VALUES (%s, %s, 'evaluator', %s) RETURNING id",
+        (alert_id, kind, Jsonb(detail)),
+    ).fetchone()
+    alert = conn.execute(
+        f"SELECT row_to_json(a) FROM (SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s) a", (alert_id,)
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO alert_outbox (event_id, alert_id, service, body) "
+        "SELECT %s, %s, service, %s FROM alerts WHERE id = %s",
+        (_col(event, "id", 0), alert_id, Jsonb({"event": kind, "alert": _col(alert, "row_to_json", 0)}), alert_id),
+    )
+
+
+def reconcile(
+    conn: psycopg.Connection[Any],
+    stored_rule: StoredRule,
+    subject: str,
+    family: str,
+    episodes: Sequence[Episode],
+    window_start: datetime,
+) -> list[tuple[str, int]]:
+    """Make the stored alerts of (rule, subject) agree with ``episodes`` (those computed from readings at or
+    after ``window_start``). Returns the changes as (kind, alert id)."""
+    rule = stored_rule.rule
+    rows = conn.execute(
+        "SELECT id, state, began_at, cleared_at FROM alerts WHERE rule_id = %s AND subject = %s "
+        "AND (cleared_at IS NULL OR cleared_at >= %s OR state <> 'resolved') ORDER BY began_at",
+        (stored_rule.id, subject, window_start),
+    ).fetchall()
+    stored = [{"id": _col(r, "id", 0), "state": _col(r, "state", 1), "began_at": _col(r, "began_at", 2),
+               "cleared_at": _col(r, "cleared_at", 3)} for r in rows]  # fmt: skip
+    changes: list[tuple[str, int]] = []
+    supported: set[int] = set()
+    for episode in (e for e in episodes if e.fired_at is not None):
+        covering = next(
+            (
+                a
+                for a in stored
+                if a["began_at"] <= episode.began_at and (a["cleared_at"] is None or episode.began_at < a["cleared_at"])
+            ),
+            None,
+        )
+        if covering is not None:
+            supported.add(covering["id"])
+            if covering["state"] != "resolved" and episode.cleared_at is not None:
+                # `state <> 'resolved'` in the statement too: a change is recorded once, lock or not
+                cur = conn.execute(
+                    "UPDATE alerts SET state = 'resolved', resolution = 'cleared', cleared_at = %s, "
+                    "worst_value = %s, updated_at = now() WHERE id = %s AND state <> 'resolved'",
+                    (episode.cleared_at, episode.worst, covering["id"]),
+                )
+                covering["state"], covering["cleared_at"] = "resolved", episode.cleared_at
+                if cur.rowcount:
+                    _record(conn, covering["id"], "cleared", {"cleared_at": episode.cleared_at.isoformat()})
+                    changes.append(("cleared", covering["id"]))
+            elif covering["state"] == "resolved" and covering["cleared_at"] is None and episode.cleared_at:
+                # resolved by a person while the condition held: record when it cleared (no new alert)
+                conn.execute("UPDATE alerts SET cleared_at = %s WHERE id = %s", (episode.cleared_at, covering["id"]))
+                covering["cleared_at"] = episode.cleared_at
+            elif episode.worst is not None:
+                conn.execute(
+                    "UPDATE alerts SET worst_value = %s WHERE id = %s AND worst_value IS DISTINCT FROM %s",
+                    (episode.worst, covering["id"], episode.worst),
+                )
+            continue
+        state, resolution = ("resolved", "cleared") if episode.cleared_at is not None else ("firing", None)
+        trigger = episode.trigger
+        row = conn.execute(
+            "INSERT INTO alerts (rule_id, rule_name, subject, family, service, severity, state, resolution, "
+            "began_at, fired_at, cleared_at, trigger_time, trigger_value, worst_value, summary) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (rule_id, subject, began_at) DO NOTHING RETURNING id",
+            (
+                stored_rule.id, rule.name, subject, family, rule.service, rule.severity.value, state, resolution,
+                episode.began_at, episode.fired_at, episode.cleared_at, trigger.time if trigger else None,
+                trigger.value if trigger else None, episode.worst, _summary(rule, subject, episode),
+            ),
+        ).fetchone()  # fmt: skip
+        if row is None:
+            continue  # written already (the lock makes this the rare path: a concurrent writer without it)
+        alert_id = _col(row, "id", 0)
+        stored.append({"id": alert_id, "state": state, "began_at": episode.began_at, "cleared_at": episode.cleared_at})
+        supported.add(alert_id)
+        _record(conn, alert_id, "fired", {"began_at": episode.began_at.isoformat(), "late": state == "resolved"})
+        changes.append(("fired", alert_id))
+        if state == "resolved":
+            _record(conn, alert_id, "cleared", {"cleared_at": episode.cleared_at.isoformat()})  # type: ignore[union-attr]
+    for alert in stored:
+        if alert["state"] != "resolved" and alert["id"] not in supported and alert["began_at"] >= window_start:
+            cur = conn.execute(
+                "UPDATE alerts SET state = 'resolved', resolution = 'retracted', updated_at = now() "
+                "WHERE id = %s AND state <> 'resolved'",
+                (alert["id"],),
+            )
+            if cur.rowcount:
+                reason = "readings received since show the condition did not hold"
+                _record(conn, alert["id"], "retracted", {"reason": reason})
+                changes.append(("retracted", alert["id"]))
+    return changes

@@ -1,0 +1,152 @@
+"""Alerts from readings through the real broker, ingest and TimescaleDB: one alert per problem whatever the
+arrival order, the duplicates and the number of evaluators; a late reading retracts an alert it disproves;
+the worker wakes on ingest's notification."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from services.alerts.evaluator import AlertEvaluator
+from services.alerts.rules import Threshold
+from services.alerts.store import save_pack
+from tests.conftest import count, wait_for
+from tests.integration.helpers import garden, publish_all
+
+pytestmark = pytest.mark.integration
+
+
+def frost_rule(device: str) -> Threshold:
+    return Threshold.model_validate(
+        {
+            "name": f"frost-{device}",
+            "scope": {"family": "ptipot", "devices": [device]},
+            "severity": "warning",
+            "service": "green_spaces",
+            "metric": "air_temp_c",
+            "direction": "below",
+            "fire": 1.0,
+            "clear": 3.0,
+            "for": timedelta(minutes=10),
+        }
+    )
+
+
+def minutes_ago(m: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=m)).replace(second=0, microsecond=0).isoformat()
+
+
+def readings(device: str, *points: tuple[float, float]) -> list:
+    """(minutes ago, air temperature) pairs, as the garden sensor sends them."""
+    return [garden(device, minutes_ago(m), air_temp_c=v) for m, v in points]
+
+
+def alerts_of(db: psycopg.Connection[Any], device: str) -> list[dict]:
+    return db.execute(
+        "SELECT id, state, resolution, began_at, fired_at, cleared_at, worst_value, service FROM alerts "
+        "WHERE subject = %s ORDER BY began_at",
+        (device,),
+    ).fetchall()
+
+
+def evaluate(stack) -> AlertEvaluator:
+    evaluator = AlertEvaluator(stack)
+    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+        evaluator.evaluate_changed(conn)
+    return evaluator
+
+
+@pytest.fixture
+def rule(db, uid) -> str:
+    device = f"al{uid}"
+    save_pack(db, [frost_rule(device)], source="test")
+    return device
+
+
+def evaluate_concurrently(stack, workers: int = 3) -> None:
+    threads = [threading.Thread(target=evaluate, args=(stack,)) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
+def test_a_frost_fires_once_and_clears_past_the_hysteresis(stack, ingest, db, rule) -> None:
+    device = rule
+    cold = [(60, 4.0), (50, 0.8), (45, 0.5), (40, 0.2), (35, 2.0), (30, 0.4), (25, 2.5)]
+    publish_all(stack, readings(device, *cold))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 7, what="7")
+    evaluate_concurrently(stack)  # three evaluators at once: one alert, fired once
+    (firing,) = alerts_of(db, device)
+    assert firing["state"] == "firing"
+    assert count(db, "SELECT count(*) FROM alert_events WHERE alert_id = %s", firing["id"]) == 1
+
+    warm = [(20, 3.4), (15, 4.0)]
+    publish_all(stack, readings(device, *warm))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 9, what="9")
+    evaluate_concurrently(stack)  # and it clears once
+    frost = cold + warm
+    (alert,) = alerts_of(db, device)
+    assert alert["id"] == firing["id"]
+    began = datetime.fromisoformat(minutes_ago(50))
+    assert alert["began_at"] == began and alert["fired_at"] == began + timedelta(minutes=10)
+    assert alert["state"] == "resolved" and alert["resolution"] == "cleared"
+    assert alert["cleared_at"] == datetime.fromisoformat(minutes_ago(20)) and alert["worst_value"] == 0.2
+    assert alert["service"] == "green_spaces"
+    kinds = [
+        r["kind"] for r in db.execute("SELECT kind FROM alert_events WHERE alert_id = %s ORDER BY id", (alert["id"],))
+    ]
+    assert kinds == ["fired", "cleared"]
+    assert count(db, "SELECT count(*) FROM alert_outbox WHERE alert_id = %s", alert["id"]) == 2
+
+    # redelivered readings and more evaluators change nothing
+    publish_all(stack, readings(device, *frost))
+    evaluate_concurrently(stack)
+    assert [a["id"] for a in alerts_of(db, device)] == [alert["id"]]
+    assert count(db, "SELECT count(*) FROM alert_events WHERE alert_id = %s", alert["id"]) == 2
+
+
+def test_a_late_reading_retracts_the_alert_it_disproves(stack, ingest, db, rule) -> None:
+    device = rule
+    publish_all(stack, readings(device, (40, 0.5), (35, 0.5), (25, 0.5), (20, 0.5)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 4, what="4")
+    evaluate(stack)
+    (alert,) = alerts_of(db, device)
+    assert alert["state"] == "firing"
+
+    publish_all(stack, readings(device, (30, 2.0)))  # late: between the others, not below the threshold
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 5, what="5")
+    evaluate(stack)
+    (retracted,) = alerts_of(db, device)
+    assert retracted["id"] == alert["id"] and retracted["resolution"] == "retracted"
+    kinds = [
+        r["kind"] for r in db.execute("SELECT kind FROM alert_events WHERE alert_id = %s ORDER BY id", (alert["id"],))
+    ]
+    assert kinds == ["fired", "retracted"]
+
+
+def test_the_worker_wakes_on_ingest_and_an_interrupted_evaluation_leaves_nothing(stack, ingest, db, rule) -> None:
+    device = rule
+    # an evaluation killed mid-way: its transaction (lock held, alert half-written) dies with its connection
+    dying = psycopg.connect(stack.database_url, autocommit=True)
+    dying.execute("BEGIN")
+    dying.execute("SELECT pg_advisory_xact_lock(1::int, hashtext('x'))")
+    dying.close()
+
+    evaluator = AlertEvaluator(stack, tick_s=3600)
+    stop = threading.Event()
+    worker = threading.Thread(target=evaluator.run, args=(stop,), daemon=True)
+    worker.start()
+    try:
+        assert evaluator.ready.wait(10)
+        publish_all(stack, readings(device, (30, 0.1), (25, 0.1), (19, 0.1)))
+        alert = wait_for(lambda: alerts_of(db, device), timeout=15, what="the alert, from the notification")
+        assert len(alert) == 1 and alert[0]["state"] == "firing"
+    finally:
+        stop.set()
+        worker.join(10)
