@@ -128,6 +128,28 @@ def broker_credentials() -> None:
     BrokerCredentialsOwner(_settings()).run(stop)
 
 
+@app.command("alerts")
+def alerts() -> None:
+    """Run the alert evaluator: default rule packs loaded, then readings turned into alerts until SIGTERM."""
+    import signal
+    import threading
+
+    import psycopg
+
+    from core.migrate import require_current_schema
+    from services.alerts.evaluator import AlertEvaluator
+    from services.alerts.packs import load_packs
+
+    settings = _settings()
+    require_current_schema(settings.database_url)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        typer.echo(f"rule packs: {load_packs(conn)} rules written")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    AlertEvaluator(settings).run(stop)
+
+
 @app.command("api")
 def api() -> None:
     """Serve the HTTP API."""

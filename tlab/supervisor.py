@@ -169,11 +169,12 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     env = dict(os.environ)
     credentials = _spawn("broker-credentials", ["broker-credentials"], env)
     ingest = _spawn("ingest", ["ingest"], env)
+    alerts = _spawn("alerts", ["alerts"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, ingest, credentials])
+        _stop([api, alerts, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -208,7 +209,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, api):
+            for child in (credentials, ingest, alerts, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -217,7 +218,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest])
+        _stop([ingest, alerts])
         _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)

@@ -19,8 +19,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
-from device_adapters.registry import metric_catalog
 from services.alerts.engine import Episode, Sample
+from services.alerts.queries import ALERT_COLUMNS, column_of, series_source
 from services.alerts.rules import Absent, Rule, Threshold
 
 RULE = TypeAdapter(Rule)
@@ -34,7 +34,7 @@ class StoredRule:
 
 def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
     rows = conn.execute("SELECT id, definition FROM alert_rules WHERE enabled ORDER BY id").fetchall()
-    return [StoredRule(_col(r, "id", 0), RULE.validate_python(_col(r, "definition", 1))) for r in rows]
+    return [StoredRule(column_of(r, "id", 0), RULE.validate_python(column_of(r, "definition", 1))) for r in rows]
 
 
 def save_pack(conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent], source: str) -> int:
@@ -54,16 +54,6 @@ def save_pack(conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent]
     return changed
 
 
-def _col(row: Any, name: str, index: int) -> Any:
-    return row[name] if isinstance(row, dict) else row[index]
-
-
-def series_source(family: str, metric: str) -> tuple[str, str]:
-    """(table, column) of a family's metric; KeyError if the family has no such metric."""
-    spec = metric_catalog()[(family, metric)]
-    return spec.table, spec.column
-
-
 def load_samples(
     conn: psycopg.Connection[Any], family: str, metric: str, device_id: str, start: datetime
 ) -> list[Sample]:
@@ -71,7 +61,9 @@ def load_samples(
     query = sql.SQL(
         "SELECT time, {col} FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL ORDER BY time"
     ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
-    return [Sample(_col(r, "time", 0), float(_col(r, column, 1))) for r in conn.execute(query, (device_id, start))]
+    return [
+        Sample(column_of(r, "time", 0), float(column_of(r, column, 1))) for r in conn.execute(query, (device_id, start))
+    ]
 
 
 def load_times(
@@ -81,14 +73,7 @@ def load_times(
     query = sql.SQL("SELECT time FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL").format(
         col=sql.Identifier(column), tab=sql.Identifier(table)
     )
-    return [_col(r, "time", 0) for r in conn.execute(query, (device_id, start))]
-
-
-ALERT_COLUMNS = (
-    "id, rule_id, rule_name, subject, family, service, severity, state, resolution, began_at, fired_at, "
-    "cleared_at, trigger_time, trigger_value, worst_value, summary, acknowledged_by, acknowledged_at, assignee, "
-    "resolved_by, resolved_at, created_at, updated_at"
-)
+    return [column_of(r, "time", 0) for r in conn.execute(query, (device_id, start))]
 
 
 def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> datetime | None:
@@ -96,7 +81,7 @@ def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> dat
         "SELECT min(began_at) FROM alerts WHERE rule_id = %s AND subject = %s AND state <> 'resolved'",
         (rule_id, subject),
     ).fetchone()
-    return _col(row, "min", 0) if row else None
+    return column_of(row, "min", 0) if row else None
 
 
 def _summary(rule: Threshold | Absent, subject: str, episode: Episode) -> str:
@@ -119,7 +104,12 @@ def _record(conn: psycopg.Connection[Any], alert_id: int, kind: str, detail: dic
     conn.execute(
         "INSERT INTO alert_outbox (event_id, alert_id, service, body) "
         "SELECT %s, %s, service, %s FROM alerts WHERE id = %s",
-        (_col(event, "id", 0), alert_id, Jsonb({"event": kind, "alert": _col(alert, "row_to_json", 0)}), alert_id),
+        (
+            column_of(event, "id", 0),
+            alert_id,
+            Jsonb({"event": kind, "alert": column_of(alert, "row_to_json", 0)}),
+            alert_id,
+        ),
     )
 
 
@@ -139,8 +129,8 @@ def reconcile(
         "AND (cleared_at IS NULL OR cleared_at >= %s OR state <> 'resolved') ORDER BY began_at",
         (stored_rule.id, subject, window_start),
     ).fetchall()
-    stored = [{"id": _col(r, "id", 0), "state": _col(r, "state", 1), "began_at": _col(r, "began_at", 2),
-               "cleared_at": _col(r, "cleared_at", 3)} for r in rows]  # fmt: skip
+    stored = [{"id": column_of(r, "id", 0), "state": column_of(r, "state", 1), "began_at": column_of(r, "began_at", 2),
+               "cleared_at": column_of(r, "cleared_at", 3)} for r in rows]  # fmt: skip
     changes: list[tuple[str, int]] = []
     supported: set[int] = set()
     for episode in (e for e in episodes if e.fired_at is not None):
@@ -190,7 +180,7 @@ def reconcile(
         ).fetchone()  # fmt: skip
         if row is None:
             continue  # written already (the lock makes this the rare path: a concurrent writer without it)
-        alert_id = _col(row, "id", 0)
+        alert_id = column_of(row, "id", 0)
         stored.append({"id": alert_id, "state": state, "began_at": episode.began_at, "cleared_at": episode.cleared_at})
         supported.add(alert_id)
         _record(conn, alert_id, "fired", {"began_at": episode.began_at.isoformat(), "late": state == "resolved"})

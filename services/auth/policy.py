@@ -53,6 +53,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
     # narrowed to the medium's family: FAMILY_READERS
     ("GET", MEDIA_ROUTE): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
+    # every role, narrowed to the alerts of its own service (admin and operator: all)
+    ("GET", "/v1/alerts"): EVERYONE,
+    ("GET", "/v1/alerts/{alert_id}"): EVERYONE,
     ("GET", "/v1/dead-letters"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}/payload"): allow(ADMIN, OPERATOR, audit=True),

@@ -150,3 +150,26 @@ def test_the_worker_wakes_on_ingest_and_an_interrupted_evaluation_leaves_nothing
     finally:
         stop.set()
         worker.join(10)
+
+
+def test_each_service_sees_its_own_alerts_with_their_timeline(stack, ingest, api, db, rule, issue_token) -> None:
+    device = rule
+    publish_all(stack, readings(device, (40, 0.5), (30, 0.4), (20, 3.5)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    evaluate(stack)
+    (alert,) = alerts_of(db, device)
+
+    def as_role(role: str, path: str, **params: object):
+        return api.get(path, params=params, headers={"Authorization": f"Bearer {issue_token(role)}"})
+
+    mine = as_role("green_spaces", "/v1/alerts", device_id=device).json()["items"]
+    assert [a["id"] for a in mine] == [alert["id"]] and mine[0]["service"] == "green_spaces"
+    assert as_role("sanitation", "/v1/alerts", device_id=device).json()["items"] == []
+    assert as_role("sanitation", f"/v1/alerts/{alert['id']}").status_code == 404  # not theirs: as if absent
+    assert [a["id"] for a in as_role("operator", "/v1/alerts", device_id=device).json()["items"]] == [alert["id"]]
+
+    detail = as_role("green_spaces", f"/v1/alerts/{alert['id']}").json()
+    assert [e["kind"] for e in detail["timeline"]] == ["fired", "cleared"]
+    assert [r["value"] for r in detail["readings_around_trigger"]] == [0.5, 0.4, 3.5]
+    assert detail["state"] == "resolved" and detail["resolution"] == "cleared"
+    assert api.get("/v1/alerts", params={"state": "bogus"}).status_code == 422

@@ -165,3 +165,19 @@ def test_rules_refuse_what_would_make_no_sense() -> None:
         }
     )
     assert isinstance(parsed, Absent) and parsed.for_ == timedelta(hours=2)
+
+
+def test_every_default_pack_parses_and_watches_metrics_its_family_has() -> None:
+    from device_adapters.registry import FAMILIES, metric_catalog
+    from services.alerts.packs import family_pack
+    from services.auth.roles import Role
+
+    names = []
+    for family in FAMILIES:
+        for rule in family_pack(family):
+            names.append(rule.name)
+            assert rule.scope.family == family.name
+            assert Role(rule.service), rule.name
+            metric = getattr(rule, "metric", None)
+            assert metric is None or (family.name, metric) in metric_catalog(), f"{rule.name}: {metric}"
+    assert len(names) == len(set(names)) and {"drone-h2s-short-term", "garden-frost"} <= set(names)

@@ -1,0 +1,149 @@
+"""Alerts: the problems the evaluator found, each routed to a service (docs/alerts.md).
+
+Every role may call these routes and sees the alerts of its own service (a role is a service: sanitation,
+green_spaces, cleanliness...); admin and operator see all. An alert of another service is a 404, as if
+it did not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path
+from psycopg import sql
+from pydantic import BaseModel, Field
+
+from services.alerts.queries import ALERT_COLUMNS, series_source
+from services.api.deps import ConnDep, PrincipalDep
+from services.api.pagination import Cursor, after, decode_cursor, next_cursor
+from services.api.schemas import Limit, Offset, Page, page
+from services.auth.roles import Role
+from services.auth.tokens import Principal
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Alert id.")]
+LIST_KEY = ("fired_at", "id")  # the list's order (newest first), unique: its keyset
+AROUND = timedelta(minutes=30)  # the readings shown around the one that fired the alert
+
+
+class Alert(BaseModel):
+    id: int
+    rule_id: int
+    rule_name: str
+    subject: str = Field(description="The device the alert is about.")
+    family: str
+    service: str = Field(description="The service (role) the alert is routed to.")
+    severity: Literal["info", "warning", "critical"]
+    state: Literal["firing", "acknowledged", "resolved"]
+    resolution: Literal["cleared", "by_hand", "retracted"] | None
+    began_at: datetime = Field(description="When the condition began (event time: the readings' own clock).")
+    fired_at: datetime = Field(description="When it had lasted the rule's `for` (event time).")
+    cleared_at: datetime | None = Field(description="When a reading crossed back past the clear threshold.")
+    trigger_time: datetime | None
+    trigger_value: float | None
+    worst_value: float | None
+    summary: str
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    assignee: str | None
+    resolved_by: str | None
+    resolved_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AlertEvent(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class Reading(BaseModel):
+    time: datetime
+    value: float
+
+
+class AlertDetail(Alert):
+    timeline: list[AlertEvent]
+    readings_around_trigger: list[Reading] = Field(
+        description=f"The watched metric from {AROUND} before to {AROUND} after the reading that fired it."
+    )
+
+
+def _visible(principal: Principal) -> list[str] | None:
+    """The services whose alerts ``principal`` sees; None: all of them."""
+    if principal.roles & {Role.ADMIN, Role.OPERATOR}:
+        return None
+    return sorted(r.value for r in principal.roles)
+
+
+@router.get("", summary="Alerts of the caller's service, the most recently fired first")
+def list_alerts(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    state: Literal["firing", "acknowledged", "resolved", "open"] | None = None,
+    severity: Literal["info", "warning", "critical"] | None = None,
+    service: str | None = None,
+    device_id: str | None = None,
+    rule: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    cursor: Cursor = None,
+) -> Page[Alert]:
+    key = decode_cursor(cursor, (datetime, int), offset)
+    keyset, key_params = after(LIST_KEY, key, descending=True)
+    filters = [
+        ("state <> 'resolved'" if state == "open" else "state = %(state)s", state),
+        ("severity = %(severity)s", severity),
+        ("service = %(service)s", service),
+        ("subject = %(device)s", device_id),
+        ("rule_name = %(rule)s", rule),
+        ("fired_at >= %(start)s", start),
+        ("fired_at < %(end)s", end),
+        ("service = ANY(%(visible)s)", _visible(principal)),
+    ]
+    where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(f) for f, v in filters if v is not None)])
+    query = sql.SQL(
+        "SELECT {columns} FROM alerts WHERE {where}{keyset} ORDER BY fired_at DESC, id DESC "
+        "LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(columns=sql.SQL(ALERT_COLUMNS), where=where, keyset=keyset)
+    params = {
+        "state": state, "severity": severity, "service": service, "device": device_id, "rule": rule,
+        "start": start, "end": end, "visible": _visible(principal), "limit": limit, "offset": offset,
+    }  # fmt: skip
+    rows = conn.execute(query, {**params, **key_params}).fetchall()
+    items = [Alert(**r) for r in rows]
+    return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
+
+
+@router.get("/{alert_id}", summary="One alert with its timeline and the readings around the one that fired it")
+def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> AlertDetail:
+    row = conn.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s", (alert_id,)).fetchone()
+    visible = _visible(principal)
+    if row is None or (visible is not None and row["service"] not in visible):
+        raise HTTPException(404, f"alert {alert_id} not found")
+    timeline = conn.execute(
+        "SELECT at, kind, actor, detail FROM alert_events WHERE alert_id = %s ORDER BY id", (alert_id,)
+    ).fetchall()
+    return AlertDetail(**row, timeline=[AlertEvent(**e) for e in timeline], readings_around_trigger=_around(conn, row))
+
+
+def _around(conn: ConnDep, alert: dict[str, Any]) -> list[Reading]:
+    rule = conn.execute("SELECT definition FROM alert_rules WHERE id = %s", (alert["rule_id"],)).fetchone()
+    metric = rule["definition"].get("metric") if rule else None
+    if not metric or alert["trigger_time"] is None:
+        return []
+    try:
+        table, column = series_source(alert["family"], metric)
+    except KeyError:
+        return []
+    query = sql.SQL(
+        "SELECT time, {col} AS value FROM {tab} WHERE device_id = %s AND time BETWEEN %s AND %s "
+        "AND {col} IS NOT NULL ORDER BY time LIMIT 500"
+    ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
+    when = alert["trigger_time"]
+    return [Reading(**r) for r in conn.execute(query, (alert["subject"], when - AROUND, when + AROUND))]
