@@ -20,8 +20,9 @@ from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter
 
 from services.alerts.engine import Episode, Sample
-from services.alerts.queries import ALERT_COLUMNS, column_of, series_source
+from services.alerts.queries import column_of, series_source
 from services.alerts.rules import Absent, Rule, Threshold
+from services.alerts.timeline import record_event
 
 RULE = TypeAdapter(Rule)
 
@@ -92,27 +93,6 @@ def _summary(rule: Threshold | Absent, subject: str, episode: Episode) -> str:
     return f"no {what} from {subject} for more than {rule.for_}"
 
 
-def _record(conn: psycopg.Connection[Any], alert_id: int, kind: str, detail: dict[str, Any]) -> None:
-    """A timeline row and its outbox row (the alert as it is now), in the caller's transaction."""
-    event = conn.execute(
-        "INSERT INTO alert_events (alert_id, kind, actor, detail) VALUES (%s, %s, 'evaluator', %s) RETURNING id",
-        (alert_id, kind, Jsonb(detail)),
-    ).fetchone()
-    alert = conn.execute(
-        f"SELECT row_to_json(a) FROM (SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s) a", (alert_id,)
-    ).fetchone()
-    conn.execute(
-        "INSERT INTO alert_outbox (event_id, alert_id, service, body) "
-        "SELECT %s, %s, service, %s FROM alerts WHERE id = %s",
-        (
-            column_of(event, "id", 0),
-            alert_id,
-            Jsonb({"event": kind, "alert": column_of(alert, "row_to_json", 0)}),
-            alert_id,
-        ),
-    )
-
-
 def reconcile(
     conn: psycopg.Connection[Any],
     stored_rule: StoredRule,
@@ -153,7 +133,7 @@ def reconcile(
                 )
                 covering["state"], covering["cleared_at"] = "resolved", episode.cleared_at
                 if cur.rowcount:
-                    _record(conn, covering["id"], "cleared", {"cleared_at": episode.cleared_at.isoformat()})
+                    record_event(conn, covering["id"], "cleared", {"cleared_at": episode.cleared_at.isoformat()})
                     changes.append(("cleared", covering["id"]))
             elif covering["state"] == "resolved" and covering["cleared_at"] is None and episode.cleared_at:
                 # resolved by a person while the condition held: record when it cleared (no new alert)
@@ -183,10 +163,10 @@ def reconcile(
         alert_id = column_of(row, "id", 0)
         stored.append({"id": alert_id, "state": state, "began_at": episode.began_at, "cleared_at": episode.cleared_at})
         supported.add(alert_id)
-        _record(conn, alert_id, "fired", {"began_at": episode.began_at.isoformat(), "late": state == "resolved"})
+        record_event(conn, alert_id, "fired", {"began_at": episode.began_at.isoformat(), "late": state == "resolved"})
         changes.append(("fired", alert_id))
         if state == "resolved":
-            _record(conn, alert_id, "cleared", {"cleared_at": episode.cleared_at.isoformat()})  # type: ignore[union-attr]
+            record_event(conn, alert_id, "cleared", {"cleared_at": episode.cleared_at.isoformat()})  # type: ignore[union-attr]
     for alert in stored:
         if alert["state"] != "resolved" and alert["id"] not in supported and alert["began_at"] >= window_start:
             cur = conn.execute(
@@ -196,6 +176,6 @@ def reconcile(
             )
             if cur.rowcount:
                 reason = "readings received since show the condition did not hold"
-                _record(conn, alert["id"], "retracted", {"reason": reason})
+                record_event(conn, alert["id"], "retracted", {"reason": reason})
                 changes.append(("retracted", alert["id"]))
     return changes

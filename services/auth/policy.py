@@ -44,6 +44,7 @@ def readers_policy(family: Family) -> Policy:
 FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for family in FAMILIES}
 
 MEDIA_ROUTE = "/v1/media/{sha256}"
+ACT_ON_ALERTS = Policy(ALL_ROLES - {Role.VIEWER}, audit=True)
 
 POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/capabilities"): EVERYONE,
@@ -56,6 +57,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # every role, narrowed to the alerts of its own service (admin and operator: all)
     ("GET", "/v1/alerts"): EVERYONE,
     ("GET", "/v1/alerts/{alert_id}"): EVERYONE,
+    # the services act on their own alerts (and admin, operator on all); a viewer only reads
+    ("POST", "/v1/alerts/{alert_id}/ack"): ACT_ON_ALERTS,
+    ("POST", "/v1/alerts/{alert_id}/assign"): ACT_ON_ALERTS,
+    ("POST", "/v1/alerts/{alert_id}/resolve"): ACT_ON_ALERTS,
     ("GET", "/v1/dead-letters"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/dead-letters/{dead_letter_id}/payload"): allow(ADMIN, OPERATOR, audit=True),

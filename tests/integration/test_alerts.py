@@ -173,3 +173,47 @@ def test_each_service_sees_its_own_alerts_with_their_timeline(stack, ingest, api
     assert [r["value"] for r in detail["readings_around_trigger"]] == [0.5, 0.4, 3.5]
     assert detail["state"] == "resolved" and detail["resolution"] == "cleared"
     assert api.get("/v1/alerts", params={"state": "bogus"}).status_code == 422
+
+
+def test_people_acknowledge_assign_and_resolve_and_a_resolved_episode_stays_closed(
+    stack, ingest, api, db, rule, issue_token
+) -> None:
+    device = rule
+    publish_all(stack, readings(device, (50, 0.5), (45, 0.4), (38, 0.3)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    evaluate(stack)
+    (alert,) = alerts_of(db, device)
+    path = f"/v1/alerts/{alert['id']}"
+
+    def post(role: str, action: str, body: dict):
+        return api.post(
+            f"{path}/{action}", json=body, headers={"Authorization": f"Bearer {issue_token(role, name=role)}"}
+        )
+
+    assert post("viewer", "ack", {}).status_code == 403
+    assert post("sanitation", "ack", {}).status_code == 404  # another service's alert
+    acked = post("green_spaces", "ack", {"note": "on my way"})
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    assert acked.json()["acknowledged_by"] == "green_spaces"
+    assert post("green_spaces", "ack", {}).status_code == 409  # once
+    assert post("green_spaces", "assign", {"assignee": "équipe nord"}).json()["assignee"] == "équipe nord"
+    assert post("green_spaces", "assign", {"assignee": "x\u0000"}).status_code == 422
+    resolved = post("green_spaces", "resolve", {"note": "covered the beds"})
+    assert resolved.json()["state"] == "resolved" and resolved.json()["resolution"] == "by_hand"
+    assert post("green_spaces", "resolve", {}).status_code == 409
+    assert [e["kind"] for e in resolved.json()["timeline"]] == ["fired", "acknowledged", "assigned", "resolved_by_hand"]
+    assert resolved.json()["timeline"][1]["detail"] == {"note": "on my way"}
+
+    # the condition still holds: the same episode does not open a new alert...
+    publish_all(stack, readings(device, (30, 0.2)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 4, what="4")
+    evaluate(stack)
+    assert [a["id"] for a in alerts_of(db, device)] == [alert["id"]]
+    # ...a new one needs the condition to clear and come back
+    publish_all(stack, readings(device, (25, 4.0), (20, 0.1), (15, 0.1), (8, 0.1)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 8, what="8")
+    evaluate(stack)
+    first, second = alerts_of(db, device)
+    assert first["id"] == alert["id"] and first["cleared_at"] is not None and second["state"] == "firing"
+    audited = count(db, "SELECT count(*) FROM audit_log WHERE path LIKE %s AND method = 'POST'", f"{path}/%")
+    assert audited >= 8  # every attempt, allowed or refused

@@ -7,6 +7,7 @@ it did not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -14,10 +15,11 @@ from fastapi import APIRouter, HTTPException, Path
 from psycopg import sql
 from pydantic import BaseModel, Field
 
+from services.alerts.actions import ActionRefused, acknowledge, assign, resolve_by_hand
 from services.alerts.queries import ALERT_COLUMNS, series_source
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import Limit, Offset, Page, page
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page
 from services.auth.roles import Role
 from services.auth.tokens import Principal
 
@@ -130,6 +132,56 @@ def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> Aler
         "SELECT at, kind, actor, detail FROM alert_events WHERE alert_id = %s ORDER BY id", (alert_id,)
     ).fetchall()
     return AlertDetail(**row, timeline=[AlertEvent(**e) for e in timeline], readings_around_trigger=_around(conn, row))
+
+
+class Note(BaseModel):
+    model_config = {"extra": "forbid"}
+    note: Text | None = Field(None, max_length=2000, description="What was done or seen (on the timeline).")
+
+
+class Assignment(BaseModel):
+    model_config = {"extra": "forbid"}
+    assignee: Text | None = Field(max_length=200, description="Who handles it; null to unassign.")
+
+
+def _require_visible(conn: ConnDep, principal: Principal, alert_id: int) -> None:
+    row = conn.execute("SELECT service FROM alerts WHERE id = %s", (alert_id,)).fetchone()
+    visible = _visible(principal)
+    if row is None or (visible is not None and row["service"] not in visible):
+        raise HTTPException(404, f"alert {alert_id} not found")
+
+
+def _acted(conn: ConnDep, principal: Principal, alert_id: int, action: Callable[[], None]) -> AlertDetail:
+    _require_visible(conn, principal, alert_id)
+    try:
+        action()
+    except ActionRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return get_alert(conn, principal, alert_id)
+
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorMessage, "description": "The alert's state does not allow it (e.g. resolved)"}
+}
+
+
+@router.post("/{alert_id}/ack", summary="Acknowledge a firing alert (someone is on it)", responses=CONFLICT)
+def acknowledge_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Note) -> AlertDetail:
+    return _acted(conn, principal, alert_id, lambda: acknowledge(conn, alert_id, principal.name, body.note))
+
+
+@router.post("/{alert_id}/assign", summary="Assign an open alert to someone", responses=CONFLICT)
+def assign_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Assignment) -> AlertDetail:
+    return _acted(conn, principal, alert_id, lambda: assign(conn, alert_id, principal.name, body.assignee))
+
+
+@router.post(
+    "/{alert_id}/resolve",
+    summary="Resolve an open alert by hand (its episode will not open another alert)",
+    responses=CONFLICT,
+)
+def resolve_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Note) -> AlertDetail:
+    return _acted(conn, principal, alert_id, lambda: resolve_by_hand(conn, alert_id, principal.name, body.note))
 
 
 def _around(conn: ConnDep, alert: dict[str, Any]) -> list[Reading]:
