@@ -57,6 +57,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # every role, narrowed to the alerts of its own service (admin and operator: all)
     ("GET", "/v1/alerts"): EVERYONE,
     ("GET", "/v1/alerts/{alert_id}"): EVERYONE,
+    ("GET", "/v1/alerts/stream"): EVERYONE,
     # the services act on their own alerts (and admin, operator on all); a viewer only reads
     ("POST", "/v1/alerts/{alert_id}/ack"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/assign"): ACT_ON_ALERTS,

@@ -4,6 +4,7 @@ the worker wakes on ingest's notification."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from device_adapters.contract import OutboundMessage
 from services.alerts.evaluator import AlertEvaluator
 from services.alerts.rules import Threshold
 from services.alerts.store import save_pack
@@ -217,3 +219,55 @@ def test_people_acknowledge_assign_and_resolve_and_a_resolved_episode_stays_clos
     assert first["id"] == alert["id"] and first["cleared_at"] is not None and second["state"] == "firing"
     audited = count(db, "SELECT count(*) FROM audit_log WHERE path LIKE %s AND method = 'POST'", f"{path}/%")
     assert audited >= 8  # every attempt, allowed or refused
+
+
+def read_stream(api, token: str, last_event_id: int, max_events: int) -> list[dict]:
+    """The SSE stream as a client reads it: (id, event, data) of each event."""
+    events, current = [], {}
+    headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": str(last_event_id)}
+    with api.stream("GET", "/v1/alerts/stream", params={"max_events": max_events}, headers=headers) as response:
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if not line:
+                if "id" in current:
+                    events.append(current)
+                current = {}
+            elif not line.startswith(":"):
+                field, _, value = line.partition(": ")
+                current[field] = value
+    return events
+
+
+def test_the_stream_resumes_from_last_event_id_without_gap_or_duplicate(
+    stack, ingest, api, db, rule, uid, issue_token
+) -> None:
+    device = rule
+    drone = f"dr{uid}"
+    save_pack(
+        db,
+        [Threshold.model_validate({
+            "name": f"h2s-{drone}", "scope": {"family": "bathy", "devices": [drone]}, "severity": "critical",
+            "service": "sanitation", "metric": "h2s_ppm", "direction": "above", "fire": 10, "clear": 8, "for": "PT0S",
+        })],
+        source="test",
+    )  # fmt: skip
+    start = count(db, "SELECT coalesce(max(id), 0) FROM alert_outbox")
+    telemetry = OutboundMessage(
+        f"bathy/{drone}/telemetry",
+        json.dumps({"mission_id": f"m{uid}", "ts": minutes_ago(5), "chainage_m": 1.0, "h2s_ppm": 15.0}).encode(),
+    )
+    publish_all(stack, [telemetry, *readings(device, (40, 0.5), (30, 0.4), (20, 3.5))])
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    wait_for(lambda: count(db, "SELECT count(*) FROM drone_telemetry WHERE device_id = %s", drone) == 1, what="1")
+    evaluate(stack)
+
+    green = issue_token("green_spaces")
+    both = read_stream(api, green, start, max_events=2)
+    assert [e["event"] for e in both] == ["alert.fired", "alert.cleared"]
+    assert {json.loads(e["data"])["alert"]["service"] for e in both} == {"green_spaces"}  # not the drone's
+    resumed = read_stream(api, green, int(both[0]["id"]), max_events=1)
+    assert resumed == both[1:]  # after the first: exactly the second, nothing skipped, nothing twice
+    drone_events = read_stream(api, issue_token("sanitation"), start, max_events=1)
+    assert json.loads(drone_events[0]["data"])["alert"]["subject"] == drone
+    bad = api.get("/v1/alerts/stream", headers={"Last-Event-ID": "abc"})
+    assert bad.status_code == 422

@@ -74,7 +74,7 @@ class AlertDetail(Alert):
     )
 
 
-def _visible(principal: Principal) -> list[str] | None:
+def visible_services(principal: Principal) -> list[str] | None:
     """The services whose alerts ``principal`` sees; None: all of them."""
     if principal.roles & {Role.ADMIN, Role.OPERATOR}:
         return None
@@ -106,7 +106,7 @@ def list_alerts(
         ("rule_name = %(rule)s", rule),
         ("fired_at >= %(start)s", start),
         ("fired_at < %(end)s", end),
-        ("service = ANY(%(visible)s)", _visible(principal)),
+        ("service = ANY(%(visible)s)", visible_services(principal)),
     ]
     where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(f) for f, v in filters if v is not None)])
     query = sql.SQL(
@@ -115,7 +115,7 @@ def list_alerts(
     ).format(columns=sql.SQL(ALERT_COLUMNS), where=where, keyset=keyset)
     params = {
         "state": state, "severity": severity, "service": service, "device": device_id, "rule": rule,
-        "start": start, "end": end, "visible": _visible(principal), "limit": limit, "offset": offset,
+        "start": start, "end": end, "visible": visible_services(principal), "limit": limit, "offset": offset,
     }  # fmt: skip
     rows = conn.execute(query, {**params, **key_params}).fetchall()
     items = [Alert(**r) for r in rows]
@@ -125,7 +125,7 @@ def list_alerts(
 @router.get("/{alert_id}", summary="One alert with its timeline and the readings around the one that fired it")
 def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> AlertDetail:
     row = conn.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s", (alert_id,)).fetchone()
-    visible = _visible(principal)
+    visible = visible_services(principal)
     if row is None or (visible is not None and row["service"] not in visible):
         raise HTTPException(404, f"alert {alert_id} not found")
     timeline = conn.execute(
@@ -146,7 +146,7 @@ class Assignment(BaseModel):
 
 def _require_visible(conn: ConnDep, principal: Principal, alert_id: int) -> None:
     row = conn.execute("SELECT service FROM alerts WHERE id = %s", (alert_id,)).fetchone()
-    visible = _visible(principal)
+    visible = visible_services(principal)
     if row is None or (visible is not None and row["service"] not in visible):
         raise HTTPException(404, f"alert {alert_id} not found")
 
