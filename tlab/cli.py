@@ -150,6 +150,20 @@ def alerts() -> None:
     AlertEvaluator(settings).run(stop)
 
 
+@app.command("webhooks")
+def webhooks() -> None:
+    """Deliver alert events to the registered webhooks (signed, retried, logged) until SIGTERM."""
+    import signal
+    import threading
+
+    from services.alerts.webhooks import WebhookDeliverer
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    WebhookDeliverer(_settings()).run(stop)
+
+
 @app.command("api")
 def api() -> None:
     """Serve the HTTP API."""

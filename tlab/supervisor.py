@@ -170,11 +170,12 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     credentials = _spawn("broker-credentials", ["broker-credentials"], env)
     ingest = _spawn("ingest", ["ingest"], env)
     alerts = _spawn("alerts", ["alerts"], env)
+    hooks = _spawn("webhooks", ["webhooks"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, alerts, ingest, credentials])
+        _stop([api, hooks, alerts, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -209,7 +210,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, alerts, api):
+            for child in (credentials, ingest, alerts, hooks, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -218,7 +219,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest, alerts])
+        _stop([ingest, alerts, hooks])
         _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)

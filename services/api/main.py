@@ -19,7 +19,18 @@ from core.settings import Settings
 from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
 from services.api.family_routes import FAMILY_ROUTERS
-from services.api.routes import alert_stream, alerts, audit, dead_letters, devices, health, media, provisioning, tokens
+from services.api.routes import (
+    alert_stream,
+    alerts,
+    audit,
+    dead_letters,
+    devices,
+    health,
+    media,
+    provisioning,
+    tokens,
+    webhooks,
+)
 from services.api.schemas import ERROR_RESPONSES
 
 logger = logging.getLogger(__name__)
@@ -54,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     # the stream before the alert routes: /alerts/stream is not an alert id
-    for module in (devices, provisioning, media, alert_stream, alerts, dead_letters, tokens, audit):
+    for module in (devices, provisioning, media, alert_stream, alerts, webhooks, dead_letters, tokens, audit):
         v1.include_router(module.router)
     for _family, router in FAMILY_ROUTERS:  # each family's own routes, from its folder
         v1.include_router(router)

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS alert_webhook_deliveries, alert_webhooks;

@@ -1,0 +1,166 @@
+"""``tlab webhooks``: each service's webhooks get its alert events, signed as the Standard Webhooks
+specification says (https://www.standardwebhooks.com/):
+
+    webhook-id: msg_<outbox id>        (the same on every retry: the receiver's idempotency key)
+    webhook-timestamp: <unix seconds>  (of this attempt)
+    webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>" with the secret's key>
+
+One thread per webhook delivers its events in outbox order; a failure (no answer in ``timeout_s``, or
+a status other than 2xx) is retried after 1, 2, 4 ... s up to ``max_backoff_s``, and given up after
+``max_attempts`` (logged, then the next event). A dead or slow endpoint holds only its own thread and
+cursor: the others, and the evaluator, do not wait for it. Every attempt is a row of the delivery log.
+Several deliverer processes can run: a webhook is served by whichever holds its advisory lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.rows import dict_row
+
+from core.errors import first_line
+from core.settings import Settings
+from services.alerts.signing import sign
+
+logger = logging.getLogger(__name__)
+
+LOCK_SPACE = 0x77686B  # advisory-lock namespace of webhooks ("whk")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    service: str
+    url: str
+    secret: str
+
+
+class WebhookSender:
+    """Delivers one webhook's events until ``stop``; the caller holds the webhook's lock."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        webhook: Webhook,
+        *,
+        timeout_s: float = 5.0,
+        max_attempts: int = 8,
+        max_backoff_s: float = 300.0,
+        poll_s: float = 0.5,
+    ) -> None:
+        self.settings, self.webhook = settings, webhook
+        self.timeout_s, self.max_attempts, self.max_backoff_s, self.poll_s = (
+            timeout_s,
+            max_attempts,
+            max_backoff_s,
+            poll_s,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        with (
+            psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn,
+            httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client,
+        ):
+            while not stop.is_set():
+                row = conn.execute(
+                    "SELECT o.id, o.body FROM alert_outbox o JOIN alert_webhooks w ON w.id = %s "
+                    "WHERE o.id > w.delivered_through AND o.service = w.service AND w.enabled ORDER BY o.id LIMIT 1",
+                    (self.webhook.id,),
+                ).fetchone()
+                if row is None:
+                    stop.wait(self.poll_s)
+                    continue
+                self._deliver(conn, client, row["id"], row["body"], stop)
+
+    def _deliver(
+        self,
+        conn: psycopg.Connection[Any],
+        client: httpx.Client,
+        outbox_id: int,
+        body: dict[str, Any],
+        stop: threading.Event,
+    ) -> None:
+        message_id = f"msg_{outbox_id}"
+        payload = json.dumps({"type": f"alert.{body.get('event')}", **body}, separators=(",", ":")).encode()
+        for attempt in range(1, self.max_attempts + 1):
+            timestamp = int(time.time())
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(self.webhook.secret, message_id, timestamp, payload),
+            }
+            started = time.monotonic()
+            status, error = None, None
+            try:
+                status = client.post(self.webhook.url, content=payload, headers=headers).status_code
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {first_line(exc)}"[:500]
+            delivered = status is not None and 200 <= status < 300
+            outcome = "delivered" if delivered else "gave_up" if attempt == self.max_attempts else "retrying"
+            conn.execute(
+                "INSERT INTO alert_webhook_deliveries (webhook_id, outbox_id, message_id, attempt, status, error, "
+                "duration_ms, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (self.webhook.id, outbox_id, message_id, attempt, status, error,
+                 round((time.monotonic() - started) * 1000, 1), outcome),
+            )  # fmt: skip
+            if outcome != "retrying":
+                break
+            if stop.wait(min(self.max_backoff_s, 2.0 ** (attempt - 1))):
+                return  # stopping: the event stays undelivered, the next run retries it
+        conn.execute("UPDATE alert_webhooks SET delivered_through = %s WHERE id = %s", (outbox_id, self.webhook.id))
+
+
+class WebhookDeliverer:
+    """Starts a sender per enabled webhook whose lock it gets; looks for new webhooks every ``refresh_s``."""
+
+    def __init__(self, settings: Settings, *, refresh_s: float = 2.0, **sender_options: Any) -> None:
+        self.settings, self.refresh_s, self.sender_options = settings, refresh_s, sender_options
+        self.senders: dict[int, tuple[threading.Thread, threading.Event]] = {}
+
+    def run(self, stop: threading.Event) -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+                    delay = 1.0
+                    while not stop.is_set():
+                        self._refresh(conn)
+                        stop.wait(self.refresh_s)
+            except psycopg.Error as exc:
+                logger.warning("webhooks: database error", extra={"error": first_line(exc), "retry_s": delay})
+                stop.wait(delay)
+                delay = min(30.0, delay * 2)
+        for _thread, own_stop in self.senders.values():
+            own_stop.set()
+        for thread, _own_stop in self.senders.values():
+            thread.join(10)
+
+    def _refresh(self, conn: psycopg.Connection[Any]) -> None:
+        rows = conn.execute("SELECT id, service, url, secret FROM alert_webhooks WHERE enabled").fetchall()
+        wanted = {r["id"]: Webhook(**r) for r in rows}
+        for webhook_id in list(self.senders):
+            thread, own_stop = self.senders[webhook_id]
+            if webhook_id not in wanted or not thread.is_alive():
+                own_stop.set()
+                thread.join(10)
+                conn.execute("SELECT pg_advisory_unlock(%s, %s::int)", (LOCK_SPACE, webhook_id))
+                del self.senders[webhook_id]
+        for webhook_id, webhook in wanted.items():
+            if webhook_id in self.senders:
+                continue
+            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s::int) AS ok", (LOCK_SPACE, webhook_id)).fetchone()
+            if not (got and got["ok"]):
+                continue  # another deliverer serves it
+            own_stop = threading.Event()
+            sender = WebhookSender(self.settings, webhook, **self.sender_options)
+            thread = threading.Thread(target=sender.run, args=(own_stop,), name=f"webhook-{webhook_id}", daemon=True)
+            thread.start()
+            self.senders[webhook_id] = (thread, own_stop)
