@@ -46,6 +46,7 @@ def count_sql() -> tuple[list[str], str]:
             recent = " WHERE time >= %(since)s" if series else ""
             parts.append(f"(SELECT count(*) FROM {table}{recent}) AS {table}")
     parts.append("(SELECT count(*) FROM dead_letters WHERE last_received_at >= %(since)s) AS dead_letters")
+    parts.append("(SELECT count(*) FROM alerts WHERE state <> 'resolved') AS open_alerts")
     labels = [p.rsplit(" AS ", 1)[1] for p in parts]
     return labels, "SELECT " + ", ".join(parts)
 
@@ -205,7 +206,10 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     )
     code = 0
     counts = LiveCounts(settings.database_url)
-    print("live counts every 5 s: rows stored since this run started (devices: all registered)", flush=True)
+    print(
+        "live counts every 5 s: rows stored since this run started (devices: all registered; open alerts: now)",
+        flush=True,
+    )
     try:
         ticks = 0
         while not stop.wait(1):

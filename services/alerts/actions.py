@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from services.alerts.timeline import record_event
+from services.alerts.timeline import lock_outbox, record_event
 
 
 class ActionRefused(ValueError):
@@ -34,6 +34,7 @@ def _act(
 
 def acknowledge(conn: psycopg.Connection[Any], alert_id: int, actor: str, note: str | None) -> None:
     with conn.transaction():
+        lock_outbox(conn)
         _act(
             conn,
             alert_id,
@@ -46,12 +47,14 @@ def acknowledge(conn: psycopg.Connection[Any], alert_id: int, actor: str, note: 
 
 def assign(conn: psycopg.Connection[Any], alert_id: int, actor: str, assignee: str | None) -> None:
     with conn.transaction():
+        lock_outbox(conn)
         _act(conn, alert_id, "assignee = %(assignee)s", ("firing", "acknowledged"), {"assignee": assignee})
         record_event(conn, alert_id, "assigned", {"assignee": assignee}, actor=actor)
 
 
 def resolve_by_hand(conn: psycopg.Connection[Any], alert_id: int, actor: str, note: str | None) -> None:
     with conn.transaction():
+        lock_outbox(conn)
         _act(
             conn,
             alert_id,

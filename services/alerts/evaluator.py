@@ -24,6 +24,7 @@ from core.settings import Settings
 from services.alerts.engine import absent_episodes, threshold_episodes
 from services.alerts.rules import Absent, Threshold
 from services.alerts.store import StoredRule, load_rules, load_samples, load_times, open_since, reconcile
+from services.alerts.timeline import lock_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class AlertEvaluator:
                 metric = rule.metric or _first_metric(family)
                 start -= rule.for_
                 episodes = absent_episodes(rule, load_times(conn, family, metric, device_id, start), now)
+            lock_outbox(conn)  # before any alert row: see services/alerts/timeline.py
             changes = reconcile(conn, stored, device_id, family, episodes, start)
         self.stats.evaluations += 1
         for kind, alert_id in changes:

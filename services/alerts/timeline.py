@@ -11,12 +11,38 @@ from psycopg.types.json import Jsonb
 from services.alerts.queries import ALERT_COLUMNS, column_of
 
 EVALUATOR = "evaluator"
+OUTBOX_LOCK = 0x6F7574626F78  # "outbox"
+
+# the first silence active now whose every given key matches the alert
+SILENCE = """
+SELECT s.id FROM alert_silences s JOIN alerts a ON a.id = %(id)s
+WHERE now() >= s.starts_at AND now() < s.ends_at
+  AND (s.rule_name IS NULL OR s.rule_name = a.rule_name)
+  AND (s.device_id IS NULL OR s.device_id = a.subject)
+  AND (s.service IS NULL OR s.service = a.service)
+ORDER BY s.id LIMIT 1
+"""
+
+
+def lock_outbox(conn: psycopg.Connection[Any]) -> None:
+    """Outbox ids must be handed out in commit order, or a reader could pass an id whose transaction
+    commits later and never see it: every transaction that changes alerts takes this lock (held until its
+    commit) *before* touching an alert row, so no two of them can wait for each other. Alert changes are
+    few and their transactions short."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK,))
 
 
 def record_event(
     conn: psycopg.Connection[Any], alert_id: int, kind: str, detail: dict[str, Any], actor: str = EVALUATOR
 ) -> int:
-    """Append ``kind`` to the alert's timeline and its outbox (the alert as it is now); returns the event id."""
+    """Append ``kind`` to the alert's timeline and its outbox (the alert as it is now); returns the event id.
+    A silence active now that matches the alert marks the outbox row (the deliveries skip it) and is
+    named in the event's detail."""
+    lock_outbox(conn)  # taken already by a well-behaved caller, before its first alert row
+    silence = conn.execute(SILENCE, {"id": alert_id}).fetchone()
+    silenced_by = column_of(silence, "id", 0) if silence else None
+    if silenced_by is not None:
+        detail = {**detail, "silenced_by": silenced_by}
     event = conn.execute(
         "INSERT INTO alert_events (alert_id, kind, actor, detail) VALUES (%s, %s, %s, %s) RETURNING id",
         (alert_id, kind, actor, Jsonb(detail)),
@@ -27,8 +53,8 @@ def record_event(
     event_id = int(column_of(event, "id", 0))
     body = {"event": kind, "actor": actor, "alert": column_of(alert, "row_to_json", 0)}
     conn.execute(
-        "INSERT INTO alert_outbox (event_id, alert_id, service, body) "
-        "SELECT %s, %s, service, %s FROM alerts WHERE id = %s",
-        (event_id, alert_id, Jsonb(body), alert_id),
+        "INSERT INTO alert_outbox (event_id, alert_id, service, body, silenced_by) "
+        "SELECT %s, %s, service, %s, %s FROM alerts WHERE id = %s",
+        (event_id, alert_id, Jsonb(body), silenced_by, alert_id),
     )
     return event_id

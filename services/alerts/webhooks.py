@@ -71,7 +71,8 @@ class WebhookSender:
             while not stop.is_set():
                 row = conn.execute(
                     "SELECT o.id, o.body FROM alert_outbox o JOIN alert_webhooks w ON w.id = %s "
-                    "WHERE o.id > w.delivered_through AND o.service = w.service AND w.enabled ORDER BY o.id LIMIT 1",
+                    "WHERE o.id > w.delivered_through AND o.service = w.service AND w.enabled "
+                    "AND o.silenced_by IS NULL ORDER BY o.id LIMIT 1",
                     (self.webhook.id,),
                 ).fetchone()
                 if row is None:

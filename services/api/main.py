@@ -28,6 +28,7 @@ from services.api.routes import (
     health,
     media,
     provisioning,
+    silences,
     tokens,
     webhooks,
 )
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     # the stream before the alert routes: /alerts/stream is not an alert id
-    for module in (devices, provisioning, media, alert_stream, alerts, webhooks, dead_letters, tokens, audit):
+    for module in (devices, provisioning, media, alert_stream, alerts, silences, webhooks, dead_letters, tokens, audit):
         v1.include_router(module.router)
     for _family, router in FAMILY_ROUTERS:  # each family's own routes, from its folder
         v1.include_router(router)

@@ -62,6 +62,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/alerts/{alert_id}/ack"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/assign"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/resolve"): ACT_ON_ALERTS,
+    ("POST", "/v1/silences"): ACT_ON_ALERTS,  # a service silences only its own alerts
+    ("GET", "/v1/silences"): EVERYONE,
+    ("POST", "/v1/silences/{silence_id}/expire"): ACT_ON_ALERTS,
     ("POST", "/v1/webhooks"): allow(ADMIN, audit=True),
     ("GET", "/v1/webhooks"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/webhooks/{webhook_id}"): allow(ADMIN, audit=True),

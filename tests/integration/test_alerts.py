@@ -271,3 +271,36 @@ def test_the_stream_resumes_from_last_event_id_without_gap_or_duplicate(
     assert json.loads(drone_events[0]["data"])["alert"]["subject"] == drone
     bad = api.get("/v1/alerts/stream", headers={"Last-Event-ID": "abc"})
     assert bad.status_code == 422
+
+
+def test_a_silence_keeps_the_alert_but_not_its_delivery_and_says_so(stack, ingest, api, db, rule, issue_token) -> None:
+    device = rule
+    green = {"Authorization": f"Bearer {issue_token('green_spaces', name='gs')}"}
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation', name='san')}"}
+    window = {"device_id": device, "ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "comment": "works"}
+    assert api.post("/v1/silences", json={**window, "service": "green_spaces"}, headers=sanitation).status_code == 403
+    assert api.post("/v1/silences", json={"comment": "x", "ends_at": window["ends_at"]}).status_code == 422
+    created = api.post("/v1/silences", json={**window, "service": "green_spaces"}, headers=green)
+    assert created.status_code == 201, created.text
+    silence = created.json()
+    assert [s["id"] for s in api.get("/v1/silences", params={"active": True}, headers=green).json()] == [silence["id"]]
+
+    start = count(db, "SELECT coalesce(max(id), 0) FROM alert_outbox")
+    publish_all(stack, readings(device, (40, 0.5), (30, 0.4)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2, what="2")
+    evaluate(stack)
+    (alert,) = alerts_of(db, device)
+    assert alert["state"] == "firing"  # the alert exists...
+    detail = api.get(f"/v1/alerts/{alert['id']}", headers=green).json()
+    assert detail["timeline"][0]["detail"]["silenced_by"] == silence["id"]  # ...says why it was not sent...
+    headers = {**green, "Last-Event-ID": str(start)}
+    with api.stream("GET", "/v1/alerts/stream", params={"max_seconds": 1}, headers=headers) as response:
+        assert "alert.fired" not in "".join(response.iter_lines())  # ...and was not delivered
+
+    expired = api.post(f"/v1/silences/{silence['id']}/expire", headers=green).json()
+    assert datetime.fromisoformat(expired["ends_at"]) <= datetime.now(UTC)
+    publish_all(stack, readings(device, (20, 3.5)))  # the clearing, after the silence: delivered
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    evaluate(stack)
+    events = read_stream(api, issue_token("green_spaces"), start, max_events=1)
+    assert events[0]["event"] == "alert.cleared"

@@ -184,4 +184,4 @@ def test_live_counts_count_what_arrived_since_the_run_started(stack, ingest, db,
     finally:
         counts.close()
     assert after["garden_readings"] - before["garden_readings"] == 1
-    assert set(after) >= {"devices", "garden_readings", "drone_telemetry", "missions", "dead_letters"}
+    assert set(after) >= {"devices", "garden_readings", "drone_telemetry", "missions", "dead_letters", "open_alerts"}

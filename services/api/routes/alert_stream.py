@@ -36,7 +36,7 @@ BATCH = 500
 def _fetch(pool: Any, after: int, services: list[str] | None) -> list[dict[str, Any]]:
     with pool.connection() as conn:
         rows: list[dict[str, Any]] = conn.execute(
-            "SELECT id, body FROM alert_outbox WHERE id > %(after)s "
+            "SELECT id, body FROM alert_outbox WHERE id > %(after)s AND silenced_by IS NULL "
             "AND (%(services)s::text[] IS NULL OR service = ANY(%(services)s)) ORDER BY id LIMIT %(batch)s",
             {"after": after, "services": services, "batch": BATCH},
         ).fetchall()
