@@ -150,18 +150,24 @@ def alerts() -> None:
     AlertEvaluator(settings).run(stop)
 
 
-@app.command("webhooks")
-def webhooks() -> None:
-    """Deliver alert events to the registered webhooks (signed, retried, logged) until SIGTERM."""
+@app.command("deliveries")
+def deliveries() -> None:
+    """Deliver alert events: to the registered webhooks (signed, retried, logged) and on MQTT
+    (tlab/alerts/<service>/<severity>), each on its own cursor, until SIGTERM."""
     import signal
     import threading
 
+    from services.alerts.mqtt_channel import MqttAlertChannel
     from services.alerts.webhooks import WebhookDeliverer
 
+    settings = _settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    WebhookDeliverer(_settings()).run(stop)
+    mqtt_thread = threading.Thread(target=MqttAlertChannel(settings).run, args=(stop,), name="alerts-mqtt")
+    mqtt_thread.start()
+    WebhookDeliverer(settings).run(stop)
+    mqtt_thread.join(15)
 
 
 @app.command("api")

@@ -171,7 +171,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     credentials = _spawn("broker-credentials", ["broker-credentials"], env)
     ingest = _spawn("ingest", ["ingest"], env)
     alerts = _spawn("alerts", ["alerts"], env)
-    hooks = _spawn("webhooks", ["webhooks"], env)
+    hooks = _spawn("deliveries", ["deliveries"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):

@@ -1,4 +1,4 @@
-"""``tlab webhooks``: each service's webhooks get its alert events, signed as the Standard Webhooks
+"""``tlab deliveries``: each service's webhooks get its alert events, signed as the Standard Webhooks
 specification says (https://www.standardwebhooks.com/):
 
     webhook-id: msg_<outbox id>        (the same on every retry: the receiver's idempotency key)

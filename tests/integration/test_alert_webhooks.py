@@ -9,8 +9,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psycopg
 import pytest
 
+from services.alerts.mqtt_channel import MqttAlertChannel
 from services.alerts.store import save_pack
 from services.alerts.webhooks import WebhookDeliverer
 from tests.conftest import count, wait_for
@@ -103,3 +105,60 @@ def test_signed_retried_logged_and_a_slow_endpoint_delays_no_other(stack, ingest
     for hook in hooks.values():
         assert api.delete(f"/v1/webhooks/{hook['id']}").status_code == 204
     assert api.get(f"/v1/webhooks/{hooks['slow']['id']}/deliveries").status_code == 404
+
+
+def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake_them(stack, ingest, db, uid) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from core.broker_credentials import BrokerCredentials
+    from device_adapters.contract import OutboundMessage
+    from tests.integration.helpers import device_publisher
+
+    files = BrokerCredentials(stack)
+    secret = files.add_service_account(f"tlab-display-{uid}", ["topic read tlab/alerts/#"])
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        files.write(conn)
+    display = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"tlab-display-{uid}", protocol=mqtt.MQTTv5)
+    display.username_pw_set(f"tlab-display-{uid}", secret)
+    received: list[tuple[str, dict]] = []
+    subscribed = threading.Event()
+    display.on_message = lambda _c, _u, m: received.append((m.topic, json.loads(m.payload)))
+    display.on_subscribe = lambda *_: subscribed.set()
+    display.on_connect = lambda c, *_: c.subscribe("tlab/alerts/#", qos=1)
+    deadline = time.monotonic() + 10
+    while True:  # the broker takes the new account at its reload (SIGHUP, asynchronous)
+        try:
+            display.connect(stack.mqtt_host, stack.mqtt_service_port)
+            display.loop_start()
+            if subscribed.wait(2):
+                break
+        except OSError:
+            pass
+        display.loop_stop()
+        assert time.monotonic() < deadline, "the display account was not accepted"
+
+    device = f"mq{uid}"
+    save_pack(db, [frost_rule(device)], source="test")
+    stop = threading.Event()
+    channel = MqttAlertChannel(stack, poll_s=0.1, client_id=f"tlab-alerts-mqtt-{uid}")
+    thread = threading.Thread(target=channel.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: count(db, "SELECT count(*) FROM alert_channels WHERE name = 'mqtt'") == 1, what="cursor")
+        publish_all(stack, readings(device, (40, 0.5), (30, 0.4)))
+        wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2, what="2")
+        evaluate(stack)
+        ours = lambda: [(t, b) for t, b in received if b["alert"]["subject"] == device]  # noqa: E731
+        ((topic, body),) = wait_for(ours, timeout=10, what="the alert on MQTT")
+        assert topic == "tlab/alerts/green_spaces/warning" and body["event"] == "fired"
+
+        faker = device_publisher(stack, f"fk{uid}", "ptipot")
+        assert faker.publish(OutboundMessage("tlab/alerts/green_spaces/critical", b"{}"))
+        faker.flush(10)
+        faker.close()
+        assert faker.counts.failed == 1  # the broker refused it (PUBACK 135): not one of its family's topics
+    finally:
+        stop.set()
+        thread.join(15)
+        display.loop_stop()

@@ -1,5 +1,5 @@
 """Alert webhooks per service (admin): register an endpoint, see its delivery log, remove it. The
-deliveries themselves are made by `tlab webhooks` (services/alerts/webhooks.py), never by this API."""
+deliveries themselves are made by `tlab deliveries` (services/alerts/webhooks.py), never by this API."""
 
 from __future__ import annotations
 

@@ -1,0 +1,86 @@
+"""Alert events on MQTT for on-site displays: ``tlab/alerts/<service>/<severity>``, QoS 1, the outbox
+event as JSON, published by the platform's own account on the service listener (devices cannot publish
+there: their ACL allows only their own topics, under their mount point). A display reads with a service
+account whose ACL is ``topic read tlab/alerts/#``.
+
+The channel's cursor (``alert_channels``) advances only after the broker acknowledged the message: a
+restart resends what was not acknowledged (at least once; the payload carries the outbox id).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from psycopg.rows import dict_row
+
+from core.errors import first_line
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "mqtt"
+TOPIC = "tlab/alerts/{service}/{severity}"
+
+
+class MqttAlertChannel:
+    def __init__(self, settings: Settings, *, poll_s: float = 0.25, client_id: str = "tlab-alerts-mqtt") -> None:
+        self.settings, self.poll_s, self.client_id = settings, poll_s, client_id
+        self.published = 0
+
+    def run(self, stop: threading.Event) -> None:
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
+        credentials = self.settings.mqtt_credentials()
+        if credentials:
+            client.username_pw_set(*credentials)
+        client.connect_async(self.settings.mqtt_host, self.settings.mqtt_service_port, keepalive=30)
+        client.loop_start()
+        delay = 1.0
+        try:
+            while not stop.is_set():
+                try:
+                    with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+                        conn.execute(
+                            "INSERT INTO alert_channels (name, delivered_through) "
+                            "SELECT %s, coalesce(max(id), 0) FROM alert_outbox ON CONFLICT (name) DO NOTHING",
+                            (CHANNEL,),
+                        )
+                        delay = 1.0
+                        while not stop.is_set():
+                            if not self._send_next(conn, client):
+                                stop.wait(self.poll_s)
+                except psycopg.Error as exc:
+                    logger.warning("alerts mqtt: database error", extra={"error": first_line(exc), "retry_s": delay})
+                    stop.wait(delay)
+                    delay = min(30.0, delay * 2)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+    def _send_next(self, conn: psycopg.Connection[Any], client: mqtt.Client) -> bool:
+        row = conn.execute(
+            "SELECT o.id, o.service, o.body FROM alert_outbox o JOIN alert_channels c ON c.name = %s "
+            "WHERE o.id > c.delivered_through AND o.silenced_by IS NULL ORDER BY o.id LIMIT 1",
+            (CHANNEL,),
+        ).fetchone()
+        if row is None or not client.is_connected():
+            return False
+        alert = row["body"].get("alert") or {}
+        topic = TOPIC.format(service=row["service"], severity=alert.get("severity", "info"))
+        payload = json.dumps({"id": row["id"], **row["body"]}, separators=(",", ":"))
+        info = client.publish(topic, payload, qos=1)
+        try:
+            info.wait_for_publish(timeout=10)
+        except (RuntimeError, ValueError) as exc:  # not queued (disconnected, queue full): retried next poll
+            logger.warning("alerts mqtt: not published", extra={"error": str(exc)})
+            return False
+        if not info.is_published():
+            return False
+        conn.execute("UPDATE alert_channels SET delivered_through = %s WHERE name = %s", (row["id"], CHANNEL))
+        self.published += 1
+        return True
