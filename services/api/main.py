@@ -20,6 +20,7 @@ from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
 from services.api.family_routes import FAMILY_ROUTERS
 from services.api.routes import (
+    alert_rules,
     alert_stream,
     alerts,
     audit,
@@ -66,7 +67,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     # the stream before the alert routes: /alerts/stream is not an alert id
-    for module in (devices, provisioning, media, alert_stream, alerts, silences, webhooks, dead_letters, tokens, audit):
+    for module in (
+        devices,
+        provisioning,
+        media,
+        alert_stream,
+        alerts,
+        alert_rules,
+        silences,
+        webhooks,
+        dead_letters,
+        tokens,
+        audit,
+    ):
         v1.include_router(module.router)
     for _family, router in FAMILY_ROUTERS:  # each family's own routes, from its folder
         v1.include_router(router)

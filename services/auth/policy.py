@@ -62,6 +62,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/alerts/{alert_id}/ack"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/assign"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/resolve"): ACT_ON_ALERTS,
+    ("GET", "/v1/alert-rules"): EVERYONE,
+    ("POST", "/v1/alert-rules"): allow(ADMIN, OPERATOR, audit=True),
+    ("PUT", "/v1/alert-rules/{rule_id}"): allow(ADMIN, OPERATOR, audit=True),
+    ("DELETE", "/v1/alert-rules/{rule_id}"): allow(ADMIN, OPERATOR, audit=True),
     ("POST", "/v1/silences"): ACT_ON_ALERTS,  # a service silences only its own alerts
     ("GET", "/v1/silences"): EVERYONE,
     ("POST", "/v1/silences/{silence_id}/expire"): ACT_ON_ALERTS,

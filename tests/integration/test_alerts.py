@@ -304,3 +304,29 @@ def test_a_silence_keeps_the_alert_but_not_its_delivery_and_says_so(stack, inges
     evaluate(stack)
     events = read_stream(api, issue_token("green_spaces"), start, max_events=1)
     assert events[0]["event"] == "alert.cleared"
+
+
+def test_rules_over_http_take_effect_and_a_disabled_rule_fires_no_more(stack, ingest, api, db, uid) -> None:
+    device = f"ru{uid}"
+    rule = frost_rule(device).model_dump(mode="json", by_alias=True)
+    assert api.post("/v1/alert-rules", json={**rule, "metric": "nope"}).status_code == 422
+    assert api.post("/v1/alert-rules", json={**rule, "clear": 0.0}).status_code == 422  # hysteresis backwards
+    assert api.post("/v1/alert-rules", json={**rule, "scope": {"family": "weather"}}).status_code == 422
+    created = api.post("/v1/alert-rules", json=rule)
+    assert created.status_code == 201 and created.json()["source"] == "api"
+    assert api.post("/v1/alert-rules", json=rule).status_code == 409
+    rule_id = created.json()["id"]
+
+    publish_all(stack, readings(device, (40, 0.5), (30, 0.4), (20, 3.5)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    evaluate(stack)
+    assert len(alerts_of(db, device)) == 1
+
+    stricter = api.put(f"/v1/alert-rules/{rule_id}", json={**rule, "fire": 0.45, "clear": 2.0})
+    assert stricter.status_code == 200 and stricter.json()["definition"]["fire"] == 0.45
+    assert api.delete(f"/v1/alert-rules/{rule_id}").status_code == 204
+    assert [r["enabled"] for r in api.get("/v1/alert-rules").json() if r["id"] == rule_id] == [False]
+    publish_all(stack, readings(device, (15, 0.1), (10, 0.1), (4, 0.1)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 6, what="6")
+    evaluate(stack)
+    assert len(alerts_of(db, device)) == 1  # disabled: the new frost fires nothing

@@ -1,0 +1,85 @@
+"""Alert rules over HTTP: the default packs' rules (``source: pack:<family>``) and people's own. Editing a
+pack rule makes it the editor's (``source: api``): the pack no longer overwrites it at start. A rule that
+fired alerts is disabled, not deleted (its alerts name it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Response
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel
+
+from device_adapters.registry import FAMILIES, metric_catalog
+from services.alerts.rules import Rule
+from services.api.deps import ConnDep
+from services.auth.roles import Role
+
+router = APIRouter(prefix="/alert-rules", tags=["alerts"])
+RuleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Rule id.")]
+COLUMNS = "id, name, kind, definition, enabled, source, created_at, updated_at"
+
+
+class StoredRule(BaseModel):
+    id: int
+    name: str
+    kind: str
+    definition: dict[str, Any]
+    enabled: bool
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _check(rule: Any) -> None:
+    """What the rule models cannot know alone: the family, its metric and the service exist."""
+    families = {f.name for f in FAMILIES}
+    if rule.scope.family not in families:
+        raise HTTPException(422, f"scope.family {rule.scope.family!r} is not a family ({', '.join(sorted(families))})")
+    metric = getattr(rule, "metric", None)
+    if metric is not None and (rule.scope.family, metric) not in metric_catalog():
+        raise HTTPException(422, f"metric {metric!r} is not one of {rule.scope.family}'s (see /v1/metrics)")
+    if rule.service not in {r.value for r in Role}:
+        raise HTTPException(422, f"service {rule.service!r} is not a role")
+
+
+@router.get("", summary="Every alert rule, enabled or not")
+def list_rules(conn: ConnDep) -> list[StoredRule]:
+    return [StoredRule(**r) for r in conn.execute(f"SELECT {COLUMNS} FROM alert_rules ORDER BY id").fetchall()]
+
+
+@router.post("", status_code=201, summary="Add a rule (evaluated from the next readings on)")
+def create_rule(conn: ConnDep, rule: Rule) -> StoredRule:
+    _check(rule)
+    row = conn.execute(
+        f"INSERT INTO alert_rules (name, kind, definition, source) VALUES (%s, %s, %s, 'api') "
+        f"ON CONFLICT (name) DO NOTHING RETURNING {COLUMNS}",
+        (rule.name, rule.kind, Jsonb(rule.model_dump(mode="json", by_alias=True))),
+    ).fetchone()
+    if row is None:
+        raise HTTPException(409, f"a rule named {rule.name!r} exists: PUT it by id")
+    return StoredRule(**row)
+
+
+@router.put("/{rule_id}", summary="Replace a rule's definition (a pack rule becomes yours) and enable it")
+def replace_rule(conn: ConnDep, rule_id: RuleId, rule: Rule) -> StoredRule:
+    _check(rule)
+    row = conn.execute(
+        f"UPDATE alert_rules SET name = %s, kind = %s, definition = %s, source = 'api', enabled = true, "
+        f"updated_at = now() WHERE id = %s RETURNING {COLUMNS}",
+        (rule.name, rule.kind, Jsonb(rule.model_dump(mode="json", by_alias=True)), rule_id),
+    ).fetchone()
+    if row is None:
+        raise HTTPException(404, f"rule {rule_id} not found")
+    return StoredRule(**row)
+
+
+@router.delete("/{rule_id}", status_code=204, summary="Disable a rule (its alerts keep naming it)")
+def disable_rule(conn: ConnDep, rule_id: RuleId) -> Response:
+    cur = conn.execute(
+        "UPDATE alert_rules SET enabled = false, source = 'api', updated_at = now() WHERE id = %s", (rule_id,)
+    )
+    if cur.rowcount != 1:
+        raise HTTPException(404, f"rule {rule_id} not found")
+    return Response(status_code=204)
