@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.alerts.rules import Absent, Threshold
+from services.alerts.rules import Absent, Offline, Threshold
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -100,3 +100,18 @@ def absent_episodes(rule: Absent, times: Iterable[datetime], horizon: datetime) 
     if ordered and horizon - ordered[-1] > rule.for_:
         found.append(Episode(began_at=ordered[-1], fired_at=ordered[-1] + rule.for_))
     return found
+
+
+def offline_episodes(
+    rule: Offline, online: bool | None, status_at: datetime | None, open_began_at: datetime | None, now: datetime
+) -> list[Episode]:
+    """From a device's current status: offline since ``status_at`` is an episode (firing once it lasted
+    ``for``); back online after an open alert began ends that alert's episode at ``status_at``. The
+    registry keeps only the current status, so a past offline period shorter than an evaluation tick is
+    not seen (the status history would be: noted in docs/alerts.md)."""
+    if online is False and status_at is not None:
+        fired = status_at + rule.for_
+        return [Episode(began_at=status_at, fired_at=fired if now >= fired else None)]
+    if online and open_began_at is not None and status_at is not None and status_at >= open_began_at:
+        return [Episode(began_at=open_began_at, fired_at=open_began_at + rule.for_, cleared_at=status_at)]
+    return []

@@ -21,8 +21,8 @@ from psycopg.rows import dict_row
 
 from core.errors import first_line
 from core.settings import Settings
-from services.alerts.engine import absent_episodes, threshold_episodes
-from services.alerts.rules import Absent, Threshold
+from services.alerts.engine import absent_episodes, offline_episodes, threshold_episodes
+from services.alerts.rules import Absent, Offline, Threshold
 from services.alerts.store import StoredRule, load_rules, load_samples, load_times, open_since, reconcile
 from services.alerts.timeline import lock_outbox
 
@@ -85,14 +85,18 @@ class AlertEvaluator:
         return done
 
     def evaluate_absences(self, conn: psycopg.Connection[Any]) -> int:
+        """The rules whose data is time passing (absence, offline), for every device in their scope."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
-        rules = [r for r in load_rules(conn) if isinstance(r.rule, Absent)]
+        rules = [r for r in load_rules(conn) if isinstance(r.rule, Absent | Offline)]
         done = 0
         for stored in rules:
             family = stored.rule.scope.family
-            for device in conn.execute("SELECT device_id FROM devices WHERE family = %s", (family,)).fetchall():
-                if _in_scope(stored, device["device_id"], family):
-                    self.evaluate(conn, stored, device["device_id"], family, now)
+            devices = conn.execute(
+                "SELECT device_id, family FROM devices WHERE %s = '*' OR family = %s", (family, family)
+            ).fetchall()
+            for device in devices:
+                if _in_scope(stored, device["device_id"], device["family"]):
+                    self.evaluate(conn, stored, device["device_id"], device["family"], now)
                     done += 1
         return done
 
@@ -109,10 +113,16 @@ class AlertEvaluator:
                 samples = load_samples(conn, family, rule.metric, device_id, start)
                 horizon = max((s.time for s in samples), default=start)
                 episodes = threshold_episodes(rule, samples, horizon)
-            else:
+            elif isinstance(rule, Absent):
                 metric = rule.metric or _first_metric(family)
                 start -= rule.for_
                 episodes = absent_episodes(rule, load_times(conn, family, metric, device_id, start), now)
+            else:
+                status = conn.execute(
+                    "SELECT online, status_at FROM devices WHERE device_id = %s", (device_id,)
+                ).fetchone()
+                online, status_at = (status["online"], status["status_at"]) if status else (None, None)
+                episodes = offline_episodes(rule, online, status_at, opened, now)
             lock_outbox(conn)  # before any alert row: see services/alerts/timeline.py
             changes = reconcile(conn, stored, device_id, family, episodes, start)
         self.stats.evaluations += 1
@@ -123,7 +133,7 @@ class AlertEvaluator:
 
 def _in_scope(stored: StoredRule, device_id: str, family: str) -> bool:
     scope = stored.rule.scope
-    return scope.family == family and (not scope.devices or device_id in scope.devices)
+    return scope.family in ("*", family) and (not scope.devices or device_id in scope.devices)
 
 
 def _first_metric(family: str) -> str:

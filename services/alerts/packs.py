@@ -1,4 +1,5 @@
-"""Default rule packs: each family's ``alerts.toml`` (in its folder), loaded when ``tlab alerts`` starts.
+"""Default rule packs: each family's ``alerts.toml`` (in its folder) and the platform's (``platform.toml``
+here), loaded when ``tlab alerts`` starts.
 
 A pack's rules get the family as their scope; a rule of the pack that a person has since edited (its
 ``source`` is no longer the pack's) is left as edited (services/alerts/store.py: ``save_pack``).
@@ -15,21 +16,30 @@ from pydantic import TypeAdapter
 
 from device_adapters.family import Family
 from device_adapters.registry import FAMILIES
-from services.alerts.rules import Absent, Rule, Threshold
+from services.alerts.rules import Absent, Offline, Rule, Threshold
 from services.alerts.store import save_pack
 
 RULES = TypeAdapter(list[Rule])
 PACK_FILE = "alerts.toml"
+PLATFORM_PACK = Path(__file__).resolve().parent / "platform.toml"
 
 
-def family_pack(family: Family) -> list[Threshold | Absent]:
-    path: Path = family.folder / PACK_FILE
+def family_pack(family: Family) -> list[Threshold | Absent | Offline]:
+    return _pack(family.folder / PACK_FILE, family.name)
+
+
+def platform_pack() -> list[Threshold | Absent | Offline]:
+    """The platform's own rules (every family's devices), routed to the operator."""
+    return _pack(PLATFORM_PACK, "*")
+
+
+def _pack(path: Path, family: str) -> list[Threshold | Absent | Offline]:
     if not path.exists():
         return []
     entries: list[dict[str, Any]] = tomllib.loads(path.read_text()).get("rule", [])
     for entry in entries:
         entry.setdefault("kind", "threshold")
-        entry.setdefault("scope", {"family": family.name})
+        entry.setdefault("scope", {"family": family})
     try:
         return RULES.validate_python(entries)
     except ValueError as exc:
@@ -38,4 +48,5 @@ def family_pack(family: Family) -> list[Threshold | Absent]:
 
 def load_packs(conn: psycopg.Connection[Any]) -> int:
     """Write every family's pack; returns how many rules were inserted or updated."""
-    return sum(save_pack(conn, family_pack(f), source=f"pack:{f.name}") for f in FAMILIES)
+    written = sum(save_pack(conn, family_pack(f), source=f"pack:{f.name}") for f in FAMILIES)
+    return written + save_pack(conn, platform_pack(), source="pack:platform")

@@ -26,7 +26,7 @@ class Scope(BaseModel):
     the family). Devices by label (a garden, a sewer sector) come with device labels in the registry."""
 
     model_config = ConfigDict(extra="forbid")
-    family: str
+    family: str = Field(description='A family, or "*" for every family (platform rules).')
     devices: list[str] = Field(default_factory=list, max_length=10_000)
 
 
@@ -92,4 +92,15 @@ class Absent(RuleBase):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-Rule = Annotated[Threshold | Absent, Field(discriminator="kind")]
+class Offline(RuleBase):
+    """A device that said it went offline (its status topic, or the last will the broker sent for it)
+    and has not come back for ``for_``. Fires ``for_`` after it went offline; clears when it is back.
+    Its scope may be every family (``family = "*"``)."""
+
+    kind: Literal["offline"] = "offline"
+    for_: timedelta = Field(alias="for", gt=timedelta(0), le=timedelta(days=30))
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+Rule = Annotated[Threshold | Absent | Offline, Field(discriminator="kind")]

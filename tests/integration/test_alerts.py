@@ -330,3 +330,34 @@ def test_rules_over_http_take_effect_and_a_disabled_rule_fires_no_more(stack, in
     wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 6, what="6")
     evaluate(stack)
     assert len(alerts_of(db, device)) == 1  # disabled: the new frost fires nothing
+
+
+def test_a_device_that_goes_offline_and_stays_away_is_an_operator_alert(stack, ingest, db, uid) -> None:
+    from services.alerts.rules import Offline
+
+    device = f"of{uid}"
+    rule = Offline.model_validate(
+        {"name": f"offline-{device}", "scope": {"family": "*", "devices": [device]}, "severity": "warning",
+         "service": "operator", "for": "PT1S"}
+    )  # fmt: skip
+    save_pack(db, [rule], source="test")
+    evaluator = AlertEvaluator(stack)
+
+    def tick() -> list[dict]:
+        with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+            evaluator.evaluate_absences(conn)
+        return alerts_of(db, device)
+
+    def online() -> bool | None:
+        return db.execute("SELECT online FROM devices WHERE device_id = %s", (device,)).fetchone()["online"]
+
+    publish_all(stack, [garden(device, minutes_ago(1))])
+    publish_all(stack, [OutboundMessage(f"ptipot/{device}/status", b"offline", retain=True)])
+    wait_for(lambda: online() is False, what="the offline status")
+    (alert,) = wait_for(tick, timeout=10, what="the offline alert once it lasted its second")
+    assert alert["state"] == "firing" and alert["service"] == "operator"
+
+    publish_all(stack, [OutboundMessage(f"ptipot/{device}/status", b"online", retain=True)])
+    wait_for(online, what="the online status")
+    (back,) = tick()
+    assert back["id"] == alert["id"] and back["resolution"] == "cleared"

@@ -169,7 +169,7 @@ def test_rules_refuse_what_would_make_no_sense() -> None:
 
 def test_every_default_pack_parses_and_watches_metrics_its_family_has() -> None:
     from device_adapters.registry import FAMILIES, metric_catalog
-    from services.alerts.packs import family_pack
+    from services.alerts.packs import family_pack, platform_pack
     from services.auth.roles import Role
 
     names = []
@@ -180,4 +180,22 @@ def test_every_default_pack_parses_and_watches_metrics_its_family_has() -> None:
             assert Role(rule.service), rule.name
             metric = getattr(rule, "metric", None)
             assert metric is None or (family.name, metric) in metric_catalog(), f"{rule.name}: {metric}"
+    names += [rule.name for rule in platform_pack()]
     assert len(names) == len(set(names)) and {"drone-h2s-short-term", "garden-frost"} <= set(names)
+    assert "platform-device-offline" in names
+
+
+def test_offline_fires_after_its_duration_and_clears_when_the_device_is_back() -> None:
+    from services.alerts.engine import offline_episodes
+    from services.alerts.rules import Offline
+
+    rule = Offline.model_validate(
+        {"name": "off", "scope": {"family": "*"}, "severity": "warning", "service": "operator", "for": "PT15M"}
+    )
+    assert offline_episodes(rule, False, at(0), None, now=at(10)) == [Episode(at(0))]  # pending
+    (firing,) = offline_episodes(rule, False, at(0), None, now=at(16))
+    assert firing.fired_at == at(15) and firing.firing
+    (back,) = offline_episodes(rule, True, at(20), open_began_at=at(0), now=at(21))
+    assert (back.began_at, back.cleared_at) == (at(0), at(20))
+    assert offline_episodes(rule, True, at(20), None, now=at(21)) == []
+    assert offline_episodes(rule, None, None, None, now=at(21)) == []  # never said anything

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from device_adapters.registry import FAMILIES, metric_catalog
 from services.alerts.rules import Rule
 from services.api.deps import ConnDep
+from services.api.schemas import ErrorMessage, invalid
 from services.auth.roles import Role
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])
@@ -36,12 +37,13 @@ def _check(rule: Any) -> None:
     """What the rule models cannot know alone: the family, its metric and the service exist."""
     families = {f.name for f in FAMILIES}
     if rule.scope.family not in families:
-        raise HTTPException(422, f"scope.family {rule.scope.family!r} is not a family ({', '.join(sorted(families))})")
+        known = ", ".join(sorted(families))
+        raise invalid("body", "scope", f"family {rule.scope.family!r} is not a family ({known})", rule.scope.family)
     metric = getattr(rule, "metric", None)
     if metric is not None and (rule.scope.family, metric) not in metric_catalog():
-        raise HTTPException(422, f"metric {metric!r} is not one of {rule.scope.family}'s (see /v1/metrics)")
+        raise invalid("body", "metric", f"{metric!r} is not one of {rule.scope.family}'s (see /v1/metrics)", metric)
     if rule.service not in {r.value for r in Role}:
-        raise HTTPException(422, f"service {rule.service!r} is not a role")
+        raise invalid("body", "service", f"{rule.service!r} is not a role (a service)", rule.service)
 
 
 @router.get("", summary="Every alert rule, enabled or not")
@@ -49,7 +51,12 @@ def list_rules(conn: ConnDep) -> list[StoredRule]:
     return [StoredRule(**r) for r in conn.execute(f"SELECT {COLUMNS} FROM alert_rules ORDER BY id").fetchall()]
 
 
-@router.post("", status_code=201, summary="Add a rule (evaluated from the next readings on)")
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a rule (evaluated from the next readings on)",
+    responses={409: {"model": ErrorMessage, "description": "A rule with this name exists"}},
+)
 def create_rule(conn: ConnDep, rule: Rule) -> StoredRule:
     _check(rule)
     row = conn.execute(

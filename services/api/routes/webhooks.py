@@ -13,7 +13,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field
 from services.alerts.signing import new_secret
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import Limit, Page, page
+from services.api.schemas import Limit, Page, invalid, page
 from services.auth.roles import Role
 
 router = APIRouter(prefix="/webhooks", tags=["alerts"])
@@ -61,7 +61,7 @@ def create_webhook(conn: ConnDep, principal: PrincipalDep, request: WebhookReque
     secret = new_secret()
     url = str(request.url)
     if len(url) > 2000:
-        raise HTTPException(422, "url: at most 2000 characters")
+        raise invalid("body", "url", "at most 2000 characters", url[:100])
     # new events only: a webhook starts at the newest outbox event, like a new stream
     row = conn.execute(
         f"INSERT INTO alert_webhooks (service, url, secret, created_by, delivered_through) "
