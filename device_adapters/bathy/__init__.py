@@ -11,8 +11,14 @@ from device_adapters.simulation import SimOption, SimulatorSpec
 SIMULATOR = SimulatorSpec(
     command="drone",
     help="Bathy pipe-inspection drone: missions with telemetry and rendered frames.",
-    build=lambda rate, frame_every, length_m, device, count, seed: DroneMission(
-        device_id=device, seed=seed, length_m=length_m, frame_every=frame_every, missions=count, rate_hz=rate
+    build=lambda rate, frame_every, length_m, device, count, seed, scenario: DroneMission(
+        device_id=device,
+        seed=seed,
+        length_m=length_m,
+        frame_every=frame_every,
+        missions=count,
+        rate_hz=rate,
+        scenario=scenario,
     ),
     options=(
         SimOption("rate", 5.0, "Telemetry messages per second."),
@@ -21,6 +27,7 @@ SIMULATOR = SimulatorSpec(
         SimOption("device", "sim-bathy-01", "Drone id."),
         SimOption("count", 0, "Missions to fly, 0 = forever."),
         SimOption("seed", 42, "Random seed (same seed, same payloads)."),
+        SimOption("scenario", "", "gas-pocket: H2S, methane and low oxygen in the middle third of each pipe."),
     ),
     run_flag="drones",
     run_default=1,

@@ -11,6 +11,7 @@ from datetime import datetime
 from device_adapters.bathy.render import pipe_frame
 from device_adapters.contract import OutboundMessage
 
+SCENARIOS = ("", "gas-pocket")
 MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
 
 
@@ -23,6 +24,7 @@ class DroneMission:
     rate_hz: float = 5.0
     frame_every: int = 5
     missions: int = 0  # 0 = fly missions forever
+    scenario: str = ""  # "gas-pocket": the middle third of each pipe holds H2S, methane and little oxygen
     name: str = "drone"
     _rng: random.Random = field(init=False)
     _flown: int = field(init=False, default=0)
@@ -32,6 +34,8 @@ class DroneMission:
     _defects: list[tuple[float, str]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"scenario {self.scenario!r}: one of {', '.join(s for s in SCENARIOS if s)}")
         self._rng = random.Random(self.seed)
 
     @property
@@ -68,6 +72,8 @@ class DroneMission:
     def _telemetry(self, now: datetime) -> OutboundMessage:
         rng = self._rng
         defect = self._near_defect()
+        # the gas pocket: a third of the pipe, long enough at 0.5 m/s for the 30 s rules to fire
+        pocket = self.scenario == "gas-pocket" and self.length_m / 3 <= self._chainage <= 2 * self.length_m / 3
         body = {
             "mission_id": self._mission["mission_id"],  # type: ignore[index]
             "ts": now.isoformat(timespec="microseconds"),
@@ -79,9 +85,9 @@ class DroneMission:
             "water_level_pct": round(max(0.0, 22 + rng.gauss(0, 1.5)), 1),
             "water_temp_c": round(13 + rng.gauss(0, 0.1), 2),
             "air_temp_c": round(15 + rng.gauss(0, 0.2), 2),
-            "h2s_ppm": round(max(0.0, (9 if defect else 1.5) + rng.gauss(0, 0.5)), 2),
-            "ch4_pct_lel": round(max(0.0, 2 + rng.gauss(0, 0.4)), 2),
-            "o2_pct": round(20.6 + rng.gauss(0, 0.05), 2),
+            "h2s_ppm": round(max(0.0, (14 if pocket else 9 if defect else 1.5) + rng.gauss(0, 0.5)), 2),
+            "ch4_pct_lel": round(max(0.0, (24 if pocket else 2) + rng.gauss(0, 0.4)), 2),
+            "o2_pct": round((18.4 if pocket else 20.6) + rng.gauss(0, 0.05), 2),
             "battery_pct": round(max(0.0, 100 - self._ticks_in_mission * 0.02), 2),
             "rssi_dbm": round(-60 - self._chainage * 0.4 + rng.gauss(0, 2), 1),
         }

@@ -11,8 +11,8 @@ from device_adapters.simulation import SimOption, SimulatorSpec
 SIMULATOR = SimulatorSpec(
     command="garden",
     help="Ptipot' garden sensors.",
-    build=lambda devices, rate, count, prefix, seed: GardenFleet(
-        devices=devices, readings=count, prefix=prefix, seed=seed
+    build=lambda devices, rate, count, prefix, seed, scenario: GardenFleet(
+        devices=devices, readings=count, prefix=prefix, seed=seed, scenario=scenario
     ),
     options=(
         SimOption("devices", 5, "Fleet size."),
@@ -20,6 +20,7 @@ SIMULATOR = SimulatorSpec(
         SimOption("count", 0, "Readings per device, 0 = forever."),
         SimOption("prefix", "sim-garden", "Device ids are <prefix>-01, <prefix>-02, ..."),
         SimOption("seed", 42, "Random seed (same seed, same payloads)."),
+        SimOption("scenario", "", "frost | drought (7 h of dry history) | silent (nothing for 3 h)."),
     ),
     run_flag="gardens",
     run_default=5,

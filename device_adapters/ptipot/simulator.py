@@ -10,6 +10,12 @@ from datetime import datetime, timedelta
 
 from device_adapters.contract import OutboundMessage
 
+# frost: air below 1 degC; drought: soil below 15 %, with 7 h of history so the 6-hour rule fires at once;
+# silent: 1 h of readings ending 3 h ago, then nothing (the 2-hour silence rule)
+SCENARIOS = ("", "frost", "drought", "silent")
+HISTORY = {"frost": timedelta(minutes=30), "drought": timedelta(hours=7), "silent": timedelta(hours=1)}
+HISTORY_STEP = timedelta(minutes=5)
+
 
 @dataclass
 class _Plot:
@@ -25,12 +31,15 @@ class GardenFleet:
     clock_skew_s: float = 0.0
     prefix: str = "sim-garden"
     readings: int = 0  # readings per device, 0 = forever
+    scenario: str = ""  # frost | drought | silent (see SCENARIOS)
     name: str = "garden"
     _ticks: int = field(init=False, default=0)
     _plots: list[_Plot] = field(init=False)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise ValueError(f"scenario {self.scenario!r}: one of {', '.join(s for s in SCENARIOS if s)}")
         self._rng = random.Random(self.seed)
         self._plots = [
             _Plot(
@@ -48,6 +57,10 @@ class GardenFleet:
         rain = rng.choice([0.0] * 30 + [rng.uniform(0.2, 6)])
         plot.vwc = min(45.0, max(5.0, plot.vwc - 0.02 + rain * 1.5))
         air = 6 + 8 * daylight + rng.gauss(0, 0.4)
+        if self.scenario == "frost":
+            air = rng.uniform(-1.5, 0.8)
+        if self.scenario == "drought":
+            plot.vwc = rng.uniform(8.0, 12.0)
         return {
             "ts": (now + plot.clock_skew).isoformat(timespec="microseconds"),
             "soil_vwc_pct": round(plot.vwc, 2),
@@ -58,6 +71,20 @@ class GardenFleet:
             "rain_mm": round(rain, 2),
         }
 
+    def _history(self, now: datetime, span: timedelta) -> list[OutboundMessage]:
+        """What the sensors sent before the simulator started (every 5 min over ``span``: closer than the
+        rules' largest gap), so that rules with a long ``for`` (6 h of dry soil) fire in a demo: readings
+        judged at their own time."""
+        out = []
+        end = now - (timedelta(hours=3) if self.scenario == "silent" else timedelta(minutes=1))
+        steps = int(span / HISTORY_STEP)
+        for k in range(steps, -1, -1):
+            at = end - k * HISTORY_STEP
+            for plot in self._plots:
+                body = json.dumps(self.reading(plot, at)).encode()
+                out.append(OutboundMessage(f"ptipot/{plot.device_id}/readings", body))
+        return out
+
     @property
     def done(self) -> bool:
         return bool(self.readings) and self._ticks >= self.readings
@@ -67,6 +94,11 @@ class GardenFleet:
 
     def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
         out: list[OutboundMessage] = []
+        if n == 0 and self.scenario in HISTORY:
+            out += self._history(now, HISTORY[self.scenario])
+        if self.scenario == "silent":
+            self._ticks += 1
+            return out  # its history ended hours ago: nothing now
         self._ticks += 1
         for plot in self._plots:
             body = json.dumps(self.reading(plot, now)).encode()

@@ -361,3 +361,47 @@ def test_a_device_that_goes_offline_and_stays_away_is_an_operator_alert(stack, i
     wait_for(online, what="the online status")
     (back,) = tick()
     assert back["id"] == alert["id"] and back["resolution"] == "cleared"
+
+
+def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
+    """The simulators' scenarios against the default packs (scoped to this test's devices)."""
+    from device_adapters.bathy.simulator import DroneMission
+    from device_adapters.ptipot.simulator import GardenFleet
+    from device_adapters.registry import family
+    from services.alerts.packs import family_pack
+    from sim.runner import run_simulator
+    from tests.integration.helpers import keyring
+
+    fleets = {
+        "drought": GardenFleet(devices=1, readings=2, prefix=f"dr{uid}", scenario="drought"),
+        "frost": GardenFleet(devices=1, readings=2, prefix=f"fr{uid}", scenario="frost"),
+        "gas-pocket": DroneMission(device_id=f"gp{uid}", length_m=6.0, rate_hz=50, missions=1, scenario="gas-pocket"),
+    }
+    devices = {name: next(iter(f.device_families())) for name, f in fleets.items()}
+    mine = {"devices": list(devices.values())}
+    rules = [
+        rule.model_copy(update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(update=mine)})
+        for name in ("ptipot", "bathy")
+        for rule in family_pack(family(name))
+    ]
+    save_pack(db, rules, source="test")
+    for fleet in fleets.values():
+        assert run_simulator(fleet, stack, rate=50, keyring=keyring(stack), stop=threading.Event()) == 0
+
+    def stored(table: str, device: str) -> int:
+        return count(db, f"SELECT count(*) FROM {table} WHERE device_id = %s", device)
+
+    wait_for(lambda: stored("drone_telemetry", devices["gas-pocket"]) == 600, what="the drone's mission")
+    wait_for(lambda: stored("garden_readings", devices["drought"]) == 85 + 2, what="7 h of history and 2 now")
+    wait_for(lambda: stored("garden_readings", devices["frost"]) == 7 + 2, what="30 min of history and 2 now")
+    evaluate(stack)
+
+    def fired(device: str) -> set[str]:
+        rows = db.execute("SELECT rule_name FROM alerts WHERE subject = %s", (device,)).fetchall()
+        return {r["rule_name"].removesuffix(f"-{uid}") for r in rows}
+
+    assert "garden-soil-dry" in fired(devices["drought"])
+    assert "garden-frost" in fired(devices["frost"])
+    assert {"drone-h2s-short-term", "drone-ch4-lel-10", "drone-ch4-lel-20", "drone-o2-low"} <= fired(
+        devices["gas-pocket"]
+    )
