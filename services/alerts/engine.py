@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.alerts.rules import Absent, Offline, Threshold
+from services.alerts.rules import Absent, DeadLetterSurge, Offline, Threshold
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -115,3 +115,26 @@ def offline_episodes(
     if online and open_began_at is not None and status_at is not None and status_at >= open_began_at:
         return [Episode(began_at=open_began_at, fired_at=open_began_at + rule.for_, cleared_at=status_at)]
     return []
+
+
+def surge_episodes(rule: DeadLetterSurge, arrivals: Iterable[datetime], now: datetime) -> list[Episode]:
+    """Episodes where more than ``threshold`` arrivals fall within a trailing ``window``: it fires at the
+    arrival that makes the count exceed it, and clears when enough arrivals have left the window (at the
+    (threshold+1)-th last arrival's time plus the window), unless a new one comes first."""
+    times = sorted(t for t in arrivals if t <= now)
+    found: list[Episode] = []
+    began: datetime | None = None
+    oldest = 0
+    for i, t in enumerate(times):
+        while times[oldest] <= t - rule.window:
+            oldest += 1
+        if began is None and i - oldest + 1 > rule.threshold:
+            began = t
+        if began is None:
+            continue
+        ends = times[i - rule.threshold] + rule.window
+        following = times[i + 1] if i + 1 < len(times) else None
+        if following is None or following >= ends:
+            found.append(Episode(began_at=began, fired_at=began, cleared_at=ends if ends <= now else None))
+            began = None
+    return found

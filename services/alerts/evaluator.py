@@ -21,8 +21,8 @@ from psycopg.rows import dict_row
 
 from core.errors import first_line
 from core.settings import Settings
-from services.alerts.engine import absent_episodes, offline_episodes, threshold_episodes
-from services.alerts.rules import Absent, Offline, Threshold
+from services.alerts.engine import absent_episodes, offline_episodes, surge_episodes, threshold_episodes
+from services.alerts.rules import Absent, DeadLetterSurge, Offline, Threshold
 from services.alerts.store import StoredRule, load_rules, load_samples, load_times, open_since, reconcile
 from services.alerts.timeline import lock_outbox
 
@@ -87,7 +87,7 @@ class AlertEvaluator:
     def evaluate_absences(self, conn: psycopg.Connection[Any]) -> int:
         """The rules whose data is time passing (absence, offline), for every device in their scope."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
-        rules = [r for r in load_rules(conn) if isinstance(r.rule, Absent | Offline)]
+        rules = [r for r in load_rules(conn) if isinstance(r.rule, Absent | Offline | DeadLetterSurge)]
         done = 0
         for stored in rules:
             family = stored.rule.scope.family
@@ -117,6 +117,17 @@ class AlertEvaluator:
                 metric = rule.metric or _first_metric(family)
                 start -= rule.for_
                 episodes = absent_episodes(rule, load_times(conn, family, metric, device_id, start), now)
+            elif isinstance(rule, DeadLetterSurge):
+                start = min(opened, now - rule.window) if opened else now - rule.window
+                start -= rule.window
+                letters = conn.execute(
+                    "SELECT first_received_at, last_received_at, occurrences FROM dead_letters "
+                    "WHERE device_id = %s AND last_received_at >= %s",
+                    (device_id, start),
+                ).fetchall()
+                arrivals = [r["first_received_at"] for r in letters if r["first_received_at"] >= start]
+                arrivals += [r["last_received_at"] for r in letters if r["occurrences"] > 1]
+                episodes = surge_episodes(rule, arrivals, now)
             else:
                 status = conn.execute(
                     "SELECT online, status_at FROM devices WHERE device_id = %s", (device_id,)

@@ -103,4 +103,15 @@ class Offline(RuleBase):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-Rule = Annotated[Threshold | Absent | Offline, Field(discriminator="kind")]
+class DeadLetterSurge(RuleBase):
+    """More than ``threshold`` refused messages from one device within ``window`` (receive time): a
+    misconfigured device or a firmware that no longer speaks its contract. Clears when the window holds
+    ``threshold`` or fewer again. A letter repeated with the same bytes counts at its first and its last
+    arrival (the store keeps those and the count, not every arrival)."""
+
+    kind: Literal["dead_letter_surge"] = "dead_letter_surge"
+    threshold: int = Field(ge=1, le=100_000)
+    window: timedelta = Field(gt=timedelta(0), le=timedelta(days=1))
+
+
+Rule = Annotated[Threshold | Absent | Offline | DeadLetterSurge, Field(discriminator="kind")]

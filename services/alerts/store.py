@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 
 from services.alerts.engine import Episode, Sample
 from services.alerts.queries import column_of, series_source
-from services.alerts.rules import Absent, Offline, Rule, Threshold
+from services.alerts.rules import Absent, DeadLetterSurge, Offline, Rule, Threshold
 from services.alerts.timeline import record_event
 
 RULE = TypeAdapter(Rule)
@@ -30,7 +30,7 @@ RULE = TypeAdapter(Rule)
 @dataclass(frozen=True)
 class StoredRule:
     id: int
-    rule: Threshold | Absent | Offline
+    rule: Threshold | Absent | Offline | DeadLetterSurge
 
 
 def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
@@ -38,7 +38,9 @@ def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
     return [StoredRule(column_of(r, "id", 0), RULE.validate_python(column_of(r, "definition", 1))) for r in rows]
 
 
-def save_pack(conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent | Offline], source: str) -> int:
+def save_pack(
+    conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent | Offline | DeadLetterSurge], source: str
+) -> int:
     """Insert a pack's rules; update those still as the pack left them (a rule a person edited is theirs).
     Returns how many rows changed."""
     changed = 0
@@ -85,7 +87,9 @@ def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> dat
     return column_of(row, "min", 0) if row else None
 
 
-def _summary(rule: Threshold | Absent | Offline, subject: str, episode: Episode) -> str:
+def _summary(rule: Threshold | Absent | Offline | DeadLetterSurge, subject: str, episode: Episode) -> str:
+    if isinstance(rule, DeadLetterSurge):
+        return f"more than {rule.threshold} refused messages from {subject} within {rule.window}"
     if isinstance(rule, Threshold):
         sign = ">=" if rule.direction == "above" else "<="
         return f"{rule.metric} {episode.worst:g} on {subject} ({sign} {rule.fire:g} for {rule.for_})"

@@ -405,3 +405,22 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
     assert {"drone-h2s-short-term", "drone-ch4-lel-10", "drone-ch4-lel-20", "drone-o2-low"} <= fired(
         devices["gas-pocket"]
     )
+
+
+def test_a_device_sending_garbage_raises_a_dead_letter_surge(stack, ingest, db, uid) -> None:
+    from services.alerts.rules import DeadLetterSurge
+
+    device = f"gb{uid}"
+    rule = DeadLetterSurge.model_validate(
+        {"name": f"surge-{device}", "scope": {"family": "*", "devices": [device]}, "severity": "warning",
+         "service": "operator", "threshold": 10, "window": "PT5M"}
+    )  # fmt: skip
+    save_pack(db, [rule], source="test")
+    garbage = [OutboundMessage(f"ptipot/{device}/readings", f'{{"ts": "nope-{i}"}}'.encode()) for i in range(12)]
+    publish_all(stack, garbage)
+    wait_for(lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", device) == 12, what="12")
+    evaluator = AlertEvaluator(stack)
+    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+        evaluator.evaluate_absences(conn)
+    (alert,) = alerts_of(db, device)
+    assert alert["state"] == "firing" and alert["service"] == "operator"

@@ -182,7 +182,7 @@ def test_every_default_pack_parses_and_watches_metrics_its_family_has() -> None:
             assert metric is None or (family.name, metric) in metric_catalog(), f"{rule.name}: {metric}"
     names += [rule.name for rule in platform_pack()]
     assert len(names) == len(set(names)) and {"drone-h2s-short-term", "garden-frost"} <= set(names)
-    assert "platform-device-offline" in names
+    assert {"platform-device-offline", "platform-dead-letter-surge"} <= set(names)
 
 
 def test_offline_fires_after_its_duration_and_clears_when_the_device_is_back() -> None:
@@ -199,3 +199,22 @@ def test_offline_fires_after_its_duration_and_clears_when_the_device_is_back() -
     assert (back.began_at, back.cleared_at) == (at(0), at(20))
     assert offline_episodes(rule, True, at(20), None, now=at(21)) == []
     assert offline_episodes(rule, None, None, None, now=at(21)) == []  # never said anything
+
+
+def test_a_surge_of_refused_messages_fires_and_clears_when_the_window_empties() -> None:
+    from services.alerts.engine import surge_episodes
+    from services.alerts.rules import DeadLetterSurge
+
+    rule = DeadLetterSurge.model_validate(
+        {"name": "surge", "scope": {"family": "*"}, "severity": "warning", "service": "operator",
+         "threshold": 3, "window": "PT5M"}
+    )  # fmt: skip
+    assert surge_episodes(rule, [at(0), at(1), at(2)], now=at(3)) == []  # 3 is not more than 3
+    (burst,) = surge_episodes(rule, [at(0), at(1), at(2), at(3)], now=at(4))
+    assert burst.began_at == burst.fired_at == at(3) and burst.firing  # 4 within 5 min
+    (over,) = surge_episodes(rule, [at(0), at(1), at(2), at(3)], now=at(10))
+    assert over.cleared_at == at(5)  # when the first of the four left the window
+    slow = [at(2 * k) for k in range(10)]  # one every 2 min: never 4 within 5 min
+    assert surge_episodes(rule, slow, now=at(30)) == []
+    two = surge_episodes(rule, [at(0), at(1), at(2), at(3), at(20), at(20.5), at(21), at(21.5)], now=at(40))
+    assert [(e.began_at, e.cleared_at) for e in two] == [(at(3), at(5)), (at(21.5), at(25))]
