@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from psycopg.rows import dict_row
 
 from core.errors import first_line
 from core.settings import Settings
+from device_adapters.registry import family as find_family
 from services.alerts.engine import absent_episodes, offline_episodes, surge_episodes, threshold_episodes
 from services.alerts.rules import Absent, DeadLetterSurge, Offline, Threshold
 from services.alerts.store import StoredRule, load_rules, load_samples, load_times, open_since, reconcile
@@ -58,7 +60,7 @@ class AlertEvaluator:
                     last_tick = 0.0
                     while not stop.is_set():
                         self.evaluate_changed(conn)
-                        now = _monotonic()
+                        now = time.monotonic()
                         if now - last_tick >= self.tick_s:
                             self.evaluate_absences(conn)
                             last_tick = now
@@ -148,15 +150,7 @@ def _in_scope(stored: StoredRule, device_id: str, family: str) -> bool:
 
 
 def _first_metric(family: str) -> str:
-    from device_adapters.registry import family as find
-
-    metrics = find(family).adapter.metrics
+    metrics = find_family(family).adapter.metrics
     if not metrics:
         raise ValueError(f"family {family!r} has no metric to watch for absence")
     return metrics[0].name
-
-
-def _monotonic() -> float:
-    import time
-
-    return time.monotonic()

@@ -122,12 +122,18 @@ def list_alerts(
     return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
 
 
-@router.get("/{alert_id}", summary="One alert with its timeline and the readings around the one that fired it")
-def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> AlertDetail:
-    row = conn.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s", (alert_id,)).fetchone()
+def _visible_alert(conn: ConnDep, principal: Principal, alert_id: int, columns: str) -> dict[str, Any]:
+    """The alert's ``columns`` if the caller's service may see it; a 404 otherwise (as if it did not exist)."""
+    row = conn.execute(f"SELECT {columns} FROM alerts WHERE id = %s", (alert_id,)).fetchone()
     visible = visible_services(principal)
     if row is None or (visible is not None and row["service"] not in visible):
         raise HTTPException(404, f"alert {alert_id} not found")
+    return row
+
+
+@router.get("/{alert_id}", summary="One alert with its timeline and the readings around the one that fired it")
+def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> AlertDetail:
+    row = _visible_alert(conn, principal, alert_id, ALERT_COLUMNS)
     timeline = conn.execute(
         "SELECT at, kind, actor, detail FROM alert_events WHERE alert_id = %s ORDER BY id", (alert_id,)
     ).fetchall()
@@ -144,15 +150,8 @@ class Assignment(BaseModel):
     assignee: Text | None = Field(max_length=200, description="Who handles it; null to unassign.")
 
 
-def _require_visible(conn: ConnDep, principal: Principal, alert_id: int) -> None:
-    row = conn.execute("SELECT service FROM alerts WHERE id = %s", (alert_id,)).fetchone()
-    visible = visible_services(principal)
-    if row is None or (visible is not None and row["service"] not in visible):
-        raise HTTPException(404, f"alert {alert_id} not found")
-
-
 def _acted(conn: ConnDep, principal: Principal, alert_id: int, action: Callable[[], None]) -> AlertDetail:
-    _require_visible(conn, principal, alert_id)
+    _visible_alert(conn, principal, alert_id, "service")
     try:
         action()
     except ActionRefused as exc:
