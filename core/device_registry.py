@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
@@ -82,23 +83,31 @@ def provision(
     pilot: str | None = None,
     location: str | None = None,
     description: str | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Credentials:
     """Register a device (or a self-registered one) and issue its first credentials."""
     _check(device_id, family)
     secret = secrets.token_urlsafe(24)
     row = conn.execute(
-        "INSERT INTO devices (device_id, family, pilot, location, description, mqtt_password_hash, "
-        "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, now()) "
+        "INSERT INTO devices (device_id, family, pilot, location, description, labels, mqtt_password_hash, "
+        "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
         "ON CONFLICT (device_id) DO UPDATE SET pilot = EXCLUDED.pilot, location = EXCLUDED.location, "
-        "description = EXCLUDED.description, mqtt_password_hash = EXCLUDED.mqtt_password_hash, "
-        "credentials_issued_at = now(), revoked_at = NULL "
+        "description = EXCLUDED.description, labels = EXCLUDED.labels, "
+        "mqtt_password_hash = EXCLUDED.mqtt_password_hash, credentials_issued_at = now(), revoked_at = NULL "
         "WHERE devices.family = EXCLUDED.family AND devices.mqtt_password_hash IS NULL RETURNING device_id",
-        (device_id, family, pilot, location, description, mosquitto_hash(secret)),
+        (device_id, family, pilot, location, description, Jsonb(labels or {}), mosquitto_hash(secret)),
     ).fetchone()
     if row is None:
         raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
     _notify_broker(conn, device_id)
     return Credentials(device_id, family, device_id, secret)
+
+
+def set_labels(conn: psycopg.Connection[Any], device_id: str, labels: dict[str, str]) -> bool:
+    """Replace a device's labels (rule scopes and silences select on them; alerts keep the labels their
+    device had when they fired). False if there is no such device."""
+    cur = conn.execute("UPDATE devices SET labels = %s WHERE device_id = %s", (Jsonb(labels), device_id))
+    return bool(cur.rowcount)
 
 
 def rotate(conn: psycopg.Connection[Any], device_id: str) -> Credentials:

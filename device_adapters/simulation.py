@@ -48,6 +48,21 @@ class SimulatorSpec:
     run_default: int
     # (N devices, seed) -> the ``tlab sim`` argument lists ./lab run starts, one process each
     run_processes: Callable[[int, int], list[list[str]]] = field(default=lambda n, seed: [])
+    # the scenarios ``build`` implements itself (it then takes a ``scenario`` keyword), name -> what it
+    # shows; every simulator also has ``silent`` (SilentDevices) unless it implements its own
+    scenarios: dict[str, str] = field(default_factory=dict)
+
+    def all_scenarios(self) -> dict[str, str]:
+        return {**self.scenarios, "silent": self.scenarios.get("silent", SilentDevices.__doc__.splitlines()[0])}  # type: ignore[union-attr]
+
+    def build_scenario(self, scenario: str, **options: Any) -> Simulator:
+        """The simulator for ``scenario`` ("" for none): the family's own, or the generic ``silent``."""
+        if scenario and scenario not in self.all_scenarios():
+            raise ValueError(f"scenario {scenario!r}: one of {', '.join(self.all_scenarios())}")
+        if scenario in self.scenarios:
+            return self.build(**options, scenario=scenario)
+        inner = self.build(**options, scenario="") if self.scenarios else self.build(**options)
+        return SilentDevices(inner) if scenario == "silent" else inner
 
     def defaults(self) -> dict[str, Any]:
         return {o.name: o.default for o in self.options}
@@ -61,5 +76,29 @@ class SimulatorSpec:
             for flag, value in zip(words[::2], words[1::2], strict=False):
                 name = flag.removeprefix("--").replace("-", "_")
                 options[name] = type(options[name])(value)
-            found.update(self.build(**options).device_families())
+            found.update(self.build_scenario("", **options).device_families())
         return found
+
+
+class SilentDevices:
+    """Its devices send once, then stop and go offline (the platform's device-offline rule fires 15 min on).
+
+    Any family's simulator, wrapped: the first tick is the family's own (the devices exist and have data),
+    then nothing; ``done`` turns true and the runner closes each device's link saying "offline", as a
+    device switched off or out of battery does."""
+
+    def __init__(self, inner: Simulator) -> None:
+        self.inner = inner
+        self.name = f"{inner.name}-silent"
+        self._ticked = False
+
+    @property
+    def done(self) -> bool:
+        return self._ticked
+
+    def device_families(self) -> dict[str, str]:
+        return self.inner.device_families()
+
+    def tick(self, n: int, now: datetime) -> list[OutboundMessage]:
+        self._ticked = True
+        return self.inner.tick(n, now) if n == 0 else []

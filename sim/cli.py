@@ -56,8 +56,12 @@ def _run(ctx: typer.Context, sim: Simulator, rate: float) -> None:
 def _command(spec: SimulatorSpec) -> Callable[..., None]:
     """A ``tlab sim <command>`` whose options are the family's (typer reads the generated signature)."""
 
-    def command(ctx: typer.Context, **options: Any) -> None:
-        _run(ctx, spec.build(**options), float(options["rate"]))
+    def command(ctx: typer.Context, scenario: str = "", **options: Any) -> None:
+        try:
+            sim = spec.build_scenario(scenario, **options)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+        _run(ctx, sim, float(options["rate"]))
 
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
     params += [
@@ -69,6 +73,15 @@ def _command(spec: SimulatorSpec) -> Callable[..., None]:
         )
         for option in spec.options
     ]
+    scenarios = "; ".join(f"{name}: {what}" for name, what in spec.all_scenarios().items())
+    params.append(
+        inspect.Parameter(
+            "scenario",
+            inspect.Parameter.KEYWORD_ONLY,
+            default="",
+            annotation=Annotated[str, typer.Option(help=f"A scenario that fires alerts ({scenarios}).")],
+        )
+    )
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = spec.help
     return command

@@ -27,8 +27,11 @@ SIMULATOR = SimulatorSpec(
         SimOption("device", "sim-bathy-01", "Drone id."),
         SimOption("count", 0, "Missions to fly, 0 = forever."),
         SimOption("seed", 42, "Random seed (same seed, same payloads)."),
-        SimOption("scenario", "", "gas-pocket: H2S, methane and low oxygen in the middle third of each pipe."),
     ),
+    scenarios={
+        "gas-pocket": "H2S, methane and low oxygen in the middle third of each pipe",
+        "surge": "the water rises by 40 points of the diameter over the last third of each pipe",
+    },
     run_flag="drones",
     run_default=1,
     # one process per drone: each flies its own missions

@@ -11,7 +11,7 @@ from datetime import datetime
 from device_adapters.bathy.render import pipe_frame
 from device_adapters.contract import OutboundMessage
 
-SCENARIOS = ("", "gas-pocket")
+SCENARIOS = ("", "gas-pocket", "surge")
 MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
 
 
@@ -24,7 +24,9 @@ class DroneMission:
     rate_hz: float = 5.0
     frame_every: int = 5
     missions: int = 0  # 0 = fly missions forever
-    scenario: str = ""  # "gas-pocket": the middle third of each pipe holds H2S, methane and little oxygen
+    # "gas-pocket": the middle third of each pipe holds H2S, methane and little oxygen;
+    # "surge": over the last third the water rises by 40 points of the diameter (a storm reaching the sewer)
+    scenario: str = ""
     name: str = "drone"
     _rng: random.Random = field(init=False)
     _flown: int = field(init=False, default=0)
@@ -82,7 +84,7 @@ class DroneMission:
             "heading_deg": round((92 + rng.gauss(0, 1.5)) % 360, 1),
             "pitch_deg": round(rng.gauss(0, 1.2), 2),
             "roll_deg": round(rng.gauss(0, 2.0), 2),
-            "water_level_pct": round(max(0.0, 22 + rng.gauss(0, 1.5)), 1),
+            "water_level_pct": round(max(0.0, 22 + self._surge() + rng.gauss(0, 1.5)), 1),
             "water_temp_c": round(13 + rng.gauss(0, 0.1), 2),
             "air_temp_c": round(15 + rng.gauss(0, 0.2), 2),
             "h2s_ppm": round(max(0.0, (14 if pocket else 9 if defect else 1.5) + rng.gauss(0, 0.5)), 2),
@@ -92,6 +94,12 @@ class DroneMission:
             "rssi_dbm": round(-60 - self._chainage * 0.4 + rng.gauss(0, 2), 1),
         }
         return OutboundMessage(f"bathy/{self.device_id}/telemetry", json.dumps(body).encode())
+
+    def _surge(self) -> float:
+        """Water added by the surge scenario: none before the last third, 40 points at its end."""
+        if self.scenario != "surge":
+            return 0.0
+        return 40 * max(0.0, self._chainage - 2 * self.length_m / 3) / (self.length_m / 3)
 
     def _frame(self, now: datetime, water_level_pct: float) -> OutboundMessage:
         defect = self._near_defect()

@@ -20,8 +20,12 @@ SIMULATOR = SimulatorSpec(
         SimOption("count", 0, "Readings per device, 0 = forever."),
         SimOption("prefix", "sim-garden", "Device ids are <prefix>-01, <prefix>-02, ..."),
         SimOption("seed", 42, "Random seed (same seed, same payloads)."),
-        SimOption("scenario", "", "frost | drought (7 h of dry history) | silent (nothing for 3 h)."),
     ),
+    scenarios={
+        "frost": "air below 1 degC (30 min of history)",
+        "drought": "dry soil, with 7 h of history",
+        "silent": "1 h of readings ending 3 h ago, then nothing",
+    },
     run_flag="gardens",
     run_default=5,
     run_processes=lambda n, seed: [["garden", "--devices", str(n), "--seed", str(seed)]] if n else [],

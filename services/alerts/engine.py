@@ -19,11 +19,12 @@ Threshold semantics (Prometheus' ``for`` and Grafana's recovery threshold, in ev
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from services.alerts.rules import Absent, DeadLetterSurge, Offline, Threshold
+from services.alerts.rules import Absent, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Threshold
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -138,3 +139,52 @@ def surge_episodes(rule: DeadLetterSurge, arrivals: Iterable[datetime], now: dat
             found.append(Episode(began_at=began, fired_at=began, cleared_at=ends if ends <= now else None))
             began = None
     return found
+
+
+def change_series(rule: RateOfChange, samples: Iterable[Sample], horizon: datetime) -> list[Sample]:
+    """At each reading, how far it has moved in the rule's direction from the extreme of the trailing
+    ``window`` (the lowest value for a rise, the highest for a fall): 0 when it has not moved that way.
+    A monotonic deque keeps it linear in the number of readings."""
+    ordered = _ordered(samples, horizon)
+    rising = rule.direction == "rise"
+    extremes: deque[Sample] = deque()  # candidates for the window's min (rise) or max (fall), oldest first
+    changes = []
+    for sample in ordered:
+        while extremes and (extremes[-1].value >= sample.value if rising else extremes[-1].value <= sample.value):
+            extremes.pop()
+        extremes.append(sample)
+        while extremes[0].time < sample.time - rule.window:
+            extremes.popleft()
+        change = sample.value - extremes[0].value if rising else extremes[0].value - sample.value
+        changes.append(Sample(sample.time, change))
+    return changes
+
+
+def rate_episodes(rule: RateOfChange, samples: Iterable[Sample], horizon: datetime) -> list[Episode]:
+    """Threshold episodes of the change series: fires at the reading whose change reaches ``by``, its
+    trigger and worst value are changes (how far it moved), it clears when the change is under ``clear``."""
+    return threshold_episodes(rule.as_threshold(), change_series(rule, samples, horizon), horizon)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """A domain event as the evaluator reads it (core/domain_events.py writes them)."""
+
+    type: str
+    key: str
+    occurred_at: datetime
+    ended_at: datetime | None
+    withdrawn: bool
+    attributes: dict[str, object]
+
+
+def event_episodes(rule: DomainEventRule, event: DomainEvent) -> list[Episode]:
+    """One episode for an event the rule matches (firing when it occurred, cleared when it ended); none
+    for an event withdrawn or no longer matching, so that an alert raised for it is retracted. Its worst
+    value is the attribute the rule's first ordering condition tests (a grade), if any."""
+    if event.type != rule.event or event.withdrawn or not rule.matches(event.attributes):
+        return []
+    measured = next((c.attribute for c in rule.when if c.op in ("gt", "gte", "lt", "lte")), None)
+    value = event.attributes.get(measured) if measured else None
+    number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return [Episode(began_at=event.occurred_at, fired_at=event.occurred_at, cleared_at=event.ended_at, worst=number)]

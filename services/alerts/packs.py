@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from device_adapters.family import Family
 from device_adapters.registry import FAMILIES
-from services.alerts.rules import Absent, DeadLetterSurge, Offline, Rule, Threshold
+from services.alerts.rules import AnyRule, Rule
 from services.alerts.store import save_pack
 
 RULES = TypeAdapter(list[Rule])
@@ -24,16 +24,16 @@ PACK_FILE = "alerts.toml"
 PLATFORM_PACK = Path(__file__).resolve().parent / "platform.toml"
 
 
-def family_pack(family: Family) -> list[Threshold | Absent | Offline | DeadLetterSurge]:
+def family_pack(family: Family) -> list[AnyRule]:
     return _pack(family.folder / PACK_FILE, family.name)
 
 
-def platform_pack() -> list[Threshold | Absent | Offline | DeadLetterSurge]:
+def platform_pack() -> list[AnyRule]:
     """The platform's own rules (every family's devices), routed to the operator."""
     return _pack(PLATFORM_PACK, "*")
 
 
-def _pack(path: Path, family: str) -> list[Threshold | Absent | Offline | DeadLetterSurge]:
+def _pack(path: Path, family: str) -> list[AnyRule]:
     if not path.exists():
         return []
     entries: list[dict[str, Any]] = tomllib.loads(path.read_text()).get("rule", [])

@@ -8,9 +8,9 @@ from typing import Any
 from device_adapters.registry import metric_catalog
 
 ALERT_COLUMNS = (
-    "id, rule_id, rule_name, subject, family, service, severity, state, resolution, began_at, fired_at, "
-    "cleared_at, trigger_time, trigger_value, worst_value, summary, acknowledged_by, acknowledged_at, assignee, "
-    "resolved_by, resolved_at, created_at, updated_at"
+    "id, rule_id, rule_name, subject, device_id, family, labels, service, severity, state, resolution, began_at, "
+    "fired_at, cleared_at, trigger_time, trigger_value, worst_value, summary, acknowledged_by, acknowledged_at, "
+    "assignee, resolved_by, resolved_at, created_at, updated_at"
 )
 
 

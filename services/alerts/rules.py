@@ -1,16 +1,16 @@
 """Alert rules: what is watched, when it is a problem, how bad, and which service acts on it.
 
 Rules are data (pydantic models, unknown keys refused, as Frigate's config is): the default packs are
-loaded at start and editable over the API. A rule is a discriminated union on ``kind``; this module has
-the kinds the engine evaluates on a device's stored series (``threshold``, ``absent``); the others
-(rate of change, device offline, dead-letter surge, domain events) join it with their evaluation.
+loaded at start and editable over the API. A rule is a discriminated union on ``kind``: ``threshold`` and
+``rate`` on a device's stored series, ``absent`` and ``offline`` on time passing, ``dead_letter_surge``
+on refused messages, ``event`` on domain events other parts of the platform raise (core/domain_events.py).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,13 +21,27 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+LABEL_KEY = r"^[a-z][a-z0-9_.-]{0,62}$"
+LabelKey = Annotated[str, Field(pattern=LABEL_KEY)]
+LabelValue = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Scope(BaseModel):
-    """Which devices a rule watches: a family, and optionally a list of devices (empty: every device of
-    the family). Devices by label (a garden, a sewer sector) come with device labels in the registry."""
+    """Which devices a rule watches: a family (or every family), narrowed by a list of devices and by
+    labels (every given ``key: value`` must be on the device: ``garden = "jardin-des-plantes"``,
+    ``sector = "nord-3"``). Empty lists and maps narrow nothing."""
 
     model_config = ConfigDict(extra="forbid")
     family: str = Field(description='A family, or "*" for every family (platform rules).')
     devices: list[str] = Field(default_factory=list, max_length=10_000)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=20)
+
+    def covers(self, device_id: str, family: str, labels: dict[str, str]) -> bool:
+        return (
+            self.family in ("*", family)
+            and (not self.devices or device_id in self.devices)
+            and all(labels.get(k) == v for k, v in self.labels.items())
+        )
 
 
 class RuleBase(BaseModel):
@@ -114,4 +128,70 @@ class DeadLetterSurge(RuleBase):
     window: timedelta = Field(gt=timedelta(0), le=timedelta(days=1))
 
 
-Rule = Annotated[Threshold | Absent | Offline | DeadLetterSurge, Field(discriminator="kind")]
+class RateOfChange(RuleBase):
+    """A metric that moves by at least ``by`` within ``window`` (event time): a sewer filling after a
+    storm, a soil drying out in hours. At each reading the change is measured against the lowest
+    (``rise``) or highest (``fall``) value of the trailing window; the alert fires at the first reading
+    where it reaches ``by`` and clears at the first where it is back under ``clear`` (default ``by``).
+    Readings further apart than the window show no change: a rate needs two readings inside it."""
+
+    kind: Literal["rate"] = "rate"
+    metric: str
+    direction: Literal["rise", "fall"]
+    by: float = Field(gt=0)
+    window: timedelta = Field(gt=timedelta(0), le=timedelta(days=7))
+    clear: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _clear_below_by(self) -> RateOfChange:
+        if self.clear is not None and self.clear > self.by:
+            raise ValueError(f"clear ({self.clear}) must be <= by ({self.by})")
+        return self
+
+    def as_threshold(self) -> Threshold:
+        """The rule on the change series: above ``by``, cleared under ``clear``, no ``for``."""
+        clear = self.by if self.clear is None else self.clear
+        return Threshold.model_validate(
+            {"name": self.name, "scope": self.scope, "severity": self.severity, "service": self.service,
+             "metric": self.metric, "direction": "above", "fire": self.by, "clear": clear, "for": timedelta(0),
+             "max_gap": self.window}
+        )  # fmt: skip
+
+
+class Condition(BaseModel):
+    """One test on a domain event's attribute (``grade >= 4``). A missing attribute fails every test."""
+
+    model_config = ConfigDict(extra="forbid")
+    attribute: str = Field(min_length=1, max_length=100)
+    op: Literal["eq", "ne", "gt", "gte", "lt", "lte"]
+    value: float | bool | str
+
+    def holds(self, attributes: dict[str, object]) -> bool:
+        if self.attribute not in attributes:
+            return False
+        actual = attributes[self.attribute]
+        if self.op == "eq":
+            return actual == self.value
+        if self.op == "ne":
+            return actual != self.value
+        if isinstance(actual, bool) or not isinstance(actual, int | float) or isinstance(self.value, bool | str):
+            return False  # an order needs two numbers
+        return {"gt": actual > self.value, "gte": actual >= self.value, "lt": actual < self.value,
+                "lte": actual <= self.value}[self.op]  # fmt: skip
+
+
+class DomainEventRule(RuleBase):
+    """A domain event of type ``event`` (raised by the vision worker, the incident detector...) whose
+    attributes pass every condition in ``when``: one alert per event, firing when it occurred, cleared when
+    its raiser says it ended, retracted if it is withdrawn or no longer passes (a reviewer recoded it)."""
+
+    kind: Literal["event"] = "event"
+    event: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_.-]*$")
+    when: list[Condition] = Field(default_factory=list, max_length=20)
+
+    def matches(self, attributes: dict[str, object]) -> bool:
+        return all(c.holds(attributes) for c in self.when)
+
+
+AnyRule: TypeAlias = Threshold | RateOfChange | Absent | Offline | DeadLetterSurge | DomainEventRule
+Rule = Annotated[AnyRule, Field(discriminator="kind")]

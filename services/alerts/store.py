@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 
 from services.alerts.engine import Episode, Sample
 from services.alerts.queries import column_of, series_source
-from services.alerts.rules import Absent, DeadLetterSurge, Offline, Rule, Threshold
+from services.alerts.rules import AnyRule, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Rule, Threshold
 from services.alerts.timeline import record_event
 
 RULE = TypeAdapter(Rule)
@@ -30,7 +30,19 @@ RULE = TypeAdapter(Rule)
 @dataclass(frozen=True)
 class StoredRule:
     id: int
-    rule: Threshold | Absent | Offline | DeadLetterSurge
+    rule: AnyRule
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What an alert is about: a device (``key`` is its id), or a domain event seen on a device (``key`` is
+    ``<type>:<event key>``, ``summary`` the event's own). ``labels`` are the device's, kept on the alert."""
+
+    key: str
+    device_id: str
+    family: str
+    labels: dict[str, str]
+    summary: str | None = None
 
 
 def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
@@ -38,9 +50,7 @@ def load_rules(conn: psycopg.Connection[Any]) -> list[StoredRule]:
     return [StoredRule(column_of(r, "id", 0), RULE.validate_python(column_of(r, "definition", 1))) for r in rows]
 
 
-def save_pack(
-    conn: psycopg.Connection[Any], rules: Sequence[Threshold | Absent | Offline | DeadLetterSurge], source: str
-) -> int:
+def save_pack(conn: psycopg.Connection[Any], rules: Sequence[AnyRule], source: str) -> int:
     """Insert a pack's rules; update those still as the pack left them (a rule a person edited is theirs).
     Returns how many rows changed."""
     changed = 0
@@ -87,23 +97,66 @@ def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> dat
     return column_of(row, "min", 0) if row else None
 
 
-def _summary(rule: Threshold | Absent | Offline | DeadLetterSurge, subject: str, episode: Episode) -> str:
+def _summary(rule: AnyRule, subject: Subject, episode: Episode) -> str:
+    if subject.summary is not None:
+        return subject.summary
+    device = subject.device_id
+    if isinstance(rule, RateOfChange):
+        moved = "rose" if rule.direction == "rise" else "fell"
+        return f"{rule.metric} {moved} by {episode.worst:g} within {rule.window} on {device} (rule: {rule.by:g})"
+    if isinstance(rule, DomainEventRule):
+        return f"{rule.event} on {device}"
     if isinstance(rule, DeadLetterSurge):
-        return f"more than {rule.threshold} refused messages from {subject} within {rule.window}"
+        return f"more than {rule.threshold} refused messages from {device} within {rule.window}"
     if isinstance(rule, Threshold):
         sign = ">=" if rule.direction == "above" else "<="
-        return f"{rule.metric} {episode.worst:g} on {subject} ({sign} {rule.fire:g} for {rule.for_})"
+        return f"{rule.metric} {episode.worst:g} on {device} ({sign} {rule.fire:g} for {rule.for_})"
     if isinstance(rule, Offline):
-        return f"{subject} offline for more than {rule.for_}"
+        return f"{device} offline for more than {rule.for_}"
     what = rule.metric or "readings"
-    return f"no {what} from {subject} for more than {rule.for_}"
+    return f"no {what} from {device} for more than {rule.for_}"
+
+
+def _same_problem(alert: dict[str, Any], episode: Episode) -> bool:
+    """An alert stands for an episode when their spans overlap (a late reading may show that a problem
+    began before its alert said). A retracted alert stands for nothing, except the episode it was keyed on
+    (which stays retracted: the evidence that disproved it cannot be un-received)."""
+    if alert["resolution"] == "retracted":
+        return alert["began_at"] == episode.began_at
+    ends_after_start = alert["cleared_at"] is None or episode.began_at < alert["cleared_at"]
+    starts_before_end = episode.cleared_at is None or alert["began_at"] < episode.cleared_at
+    return ends_after_start and starts_before_end
+
+
+def _move_start(
+    conn: psycopg.Connection[Any],
+    rule_id: int,
+    subject: str,
+    alert: dict[str, Any],
+    episode: Episode,
+    changes: list[tuple[str, int]],
+) -> None:
+    """The open alert's problem began earlier than it said (a late reading): move its start, fired time and
+    trigger back, and say so on its timeline. Not if another alert of the subject is keyed on that start."""
+    trigger = episode.trigger
+    cur = conn.execute(
+        "UPDATE alerts SET began_at = %s, fired_at = %s, trigger_time = %s, trigger_value = %s, updated_at = now() "
+        "WHERE id = %s AND state <> 'resolved' AND NOT EXISTS "
+        "(SELECT 1 FROM alerts o WHERE o.rule_id = %s AND o.subject = %s AND o.began_at = %s)",
+        (episode.began_at, episode.fired_at, trigger.time if trigger else None, trigger.value if trigger else None,
+         alert["id"], rule_id, subject, episode.began_at),
+    )  # fmt: skip
+    if cur.rowcount:
+        record_event(conn, alert["id"], "began_earlier", {"began_at": episode.began_at.isoformat(),
+                                                          "was": alert["began_at"].isoformat()})  # fmt: skip
+        alert["began_at"] = episode.began_at
+        changes.append(("began_earlier", alert["id"]))
 
 
 def reconcile(
     conn: psycopg.Connection[Any],
     stored_rule: StoredRule,
-    subject: str,
-    family: str,
+    subject: Subject,
     episodes: Sequence[Episode],
     window_start: datetime,
 ) -> list[tuple[str, int]]:
@@ -111,23 +164,18 @@ def reconcile(
     after ``window_start``). Returns the changes as (kind, alert id)."""
     rule = stored_rule.rule
     rows = conn.execute(
-        "SELECT id, state, began_at, cleared_at FROM alerts WHERE rule_id = %s AND subject = %s "
+        "SELECT id, state, resolution, began_at, cleared_at FROM alerts WHERE rule_id = %s AND subject = %s "
         "AND (cleared_at IS NULL OR cleared_at >= %s OR state <> 'resolved') ORDER BY began_at",
-        (stored_rule.id, subject, window_start),
+        (stored_rule.id, subject.key, window_start),
     ).fetchall()
-    stored = [{"id": column_of(r, "id", 0), "state": column_of(r, "state", 1), "began_at": column_of(r, "began_at", 2),
-               "cleared_at": column_of(r, "cleared_at", 3)} for r in rows]  # fmt: skip
+    names = ("id", "state", "resolution", "began_at", "cleared_at")
+    stored = [{name: column_of(r, name, i) for i, name in enumerate(names)} for r in rows]
     changes: list[tuple[str, int]] = []
     supported: set[int] = set()
     for episode in (e for e in episodes if e.fired_at is not None):
-        covering = next(
-            (
-                a
-                for a in stored
-                if a["began_at"] <= episode.began_at and (a["cleared_at"] is None or episode.began_at < a["cleared_at"])
-            ),
-            None,
-        )
+        covering = next((a for a in stored if _same_problem(a, episode)), None)
+        if covering is not None and covering["state"] != "resolved" and episode.began_at < covering["began_at"]:
+            _move_start(conn, stored_rule.id, subject.key, covering, episode, changes)
         if covering is not None:
             supported.add(covering["id"])
             if covering["state"] != "resolved" and episode.cleared_at is not None:
@@ -154,20 +202,29 @@ def reconcile(
         state, resolution = ("resolved", "cleared") if episode.cleared_at is not None else ("firing", None)
         trigger = episode.trigger
         row = conn.execute(
-            "INSERT INTO alerts (rule_id, rule_name, subject, family, service, severity, state, resolution, "
-            "began_at, fired_at, cleared_at, trigger_time, trigger_value, worst_value, summary) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "INSERT INTO alerts (rule_id, rule_name, subject, device_id, family, labels, service, severity, state, "
+            "resolution, began_at, fired_at, cleared_at, trigger_time, trigger_value, worst_value, summary) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (rule_id, subject, began_at) DO NOTHING RETURNING id",
             (
-                stored_rule.id, rule.name, subject, family, rule.service, rule.severity.value, state, resolution,
-                episode.began_at, episode.fired_at, episode.cleared_at, trigger.time if trigger else None,
-                trigger.value if trigger else None, episode.worst, _summary(rule, subject, episode),
+                stored_rule.id, rule.name, subject.key, subject.device_id, subject.family, Jsonb(subject.labels),
+                rule.service, rule.severity.value, state, resolution, episode.began_at, episode.fired_at,
+                episode.cleared_at, trigger.time if trigger else None, trigger.value if trigger else None,
+                episode.worst, _summary(rule, subject, episode),
             ),
         ).fetchone()  # fmt: skip
         if row is None:
             continue  # written already (the lock makes this the rare path: a concurrent writer without it)
         alert_id = column_of(row, "id", 0)
-        stored.append({"id": alert_id, "state": state, "began_at": episode.began_at, "cleared_at": episode.cleared_at})
+        stored.append(
+            {
+                "id": alert_id,
+                "state": state,
+                "resolution": resolution,
+                "began_at": episode.began_at,
+                "cleared_at": episode.cleared_at,
+            }
+        )
         supported.add(alert_id)
         record_event(conn, alert_id, "fired", {"began_at": episode.began_at.isoformat(), "late": state == "resolved"})
         changes.append(("fired", alert_id))

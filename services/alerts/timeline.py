@@ -13,13 +13,14 @@ from services.alerts.queries import ALERT_COLUMNS, column_of
 EVALUATOR = "evaluator"
 OUTBOX_LOCK = 0x6F7574626F78  # "outbox"
 
-# the first silence active now whose every given key matches the alert
+# the first silence active now whose every given key matches the alert (labels: all of them on the alert)
 SILENCE = """
 SELECT s.id FROM alert_silences s JOIN alerts a ON a.id = %(id)s
 WHERE now() >= s.starts_at AND now() < s.ends_at
   AND (s.rule_name IS NULL OR s.rule_name = a.rule_name)
-  AND (s.device_id IS NULL OR s.device_id = a.subject)
+  AND (s.device_id IS NULL OR s.device_id = a.device_id)
   AND (s.service IS NULL OR s.service = a.service)
+  AND (s.labels IS NULL OR a.labels @> s.labels)
 ORDER BY s.id LIMIT 1
 """
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
+from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
@@ -61,6 +62,7 @@ class Device(BaseModel):
     pilot: str | None
     location: str | None
     description: str | None
+    labels: dict[str, str] = Field(description="key = value pairs that alert rules and silences select on.")
     first_seen: datetime
     last_seen: datetime | None = Field(description="Receive time of the device's latest accepted message.")
     status: Literal["online", "offline", "unknown"] = Field(
@@ -151,6 +153,19 @@ def invalid(where: str, name: str, message: str, value: object) -> RequestValida
 # ---- shared query parsing ---------------------------------------------------------------------------
 _INTERVAL = re.compile(r"^(\d{1,6})(s|m|h|d)$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def label_filter(pairs: list[str] | None) -> Jsonb | None:
+    """``["garden=jardin-des-plantes", "bed=north"]`` -> a JSON object to test labels against with ``@>``."""
+    if not pairs:
+        return None
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise invalid("query", "label", f"label {pair[:100]!r}: expected key=value", pair[:100])
+        found[key] = value
+    return Jsonb(found)
 
 
 def parse_bucket(text: str) -> timedelta:

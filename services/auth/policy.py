@@ -81,6 +81,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/devices"): allow(ADMIN, audit=True),
     ("POST", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
+    ("PUT", "/v1/devices/{device_id}/labels"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
     ("POST", "/v1/tokens"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),

@@ -9,8 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from services.alerts.engine import Episode, Sample, absent_episodes, threshold_episodes
-from services.alerts.rules import Absent, Rule, Threshold
+from services.alerts.engine import (
+    DomainEvent,
+    Episode,
+    Sample,
+    absent_episodes,
+    event_episodes,
+    rate_episodes,
+    threshold_episodes,
+)
+from services.alerts.rules import Absent, DomainEventRule, RateOfChange, Rule, Scope, Threshold
 
 T0 = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
 FAR = T0 + timedelta(days=1)
@@ -218,3 +226,91 @@ def test_a_surge_of_refused_messages_fires_and_clears_when_the_window_empties() 
     assert surge_episodes(rule, slow, now=at(30)) == []
     two = surge_episodes(rule, [at(0), at(1), at(2), at(3), at(20), at(20.5), at(21), at(21.5)], now=at(40))
     assert [(e.began_at, e.cleared_at) for e in two] == [(at(3), at(5)), (at(21.5), at(25))]
+
+
+def water_rise(**overrides: object) -> RateOfChange:
+    """The drone pack's surge rule: the water level up by 20 points within 2 minutes."""
+    fields = {"name": "water-rise", "scope": {"family": "bathy"}, "severity": "critical", "service": "sanitation",
+              "metric": "water_level_pct", "direction": "rise", "by": 20.0, "window": timedelta(minutes=2),
+              "clear": 10.0, **overrides}  # fmt: skip
+    return RateOfChange.model_validate(fields)
+
+
+def test_a_fast_rise_fires_and_clears_once_the_window_has_flattened() -> None:
+    level = series((0, 10), (0.5, 11), (1, 18), (1.5, 31), (2, 35), (3, 36), (3.5, 36), (4, 36))
+    (episode,) = rate_episodes(water_rise(), level, FAR)
+    assert episode.began_at == at(1.5) and episode.fired_at == at(1.5)
+    assert episode.trigger == Sample(at(1.5), 21)  # 31 against the window's lowest, 10 at 0 min
+    assert episode.worst == 25  # 35 against 10 (2 min back: still inside the window)
+    assert episode.cleared_at == at(3.5)  # 36 against 31 at 1.5 min: a change of 5, under the clear 10
+
+
+def test_a_slow_rise_and_a_fall_do_not_fire_a_rise_rule() -> None:
+    slow = series(*[(m, 10 + 3 * m) for m in range(0, 20)])  # 60 points in 20 minutes, 6 per 2 minutes
+    assert rate_episodes(water_rise(), slow, FAR) == []
+    falling = series((0, 80), (1, 50), (2, 20))
+    assert rate_episodes(water_rise(), falling, FAR) == []
+    (drop,) = rate_episodes(water_rise(direction="fall"), falling, FAR)
+    assert drop.began_at == at(1) and drop.worst == 60
+
+
+def test_readings_further_apart_than_the_window_show_no_rate() -> None:
+    sparse = series((0, 10), (5, 50), (10, 90))
+    assert rate_episodes(water_rise(), sparse, FAR) == []
+
+
+def test_a_rate_is_the_same_whatever_the_arrival_order() -> None:
+    level = series(*[(m / 2, v) for m, v in enumerate([10, 12, 30, 40, 41, 41, 20, 15, 40, 41, 41, 41, 41])])
+    expected = rate_episodes(water_rise(), level, FAR)
+    shuffled = level + level[3:6]
+    random.Random(11).shuffle(shuffled)
+    assert rate_episodes(water_rise(), shuffled, FAR) == expected
+    assert [(e.began_at, e.cleared_at) for e in expected] == [(at(1), at(3)), (at(4), at(6))]
+
+
+def test_rate_rules_refuse_a_clear_change_above_the_firing_one() -> None:
+    with pytest.raises(ValidationError, match="clear"):
+        water_rise(clear=30.0)
+    with pytest.raises(ValidationError):
+        water_rise(by=0)
+
+
+def defect_rule() -> DomainEventRule:
+    return DomainEventRule.model_validate(
+        {"kind": "event", "name": "pipe-defect-grade-4", "scope": {"family": "bathy"}, "severity": "critical",
+         "service": "sanitation", "event": "pipe_defect", "when": [{"attribute": "grade", "op": "gte", "value": 4}]}
+    )  # fmt: skip
+
+
+def defect(grade: object, **overrides: object) -> DomainEvent:
+    fields: dict = {"type": "pipe_defect", "key": "observation:7", "occurred_at": at(0), "ended_at": None,
+                    "withdrawn": False, "attributes": {"grade": grade, "code": "BAB"}, **overrides}  # fmt: skip
+    return DomainEvent(**fields)
+
+
+def test_an_event_fires_when_its_conditions_hold_and_not_otherwise() -> None:
+    rule = defect_rule()
+    (episode,) = event_episodes(rule, defect(4))
+    assert episode == Episode(began_at=at(0), fired_at=at(0), worst=4.0)
+    assert event_episodes(rule, defect(3)) == []
+    assert event_episodes(rule, defect("4")) == []  # a number in a string is not ordered against a number
+    assert event_episodes(rule, defect(True)) == []
+    assert event_episodes(rule, defect(5, attributes={"code": "BAB"})) == []  # no grade at all
+    assert event_episodes(rule, defect(5, type="dumping_suspected")) == []
+
+
+def test_an_ended_event_clears_and_a_withdrawn_one_has_no_episode() -> None:
+    (ended,) = event_episodes(defect_rule(), defect(5, ended_at=at(30)))
+    assert ended.cleared_at == at(30)
+    assert event_episodes(defect_rule(), defect(5, withdrawn=True)) == []
+
+
+def test_a_scope_narrows_by_devices_and_every_label() -> None:
+    scope = Scope(family="ptipot", labels={"garden": "jardin-des-plantes", "bed": "north"})
+    assert scope.covers("g1", "ptipot", {"garden": "jardin-des-plantes", "bed": "north", "crop": "beans"})
+    assert not scope.covers("g1", "ptipot", {"garden": "jardin-des-plantes"})
+    assert not scope.covers("g1", "bathy", {"garden": "jardin-des-plantes", "bed": "north"})
+    assert Scope(family="*").covers("any", "bathy", {})
+    assert not Scope(family="*", devices=["a"]).covers("b", "bathy", {})
+    with pytest.raises(ValidationError):
+        Scope(family="ptipot", labels={"Not A Key": "x"})

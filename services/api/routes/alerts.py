@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Query
 from psycopg import sql
 from pydantic import BaseModel, Field
 
@@ -19,7 +19,7 @@ from services.alerts.actions import ActionRefused, acknowledge, assign, resolve_
 from services.alerts.queries import ALERT_COLUMNS, series_source
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, page
 from services.auth.roles import Role
 from services.auth.tokens import Principal
 
@@ -33,8 +33,12 @@ class Alert(BaseModel):
     id: int
     rule_id: int
     rule_name: str
-    subject: str = Field(description="The device the alert is about.")
+    subject: str = Field(
+        description="What the alert is about: the device id, or `<event type>:<key>` for a domain event."
+    )
+    device_id: str | None = Field(description="The device it was seen on.")
     family: str
+    labels: dict[str, str] = Field(description="The device's labels when the alert fired.")
     service: str = Field(description="The service (role) the alert is routed to.")
     severity: Literal["info", "warning", "critical"]
     state: Literal["firing", "acknowledged", "resolved"]
@@ -89,6 +93,10 @@ def list_alerts(
     severity: Literal["info", "warning", "critical"] | None = None,
     service: str | None = None,
     device_id: str | None = None,
+    label: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="`key=value`, repeatable: alerts whose device had every such label."),
+    ] = None,
     rule: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -102,7 +110,8 @@ def list_alerts(
         ("state <> 'resolved'" if state == "open" else "state = %(state)s", state),
         ("severity = %(severity)s", severity),
         ("service = %(service)s", service),
-        ("subject = %(device)s", device_id),
+        ("device_id = %(device)s", device_id),
+        ("labels @> %(labels)s", label_filter(label)),
         ("rule_name = %(rule)s", rule),
         ("fired_at >= %(start)s", start),
         ("fired_at < %(end)s", end),
@@ -114,8 +123,9 @@ def list_alerts(
         "LIMIT %(limit)s OFFSET %(offset)s"
     ).format(columns=sql.SQL(ALERT_COLUMNS), where=where, keyset=keyset)
     params = {
-        "state": state, "severity": severity, "service": service, "device": device_id, "rule": rule,
-        "start": start, "end": end, "visible": visible_services(principal), "limit": limit, "offset": offset,
+        "state": state, "severity": severity, "service": service, "device": device_id, "labels": label_filter(label),
+        "rule": rule, "start": start, "end": end, "visible": visible_services(principal), "limit": limit,
+        "offset": offset,
     }  # fmt: skip
     rows = conn.execute(query, {**params, **key_params}).fetchall()
     items = [Alert(**r) for r in rows]
@@ -197,4 +207,4 @@ def _around(conn: ConnDep, alert: dict[str, Any]) -> list[Reading]:
         "AND {col} IS NOT NULL ORDER BY time LIMIT 500"
     ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
     when = alert["trigger_time"]
-    return [Reading(**r) for r in conn.execute(query, (alert["subject"], when - AROUND, when + AROUND))]
+    return [Reading(**r) for r in conn.execute(query, (alert["device_id"], when - AROUND, when + AROUND))]

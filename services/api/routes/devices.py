@@ -20,6 +20,7 @@ from services.api.schemas import (
     Offset,
     Page,
     Reading,
+    label_filter,
     page,
     parse_bucket,
     time_range,
@@ -27,7 +28,7 @@ from services.api.schemas import (
 
 router = APIRouter(tags=["devices"])
 
-DEVICE_COLUMNS = """device_id, family, pilot, location, description, first_seen, last_seen,
+DEVICE_COLUMNS = """device_id, family, pilot, location, description, labels, first_seen, last_seen,
     CASE WHEN online IS NULL THEN 'unknown' WHEN online THEN 'online' ELSE 'offline' END AS status, status_at,
     CASE WHEN mqtt_password_hash IS NOT NULL THEN 'active' WHEN revoked_at IS NOT NULL THEN 'revoked'
          ELSE 'none' END AS credentials"""
@@ -52,14 +53,18 @@ def list_devices(
     conn: ConnDep,
     family: str | None = None,
     status: Annotated[Literal["online", "offline", "unknown"] | None, Query(description="Link status.")] = None,
+    label: Annotated[
+        list[str] | None, Query(max_length=20, description="`key=value`, repeatable: all must be on the device.")
+    ] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[Device]:
     rows = conn.execute(
         f"SELECT * FROM (SELECT {DEVICE_COLUMNS} FROM devices) d "
         "WHERE (%(family)s::text IS NULL OR family = %(family)s) AND (%(status)s::text IS NULL OR status = %(status)s) "
+        "AND (%(labels)s::jsonb IS NULL OR labels @> %(labels)s) "
         "ORDER BY last_seen DESC NULLS LAST, device_id LIMIT %(limit)s OFFSET %(offset)s",
-        {"family": family, "status": status, "limit": limit, "offset": offset},
+        {"family": family, "status": status, "labels": label_filter(label), "limit": limit, "offset": offset},
     ).fetchall()
     return page([Device(**r) for r in rows], limit, offset)
 

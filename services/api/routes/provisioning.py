@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field, JsonValue, field_validator
 
-from core.device_registry import Credentials, RegistryError, provision, revoke, rotate
+from core.device_registry import Credentials, RegistryError, provision, revoke, rotate, set_labels
 from device_adapters.registry import ADAPTERS
 from device_adapters.validation import DEVICE_ID
+from services.alerts.rules import LabelKey, LabelValue
 from services.api.deps import ConnDep
 from services.api.schemas import ErrorMessage, Text
 
@@ -23,6 +24,13 @@ router = APIRouter(prefix="/devices", tags=["provisioning"])
 FAMILIES = sorted(a.family for a in ADAPTERS.values())
 _FAMILY_ENUM: list[JsonValue] = [*FAMILIES]  # the schema lists the families the registry knows today
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID.pattern)]
+Labels = dict[LabelKey, LabelValue]
+LABELS_HELP = "key = value pairs (a garden, a sewer sector) that alert rules and silences select on."
+
+
+class LabelsRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+    labels: Labels = Field(max_length=20, description=LABELS_HELP)
 
 
 class ProvisionRequest(BaseModel):
@@ -32,6 +40,7 @@ class ProvisionRequest(BaseModel):
     pilot: Text | None = Field(None, max_length=100)
     location: Text | None = Field(None, max_length=200)
     description: Text | None = Field(None, max_length=2000)
+    labels: Labels = Field(default_factory=dict, max_length=20, description=LABELS_HELP)
 
     @field_validator("family")
     @classmethod
@@ -74,6 +83,7 @@ def post_device(conn: ConnDep, request: ProvisionRequest) -> DeviceCredentials:
             pilot=request.pilot,
             location=request.location,
             description=request.description,
+            labels=request.labels,
         )
     except RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
@@ -96,3 +106,14 @@ def revoke_credentials(conn: ConnDep, device_id: DeviceId) -> Response:
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from exc
     return Response(status_code=204)
+
+
+@router.put(
+    "/{device_id}/labels",
+    summary="Replace a device's labels",
+    responses={404: {"model": ErrorMessage, "description": "No such device"}},
+)
+def put_labels(conn: ConnDep, device_id: DeviceId, request: LabelsRequest) -> LabelsRequest:
+    if not set_labels(conn, device_id, request.labels):
+        raise HTTPException(404, f"device {device_id!r} not found")
+    return request

@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, model_validator
 
+from services.alerts.rules import LabelKey, LabelValue
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.routes.alerts import visible_services
 from services.api.schemas import Text
 
 router = APIRouter(prefix="/silences", tags=["alerts"])
 SilenceId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Silence id.")]
-COLUMNS = "id, rule_name, device_id, service, starts_at, ends_at, comment, created_by, created_at"
+COLUMNS = "id, rule_name, device_id, service, labels, starts_at, ends_at, comment, created_by, created_at"
 
 
 class SilenceRequest(BaseModel):
@@ -24,14 +26,17 @@ class SilenceRequest(BaseModel):
     rule_name: Text | None = Field(None, max_length=120, description="Only this rule's alerts.")
     device_id: Text | None = Field(None, max_length=64, description="Only this device's alerts.")
     service: Text | None = Field(None, max_length=40, description="Only this service's alerts.")
+    labels: dict[LabelKey, LabelValue] | None = Field(
+        None, max_length=20, description="Only alerts whose device had every one of these labels (a sector)."
+    )
     starts_at: datetime | None = Field(None, description="Default: now.")
     ends_at: datetime
     comment: Text = Field(min_length=1, max_length=2000, description="Why (on every silenced event).")
 
     @model_validator(mode="after")
     def _window_and_matcher(self) -> SilenceRequest:
-        if not (self.rule_name or self.device_id or self.service):
-            raise ValueError("a silence needs at least one of rule_name, device_id, service")
+        if not (self.rule_name or self.device_id or self.service or self.labels):
+            raise ValueError("a silence needs at least one of rule_name, device_id, service, labels")
         for name in ("starts_at", "ends_at"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -46,6 +51,7 @@ class Silence(BaseModel):
     rule_name: str | None
     device_id: str | None
     service: str | None
+    labels: dict[str, str] | None
     starts_at: datetime
     ends_at: datetime
     comment: str
@@ -59,10 +65,10 @@ def create_silence(conn: ConnDep, principal: PrincipalDep, request: SilenceReque
     if own is not None and request.service not in own:
         raise HTTPException(403, f"a silence of yours must name your service ({', '.join(own)})")
     row = conn.execute(
-        f"INSERT INTO alert_silences (rule_name, device_id, service, starts_at, ends_at, comment, created_by) "
-        f"VALUES (%s, %s, %s, coalesce(%s, now()), %s, %s, %s) RETURNING {COLUMNS}",
-        (request.rule_name, request.device_id, request.service, request.starts_at, request.ends_at,
-         request.comment, principal.name),
+        f"INSERT INTO alert_silences (rule_name, device_id, service, labels, starts_at, ends_at, comment, "
+        f"created_by) VALUES (%s, %s, %s, %s, coalesce(%s, now()), %s, %s, %s) RETURNING {COLUMNS}",
+        (request.rule_name, request.device_id, request.service, Jsonb(request.labels) if request.labels else None,
+         request.starts_at, request.ends_at, request.comment, principal.name),
     ).fetchone()  # fmt: skip
     assert row is not None
     return Silence(**row)
