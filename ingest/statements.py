@@ -12,10 +12,28 @@ from device_adapters.storage import CopyTarget, Upsert
 
 # data_changed_at: the database's clock at each batch that wrote the device's data (a replay too, whose
 # receive times are old): the alert evaluator re-evaluates the devices changed since it last looked.
+# data_late_*: rows stamped more than 4 s before the batch (migration 0015): the evaluator reads only the
+# readings stamped since its last pass minus 5 s (TAIL_MARGIN in services/alerts/evaluator.py) unless these
+# say older ones just arrived, and from how far back (the oldest over 10-second spans, two spans kept).
 UPSERT_DEVICE = """
-INSERT INTO devices (device_id, family, first_seen, last_seen, data_changed_at) VALUES (%s, %s, %s, %s, now())
+INSERT INTO devices (device_id, family, first_seen, last_seen, data_changed_at,
+                     data_late_at, data_late_from, data_late_since)
+SELECT %(device_id)s, %(family)s, %(seen)s, %(seen)s, now(), late.at, late.from_, late.at
+FROM (SELECT CASE WHEN %(oldest)s::timestamptz < now() - interval '4 seconds' THEN now() END AS at,
+             CASE WHEN %(oldest)s::timestamptz < now() - interval '4 seconds' THEN %(oldest)s::timestamptz END
+             AS from_) late
 ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen),
-    data_changed_at = now()
+    data_changed_at = now(),
+    data_late_prev = CASE WHEN EXCLUDED.data_late_at IS NOT NULL
+        AND NOT devices.data_late_since > now() - interval '10 seconds'
+        THEN devices.data_late_from ELSE devices.data_late_prev END,
+    data_late_from = CASE WHEN EXCLUDED.data_late_at IS NULL THEN devices.data_late_from
+        WHEN devices.data_late_since > now() - interval '10 seconds'
+        THEN LEAST(devices.data_late_from, EXCLUDED.data_late_from) ELSE EXCLUDED.data_late_from END,
+    data_late_since = CASE WHEN EXCLUDED.data_late_at IS NULL THEN devices.data_late_since
+        WHEN devices.data_late_since > now() - interval '10 seconds' THEN devices.data_late_since
+        ELSE now() END,
+    data_late_at = COALESCE(EXCLUDED.data_late_at, devices.data_late_at)
 """
 
 INSERT_MEDIA = """

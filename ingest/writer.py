@@ -306,14 +306,21 @@ class BatchWriter:
 
     @staticmethod
     def _upsert_devices(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> None:
-        """Register devices on first message and keep last_seen (the latest receive time)."""
-        seen: dict[str, tuple[str, datetime]] = {}
+        """Register devices on first message, keep last_seen (the latest receive time) and the oldest event
+        time written (the alert evaluator's cue that late readings arrived)."""
+        seen: dict[str, tuple[str, datetime, datetime | None]] = {}
         for item in accepted:
             when = item.message.received_at
-            family, last = seen.get(item.decoded.device_id, (item.decoded.family, when))
-            seen[item.decoded.device_id] = (family, max(last, when))
+            family, last, oldest = seen.get(item.decoded.device_id, (item.decoded.family, when, None))
+            times = [t for r in item.decoded.records if isinstance(t := getattr(r, "time", None), datetime)]
+            if times:
+                oldest = min([*times, oldest] if oldest else times)
+            seen[item.decoded.device_id] = (family, max(last, when), oldest)
         # sorted: concurrent workers lock device rows in the same order (no deadlock)
-        rows = [(dev, fam, when, when) for dev, (fam, when) in sorted(seen.items())]
+        rows = [
+            {"device_id": dev, "family": fam, "seen": when, "oldest": oldest}
+            for dev, (fam, when, oldest) in sorted(seen.items())
+        ]
         if rows:
             cur.executemany(UPSERT_DEVICE, rows)
 

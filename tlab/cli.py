@@ -484,6 +484,21 @@ def bench_lists(
     main(Settings(), samples, reload, repeat)
 
 
+@bench_app.command("alerts")
+def bench_alerts(
+    devices: Annotated[int, typer.Option(help="Garden devices, each under the 5 default rules of a garden.")] = 1000,
+    messages: Annotated[int, typer.Option(help="Messages per throughput run, spread over the devices.")] = 150_000,
+    repeat: Annotated[int, typer.Option(help="Throughput runs without and with the evaluator (medians).")] = 3,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run (2 alerts a second).")] = 60.0,
+    phases: Annotated[str, typer.Option(help="Phases to run: throughput,latency.")] = "throughput,latency",
+) -> None:
+    """Ingest's committed rate without and with the alert evaluator; reading commit -> alert seen, p99."""
+    from benchmarks.alerts import main
+
+    logs.configure("WARNING")
+    main(devices, messages, repeat, latency_seconds, tuple(phases.split(",")))
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,

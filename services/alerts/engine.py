@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.alerts.rules import Absent, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Threshold
 
@@ -164,6 +164,21 @@ def rate_episodes(rule: RateOfChange, samples: Iterable[Sample], horizon: dateti
     """Threshold episodes of the change series: fires at the reading whose change reaches ``by``, its
     trigger and worst value are changes (how far it moved), it clears when the change is under ``clear``."""
     return threshold_episodes(rule.as_threshold(), change_series(rule, samples, horizon), horizon)
+
+
+def series_episodes(rule: Threshold | RateOfChange, samples: list[Sample]) -> list[Episode]:
+    """A series rule's episodes over a device's stored samples, up to the newest of them (its horizon)."""
+    if not samples:
+        return []
+    horizon = max(s.time for s in samples)
+    if isinstance(rule, RateOfChange):
+        return rate_episodes(rule, samples, horizon)
+    return threshold_episodes(rule, samples, horizon)
+
+
+def series_margin(rule: Threshold | RateOfChange) -> timedelta:
+    """How far before its evaluation window a series rule needs readings (its gap limit, or its window)."""
+    return rule.window if isinstance(rule, RateOfChange) else rule.gap_limit
 
 
 @dataclass(frozen=True, slots=True)

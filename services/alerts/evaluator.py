@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from core import domain_events
@@ -29,14 +30,27 @@ from services.alerts.engine import (
     DomainEvent,
     Episode,
     absent_episodes,
+    change_series,
     event_episodes,
     offline_episodes,
-    rate_episodes,
+    series_episodes,
+    series_margin,
     surge_episodes,
-    threshold_episodes,
 )
+from services.alerts.queries import series_source
 from services.alerts.rules import Absent, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Threshold
-from services.alerts.store import StoredRule, Subject, load_rules, load_samples, load_times, open_since, reconcile
+from services.alerts.store import (
+    StoredRule,
+    Subject,
+    load_rules,
+    load_samples,
+    load_samples_of_many,
+    load_times,
+    open_since,
+    open_subjects,
+    reconcile,
+    settled,
+)
 from services.alerts.timeline import lock_outbox
 
 logger = logging.getLogger(__name__)
@@ -45,23 +59,44 @@ CHANNEL = "tlab_readings"
 SERIES_RULES = (Threshold, RateOfChange)  # evaluated when a device's data changes
 TIME_RULES = (Absent, Offline, DeadLetterSurge)  # evaluated on every tick
 SAFETY = timedelta(seconds=30)  # longer than any ingest transaction: a commit seen late is still scanned
+# The tail pass reads readings stamped since its last pass minus TAIL_MARGIN (a reading's commit trails its
+# own timestamp by the link, ingest's batching and clock skew). A device to which ingest wrote rows stamped
+# more than 4 s back (devices.data_late_at) is evaluated over the whole look-back at once; as a backstop (a
+# transaction slower than that margin), every RECHECK_EVERY the devices changed meanwhile are queued for
+# the same, RECHECK_CHUNK per loop.
+TAIL_MARGIN = timedelta(seconds=5)
+RECHECK_EVERY = timedelta(seconds=60)
+RECHECK_CHUNK = 100
 
 
 @dataclass
 class EvaluatorStats:
-    evaluations: int = 0
+    evaluations: int = 0  # locked (rule, subject) evaluations
+    skipped: int = 0  # subjects whose stored alerts already said what their readings show
     errors: int = 0
     changes: dict[str, int] = field(default_factory=dict)
 
 
 class AlertEvaluator:
-    def __init__(self, settings: Settings, *, lookback: timedelta = timedelta(hours=48), tick_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        lookback: timedelta = timedelta(hours=48),
+        tick_s: float = 10.0,
+        recheck_every: timedelta = RECHECK_EVERY,
+    ) -> None:
         self.settings = settings
+        self.recheck_every = recheck_every
         self.lookback = lookback
         self.tick_s = tick_s
         self.stats = EvaluatorStats()
         self.watermark: datetime | None = None
         self.events_watermark: datetime | None = None
+        self._recheck: dict[str, Subject] = {}  # devices whose whole look-back is still to re-check, in order
+        self._changed: dict[str, Subject] = {}  # changed since the last time the queue was filled
+        self._queued_at: datetime | None = None
+        self._ticked = False  # the time rules' first tick evaluates every device in scope
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -77,6 +112,7 @@ class AlertEvaluator:
                     while not stop.is_set():
                         self.evaluate_changed(conn)
                         self.evaluate_events(conn)
+                        self.recheck_late(conn)
                         now = time.monotonic()
                         if now - last_tick >= self.tick_s:
                             self.evaluate_absences(conn)
@@ -89,22 +125,114 @@ class AlertEvaluator:
                 delay = min(30.0, delay * 2)
 
     def evaluate_changed(self, conn: psycopg.Connection[Any]) -> int:
-        """Re-evaluate the threshold rules of every device whose data changed since the last look."""
+        """Evaluate the series rules of every device whose data changed since the last look: the first
+        pass over the whole look-back, later ones over the *tail* (readings stamped since the last pass, or
+        since the oldest late row ingest flagged), each changed device being queued for the backstop
+        re-check over the whole look-back (``recheck_late``)."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
         since = (self.watermark or now - self.lookback) - SAFETY
         devices = conn.execute(
-            "SELECT device_id, family, labels FROM devices WHERE data_changed_at >= %s", (since,)
+            "SELECT device_id, family, labels, data_late_at, least(data_late_from, data_late_prev) AS late_from "
+            "FROM devices WHERE data_changed_at >= %s",
+            (since,),
         ).fetchall()
-        rules = [r for r in load_rules(conn) if isinstance(r.rule, SERIES_RULES)]
+        subjects = [Subject(d["device_id"], d["device_id"], d["family"], d["labels"]) for d in devices]
+        tail = self.watermark - TAIL_MARGIN if self.watermark else None
+        late = {
+            d["device_id"]: d["late_from"]
+            for d in devices
+            if tail and d["data_late_at"] and d["data_late_at"] >= since and d["late_from"] and d["late_from"] < tail
+        }
         done = 0
-        for device in devices:
-            subject = Subject(device["device_id"], device["device_id"], device["family"], device["labels"])
-            for stored in rules:
-                if stored.rule.scope.covers(subject.device_id, subject.family, subject.labels):
-                    self.evaluate(conn, stored, subject, now)
-                    done += 1
+        for stored in (r for r in load_rules(conn) if isinstance(r.rule, SERIES_RULES)):
+            watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
+            if tail is None:
+                done += self.evaluate_series(conn, stored, watched, now)
+                continue
+            done += self.evaluate_tail(conn, stored, [s for s in watched if s.key not in late], now, tail)
+            behind = [s for s in watched if s.key in late]
+            if behind:
+                done += self.evaluate_tail(conn, stored, behind, now, min(late[s.key] for s in behind))
+        if self.watermark is not None:
+            self._changed.update((s.key, s) for s in subjects)
+        if self._queued_at is None or now - self._queued_at >= self.recheck_every:
+            self._recheck.update((k, s) for k, s in self._changed.items() if k not in self._recheck)
+            self._changed, self._queued_at = {}, now
         self.watermark = now
         return done
+
+    def recheck_late(self, conn: psycopg.Connection[Any], chunk: int = RECHECK_CHUNK) -> int:
+        """The whole look-back of up to ``chunk`` devices queued by the tail passes, oldest first: what a
+        reading stamped before the tail (a device's buffer flushed, a replayed dead letter) changed."""
+        if not self._recheck:
+            return 0
+        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        keys = list(self._recheck)[:chunk]
+        subjects = [self._recheck.pop(k) for k in keys]
+        done = 0
+        for stored in (r for r in load_rules(conn) if isinstance(r.rule, SERIES_RULES)):
+            watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
+            done += self.evaluate_series(conn, stored, watched, now)
+        return done
+
+    def evaluate_tail(
+        self, conn: psycopg.Connection[Any], stored: StoredRule, subjects: list[Subject], now: datetime, tail: datetime
+    ) -> int:
+        """The cheap pass: only readings stamped since ``tail`` (plus a rate rule's window before them) are
+        read; a subject gets the locked evaluation if it has an open alert (it may clear or be retracted) or
+        if its tail could fire (a reading beyond the threshold, a change of ``by``). A pending breach fires
+        only at a breaching reading, so nothing else can start an alert."""
+        rule = stored.rule
+        assert isinstance(rule, SERIES_RULES)
+        if not subjects:
+            return 0
+        start = tail - rule.window if isinstance(rule, RateOfChange) else tail
+        keys = [s.key for s in subjects]
+        try:
+            samples = load_samples_of_many(conn, subjects[0].family, rule.metric, keys, start)
+        except KeyError:
+            return self._unknown_metric(rule)
+        opened = open_subjects(conn, stored.id, keys)
+        for subject in subjects:
+            tail_samples = samples.get(subject.key, [])
+            if isinstance(rule, RateOfChange) and tail_samples:
+                horizon = max(x.time for x in tail_samples)
+                tail_samples = change_series(rule, tail_samples, horizon)
+                could_fire = any(c.value >= rule.by for c in tail_samples if c.time >= tail)
+            else:
+                could_fire = any(rule.breaches(x.value) for x in tail_samples if x.time >= tail)  # type: ignore[union-attr]
+            if could_fire or subject.key in opened:
+                self.evaluate(conn, stored, subject, now)
+            else:
+                self.stats.skipped += 1
+        return len(subjects)
+
+    def _unknown_metric(self, rule: Threshold | RateOfChange) -> int:
+        self.stats.errors += 1
+        logger.error("alerts: rule watches an unknown metric", extra={"rule": rule.name, "metric": rule.metric})
+        return 0
+
+    def evaluate_series(
+        self, conn: psycopg.Connection[Any], stored: StoredRule, subjects: list[Subject], now: datetime
+    ) -> int:
+        """One series rule over many devices: their samples in one query, their episodes computed, and the
+        locked evaluation only for those whose stored alerts do not already say it (``settled``)."""
+        rule = stored.rule
+        assert isinstance(rule, SERIES_RULES)
+        if not subjects:
+            return 0
+        start = now - self.lookback - series_margin(rule)
+        try:
+            samples = load_samples_of_many(conn, subjects[0].family, rule.metric, [s.key for s in subjects], start)
+        except KeyError:  # a rule on a metric its family does not have (an out-of-tree family removed...)
+            return self._unknown_metric(rule)
+        computed = {s.key: series_episodes(rule, samples.get(s.key, [])) for s in subjects}
+        quiet = settled(conn, stored.id, computed, start)
+        self.stats.skipped += len(quiet)
+        for subject in subjects:
+            if subject.key not in quiet:
+                self.evaluate(conn, stored, subject, now)
+        return len(subjects)
 
     def evaluate_events(self, conn: psycopg.Connection[Any]) -> int:
         """Re-evaluate the event rules on every domain event raised, ended or withdrawn since the last look."""
@@ -133,7 +261,9 @@ class AlertEvaluator:
         return done
 
     def evaluate_absences(self, conn: psycopg.Connection[Any]) -> int:
-        """The rules whose data is time passing (absence, offline), for every device in their scope."""
+        """The rules whose data is time passing (absence, offline, dead-letter surge), for the devices in
+        their scope: every one at the first tick (past episodes, e.g. while no worker ran), then those that
+        could be in an episode now (``time_candidates``) or have an open alert."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
         rules = [r for r in load_rules(conn) if isinstance(r.rule, TIME_RULES)]
         done = 0
@@ -142,11 +272,20 @@ class AlertEvaluator:
             devices = conn.execute(
                 "SELECT device_id, family, labels FROM devices WHERE %s = '*' OR family = %s", (family, family)
             ).fetchall()
-            for device in devices:
-                if stored.rule.scope.covers(device["device_id"], device["family"], device["labels"]):
-                    subject = Subject(device["device_id"], device["device_id"], device["family"], device["labels"])
-                    self.evaluate(conn, stored, subject, now)
-                    done += 1
+            subjects = [
+                Subject(d["device_id"], d["device_id"], d["family"], d["labels"])
+                for d in devices
+                if stored.rule.scope.covers(d["device_id"], d["family"], d["labels"])
+            ]
+            if self._ticked:
+                keys = [s.key for s in subjects]
+                wanted = time_candidates(conn, stored.rule, subjects, now) | open_subjects(conn, stored.id, keys)
+                self.stats.skipped += len(subjects) - len(wanted)
+                subjects = [s for s in subjects if s.key in wanted]
+            for subject in subjects:
+                self.evaluate(conn, stored, subject, now)
+                done += 1
+        self._ticked = True
         return done
 
     def evaluate(
@@ -189,16 +328,9 @@ class AlertEvaluator:
                 # the event's one alert began when it occurred (or when it did before a re-raise moved it)
                 start = min(opened, event.occurred_at) if opened else event.occurred_at
                 episodes = event_episodes(rule, event)
-            elif isinstance(rule, Threshold):
-                start -= rule.gap_limit
-                samples = load_samples(conn, family, rule.metric, device_id, start)
-                horizon = max((s.time for s in samples), default=start)
-                episodes = threshold_episodes(rule, samples, horizon)
-            elif isinstance(rule, RateOfChange):
-                start -= rule.window
-                samples = load_samples(conn, family, rule.metric, device_id, start)
-                horizon = max((s.time for s in samples), default=start)
-                episodes = rate_episodes(rule, samples, horizon)
+            elif isinstance(rule, SERIES_RULES):
+                start -= series_margin(rule)
+                episodes = series_episodes(rule, load_samples(conn, family, rule.metric, device_id, start))
             elif isinstance(rule, Absent):
                 metric = rule.metric or _first_metric(family)
                 start -= rule.for_
@@ -233,3 +365,36 @@ def _first_metric(family: str) -> str:
     if not metrics:
         raise ValueError(f"family {family!r} has no metric to watch for absence")
     return metrics[0].name
+
+
+def time_candidates(conn: psycopg.Connection[Any], rule: Any, subjects: list[Subject], now: datetime) -> set[str]:
+    """The devices that may be in an episode of a time rule now: silent longer than an absence rule's
+    ``for`` (a device never heard of has no absence), offline, or with refused messages within two surge
+    windows. One query per rule; what it misses (an episode over before this tick) the first tick saw."""
+    keys = [s.key for s in subjects]
+    if not keys:
+        return set()
+    if isinstance(rule, Offline):
+        rows = conn.execute("SELECT device_id FROM devices WHERE device_id = ANY(%s) AND online = false", (keys,))
+        return {r["device_id"] for r in rows}
+    if isinstance(rule, DeadLetterSurge):
+        rows = conn.execute(
+            "SELECT DISTINCT device_id FROM dead_letters WHERE device_id = ANY(%s) AND last_received_at >= %s",
+            (keys, now - 2 * rule.window),
+        )
+        return {r["device_id"] for r in rows}
+    assert isinstance(rule, Absent)
+    found: set[str] = set()
+    by_family: dict[str, list[str]] = {}
+    for s in subjects:
+        by_family.setdefault(s.family, []).append(s.key)
+    for family, members in by_family.items():
+        table, column = series_source(family, rule.metric or _first_metric(family))
+        query = sql.SQL(
+            "SELECT d AS device_id, (SELECT time FROM {tab} WHERE device_id = d AND {col} IS NOT NULL AND time >= %s "
+            "ORDER BY time DESC LIMIT 1) AS last FROM unnest(%s::text[]) AS d"
+        ).format(tab=sql.Identifier(table), col=sql.Identifier(column))
+        for r in conn.execute(query, (now - 2 * rule.for_ - timedelta(hours=1), members)):
+            if r["last"] is not None and now - r["last"] > rule.for_:
+                found.add(r["device_id"])
+    return found

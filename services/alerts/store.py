@@ -79,6 +79,60 @@ def load_samples(
     ]
 
 
+def load_samples_of_many(
+    conn: psycopg.Connection[Any], family: str, metric: str, device_ids: Sequence[str], start: datetime
+) -> dict[str, list[Sample]]:
+    """``load_samples`` for many devices in one query (the evaluator's pass over every changed device)."""
+    table, column = series_source(family, metric)
+    query = sql.SQL(
+        "SELECT device_id, time, {col} FROM {tab} WHERE device_id = ANY(%s) AND time >= %s AND {col} IS NOT NULL"
+    ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
+    found: dict[str, list[Sample]] = {}
+    for r in conn.execute(query, (list(device_ids), start)):
+        found.setdefault(column_of(r, "device_id", 0), []).append(
+            Sample(column_of(r, "time", 1), float(column_of(r, column, 2)))
+        )
+    return found
+
+
+def open_subjects(conn: psycopg.Connection[Any], rule_id: int, subjects: Sequence[str]) -> set[str]:
+    rows = conn.execute(
+        "SELECT DISTINCT subject FROM alerts WHERE rule_id = %s AND subject = ANY(%s) AND state <> 'resolved'",
+        (rule_id, list(subjects)),
+    ).fetchall()
+    return {column_of(r, "subject", 0) for r in rows}
+
+
+def settled(
+    conn: psycopg.Connection[Any], rule_id: int, computed: dict[str, list[Episode]], start: datetime
+) -> set[str]:
+    """The subjects whose computed episodes the stored alerts already say, with nothing open to retract or
+    clear: reconciling them would change nothing, so the evaluator skips their locked transaction (most
+    devices, most of the time: nothing fired, nothing open). Read without the lock: a subject wrongly
+    judged unsettled only costs the locked path; one judged settled has no alert that could change."""
+    rows = conn.execute(
+        "SELECT subject, state, resolution, began_at, cleared_at, worst_value FROM alerts WHERE rule_id = %s "
+        "AND subject = ANY(%s) AND (state <> 'resolved' OR cleared_at IS NULL OR cleared_at >= %s)",
+        (rule_id, list(computed), start),
+    ).fetchall()
+    names = ("subject", "state", "resolution", "began_at", "cleared_at", "worst_value")
+    stored: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        alert = {name: column_of(r, name, i) for i, name in enumerate(names)}
+        stored.setdefault(alert["subject"], []).append(alert)
+    done = set()
+    for subject, episodes in computed.items():
+        alerts = stored.get(subject, [])
+        if any(a["state"] != "resolved" for a in alerts):
+            continue
+        said = {(a["began_at"], a["cleared_at"], a["worst_value"]) for a in alerts if a["resolution"] != "retracted"}
+        retracted = {a["began_at"] for a in alerts if a["resolution"] == "retracted"}
+        fired = [e for e in episodes if e.fired_at is not None]
+        if all(e.began_at in retracted or (e.began_at, e.cleared_at, e.worst) in said for e in fired):
+            done.add(subject)
+    return done
+
+
 def load_times(
     conn: psycopg.Connection[Any], family: str, metric: str, device_id: str, start: datetime
 ) -> list[datetime]:

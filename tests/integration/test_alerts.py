@@ -494,3 +494,93 @@ def test_a_device_sending_garbage_raises_a_dead_letter_surge(stack, ingest, db, 
         evaluator.evaluate_absences(conn)
     (alert,) = alerts_of(db, device)
     assert alert["state"] == "firing" and alert["service"] == "operator"
+
+
+def test_a_quiet_device_costs_no_locked_evaluation_and_a_breach_still_does(stack, ingest, db, rule) -> None:
+    """The evaluator's pass reads many devices' samples at once and takes a subject's lock only when its
+    stored alerts do not already say what its readings show (most devices, most of the time)."""
+    device = rule
+    publish_all(stack, readings(device, (30, 8.0), (25, 9.0)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2, what="2")
+    quiet = evaluate(stack)
+    assert quiet.stats.skipped >= 1 and alerts_of(db, device) == []
+    publish_all(stack, readings(device, (20, 0.5), (10, 0.5)))
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 4, what="4")
+    breached = evaluate(stack)
+    assert breached.stats.evaluations >= 1 and [a["state"] for a in alerts_of(db, device)] == ["firing"]
+    settled_now = evaluate(stack)  # the alert says it all: open alerts are always re-evaluated (they may clear)
+    assert settled_now.stats.evaluations >= 1 and len(alerts_of(db, device)) == 1
+
+
+def test_a_running_evaluator_reads_only_the_tail_and_still_catches_late_readings(stack, ingest, db, uid) -> None:
+    """After its first pass, a worker reads the readings stamped since its last pass. Older ones (a device
+    flushing its buffer) are flagged by ingest (devices.data_late_at) and evaluated over the whole
+    look-back at the next pass; if that cue is lost, the periodic re-check still finds them."""
+    flushed, unflagged = f"fl{uid}", f"uf{uid}"
+    save_pack(db, [frost_rule(flushed), frost_rule(unflagged)], source="test")
+    evaluator = AlertEvaluator(stack, recheck_every=timedelta(0))  # queue the changed devices at every pass
+
+    def evaluate_again(*, recheck: bool) -> None:
+        with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+            evaluator.evaluate_changed(conn)
+            if recheck:
+                evaluator.recheck_late(conn)
+
+    def buffer_then_live(device: str) -> list:
+        live = garden(device, datetime.now(UTC).replace(microsecond=0).isoformat(), air_temp_c=4.0)
+        return [*readings(device, (40, 0.5), (35, 0.5), (30, 0.5), (25, 0.5)), live]
+
+    def stored(device: str) -> int:
+        return count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device)
+
+    evaluate_again(recheck=False)  # the first pass: the whole look-back, nothing of these devices yet
+    publish_all(stack, buffer_then_live(flushed))
+    wait_for(lambda: stored(flushed) == 5, what="5")
+    evaluate_again(recheck=False)
+    (late,) = alerts_of(db, flushed)  # a frost from 40 to 25 minutes ago, cleared by the live reading
+    assert late["began_at"] == datetime.fromisoformat(minutes_ago(40)) and late["resolution"] == "cleared"
+
+    publish_all(stack, buffer_then_live(unflagged))
+    wait_for(lambda: stored(unflagged) == 5, what="5")
+    db.execute("UPDATE devices SET data_late_at = NULL WHERE device_id = %s", (unflagged,))  # the cue lost
+    evaluate_again(recheck=False)
+    assert alerts_of(db, unflagged) == []  # the tail holds one warm reading: nothing could fire there
+    evaluate_again(recheck=True)
+    (found,) = alerts_of(db, unflagged)
+    assert found["began_at"] == datetime.fromisoformat(minutes_ago(40)) and found["resolution"] == "cleared"
+
+
+def test_after_its_first_tick_a_time_rule_looks_only_at_devices_that_could_be_in_an_episode(
+    stack, ingest, db, uid
+) -> None:
+    from services.alerts.rules import Offline
+
+    steady, leaving = f"st{uid}", f"lv{uid}"
+    rule = Offline.model_validate(
+        {"name": f"offline-pair-{uid}", "scope": {"family": "*", "devices": [steady, leaving]},
+         "severity": "warning", "service": "operator", "for": "PT1S"}
+    )  # fmt: skip
+    save_pack(db, [rule], source="test")
+    publish_all(stack, [garden(steady, minutes_ago(1)), garden(leaving, minutes_ago(1))])
+    publish_all(stack, [OutboundMessage(f"ptipot/{d}/status", b"online", retain=True) for d in (steady, leaving)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM devices WHERE device_id = ANY(%s) AND online", [steady, leaving])
+             == 2, what="both online")  # fmt: skip
+    evaluator = AlertEvaluator(stack)
+
+    def tick() -> None:
+        with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+            evaluator.evaluate_absences(conn)
+
+    tick()  # the first tick: every device of every time rule
+    skipped = evaluator.stats.skipped
+    publish_all(stack, [OutboundMessage(f"ptipot/{leaving}/status", b"offline", retain=True)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM devices WHERE device_id = %s AND NOT online", leaving) == 1,
+             what="offline")  # fmt: skip
+
+    def fired() -> list[dict]:
+        tick()
+        return alerts_of(db, leaving)
+
+    (alert,) = wait_for(fired, timeout=10, what="the offline alert")
+    assert alert["state"] == "firing" and alerts_of(db, steady) == []
+    assert evaluator.stats.skipped > skipped  # the steady device: not evaluated after the first tick
