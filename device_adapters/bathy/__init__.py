@@ -31,6 +31,7 @@ SIMULATOR = SimulatorSpec(
     scenarios={
         "gas-pocket": "H2S, methane and low oxygen in the middle third of each pipe",
         "surge": "the water rises by 40 points of the diameter over the last third of each pipe",
+        "low-battery": "the battery starts at 22 % and is at 12 % a fifth of the way along each pipe",
     },
     run_flag="drones",
     run_default=1,

@@ -11,7 +11,7 @@ from datetime import datetime
 from device_adapters.bathy.render import pipe_frame
 from device_adapters.contract import OutboundMessage
 
-SCENARIOS = ("", "gas-pocket", "surge")
+SCENARIOS = ("", "gas-pocket", "surge", "low-battery")
 MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
 
 
@@ -25,7 +25,8 @@ class DroneMission:
     frame_every: int = 5
     missions: int = 0  # 0 = fly missions forever
     # "gas-pocket": the middle third of each pipe holds H2S, methane and little oxygen;
-    # "surge": over the last third the water rises by 40 points of the diameter (a storm reaching the sewer)
+    # "surge": over the last third the water rises by 40 points of the diameter (a storm reaching the sewer);
+    # "low-battery": the battery starts the mission at 22 % and is at 12 % a fifth of the way along
     scenario: str = ""
     name: str = "drone"
     _rng: random.Random = field(init=False)
@@ -90,10 +91,15 @@ class DroneMission:
             "h2s_ppm": round(max(0.0, (14 if pocket else 9 if defect else 1.5) + rng.gauss(0, 0.5)), 2),
             "ch4_pct_lel": round(max(0.0, (24 if pocket else 2) + rng.gauss(0, 0.4)), 2),
             "o2_pct": round((18.4 if pocket else 20.6) + rng.gauss(0, 0.05), 2),
-            "battery_pct": round(max(0.0, 100 - self._ticks_in_mission * 0.02), 2),
+            "battery_pct": round(self._battery(), 2),
             "rssi_dbm": round(-60 - self._chainage * 0.4 + rng.gauss(0, 2), 1),
         }
         return OutboundMessage(f"bathy/{self.device_id}/telemetry", json.dumps(body).encode())
+
+    def _battery(self) -> float:
+        if self.scenario == "low-battery":
+            return 22 - 10 * min(1.0, self._chainage / (self.length_m / 5))
+        return max(0.0, 100 - self._ticks_in_mission * 0.02)
 
     def _surge(self) -> float:
         """Water added by the surge scenario: none before the last third, 40 points at its end."""

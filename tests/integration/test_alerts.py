@@ -410,6 +410,11 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
         "frost": GardenFleet(devices=1, readings=2, prefix=f"fr{uid}", scenario="frost"),
         "gas-pocket": DroneMission(device_id=f"gp{uid}", length_m=6.0, rate_hz=50, missions=1, scenario="gas-pocket"),
         "surge": DroneMission(device_id=f"su{uid}", length_m=6.0, rate_hz=50, missions=1, scenario="surge"),
+        # 10 m: the battery rule's 10 s must pass in the simulator's wall-clock time (1,000 ticks at 50 Hz)
+        "low-battery": DroneMission(
+            device_id=f"lb{uid}", length_m=10.0, rate_hz=50, missions=1, scenario="low-battery"
+        ),
+        "silent": GardenFleet(devices=1, readings=1, prefix=f"sl{uid}", scenario="silent"),
     }
     devices = {name: next(iter(f.device_families())) for name, f in fleets.items()}
     mine = {"devices": list(devices.values())}
@@ -427,6 +432,8 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
 
     wait_for(lambda: stored("drone_telemetry", devices["gas-pocket"]) == 600, what="the drone's mission")
     wait_for(lambda: stored("drone_telemetry", devices["surge"]) == 600, what="the surge mission")
+    wait_for(lambda: stored("drone_telemetry", devices["low-battery"]) == 1000, what="the low-battery mission")
+    wait_for(lambda: stored("garden_readings", devices["silent"]) == 13, what="1 h of readings ending 3 h ago")
     wait_for(lambda: stored("garden_readings", devices["drought"]) == 85 + 2, what="7 h of history and 2 now")
     wait_for(lambda: stored("garden_readings", devices["frost"]) == 7 + 2, what="30 min of history and 2 now")
     evaluate(stack)
@@ -442,6 +449,10 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
     )
     assert "drone-water-rising" in fired(devices["surge"])  # (its H2S near a defect may pass 10 ppm too)
     assert "drone-water-rising" not in fired(devices["gas-pocket"])  # its level only has noise
+    assert "drone-battery-low" in fired(devices["low-battery"])
+    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+        AlertEvaluator(stack).evaluate_absences(conn)
+    assert "garden-sensor-silent" in fired(devices["silent"])
 
 
 @pytest.mark.parametrize("family_name", ["bathy", "karroad", "ptipot"])
