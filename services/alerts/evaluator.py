@@ -38,7 +38,15 @@ from services.alerts.engine import (
     surge_episodes,
 )
 from services.alerts.queries import series_source
-from services.alerts.rules import Absent, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Threshold
+from services.alerts.rules import (
+    Absent,
+    DeadLetterSurge,
+    DomainEventRule,
+    Offline,
+    RateOfChange,
+    Threshold,
+    for_device,
+)
 from services.alerts.store import (
     StoredRule,
     Subject,
@@ -200,7 +208,8 @@ class AlertEvaluator:
                 tail_samples = change_series(rule, tail_samples, horizon)
                 could_fire = any(c.value >= rule.by for c in tail_samples if c.time >= tail)
             else:
-                could_fire = any(rule.breaches(x.value) for x in tail_samples if x.time >= tail)  # type: ignore[union-attr]
+                own = rule.for_device(subject.labels)  # type: ignore[union-attr]
+                could_fire = any(own.breaches(x.value) for x in tail_samples if x.time >= tail)
             if could_fire or subject.key in opened:
                 self.evaluate(conn, stored, subject, now)
             else:
@@ -226,7 +235,7 @@ class AlertEvaluator:
             samples = load_samples_of_many(conn, subjects[0].family, rule.metric, [s.key for s in subjects], start)
         except KeyError:  # a rule on a metric its family does not have (an out-of-tree family removed...)
             return self._unknown_metric(rule)
-        computed = {s.key: series_episodes(rule, samples.get(s.key, [])) for s in subjects}
+        computed = {s.key: series_episodes(for_device(rule, s.labels), samples.get(s.key, [])) for s in subjects}  # type: ignore[arg-type]
         quiet = settled(conn, stored.id, computed, start)
         self.stats.skipped += len(quiet)
         for subject in subjects:
@@ -316,6 +325,7 @@ class AlertEvaluator:
         self, conn: psycopg.Connection[Any], stored: StoredRule, subject: Subject, now: datetime,
         event: DomainEvent | None,
     ) -> None:  # fmt: skip
+        stored = StoredRule(stored.id, for_device(stored.rule, subject.labels))
         rule = stored.rule
         device_id, family = subject.device_id, subject.family
         with conn.transaction():

@@ -70,8 +70,27 @@ class Threshold(RuleBase):
     clear: float
     for_: timedelta = Field(timedelta(0), alias="for", ge=timedelta(0), le=timedelta(days=30))
     max_gap: timedelta | None = Field(None, gt=timedelta(0), le=timedelta(days=30))
+    fire_label: str | None = Field(
+        None,
+        pattern=LABEL_KEY,
+        description="A device label whose value, a number, replaces `fire` for that device (a garden's own "
+        "soil); `clear` keeps its distance from `fire`. A device without it, or with a value that is not a "
+        "number, gets `fire`.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def for_device(self, labels: dict[str, str]) -> Threshold:
+        """The rule as it applies to a device with ``labels`` (its own threshold, if it has one)."""
+        if self.fire_label is None or self.fire_label not in labels:
+            return self
+        try:
+            fire = float(labels[self.fire_label])
+        except ValueError:
+            return self
+        if fire != fire or fire in (float("inf"), float("-inf")):
+            return self
+        return self.model_copy(update={"fire": fire, "clear": self.clear + (fire - self.fire)})
 
     @model_validator(mode="after")
     def _hysteresis_points_back(self) -> Threshold:
@@ -194,4 +213,11 @@ class DomainEventRule(RuleBase):
 
 
 AnyRule: TypeAlias = Threshold | RateOfChange | Absent | Offline | DeadLetterSurge | DomainEventRule
+
+
+def for_device(rule: AnyRule, labels: dict[str, str]) -> AnyRule:
+    """``rule`` as it applies to a device with ``labels`` (only thresholds have per-device values)."""
+    return rule.for_device(labels) if isinstance(rule, Threshold) else rule
+
+
 Rule = Annotated[AnyRule, Field(discriminator="kind")]

@@ -160,3 +160,24 @@ def test_rules_silences_and_lists_select_devices_by_label(stack, ingest, api, db
     assert [a["id"] for a in by_label] == [alert["id"]]
     assert api.get("/v1/alerts", params={"label": ["bed=b3", f"garden=nord-{uid}"]}).json()["items"] == []
     assert api.post(f"/v1/silences/{made.json()['id']}/expire").status_code == 200
+
+
+def test_a_labelled_device_gets_its_own_threshold(stack, ingest, api, db, uid) -> None:
+    """The dry-soil rule's per-garden threshold: a sensor labelled soil_dry_below_pct = 25 fires at 20 %,
+    an unlabelled one at the same moisture (above the default 15 %) does not."""
+    from device_adapters.registry import family
+
+    own, default = f"sd{uid}", f"sn{uid}"
+    assert api.post("/v1/devices", json={"device_id": own, "family": "ptipot",
+                                         "labels": {"soil_dry_below_pct": "25"}}).status_code == 201  # fmt: skip
+    (dry,) = [r for r in family_pack(family("ptipot")) if r.name == "garden-soil-dry"]
+    scope = dry.scope.model_copy(update={"devices": [own, default]})
+    save_pack(db, [dry.model_copy(update={"name": f"dry-{uid}", "scope": scope, "for_": timedelta(0)})], source="test")
+    at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    publish_all(stack, [garden(own, at, soil_vwc_pct=20.0), garden(default, at, soil_vwc_pct=20.0)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = ANY(%s)", [own, default]) == 2,
+             what="both readings")  # fmt: skip
+    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+        AlertEvaluator(stack).evaluate_changed(conn)
+    fired = db.execute("SELECT subject, summary FROM alerts WHERE rule_name = %s", (f"dry-{uid}",)).fetchall()
+    assert [r["subject"] for r in fired] == [own] and "<= 25" in fired[0]["summary"]

@@ -314,3 +314,13 @@ def test_a_scope_narrows_by_devices_and_every_label() -> None:
     assert not Scope(family="*", devices=["a"]).covers("b", "bathy", {})
     with pytest.raises(ValidationError):
         Scope(family="ptipot", labels={"Not A Key": "x"})
+
+
+def test_a_device_label_gives_a_threshold_its_own_value_and_keeps_the_hysteresis() -> None:
+    rule = frost().model_copy(update={"fire_label": "frost_below_c"})
+    own = rule.for_device({"frost_below_c": "2.5"})
+    assert (own.fire, own.clear) == (2.5, 4.5)  # clear keeps its 2 degrees
+    assert threshold_episodes(own, series((0, 2.0), (10, 2.0)), FAR)[0].fired_at == at(10)
+    assert threshold_episodes(rule, series((0, 2.0), (10, 2.0)), FAR) == []
+    for unusable in ({}, {"frost_below_c": "cold"}, {"frost_below_c": "nan"}, {"frost_below_c": "inf"}):
+        assert rule.for_device(unusable) is rule, unusable
