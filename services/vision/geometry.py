@@ -1,0 +1,92 @@
+"""Where a frame's pipe is: its vanishing point, its near ring, and frames unrolled around them.
+
+The camera model is docs/vision.md's: a wall point at clock angle phi and distance z ahead is seen at angle
+phi around the vanishing point, at radius ``focal_px * R / z``. The near ring (0.5-1.5 m ahead) is where a
+frame is analysed; unrolled (rows = clock angle from 12, clockwise; columns = radius), the pipe's wall is a
+rectangle whose rows are clock positions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+FOCAL_PX_AT_640 = 368.0  # the drone's camera: ~82 degrees across 640 px (a device setting, later)
+NEAR_RING_M = (0.5, 1.5)
+ANGLE_BINS = 360  # one row per degree
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    cx: float
+    cy: float
+    k: float  # focal (px) x pipe radius (m): the radius in px of the wall 1 m ahead
+
+    def radius_at(self, z_m: float) -> float:
+        return self.k / z_m
+
+    @property
+    def near_ring(self) -> tuple[float, float]:
+        """Inner and outer radius (px) of the near ring."""
+        return self.radius_at(NEAR_RING_M[1]), self.radius_at(NEAR_RING_M[0])
+
+
+def locate(image: np.ndarray, diameter_mm: int) -> FrameGeometry:
+    """The vanishing point (the far end: the darkest compact region near the middle, or the image centre
+    when nothing stands out, as in a dark or fogged frame) and the camera's scale for this pipe."""
+    h, w = image.shape[:2]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    scale = 2
+    small = cv2.resize(gray, (w // scale, h // scale), interpolation=cv2.INTER_AREA).astype(np.float32)
+    blurred = cv2.GaussianBlur(small, (0, 0), 4)
+    y0, y1, x0, x1 = small.shape[0] // 5, small.shape[0] * 4 // 5, small.shape[1] // 5, small.shape[1] * 4 // 5
+    centre = blurred[y0:y1, x0:x1]
+    low, _, at, _ = cv2.minMaxLoc(centre)
+    cx, cy = w / 2, h / 2
+    if float(np.median(blurred)) - low > 25:
+        # the centroid of the darkest blob around the minimum (sub-pixel, steadier than the minimum alone)
+        dark = (centre <= low + 0.15 * (float(np.median(blurred)) - low)).astype(np.uint8)
+        _, labels, _, centroids = cv2.connectedComponentsWithStats(dark)
+        blob = labels[at[1], at[0]]
+        cx, cy = (centroids[blob][0] + x0 + 0.5) * scale, (centroids[blob][1] + y0 + 0.5) * scale
+    focal = FOCAL_PX_AT_640 * w / 640
+    return FrameGeometry(cx, cy, focal * diameter_mm / 2000)
+
+
+def unroll(image: np.ndarray, geometry: FrameGeometry, radius_bins: int = 64) -> np.ndarray:
+    """The near ring unrolled: row i is the clock angle i degrees from 12 (clockwise), columns go outwards
+    from the ring's inner radius to its outer one (parts outside the image are black)."""
+    inner, outer = geometry.near_ring
+    total = int(outer * radius_bins / max(outer - inner, 1))
+    polar = cv2.warpPolar(
+        image, (total, ANGLE_BINS), (geometry.cx, geometry.cy), outer, cv2.WARP_POLAR_LINEAR | cv2.INTER_LINEAR
+    )
+    # warpPolar's angle 0 is 3 o'clock, increasing clockwise on screen: 12 o'clock is its row 270
+    polar = np.roll(polar, -270 * ANGLE_BINS // 360, axis=0)
+    start = int(inner / outer * total)
+    return polar[:, start:]
+
+
+def clock_of(angle_deg: float) -> int:
+    """An angle from 12 (clockwise, degrees) -> the clock hour, 1-12."""
+    hour = round((angle_deg % 360) / 30) % 12
+    return 12 if hour == 0 else hour
+
+
+def inside_image(geometry: FrameGeometry, shape: tuple[int, ...], radius_bins: int = 64) -> np.ndarray:
+    """Mask of the unrolled near ring's cells that fall inside the image."""
+    h, w = shape[:2]
+    inner, outer = geometry.near_ring
+    angles = np.radians(np.arange(ANGLE_BINS))[:, None]
+    radii = np.linspace(inner, outer, radius_bins)[None, :]
+    x = geometry.cx + radii * np.sin(angles)
+    y = geometry.cy - radii * np.cos(angles)
+    return (x >= 0) & (x < w) & (y >= 0) & (y < h)
+
+
+def level_from_half_angle(alpha_rad: float) -> float:
+    """Water covering the wall within alpha of 6 o'clock -> its level, % of the height (docs/vision.md)."""
+    return 100 * (1 - math.cos(alpha_rad)) / 2

@@ -1,0 +1,72 @@
+"""Detectors on rendered frames with ground truth (device_adapters/bathy/scene.py): loss of vision and water
+level, across pipe sizes, wall looks, camera tilt, JPEG quality and noise; clean frames yield nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from device_adapters.bathy.scene import Conditions, Defect, Scene, frame_truth, render
+from services.vision.geometry import clock_of, locate
+from services.vision.quality import loss_of_vision
+from services.vision.water import water_level
+
+LOOKS = {
+    "concrete 600": Conditions(),
+    "clay 1000, tilted, poor JPEG": Conditions(
+        diameter_mm=1000, wall_bgr=(70, 100, 150), tilt_px=(25, -20), jpeg_quality=30, noise_sigma=9
+    ),
+    "PVC 300, dim, tilted": Conditions(diameter_mm=300, wall_bgr=(180, 180, 175), tilt_px=(-30, 10), light=0.5),
+}
+CHAINAGES = (10.0, 11.3, 12.6)
+
+
+def frames(conditions: Conditions, **changes: object):
+    scene = Scene(Conditions(**{**conditions.__dict__, **changes}), seed=5)
+    for chainage in CHAINAGES:
+        yield render(scene, chainage)[0], scene.conditions.diameter_mm
+
+
+@pytest.mark.parametrize("look", LOOKS)
+@pytest.mark.parametrize("level", [5.0, 25.0, 40.0, 60.0])
+def test_the_water_level_is_read_within_six_points(look: str, level: float) -> None:
+    for image, diameter in frames(LOOKS[look], water_level_pct=level):
+        found = water_level(image, locate(image, diameter))
+        assert found is not None and found.code == "BDD"
+        assert abs(found.quantification - level) <= 6.0, (look, level, found)  # type: ignore[operator]
+        assert found.clock_from in (2, 3, 4, 5) and found.clock_to in (7, 8, 9, 10)
+
+
+@pytest.mark.parametrize("look", ["concrete 600", "PVC 300, dim, tilted"])
+def test_a_dry_pipe_has_no_water_level(look: str) -> None:
+    for image, diameter in frames(LOOKS[look], water_level_pct=0.0):
+        assert water_level(image, locate(image, diameter)) is None
+
+
+@pytest.mark.parametrize("look", LOOKS)
+def test_clean_frames_are_not_a_loss_of_vision(look: str) -> None:
+    for image, _ in frames(LOOKS[look]):
+        assert loss_of_vision(image) is None
+
+
+@pytest.mark.parametrize(("changes", "characterisation"), [({"light": 0.08}, "Z"), ({"fog": 0.7}, "C")])
+def test_a_dark_or_fogged_frame_is_a_loss_of_vision(changes: dict, characterisation: str) -> None:
+    for image, _ in frames(Conditions(), **changes):
+        found = loss_of_vision(image)
+        assert found is not None and found.code == "BDG" and found.characterisation == characterisation
+
+
+def test_the_vanishing_point_is_found_where_the_camera_looks() -> None:
+    for image, diameter in frames(Conditions(tilt_px=(-30, 10), water_level_pct=0.0)):
+        geometry = locate(image, diameter)
+        assert abs(geometry.cx - 290) <= 4 and abs(geometry.cy - 250) <= 4
+
+
+def test_every_frame_comes_with_the_truth_of_its_near_ring() -> None:
+    scene = Scene(Conditions(water_level_pct=20), (Defect("BAB", 30.0, 31.0, 1, 2, kind="longitudinal"),))
+    assert [t.code for t in frame_truth(scene, 29.0)] == ["BAB", "BDD"]  # 30-31 m is 1-2 m ahead
+    assert [t.code for t in frame_truth(scene, 27.0)] == ["BDD"]  # 3 m ahead: not yet in the near ring
+    assert [t.code for t in frame_truth(scene, 31.0)] == ["BDD"]  # passed
+
+
+def test_clock_positions_round_to_the_hour_with_twelve_at_the_crown() -> None:
+    assert [clock_of(a) for a in (0, 14, 16, 90, 180, 270, 345, 359)] == [12, 12, 1, 3, 6, 9, 12, 12]
