@@ -158,6 +158,7 @@ def render(scene: Scene, chainage_m: float) -> tuple[np.ndarray, list[FrameTruth
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, c.jpeg_quality])
     assert ok
     frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert frame is not None
     return frame, frame_truth(scene, chainage_m)
 
 
