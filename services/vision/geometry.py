@@ -49,9 +49,17 @@ def locate(image: np.ndarray, diameter_mm: int) -> FrameGeometry:
     if float(np.median(blurred)) - low > 25:
         # the centroid of the darkest blob around the minimum (sub-pixel, steadier than the minimum alone)
         dark = (centre <= low + 0.15 * (float(np.median(blurred)) - low)).astype(np.uint8)
-        _, labels, _, centroids = cv2.connectedComponentsWithStats(dark)
+        _, labels, stats, centroids = cv2.connectedComponentsWithStats(dark)
         blob = labels[at[1], at[0]]
-        cx, cy = (centroids[blob][0] + x0 + 0.5) * scale, (centroids[blob][1] + y0 + 0.5) * scale
+        bx = centroids[blob][0]
+        top, width, height = (
+            stats[blob, cv2.CC_STAT_TOP],
+            stats[blob, cv2.CC_STAT_WIDTH],
+            stats[blob, cv2.CC_STAT_HEIGHT],
+        )
+        # the far end is a disc; dark water below it stretches the blob downwards: its top and width hold
+        by = top + (width - 1) / 2 if height > width else centroids[blob][1]
+        cx, cy = (bx + x0 + 0.5) * scale, (by + y0 + 0.5) * scale
     focal = FOCAL_PX_AT_640 * w / 640
     return FrameGeometry(cx, cy, focal * diameter_mm / 2000)
 

@@ -64,3 +64,11 @@ def water_level(image: np.ndarray, geometry: FrameGeometry) -> Detection | None:
     level = level_from_half_angle(half)
     confidence = float(min(1.0, separation / (2 * MIN_SEPARATION)))
     return Detection("BDD", clock_of(right), clock_of(left), round(level, 1), confidence)
+
+
+def water_wedge(level: Detection | None, margin_deg: int = 10) -> tuple[int, int] | None:
+    """The clock angles (degrees from 12) a water level covers, with a margin: what other detectors skip."""
+    if level is None or level.quantification is None:
+        return None
+    alpha = math.degrees(math.acos(1 - 2 * level.quantification / 100))
+    return int(180 - alpha - margin_deg), int(math.ceil(180 + alpha + margin_deg))

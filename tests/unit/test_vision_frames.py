@@ -70,3 +70,44 @@ def test_every_frame_comes_with_the_truth_of_its_near_ring() -> None:
 
 def test_clock_positions_round_to_the_hour_with_twelve_at_the_crown() -> None:
     assert [clock_of(a) for a in (0, 14, 16, 90, 180, 270, 345, 359)] == [12, 12, 1, 3, 6, 9, 12, 12]
+
+
+CRACKED = (
+    Defect("BAB", 20.5, 22.5, 1, 2, kind="longitudinal"),
+    Defect("BAB", 25.0, 25.0, 9, 11, kind="circumferential"),
+)
+CRACK_LOOKS = {
+    "concrete 600": Conditions(water_level_pct=15),
+    "PVC 300, dim, tilted": Conditions(
+        diameter_mm=300, wall_bgr=(180, 180, 175), tilt_px=(-30, 10), light=0.5, water_level_pct=10
+    ),
+}
+
+
+def found_cracks(conditions: Conditions, chainage: float):
+    from services.vision.cracks import cracks
+    from services.vision.water import water_wedge
+
+    image, truth = render(Scene(conditions, CRACKED, seed=5), chainage)
+    geometry = locate(image, conditions.diameter_mm)
+    return cracks(image, geometry, water_wedge(water_level(image, geometry))), truth
+
+
+@pytest.mark.parametrize("look", CRACK_LOOKS)
+def test_clean_wall_with_joints_and_water_has_no_crack(look: str) -> None:
+    for chainage in (15.0, 16.3, 17.1, 18.2):  # joints pass through the near ring here
+        found, truth = found_cracks(CRACK_LOOKS[look], chainage)
+        assert found == [] and "BAB" not in [t.code for t in truth], (look, chainage, found)
+
+
+@pytest.mark.parametrize("look", CRACK_LOOKS)
+def test_a_longitudinal_crack_is_found_at_its_clock_position(look: str) -> None:
+    found, _ = found_cracks(CRACK_LOOKS[look], 20.5)
+    assert [(d.clock_from, d.clock_to, d.characterisation) for d in found] == [(1, 2, "A")]
+
+
+def test_a_circumferential_crack_is_found_over_its_arc() -> None:
+    found, _ = found_cracks(CRACK_LOOKS["concrete 600"], 24.0)
+    (crack,) = found
+    assert crack.characterisation == "B" and crack.clock_from in (8, 9) and crack.clock_to in (11, 12)
+    assert 2.0 <= crack.quantification <= 4.0  # hours of arc  # type: ignore[operator]

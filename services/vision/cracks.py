@@ -1,0 +1,75 @@
+"""BAB, cracks: thin dark lines on the wall of the near ring.
+
+A black-hat filter keeps what is darker than its surroundings and thinner than the kernel (a crack, a
+joint's gap, a root's strand), whatever the wall's colour or lighting. Unrolled around the vanishing point,
+a longitudinal crack (along the pipe) runs across the ring's radii at one clock angle, a circumferential
+one along the angles at one radius; a joint is a circumferential line around the whole wall, and is not a
+crack. The water's angles are left out (ripples are thin and dark too).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from services.vision.detections import Detection
+from services.vision.geometry import FrameGeometry, clock_of, inside_image, unroll
+
+KERNEL_PX = 9  # wider than a crack, narrower than the joints' shadows and the far end
+MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
+JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint
+JOINT_BAND = 3  # columns either side that a joint's ring may wander over
+MIN_RADIAL_SHARE = 0.35  # a longitudinal crack crosses this share of the ring's depth
+MIN_ARC_DEG = 20  # a circumferential crack spans at least this
+
+
+def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | None = None) -> list[Detection]:
+    """Cracks in the near ring; ``water``: the clock angles (degrees from 12) the water covers, left out."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (KERNEL_PX, KERNEL_PX))
+    blackhat = cv2.morphologyEx(cv2.GaussianBlur(gray, (3, 3), 0), cv2.MORPH_BLACKHAT, kernel)
+    polar = unroll(blackhat, geometry)
+    valid = inside_image(geometry, image.shape, polar.shape[1])
+    if water is not None:
+        valid[water[0] : water[1] + 1] = False
+    dark = (polar >= MIN_CONTRAST) & valid
+    wall_rows = valid.any(axis=1)
+    if wall_rows.sum() < 30:
+        return []
+    # joints: around the whole dry wall. A vanishing point a few pixels off turns a ring into a wave across
+    # a few columns, so a column band counts, and is cleared, as a whole.
+    band = cv2.dilate(dark.astype(np.uint8), np.ones((1, 2 * JOINT_BAND + 1), np.uint8)).astype(bool)
+    share = band.sum(axis=0) / wall_rows.sum()
+    joint = cv2.dilate((share > JOINT_SHARE).astype(np.uint8)[None, :], np.ones((1, 2 * JOINT_BAND + 1), np.uint8))
+    dark[:, joint[0].astype(bool)] = False
+    mask = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 3), np.uint8))
+    return [_classify(rows, cols, polar.shape[1]) for rows, cols in _components(mask)]
+
+
+def _components(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components of the unrolled mask, joined across 12 o'clock (row 359 touches row 0)."""
+    rolled = np.roll(mask, 180, axis=0)  # 12 o'clock in the middle: a crack over the crown stays whole
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rolled, connectivity=8)
+    found = []
+    for label in range(1, count):
+        if stats[label, cv2.CC_STAT_AREA] < 12:
+            continue
+        rows, cols = np.nonzero(labels == label)
+        found.append(((rows - 180) % 360, cols))
+    return found
+
+
+def _classify(rows: np.ndarray, cols: np.ndarray, depth: int) -> Detection:
+    radial = (cols.max() - cols.min() + 1) / depth
+    centred = (rows - int(np.median(rows)) + 180) % 360 - 180  # angles around the component's middle
+    arc = int(centred.max() - centred.min() + 1)
+    middle = int(np.median(rows))
+    start, end = (middle + int(centred.min())) % 360, (middle + int(centred.max())) % 360
+    if radial >= MIN_RADIAL_SHARE and arc < MIN_ARC_DEG:
+        kind, letter = "longitudinal", "A"
+    elif arc >= MIN_ARC_DEG and radial < MIN_RADIAL_SHARE:
+        kind, letter = "circumferential", "B"
+    else:
+        kind, letter = "complex", "C"
+    confidence = float(min(1.0, 0.4 + len(rows) / 400))
+    return Detection("BAB", clock_of(start), clock_of(end), round(arc / 30, 1), confidence, letter, kind)

@@ -1,0 +1,129 @@
+"""From per-frame detections to observations, as EN 13508-2 codes them (docs/vision.md).
+
+A pure function of the set of analysed frames, like the alerts' episode engine: frames are taken in
+chainage order whatever order they arrived in, a frame analysed twice counts once, and a missing frame or
+two do not split a defect (detections of one code at overlapping clock positions less than ``GAP_M``
+apart are the same defect). A defect seen over at least ``CONTINUOUS_M`` is a continuous observation with
+a start and an end; a shorter one is a point observation at the chainage where it was seen best. The
+water level is a continuous measurement: a new BDD observation starts where the level moves by more
+than ``WATER_STEP_PCT`` from the current one.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from services.vision.detections import Detection
+from services.vision.scoring import clock_hours
+
+NEAR_RING_MEAN_M = 1.0  # a frame's detections are this far ahead of its chainage (docs/vision.md)
+GAP_M = 1.2  # frames every ~0.5 m: two missing frames still join
+CONTINUOUS_M = 1.0  # EN 13508-2: a defect over more than a metre is coded as continuous (start / finish)
+WATER_STEP_PCT = 10.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """One analysed frame: where it was taken, its identity (a frame analysed twice is one), what it showed."""
+
+    frame_id: str
+    chainage_m: float
+    detections: tuple[Detection, ...]
+
+
+@dataclass(frozen=True)
+class Observation:
+    code: str
+    chainage_start_m: float
+    chainage_end_m: float | None  # None: a point observation
+    clock_from: int
+    clock_to: int
+    quantification: float | None
+    confidence: float
+    characterisation: str
+    best_frame_id: str
+    frames: int
+
+
+@dataclass
+class _Group:
+    code: str
+    members: list[tuple[float, Detection, str]]  # (defect chainage, detection, frame id)
+
+    @property
+    def last(self) -> float:
+        return self.members[-1][0]
+
+    def hours(self) -> set[int]:
+        found: set[int] = set()
+        for _, d, _ in self.members:
+            found |= clock_hours(d.clock_from, d.clock_to)
+        return found
+
+
+def group(frames: Iterable[FrameResult]) -> list[Observation]:
+    unique = {f.frame_id: f for f in frames}
+    ordered = sorted(unique.values(), key=lambda f: (f.chainage_m, f.frame_id))
+    open_groups: list[_Group] = []
+    closed: list[_Group] = []
+    for frame in ordered:
+        at = frame.chainage_m + NEAR_RING_MEAN_M
+        for stale in [g for g in open_groups if at - g.last > GAP_M]:
+            open_groups.remove(stale)
+            closed.append(stale)
+        for detection in frame.detections:
+            home = next((g for g in open_groups if _joins(g, detection)), None)
+            if home is None:
+                home = _Group(detection.code, [])
+                open_groups.append(home)
+            home.members.append((at, detection, frame.frame_id))
+    return sorted((_observation(g) for g in closed + open_groups), key=lambda o: (o.chainage_start_m, o.code))
+
+
+def _joins(group: _Group, detection: Detection) -> bool:
+    if group.code != detection.code:
+        return False
+    if detection.code == "BDD":
+        current = statistics.median(d.quantification or 0.0 for _, d, _ in group.members)
+        return abs((detection.quantification or 0.0) - current) <= WATER_STEP_PCT
+    if detection.code == "BDG":
+        return True
+    widened = clock_hours(detection.clock_from, detection.clock_to, widen=1)
+    return bool(group.hours() & widened)
+
+
+def _observation(group: _Group) -> Observation:
+    chainages = [c for c, _, _ in group.members]
+    start, end = min(chainages), max(chainages)
+    best_at, best, best_frame = max(group.members, key=lambda m: (m[1].confidence, -m[0]))
+    continuous = end - start >= CONTINUOUS_M
+    hours = group.hours()
+    clock_from, clock_to = _clock_span(hours) if hours else (best.clock_from, best.clock_to)
+    values = [d.quantification for _, d, _ in group.members if d.quantification is not None]
+    quantity = (statistics.median(values) if group.code == "BDD" else max(values)) if values else None
+    letters = {d.characterisation for _, d, _ in group.members if d.characterisation}
+    confidence = statistics.fmean(d.confidence for _, d, _ in group.members) * min(1.0, len(group.members) / 2)
+    return Observation(
+        code=group.code,
+        chainage_start_m=round(start if continuous else best_at, 2),
+        chainage_end_m=round(end, 2) if continuous else None,
+        clock_from=clock_from,
+        clock_to=clock_to,
+        quantification=round(quantity, 1) if quantity is not None else None,
+        confidence=round(confidence, 2),
+        characterisation="C" if len(letters) > 1 else next(iter(letters), ""),
+        best_frame_id=best_frame,
+        frames=len(group.members),
+    )
+
+
+def _clock_span(hours: set[int]) -> tuple[int, int]:
+    """The smallest clockwise range covering ``hours`` (the largest gap between them is left out)."""
+    ordered = sorted(hours)
+    if len(ordered) == 12:
+        return 12, 11
+    gaps = [((ordered[(i + 1) % len(ordered)] - h) % 12, i) for i, h in enumerate(ordered)]
+    _, widest = max(gaps)
+    return ordered[(widest + 1) % len(ordered)], ordered[widest]

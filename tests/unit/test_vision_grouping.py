@@ -1,0 +1,56 @@
+"""Per-frame detections grouped into observations: continuous or point, whatever the frames' order,
+duplicates or gaps; the water level as a continuous measurement."""
+
+from __future__ import annotations
+
+import random
+
+from services.vision.detections import Detection
+from services.vision.grouping import FrameResult, _clock_span, group
+
+
+def crack(clock: tuple[int, int] = (1, 2), confidence: float = 0.8, letter: str = "A") -> Detection:
+    return Detection("BAB", clock[0], clock[1], 1.0, confidence, letter)
+
+
+def frames(*items: tuple[float, tuple[Detection, ...]]) -> list[FrameResult]:
+    return [FrameResult(f"f{c:.2f}", c, d) for c, d in items]
+
+
+def test_a_crack_seen_over_three_metres_is_one_continuous_observation() -> None:
+    seen = frames(*[(10 + 0.5 * i, (crack(),)) for i in range(7)])  # 10.0 .. 13.0 m
+    (obs,) = group(seen)
+    assert (obs.code, obs.chainage_start_m, obs.chainage_end_m) == ("BAB", 11.0, 14.0)  # + 1 m ahead
+    assert (obs.clock_from, obs.clock_to, obs.frames) == (1, 2, 7)
+
+
+def test_a_short_defect_is_a_point_at_its_best_frame() -> None:
+    (obs,) = group(frames((20.0, (crack(confidence=0.5),)), (20.5, (crack(confidence=0.9),))))
+    assert obs.chainage_start_m == 21.5 and obs.chainage_end_m is None and obs.best_frame_id == "f20.50"
+
+
+def test_order_duplicates_and_a_missing_frame_change_nothing() -> None:
+    seen = frames(*[(10 + 0.5 * i, (crack(),)) for i in range(8) if i != 3])  # the frame at 11.5 m is lost
+    expected = group(seen)
+    shuffled = seen + seen[:3]
+    random.Random(3).shuffle(shuffled)
+    assert group(shuffled) == expected and len(expected) == 1
+
+
+def test_two_cracks_apart_in_chainage_or_clock_are_two_observations() -> None:
+    seen = frames((10.0, (crack((1, 2)),)), (10.5, (crack((1, 2)), crack((7, 8)))), (15.0, (crack((1, 2)),)))
+    found = [(o.chainage_start_m, o.clock_from) for o in group(seen)]
+    assert found == [(11.0, 1), (11.5, 7), (16.0, 1)]
+
+
+def test_the_water_level_starts_a_new_observation_when_it_moves() -> None:
+    level = lambda pct: Detection("BDD", 4, 8, pct, 0.9)  # noqa: E731
+    seen = frames(*[(float(c), (level(pct),)) for c, pct in [(0, 20), (1, 22), (2, 19), (3, 45), (4, 47)]])
+    found = [(o.chainage_start_m, o.chainage_end_m, o.quantification) for o in group(seen)]
+    assert found == [(1.0, 3.0, 20.0), (4.0, 5.0, 46.0)]
+
+
+def test_mixed_crack_kinds_are_complex_and_clock_spans_cross_twelve() -> None:
+    (obs,) = group(frames((5.0, (crack((11, 12), letter="A"),)), (5.5, (crack((12, 1), letter="B"),))))
+    assert obs.characterisation == "C" and (obs.clock_from, obs.clock_to) == (11, 1)
+    assert _clock_span({11, 12, 1, 2}) == (11, 2) and _clock_span({3}) == (3, 3)
