@@ -170,6 +170,36 @@ def deliveries() -> None:
     mqtt_thread.join(15)
 
 
+@app.command("vision")
+def vision(
+    reanalyse: Annotated[
+        str | None, typer.Option(help="Forget a mission's analyses by the current model first (after a change).")
+    ] = None,
+) -> None:
+    """Analyse the drone's frames into EN 13508-2 observations (docs/vision.md) until SIGTERM."""
+    import signal
+    import threading
+
+    import psycopg
+
+    from core.migrate import require_current_schema
+    from services.vision.analysis import MODEL
+    from services.vision.worker import VisionWorker
+
+    settings = _settings()
+    require_current_schema(settings.database_url)
+    if reanalyse:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            gone = conn.execute(
+                "DELETE FROM frame_analyses WHERE mission_id = %s AND model = %s", (reanalyse, MODEL)
+            ).rowcount
+        typer.echo(f"{gone} analyses of {reanalyse} forgotten: its frames are analysed again")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    VisionWorker(settings).run(stop)
+
+
 @app.command("api")
 def api() -> None:
     """Serve the HTTP API."""

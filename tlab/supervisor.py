@@ -47,6 +47,7 @@ def count_sql() -> tuple[list[str], str]:
             parts.append(f"(SELECT count(*) FROM {table}{recent}) AS {table}")
     parts.append("(SELECT count(*) FROM dead_letters WHERE last_received_at >= %(since)s) AS dead_letters")
     parts.append("(SELECT count(*) FROM alerts WHERE state <> 'resolved') AS open_alerts")
+    parts.append("(SELECT count(*) FROM observations WHERE state <> 'withdrawn') AS observations")
     labels = [p.rsplit(" AS ", 1)[1] for p in parts]
     return labels, "SELECT " + ", ".join(parts)
 
@@ -172,11 +173,12 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     ingest = _spawn("ingest", ["ingest"], env)
     alerts = _spawn("alerts", ["alerts"], env)
     hooks = _spawn("deliveries", ["deliveries"], env)
+    vision = _spawn("vision", ["vision"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, hooks, alerts, ingest, credentials])
+        _stop([api, vision, hooks, alerts, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -214,7 +216,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, alerts, hooks, api):
+            for child in (credentials, ingest, alerts, hooks, vision, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -223,7 +225,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest, alerts, hooks])
+        _stop([ingest, alerts, hooks, vision])
         _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)

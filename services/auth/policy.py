@@ -82,6 +82,10 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("PUT", "/v1/devices/{device_id}/labels"): allow(ADMIN, OPERATOR, audit=True),
+    # pipe observations are the drone family's data (its readers); sanitation and operator review them
+    ("GET", "/v1/missions/{mission_id}/observations"): FAMILY_READERS["bathy"],
+    ("GET", "/v1/observations/{observation_id}"): FAMILY_READERS["bathy"],
+    ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
     ("POST", "/v1/tokens"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),

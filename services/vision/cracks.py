@@ -13,12 +13,13 @@ import cv2
 import numpy as np
 
 from services.vision.detections import Detection
-from services.vision.geometry import FrameGeometry, clock_of, inside_image, unroll
+from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, unroll
 
 KERNEL_PX = 9  # wider than a crack, narrower than the joints' shadows and the far end
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
 JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint
 JOINT_BAND = 3  # columns either side that a joint's ring may wander over
+EDGE_MARGIN = 0.3  # the unrolling reaches this share beyond the near ring's radii
 MIN_RADIAL_SHARE = 0.35  # a longitudinal crack crosses this share of the ring's depth
 MIN_ARC_DEG = 20  # a circumferential crack spans at least this
 
@@ -28,8 +29,10 @@ def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | 
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (KERNEL_PX, KERNEL_PX))
     blackhat = cv2.morphologyEx(cv2.GaussianBlur(gray, (3, 3), 0), cv2.MORPH_BLACKHAT, kernel)
-    polar = unroll(blackhat, geometry)
-    valid = inside_image(geometry, image.shape, polar.shape[1])
+    # unrolled a little wider than the near ring: a joint at the ring's edge is still seen whole, and
+    # told apart, rather than cut into an arc that looks like a circumferential crack
+    polar = unroll(blackhat, geometry, margin=EDGE_MARGIN)
+    valid = inside_image(geometry, image.shape, polar.shape[1], margin=EDGE_MARGIN)
     if water is not None:
         valid[water[0] : water[1] + 1] = False
     dark = (polar >= MIN_CONTRAST) & valid
@@ -43,7 +46,20 @@ def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | 
     joint = cv2.dilate((share > JOINT_SHARE).astype(np.uint8)[None, :], np.ones((1, 2 * JOINT_BAND + 1), np.uint8))
     dark[:, joint[0].astype(bool)] = False
     mask = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 3), np.uint8))
-    return [_classify(rows, cols, polar.shape[1]) for rows, cols in _components(mask)]
+    inner, outer = ring_columns(geometry, polar.shape[1])
+    return [
+        _classify(rows, np.clip(cols, inner, outer) - inner, outer - inner)
+        for rows, cols in _components(mask)
+        if cols.max() >= inner and cols.min() <= outer  # it reaches into the near ring itself
+    ]
+
+
+def ring_columns(geometry: FrameGeometry, columns: int) -> tuple[int, int]:
+    """The columns of the widened unrolling that are the near ring itself."""
+    wide_inner, wide_outer = ring(geometry, EDGE_MARGIN)
+    inner, outer = geometry.near_ring
+    scale = (columns - 1) / (wide_outer - wide_inner)
+    return int((inner - wide_inner) * scale), int((outer - wide_inner) * scale)
 
 
 def _components(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -64,10 +64,16 @@ def locate(image: np.ndarray, diameter_mm: int) -> FrameGeometry:
     return FrameGeometry(cx, cy, focal * diameter_mm / 2000)
 
 
-def unroll(image: np.ndarray, geometry: FrameGeometry, radius_bins: int = 64) -> np.ndarray:
+def ring(geometry: FrameGeometry, margin: float = 0.0) -> tuple[float, float]:
+    """The near ring's radii, widened by ``margin`` (a share of each radius) on both sides."""
+    inner, outer = geometry.near_ring
+    return inner * (1 - margin), outer * (1 + margin)
+
+
+def unroll(image: np.ndarray, geometry: FrameGeometry, radius_bins: int = 64, margin: float = 0.0) -> np.ndarray:
     """The near ring unrolled: row i is the clock angle i degrees from 12 (clockwise), columns go outwards
     from the ring's inner radius to its outer one (parts outside the image are black)."""
-    inner, outer = geometry.near_ring
+    inner, outer = ring(geometry, margin)
     total = int(outer * radius_bins / max(outer - inner, 1))
     polar = cv2.warpPolar(
         image, (total, ANGLE_BINS), (geometry.cx, geometry.cy), outer, cv2.WARP_POLAR_LINEAR | cv2.INTER_LINEAR
@@ -84,10 +90,12 @@ def clock_of(angle_deg: float) -> int:
     return 12 if hour == 0 else hour
 
 
-def inside_image(geometry: FrameGeometry, shape: tuple[int, ...], radius_bins: int = 64) -> np.ndarray:
+def inside_image(
+    geometry: FrameGeometry, shape: tuple[int, ...], radius_bins: int = 64, margin: float = 0.0
+) -> np.ndarray:
     """Mask of the unrolled near ring's cells that fall inside the image."""
     h, w = shape[:2]
-    inner, outer = geometry.near_ring
+    inner, outer = ring(geometry, margin)
     angles = np.radians(np.arange(ANGLE_BINS))[:, None]
     radii = np.linspace(inner, outer, radius_bins)[None, :]
     x = geometry.cx + radii * np.sin(angles)

@@ -3,7 +3,8 @@
 A pure function of the set of analysed frames, like the alerts' episode engine: frames are taken in
 chainage order whatever order they arrived in, a frame analysed twice counts once, and a missing frame or
 two do not split a defect (detections of one code at overlapping clock positions less than ``GAP_M``
-apart are the same defect). A defect seen over at least ``CONTINUOUS_M`` is a continuous observation with
+apart are the same defect; one seen in fewer than ``MIN_FRAMES`` frames is noise). A defect seen over at
+least ``CONTINUOUS_M`` is a continuous observation with
 a start and an end; a shorter one is a point observation at the chainage where it was seen best. The
 water level is a continuous measurement: a new BDD observation starts where the level moves by more
 than ``WATER_STEP_PCT`` from the current one.
@@ -12,6 +13,7 @@ than ``WATER_STEP_PCT`` from the current one.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +22,7 @@ from services.vision.scoring import clock_hours
 
 NEAR_RING_MEAN_M = 1.0  # a frame's detections are this far ahead of its chainage (docs/vision.md)
 GAP_M = 1.2  # frames every ~0.5 m: two missing frames still join
+MIN_FRAMES = 2  # the near ring is 1 m deep: at the drone's 0.5 m between frames every defect is in two
 CONTINUOUS_M = 1.0  # EN 13508-2: a defect over more than a metre is coded as continuous (start / finish)
 WATER_STEP_PCT = 10.0
 
@@ -63,7 +66,10 @@ class _Group:
         return found
 
 
-def group(frames: Iterable[FrameResult]) -> list[Observation]:
+ALWAYS = frozenset({"BDG"})  # a single blind frame is a gap in the inspection: say so
+
+
+def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[Observation]:
     unique = {f.frame_id: f for f in frames}
     ordered = sorted(unique.values(), key=lambda f: (f.chainage_m, f.frame_id))
     open_groups: list[_Group] = []
@@ -79,7 +85,8 @@ def group(frames: Iterable[FrameResult]) -> list[Observation]:
                 home = _Group(detection.code, [])
                 open_groups.append(home)
             home.members.append((at, detection, frame.frame_id))
-    return sorted((_observation(g) for g in closed + open_groups), key=lambda o: (o.chainage_start_m, o.code))
+    kept = [g for g in closed + open_groups if len({m[2] for m in g.members}) >= min_frames or g.code in ALWAYS]
+    return sorted((_observation(g) for g in kept), key=lambda o: (o.chainage_start_m, o.code))
 
 
 def _joins(group: _Group, detection: Detection) -> bool:
@@ -90,8 +97,10 @@ def _joins(group: _Group, detection: Detection) -> bool:
         return abs((detection.quantification or 0.0) - current) <= WATER_STEP_PCT
     if detection.code == "BDG":
         return True
-    widened = clock_hours(detection.clock_from, detection.clock_to, widen=1)
-    return bool(group.hours() & widened)
+    # against the group's latest sighting, not all it gathered: a wide false one would otherwise swallow
+    # its neighbours around the clock
+    _, last, _ = group.members[-1]
+    return bool(clock_hours(last.clock_from, last.clock_to) & clock_hours(detection.clock_from, detection.clock_to))
 
 
 def _observation(group: _Group) -> Observation:
@@ -103,7 +112,7 @@ def _observation(group: _Group) -> Observation:
     clock_from, clock_to = _clock_span(hours) if hours else (best.clock_from, best.clock_to)
     values = [d.quantification for _, d, _ in group.members if d.quantification is not None]
     quantity = (statistics.median(values) if group.code == "BDD" else max(values)) if values else None
-    letters = {d.characterisation for _, d, _ in group.members if d.characterisation}
+    letters = Counter(d.characterisation for _, d, _ in group.members if d.characterisation).most_common()
     confidence = statistics.fmean(d.confidence for _, d, _ in group.members) * min(1.0, len(group.members) / 2)
     return Observation(
         code=group.code,
@@ -113,7 +122,12 @@ def _observation(group: _Group) -> Observation:
         clock_to=clock_to,
         quantification=round(quantity, 1) if quantity is not None else None,
         confidence=round(confidence, 2),
-        characterisation="C" if len(letters) > 1 else next(iter(letters), ""),
+        # the most frequent letter (a crack's ends, half in the ring, look complex); a tie reads as complex
+        characterisation=""
+        if not letters
+        else "C"
+        if len(letters) > 1 and letters[0][1] == letters[1][1]
+        else letters[0][0],
         best_frame_id=best_frame,
         frames=len(group.members),
     )

@@ -39,8 +39,20 @@ def test_order_duplicates_and_a_missing_frame_change_nothing() -> None:
 
 def test_two_cracks_apart_in_chainage_or_clock_are_two_observations() -> None:
     seen = frames((10.0, (crack((1, 2)),)), (10.5, (crack((1, 2)), crack((7, 8)))), (15.0, (crack((1, 2)),)))
-    found = [(o.chainage_start_m, o.clock_from) for o in group(seen)]
+    found = [(o.chainage_start_m, o.clock_from) for o in group(seen, min_frames=1)]
     assert found == [(11.0, 1), (11.5, 7), (16.0, 1)]
+
+
+def test_a_detection_in_a_single_frame_is_noise_but_a_blind_frame_is_not() -> None:
+    blind = Detection("BDG", 12, 12, None, 0.9, "Z")
+    found = group(frames((10.0, (crack(),)), (20.0, (blind,))))
+    assert [o.code for o in found] == ["BDG"]
+
+
+def test_a_wide_false_sighting_does_not_swallow_a_crack_beside_it() -> None:
+    seen = frames((9.5, (crack((8, 12)),)), (10.0, (crack((8, 12)), crack((1, 2)))), (10.5, (crack((1, 2)),)))
+    found = [(o.clock_from, o.clock_to, o.frames) for o in group(seen)]
+    assert sorted(found) == [(1, 2, 2), (8, 12, 2)]
 
 
 def test_the_water_level_starts_a_new_observation_when_it_moves() -> None:

@@ -1,0 +1,146 @@
+"""Pipe observations found by the vision worker (docs/vision.md), and their review by a person.
+
+Readable by the drone family's readers (pipe maps are sensitive infrastructure: admin, operator,
+sanitation); reviewed by sanitation and operator (and admin). A review is recorded with who and when;
+rejected and recoded observations are kept and counted: they are the vision's production precision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from pydantic import BaseModel, Field, model_validator
+
+from services.api.deps import ConnDep, PrincipalDep
+from services.api.schemas import ErrorMessage, Text
+from services.vision.events import sync_event
+
+router = APIRouter(tags=["inspections"])
+ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
+CODES = ("BAB", "BAA", "BBA", "BBB", "BBC", "BBE", "BDG", "BDD")
+Code = Literal["BAB", "BAA", "BBA", "BBB", "BBC", "BBE", "BDG", "BDD"]
+COLUMNS = (
+    "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
+    "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
+    "reviewed_by, reviewed_at, review_note, recoded_code, recoded_grade, recoded_clock_from, recoded_clock_to, "
+    "created_at, updated_at"
+)
+
+
+class Observation(BaseModel):
+    id: int
+    mission_id: str
+    code: str = Field(description="EN 13508-2 main code, as the vision found it.")
+    characterisation: str
+    chainage_start_m: float
+    chainage_end_m: float | None = Field(description="None for a point observation.")
+    clock_from: int
+    clock_to: int
+    quantification: float | None
+    grade: int
+    confidence: float
+    frames: int = Field(description="Frames it was seen in.")
+    best_frame_time: datetime | None
+    media_url: str | None = Field(description="The frame it was seen best in.")
+    remark: str
+    model: str = Field(description="The vision model that found it.")
+    state: Literal["automatic", "confirmed", "rejected", "recoded", "withdrawn"]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    recoded_code: str | None
+    recoded_grade: int | None
+    recoded_clock_from: int | None
+    recoded_clock_to: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _observation(row: dict) -> Observation:
+    sha = row.pop("best_frame_sha256")
+    return Observation(**row, media_url=f"/v1/media/{sha}" if sha else None)
+
+
+@router.get(
+    "/missions/{mission_id}/observations",
+    summary="A mission's observations along the pipe, by chainage",
+    responses={404: {"model": ErrorMessage, "description": "No such mission"}},
+)
+def list_observations(
+    conn: ConnDep,
+    mission_id: str,
+    code: Annotated[list[Code] | None, Query(max_length=8)] = None,
+    min_grade: Annotated[int | None, Query(ge=1, le=5)] = None,
+    state: Annotated[Literal["automatic", "confirmed", "rejected", "recoded", "withdrawn"] | None, Query()] = None,
+) -> list[Observation]:
+    if conn.execute("SELECT 1 FROM missions WHERE mission_id = %s", (mission_id,)).fetchone() is None:
+        raise HTTPException(404, f"mission {mission_id!r} not found")
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM observations WHERE mission_id = %(mission)s "
+        "AND (%(codes)s::text[] IS NULL OR coalesce(recoded_code, code) = ANY(%(codes)s)) "
+        "AND (%(grade)s::int IS NULL OR coalesce(recoded_grade, grade) >= %(grade)s) "
+        "AND (%(state)s::text IS NULL OR state = %(state)s) "
+        "AND (%(state)s::text IS NOT NULL OR state <> 'withdrawn') "
+        "ORDER BY chainage_start_m, id LIMIT 10000",
+        {"mission": mission_id, "codes": code, "grade": min_grade, "state": state},
+    ).fetchall()
+    return [_observation(r) for r in rows]
+
+
+def _get(conn: ConnDep, observation_id: int) -> dict:
+    row = conn.execute(f"SELECT {COLUMNS} FROM observations WHERE id = %s", (observation_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"observation {observation_id} not found")
+    return row
+
+
+@router.get("/observations/{observation_id}", summary="One observation")
+def get_observation(conn: ConnDep, observation_id: ObservationId) -> Observation:
+    return _observation(_get(conn, observation_id))
+
+
+class Review(BaseModel):
+    model_config = {"extra": "forbid"}
+    decision: Literal["confirm", "reject", "recode"]
+    note: Text | None = Field(None, max_length=2000)
+    code: Code | None = Field(None, description="recode: the right code.")
+    grade: int | None = Field(None, ge=1, le=5, description="recode: the right grade.")
+    clock_from: int | None = Field(None, ge=1, le=12)
+    clock_to: int | None = Field(None, ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _recode_says_what(self) -> Review:
+        changes = (self.code, self.grade, self.clock_from, self.clock_to)
+        if self.decision == "recode" and all(c is None for c in changes):
+            raise ValueError("a recode gives at least one of code, grade, clock_from, clock_to")
+        if self.decision != "recode" and any(c is not None for c in changes):
+            raise ValueError(f"{self.decision} takes no code, grade or clock (use recode)")
+        if (self.clock_from is None) != (self.clock_to is None):
+            raise ValueError("clock_from and clock_to go together")
+        return self
+
+
+@router.post(
+    "/observations/{observation_id}/review",
+    summary="Confirm, reject or recode an observation (who and when are recorded)",
+    responses={409: {"model": ErrorMessage, "description": "A withdrawn observation cannot be reviewed"}},
+)
+def review_observation(
+    conn: ConnDep, principal: PrincipalDep, observation_id: ObservationId, review: Review
+) -> Observation:
+    state = {"confirm": "confirmed", "reject": "rejected", "recode": "recoded"}[review.decision]
+    with conn.transaction():
+        current = _get(conn, observation_id)
+        if current["state"] == "withdrawn":
+            raise HTTPException(409, "a later analysis withdrew this observation; review the current ones")
+        conn.execute(
+            "UPDATE observations SET state = %s, reviewed_by = %s, reviewed_at = now(), review_note = %s, "
+            "recoded_code = %s, recoded_grade = %s, recoded_clock_from = %s, recoded_clock_to = %s, "
+            "updated_at = now() WHERE id = %s",
+            (state, principal.name, review.note, review.code, review.grade, review.clock_from, review.clock_to,
+             observation_id),
+        )  # fmt: skip
+        sync_event(conn, observation_id)
+    return _observation(_get(conn, observation_id))

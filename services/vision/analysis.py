@@ -1,0 +1,40 @@
+"""One frame's analysis: where the pipe is, then each detector (docs/vision.md).
+
+A frame that shows nothing (too dark, fogged) is a loss of vision and nothing else is looked for in it.
+``MODEL`` names this analysis: frames are analysed once per model, and a new model re-analyses on demand.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from services.vision.cracks import cracks
+from services.vision.detections import Detection
+from services.vision.geometry import locate
+from services.vision.quality import loss_of_vision
+from services.vision.water import water_level, water_wedge
+
+MODEL = "classical-2026.11.29"
+DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
+
+
+class UnreadableFrame(ValueError):
+    """The bytes are not an image OpenCV can decode (ingest checked the JPEG's structure, not its pixels)."""
+
+
+def decode(jpeg: bytes) -> np.ndarray:
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.shape[0] < 64 or image.shape[1] < 64:
+        raise UnreadableFrame("not a decodable image of at least 64x64 pixels")
+    return image
+
+
+def analyse(image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
+    blind = loss_of_vision(image)
+    if blind is not None:
+        return [blind]
+    geometry = locate(image, diameter_mm or DEFAULT_DIAMETER_MM)
+    level = water_level(image, geometry)
+    found = [level] if level is not None else []
+    return found + cracks(image, geometry, water_wedge(level))

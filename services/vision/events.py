@@ -1,0 +1,57 @@
+"""An observation's domain event: a pipe defect of grade 4 or more is raised for the alerts (rule
+``pipe-defect-grade-4`` in the drone pack, to sanitation); a person rejecting it, or a later analysis
+withdrawing it, withdraws the event (its alert is retracted); a recode re-raises it with the new grade (the
+rule decides). Shared by the vision worker and the review route (no worker code here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from core.domain_events import raise_event, withdraw_event
+
+EVENT_TYPE = "pipe_defect"
+RAISED_FROM_GRADE = 4
+
+
+def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
+    row = conn.execute(
+        "SELECT o.id, o.mission_id, coalesce(o.recoded_code, o.code) AS code, "
+        "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
+        "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
+        "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
+        "o.best_frame_time, o.created_at, m.device_id "
+        "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id WHERE o.id = %s",
+        (observation_id,),
+    ).fetchone()
+    if row is None:
+        return
+    values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+    oid, mission, code, grade, state, chainage, clock_from, clock_to, seen_at, created, device = values
+    key = f"observation:{oid}"
+    raised = conn.execute("SELECT 1 FROM domain_events WHERE type = %s AND key = %s", (EVENT_TYPE, key)).fetchone()
+    if state in ("rejected", "withdrawn"):
+        if raised:
+            withdraw_event(conn, type=EVENT_TYPE, key=key)
+        return
+    if grade < RAISED_FROM_GRADE and not raised:
+        return
+    raise_event(
+        conn,
+        type=EVENT_TYPE,
+        key=key,
+        device_id=device or "unknown",
+        family="bathy",
+        occurred_at=seen_at or created,
+        summary=f"{code} of grade {grade} at {chainage:.1f} m, {clock_from}-{clock_to} o'clock (mission {mission})",
+        attributes={
+            "grade": grade,
+            "code": code,
+            "mission_id": mission,
+            "observation_id": oid,
+            "chainage_m": chainage,
+            "state": state,
+        },  # fmt: skip
+        raised_by="vision",
+    )

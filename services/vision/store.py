@@ -1,0 +1,145 @@
+"""Vision in the database: frames claimed for analysis, analyses written, a mission's observations derived
+from them and reconciled with the stored ones (people's reviews stay on what they reviewed).
+
+Claiming takes the frames' rows ``FOR UPDATE SKIP LOCKED`` in the transaction that writes their analyses:
+several workers share the frames, a killed one's frames are free again when its transaction dies, and the
+analysis key (frame, model) makes a second analysis of a frame impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from services.vision.detections import Detection
+from services.vision.events import sync_event
+from services.vision.grades import grade
+from services.vision.grouping import FrameResult, Observation, group
+from services.vision.scoring import CHAINAGE_TOLERANCE_M, clock_hours
+
+MISSION_LOCK = 0x766973696F6E  # "vision", with the mission's hash as the second key
+
+
+@dataclass(frozen=True)
+class ClaimedFrame:
+    device_id: str
+    time: datetime
+    mission_id: str
+    chainage_m: float
+    media_sha256: str
+    diameter_mm: int | None
+
+
+def claim_frames(conn: psycopg.Connection[Any], model: str, since: datetime, limit: int) -> list[ClaimedFrame]:
+    """Frames of the last ``since`` not yet analysed by ``model``, locked for the caller's transaction."""
+    rows = conn.execute(
+        "SELECT f.device_id, f.time, f.mission_id, f.chainage_m, f.media_sha256, m.diameter_mm FROM drone_frames f "
+        "LEFT JOIN missions m ON m.mission_id = f.mission_id WHERE f.time >= %s AND NOT EXISTS "
+        "(SELECT 1 FROM frame_analyses a WHERE a.device_id = f.device_id AND a.time = f.time AND a.model = %s) "
+        "ORDER BY f.time LIMIT %s FOR UPDATE OF f SKIP LOCKED",
+        (since, model, limit),
+    ).fetchall()
+    return [ClaimedFrame(*_values(r, 6)) for r in rows]
+
+
+def write_analysis(
+    conn: psycopg.Connection[Any], frame: ClaimedFrame, model: str, detections: Sequence[Detection], error: str | None
+) -> None:
+    conn.execute(
+        "INSERT INTO frame_analyses (device_id, time, model, mission_id, chainage_m, media_sha256, detections, error) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (frame.device_id, frame.time, model, frame.mission_id, frame.chainage_m, frame.media_sha256,
+         Jsonb([asdict(d) for d in detections]), error),
+    )  # fmt: skip
+
+
+def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[str, int]:
+    """Recompute the mission's observations from its frames' analyses and reconcile them, in the caller's
+    transaction, under the mission's advisory lock. Returns counts of what changed."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (MISSION_LOCK % 2**31, mission_id))
+    rows = conn.execute(
+        "SELECT device_id, time, chainage_m, media_sha256, detections FROM frame_analyses "
+        "WHERE mission_id = %s AND model = %s AND error IS NULL",
+        (mission_id, model),
+    ).fetchall()
+    frames, shots = [], {}
+    for device_id, time, chainage, sha, detections in (_values(r, 5) for r in rows):
+        frame_id = f"{device_id}@{time.isoformat()}"
+        shots[frame_id] = (time, sha)
+        frames.append(FrameResult(frame_id, chainage, tuple(Detection(**d) for d in detections)))
+    computed = group(frames)
+    stored = conn.execute(
+        "SELECT id, code, chainage_start_m, chainage_end_m, clock_from, clock_to, state FROM observations "
+        "WHERE mission_id = %s AND state <> 'withdrawn' ORDER BY id",
+        (mission_id,),
+    ).fetchall()
+    pool = [dict(zip(("id", "code", "start", "end", "clock_from", "clock_to", "state"), _values(r, 7), strict=True))
+            for r in stored]  # fmt: skip
+    counts = {"inserted": 0, "updated": 0, "withdrawn": 0}
+    kept: set[int] = set()
+    for obs in computed:
+        match = next((s for s in pool if s["id"] not in kept and _same(s, obs)), None)
+        time, sha = shots[obs.best_frame_id]
+        fields = {
+            "code": obs.code, "characterisation": obs.characterisation, "start": obs.chainage_start_m,
+            "end": obs.chainage_end_m, "clock_from": obs.clock_from, "clock_to": obs.clock_to,
+            "quantification": obs.quantification, "grade": grade(obs.code, obs.quantification, obs.characterisation),
+            "confidence": obs.confidence, "frames": obs.frames, "best_time": time, "best_sha": sha, "model": model,
+            "mission": mission_id,
+        }  # fmt: skip
+        if match is None:
+            row = conn.execute(
+                "INSERT INTO observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, "
+                "clock_from, clock_to, quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, "
+                "model) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, %(clock_from)s, "
+                "%(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, %(best_time)s, "
+                "%(best_sha)s, %(model)s) RETURNING id",
+                fields,
+            ).fetchone()
+            kept.add(_values(row, 1)[0])
+            counts["inserted"] += 1
+            sync_event(conn, _values(row, 1)[0])
+            continue
+        kept.add(match["id"])
+        cur = conn.execute(
+            "UPDATE observations SET characterisation = %(characterisation)s, chainage_start_m = %(start)s, "
+            "chainage_end_m = %(end)s, clock_from = %(clock_from)s, clock_to = %(clock_to)s, "
+            "quantification = %(quantification)s, grade = %(grade)s, confidence = %(confidence)s, frames = %(frames)s, "
+            "best_frame_time = %(best_time)s, best_frame_sha256 = %(best_sha)s, model = %(model)s, updated_at = now() "
+            "WHERE id = %(id)s AND (chainage_start_m, chainage_end_m, clock_from, clock_to, quantification, grade, "
+            "frames, characterisation) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, %(clock_to)s, "
+            "%(quantification)s, %(grade)s, %(frames)s, %(characterisation)s)",
+            {**fields, "id": match["id"]},
+        )
+        if cur.rowcount:
+            counts["updated"] += 1
+            sync_event(conn, match["id"])
+    for s in pool:
+        if s["id"] not in kept and s["state"] == "automatic":  # what a person reviewed stays as reviewed
+            conn.execute("UPDATE observations SET state = 'withdrawn', updated_at = now() WHERE id = %s", (s["id"],))
+            counts["withdrawn"] += 1
+            sync_event(conn, s["id"])
+    return counts
+
+
+def _same(stored: dict[str, Any], obs: Observation) -> bool:
+    """The stored observation stands for the computed one: same code, chainages within the scorer's
+    tolerance, clock ranges an hour apart at most (frames arriving late move a defect's ends a little)."""
+    if stored["code"] != obs.code:
+        return False
+    stored_end = stored["end"] if stored["end"] is not None else stored["start"]
+    obs_end = obs.chainage_end_m if obs.chainage_end_m is not None else obs.chainage_start_m
+    near = (
+        stored["start"] <= obs_end + CHAINAGE_TOLERANCE_M and obs.chainage_start_m <= stored_end + CHAINAGE_TOLERANCE_M
+    )
+    hours = clock_hours(stored["clock_from"], stored["clock_to"], widen=1)
+    return near and bool(hours & clock_hours(obs.clock_from, obs.clock_to))
+
+
+def _values(row: Any, n: int) -> tuple[Any, ...]:
+    return tuple(row.values())[:n] if isinstance(row, dict) else tuple(row)[:n]

@@ -1,0 +1,94 @@
+"""``tlab vision``: the worker that analyses the drone's frames as they arrive (docs/vision.md).
+
+It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), claims a batch of frames not yet
+analysed by the current model (``FOR UPDATE SKIP LOCKED``: several workers share them), analyses them,
+writes the analyses and regroups the touched missions' observations, all in one transaction per batch: a
+worker killed mid-batch leaves its frames to the next, and nothing half-written. A frame that cannot be
+decoded is recorded with its error (not retried for ever, not an observation).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+
+from core.errors import first_line
+from core.media_store import MediaStore
+from core.settings import Settings
+from services.vision.analysis import MODEL, UnreadableFrame, analyse, decode
+from services.vision.store import claim_frames, regroup, write_analysis
+
+logger = logging.getLogger(__name__)
+CHANNEL = "tlab_readings"
+
+
+@dataclass
+class VisionStats:
+    frames: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    changes: dict[str, int] = field(default_factory=dict)
+
+
+class VisionWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        batch: int = 8,
+        poll_s: float = 2.0,
+        lookback: timedelta = timedelta(days=30),
+        model: str = MODEL,
+    ) -> None:
+        self.settings = settings
+        self.media = MediaStore(settings.media_path)
+        self.batch, self.poll_s, self.lookback, self.model = batch, poll_s, lookback, model
+        self.stats = VisionStats()
+        self.ready = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.ready.set()
+                    delay = 1.0
+                    while not stop.is_set():
+                        if self.work_once(conn) == 0:
+                            list(conn.notifies(timeout=self.poll_s, stop_after=1))
+            except psycopg.Error as exc:
+                self.ready.clear()
+                logger.warning("vision: database error", extra={"error": first_line(exc), "retry_s": delay})
+                stop.wait(delay)
+                delay = min(30.0, delay * 2)
+
+    def work_once(self, conn: psycopg.Connection[Any]) -> int:
+        """Analyse one batch; returns how many frames it took (0: nothing waiting)."""
+        started = time.perf_counter()
+        with conn.transaction():
+            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+            frames = claim_frames(conn, self.model, now - self.lookback, self.batch)
+            for frame in frames:
+                detections, error = [], None
+                try:
+                    path = self.media.open(frame.media_sha256)
+                    if path is None:
+                        raise UnreadableFrame(f"media {frame.media_sha256[:12]} is not in the store")
+                    detections = analyse(decode(path.read_bytes()), frame.diameter_mm)
+                except UnreadableFrame as exc:
+                    error = str(exc)
+                    self.stats.errors += 1
+                write_analysis(conn, frame, self.model, detections, error)
+            for mission in sorted({f.mission_id for f in frames}):
+                for kind, n in regroup(conn, mission, self.model).items():
+                    self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
+        self.stats.frames += len(frames)
+        self.stats.seconds += time.perf_counter() - started
+        return len(frames)

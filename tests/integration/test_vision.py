@@ -1,0 +1,155 @@
+"""A drone mission through the real broker, ingest and vision worker: frames rendered with ground truth
+(device_adapters/bathy/scene.py) become observations in the API; a vision worker SIGKILLed mid-mission
+leaves nothing half-done and its successor duplicates nothing; people review; a grade-4 defect raises the
+domain event its alert rule waits for."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from device_adapters.bathy.scene import Conditions, Defect, Scene, render
+from device_adapters.contract import OutboundMessage
+from device_adapters.images import encode_jpeg
+from services.vision.analysis import MODEL
+from services.vision.worker import VisionWorker
+from tests.conftest import count, wait_for
+from tests.integration.helpers import REPO_ROOT, publish_all, worker_env
+
+pytestmark = pytest.mark.integration
+SCENE = Scene(
+    Conditions(water_level_pct=15),
+    (Defect("BAB", 4.5, 6.5, 1, 2, kind="longitudinal"),),
+    seed=7,
+)
+STEP_M = 0.5
+LENGTH_M = 10.0
+
+
+def mission_messages(device: str, mission: str) -> list[OutboundMessage]:
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    body = {"mission_id": mission, "ts": start.isoformat(), "operator": "test",
+            "pipe": {"pipe_id": "BET-7", "start_manhole": "R1", "end_manhole": "R2", "direction": "downstream",
+                     "diameter_mm": 600, "material": "concrete"}}  # fmt: skip
+    out = [OutboundMessage(f"bathy/{device}/mission/start", json.dumps(body).encode())]
+    for i in range(int(LENGTH_M / STEP_M) + 1):
+        chainage = i * STEP_M
+        image, _ = render(SCENE, chainage)
+        props = (("mission_id", mission), ("ts", (start + timedelta(seconds=2 * i + 1)).isoformat()),
+                 ("chainage_m", f"{chainage:.3f}"), ("seq", str(i)))  # fmt: skip
+        out.append(OutboundMessage(f"bathy/{device}/frame", encode_jpeg(image, 85), props))
+    return out
+
+
+def analyse_all(stack) -> VisionWorker:
+    worker = VisionWorker(stack, batch=4)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        while worker.work_once(conn):
+            pass
+    return worker
+
+
+@pytest.fixture
+def mission(stack, ingest, db, uid) -> str:
+    device, mission_id = f"dv{uid}", f"M-{uid}"
+    publish_all(stack, mission_messages(device, mission_id))
+    frames = int(LENGTH_M / STEP_M) + 1
+    wait_for(lambda: count(db, "SELECT count(*) FROM drone_frames WHERE mission_id = %s", mission_id) == frames,
+             what="every frame stored")  # fmt: skip
+    return mission_id
+
+
+def test_a_mission_s_frames_become_observations_in_the_api(stack, api, db, mission, issue_token) -> None:
+    analyse_all(stack)
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
+    found = api.get(f"/v1/missions/{mission}/observations", headers=sanitation)
+    assert found.status_code == 200, found.text
+    by_code = {}
+    for o in found.json():
+        by_code.setdefault(o["code"], []).append(o)
+    (crack,) = by_code["BAB"]
+    assert crack["chainage_start_m"] <= 5.0 and crack["chainage_end_m"] >= 6.0  # the crack: 4.5-6.5 m
+    assert (crack["clock_from"], crack["clock_to"]) == (1, 2) and crack["characterisation"] in ("A", "C")
+    assert crack["state"] == "automatic" and crack["media_url"].startswith("/v1/media/")
+    (water,) = by_code["BDD"]
+    assert abs(water["quantification"] - 15) <= 5 and water["chainage_end_m"] is not None  # along the pipe
+    assert set(by_code) == {"BAB", "BDD"}  # nothing else on a clean wall
+    assert api.get(f"/v1/missions/{mission}/observations", headers={
+        "Authorization": f"Bearer {issue_token('green_spaces')}"}).status_code == 403  # fmt: skip
+    assert api.get(f"/v1/missions/{mission}/observations", params={"min_grade": 6}).status_code == 422
+    assert api.get("/v1/missions/nope/observations").status_code == 404
+    again = analyse_all(stack)  # everything analysed already: nothing more
+    assert again.stats.frames == 0
+    assert count(db, "SELECT count(*) FROM observations WHERE mission_id = %s", mission) == 2
+
+
+def test_a_killed_worker_leaves_nothing_half_done_and_its_successor_duplicates_nothing(stack, db, mission) -> None:
+    env = worker_env(stack, "unused")
+    proc = subprocess.Popen([sys.executable, "-m", "tlab.cli", "vision"], env=env, cwd=REPO_ROOT,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        analysed = "SELECT count(*) FROM frame_analyses WHERE mission_id = %s"
+        wait_for(lambda: count(db, analysed, mission) >= 4, timeout=60, what="a first batch analysed")
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    analyse_all(stack)
+    assert count(db, analysed, mission) == 21
+    assert count(db, f"SELECT count(*) FROM ({analysed.replace('count(*)', 'DISTINCT device_id, time')}) x",
+                 mission) == 21  # fmt: skip
+    codes = db.execute(
+        "SELECT code, count(*) AS n FROM observations WHERE mission_id = %s AND state <> 'withdrawn' GROUP BY code",
+        (mission,),
+    ).fetchall()
+    assert {r["code"]: r["n"] for r in codes} == {"BAB": 1, "BDD": 1}
+
+
+def test_people_review_and_a_grade_4_defect_raises_its_event(stack, api, db, mission, issue_token) -> None:
+    analyse_all(stack)
+    (crack,) = api.get(f"/v1/missions/{mission}/observations", params={"code": "BAB"}).json()
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation', name='agent-s')}"}
+    viewer = {"Authorization": f"Bearer {issue_token('viewer')}"}
+    review = f"/v1/observations/{crack['id']}/review"
+    assert api.post(review, json={"decision": "confirm"}, headers=viewer).status_code == 403
+    assert api.post(review, json={"decision": "recode"}, headers=sanitation).status_code == 422
+    assert api.post(review, json={"decision": "confirm", "grade": 3}, headers=sanitation).status_code == 422
+    recoded = api.post(review, json={"decision": "recode", "grade": 5, "note": "open joint"}, headers=sanitation)
+    assert recoded.status_code == 200, recoded.text
+    body = recoded.json()
+    assert body["state"] == "recoded" and body["recoded_grade"] == 5 and body["reviewed_by"] == "agent-s"
+    event = db.execute(
+        "SELECT attributes, withdrawn FROM domain_events WHERE type = 'pipe_defect' AND key = %s",
+        (f"observation:{crack['id']}",),
+    ).fetchone()
+    assert event["attributes"]["grade"] == 5 and not event["withdrawn"]
+
+    rejected = api.post(review, json={"decision": "reject", "note": "a shadow"}, headers=sanitation).json()
+    assert rejected["state"] == "rejected"
+    withdrawn = db.execute("SELECT withdrawn FROM domain_events WHERE key = %s", (f"observation:{crack['id']}",))
+    assert withdrawn.fetchone()["withdrawn"]
+    analyse_all(stack)  # a later pass keeps the person's decision
+    assert api.get(f"/v1/observations/{crack['id']}").json()["state"] == "rejected"
+    assert count(db, "SELECT count(*) FROM frame_analyses WHERE model = %s AND mission_id = %s", MODEL, mission) == 21
+
+
+def test_an_undecodable_frame_is_recorded_with_its_error_not_retried(stack, db, mission) -> None:
+    # a frame whose medium is registered but whose file is gone (a store restored from an old backup)
+    db.execute(
+        "INSERT INTO media (sha256, content_type, size_bytes) VALUES (%s, 'image/jpeg', 1) ON CONFLICT DO NOTHING",
+        ("0" * 64,),
+    )
+    db.execute("UPDATE drone_frames SET media_sha256 = %s WHERE mission_id = %s AND seq = 3", ("0" * 64, mission))
+    worker = analyse_all(stack)
+    assert worker.stats.errors == 1
+    (row,) = db.execute(
+        "SELECT error FROM frame_analyses WHERE mission_id = %s AND error IS NOT NULL", (mission,)
+    ).fetchall()
+    assert "not in the store" in row["error"]
+    assert analyse_all(stack).stats.frames == 0  # recorded once, not retried at every pass
