@@ -529,6 +529,18 @@ def bench_alerts(
     main(devices, messages, repeat, latency_seconds, tuple(phases.split(",")))
 
 
+@bench_app.command("vision")
+def bench_vision(
+    missions: Annotated[int, typer.Option(help="Rendered missions of 30 m (61 frames each), seeds 1..N.")] = 12,
+    repeat: Annotated[int, typer.Option(help="Timed passes over all frames; the median is reported.")] = 3,
+) -> None:
+    """Frames per second per core of the whole analysis at 640x480, peak memory, precision/recall per code."""
+    from benchmarks.vision import main
+
+    logs.configure("WARNING")
+    main(missions, repeat)
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,

@@ -162,12 +162,21 @@ def render(scene: Scene, chainage_m: float) -> tuple[np.ndarray, list[FrameTruth
     return frame, frame_truth(scene, chainage_m)
 
 
+def visible(defect: Defect, conditions: Conditions) -> bool:
+    """Whether any of a wall defect's clock range is above the water (what is under it cannot be seen)."""
+    h = max(0.0, min(0.99, conditions.water_level_pct / 100))
+    alpha = math.acos(1 - 2 * h) if h > 0 else 0.0
+    span = (defect.clock_to - defect.clock_from) % 12
+    hours = [(defect.clock_from + i) % 12 for i in range(span + 1)]
+    return any(abs(clock_angle(hour) - math.pi) >= alpha for hour in hours)
+
+
 def frame_truth(scene: Scene, chainage_m: float) -> list[FrameTruth]:
     near, far = chainage_m + NEAR_RING_M[0], chainage_m + NEAR_RING_M[1]
     found = [
         FrameTruth(d.code, d.clock_from, d.clock_to, d.extent_pct)
         for d in scene.defects
-        if d.chainage_start_m <= far and d.end >= near
+        if d.chainage_start_m <= far and d.end >= near and visible(d, scene.conditions)
     ]
     c = scene.conditions
     if c.water_level_pct > 0:

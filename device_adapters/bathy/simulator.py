@@ -3,16 +3,22 @@ every ``frame_every`` ticks. Gas readings rise near a simulated defect; the fram
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from device_adapters.bathy.render import pipe_frame
+import cv2
+
+from device_adapters.bathy.scene import Conditions, Defect, Scene, render
 from device_adapters.contract import OutboundMessage
+from device_adapters.images import encode_jpeg
 
 SCENARIOS = ("", "gas-pocket", "surge", "low-battery")
 MATERIALS = ("concrete", "vitrified clay", "PVC", "cast iron")
+WALLS = {"concrete": (128, 132, 136), "vitrified clay": (70, 100, 150), "PVC": (180, 180, 175),
+         "cast iron": (60, 70, 85)}  # fmt: skip
 
 
 @dataclass
@@ -35,6 +41,7 @@ class DroneMission:
     _chainage: float = field(init=False, default=0.0)
     _ticks_in_mission: int = field(init=False, default=0)
     _defects: list[tuple[float, str]] = field(init=False, default_factory=list)
+    _scene: Scene = field(init=False, default_factory=Scene)
 
     def __post_init__(self) -> None:
         if self.scenario not in SCENARIOS:
@@ -52,22 +59,38 @@ class DroneMission:
         self._mission = {"mission_id": mission_id}
         self._chainage, self._ticks_in_mission = 0.0, 0
         self._defects = sorted(
-            (rng.uniform(5, self.length_m - 5), rng.choice(["crack", "roots"])) for _ in range(rng.randint(1, 3))
+            (rng.uniform(5, self.length_m - 5), rng.choice(["longitudinal", "circumferential"]))
+            for _ in range(rng.randint(1, 3))
         )
-        body = {
-            "mission_id": mission_id,
-            "ts": now.isoformat(timespec="microseconds"),
-            "pipe": {
-                "pipe_id": f"BET-{rng.randint(1000, 9999)}",
-                "start_manhole": f"R{rng.randint(100, 499)}",
-                "end_manhole": f"R{rng.randint(500, 999)}",
-                "direction": "downstream",
-                "diameter_mm": rng.choice([300, 400, 600, 800, 1000]),
-                "material": rng.choice(MATERIALS),
-            },
-            "operator": "sim",
+        pipe = {
+            "pipe_id": f"BET-{rng.randint(1000, 9999)}",
+            "start_manhole": f"R{rng.randint(100, 499)}",
+            "end_manhole": f"R{rng.randint(500, 999)}",
+            "direction": "downstream",
+            "diameter_mm": rng.choice([300, 400, 600, 800, 1000]),
+            "material": rng.choice(MATERIALS),
         }
+        self._scene = self._scene_of(pipe)
+        body = {"mission_id": mission_id, "ts": now.isoformat(timespec="microseconds"), "pipe": pipe, "operator": "sim"}
         return OutboundMessage(f"bathy/{self.device_id}/mission/start", json.dumps(body).encode())
+
+    def _scene_of(self, pipe: dict) -> Scene:
+        """What the camera sees along this pipe: its look, and its cracks where the mission put them
+        (``device_adapters/bathy/scene.py``: every frame comes with its ground truth)."""
+        rng = self._rng
+        defects = []
+        for at, kind in self._defects:
+            hour = rng.randint(1, 12)
+            if kind == "longitudinal":
+                defects.append(Defect("BAB", at - 0.6, at + 0.6, hour, hour % 12 + 1, kind=kind))
+            else:
+                defects.append(Defect("BAB", at, at, hour, (hour + 2) % 12 + 1, kind=kind))
+        look = Conditions(
+            diameter_mm=pipe["diameter_mm"],
+            wall_bgr=WALLS[pipe["material"]],
+            tilt_px=(rng.randint(-15, 15), rng.randint(-10, 10)),
+        )
+        return Scene(look, tuple(defects), seed=rng.randint(0, 2**31))
 
     def _near_defect(self) -> str | None:
         return next((kind for at, kind in self._defects if abs(at - self._chainage) < 0.8), None)
@@ -108,16 +131,15 @@ class DroneMission:
         return 40 * max(0.0, self._chainage - 2 * self.length_m / 3) / (self.length_m / 3)
 
     def _frame(self, now: datetime, water_level_pct: float) -> OutboundMessage:
-        defect = self._near_defect()
         mission_id = self._mission["mission_id"] if self._mission else ""
-        jpeg = pipe_frame(
-            self._chainage,
-            water_level_pct,
-            self._rng,
-            crack=defect == "crack",
-            roots=defect == "roots",
-            label=mission_id,
+        scene = self._scene
+        scene = dataclasses.replace(
+            scene, conditions=dataclasses.replace(scene.conditions, water_level_pct=water_level_pct)
         )
+        image, _ = render(scene, self._chainage)
+        overlay = f"CH {self._chainage:7.2f} m  {mission_id}"  # as CCTV cameras burn it in
+        cv2.putText(image, overlay, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+        jpeg = encode_jpeg(image)
         props = (
             ("mission_id", mission_id),
             ("ts", now.isoformat(timespec="microseconds")),
@@ -136,7 +158,7 @@ class DroneMission:
             return [self._start(now)]
         out = [self._telemetry(now)]
         if self._ticks_in_mission % self.frame_every == 0:
-            out.append(self._frame(now, 22.0))
+            out.append(self._frame(now, 22.0 + self._surge()))
         self._ticks_in_mission += 1
         self._chainage = self._ticks_in_mission * self.speed_mps / self.rate_hz  # exact, not accumulated
         if self._chainage >= self.length_m:

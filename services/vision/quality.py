@@ -15,7 +15,7 @@ from services.vision.detections import Detection
 
 DARK_P95 = 40  # 8-bit brightness: nothing in the frame is lit
 FOG_CONTRAST = 30  # p95 - p5: everything within a narrow band of grey...
-FOG_MEAN = 60  # ...and that band is not dark
+FOG_MEAN = 110  # ...and that band is bright (steam scatters the lamp's light back): a dim frame is not fog
 
 
 def loss_of_vision(image: np.ndarray) -> Detection | None:

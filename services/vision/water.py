@@ -19,6 +19,7 @@ from services.vision.detections import Detection
 from services.vision.geometry import ANGLE_BINS, FrameGeometry, clock_of, inside_image, level_from_half_angle, unroll
 
 MIN_SEPARATION = 6.0  # feature distance between the bottom and the crown, in units of their own variation
+MAX_TILT_DEG = 25  # the drone's roll tilts the wedge; more than this is not water
 BOTTOM = range(165, 196)  # degrees from 12: around 6 o'clock
 CROWN = [*range(0, 16), *range(345, 360)]
 
@@ -60,6 +61,8 @@ def water_level(image: np.ndarray, geometry: FrameGeometry) -> Detection | None:
         left += 1
     if left - right >= 300:
         return None  # "water" within 30 degrees of the crown (above ~93 %): a full pipe is BDG A, not a level
+    if abs((left + right) / 2 - 180) > MAX_TILT_DEG:
+        return None  # water lies level: a "wedge" leaning far from 6 o'clock is something else
     half = math.radians((left - right) / 2)
     level = level_from_half_angle(half)
     confidence = float(min(1.0, separation / (2 * MIN_SEPARATION)))

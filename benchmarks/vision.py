@@ -1,0 +1,126 @@
+"""Vision benchmark (issue 11): frames per second per core for the whole analysis at 640x480, peak memory,
+and precision / recall per code on a fixed set of rendered missions.
+
+Run: ``tlab bench vision [--missions 12] [--repeat 3]``. Each mission is a scene of
+``device_adapters/bathy/scene.py`` drawn from a seed (pipe diameter and wall look, light, tilt, water, JPEG
+quality, noise; one to three cracks, longitudinal or circumferential), flown 30 m with a frame every
+0.5 m. Every frame is JPEG-encoded and decoded as the worker gets it, analysed (timed, one process, one
+core), the mission's detections are grouped into observations and scored against the scene's truth. The
+speed is the median of ``repeat`` passes over all frames (the analysis alone: decoding included,
+rendering not).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import resource
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from benchmarks.results import write_results
+from device_adapters.bathy.scene import Conditions, Defect, Scene, render, visible
+from device_adapters.images import encode_jpeg
+from services.vision.analysis import MODEL, analyse, decode
+from services.vision.grouping import NEAR_RING_MEAN_M, FrameResult, group
+from services.vision.scoring import Located, score
+
+LENGTH_M, STEP_M = 30.0, 0.5
+WALLS = ((128, 132, 136), (70, 100, 150), (180, 180, 175), (60, 70, 85))
+
+
+def mission_scene(seed: int) -> Scene:
+    rng = random.Random(seed)
+    defects = []
+    for _ in range(rng.randint(1, 3)):
+        at, hour = rng.uniform(4, LENGTH_M - 4), rng.randint(1, 12)
+        if rng.random() < 0.5:
+            defects.append(Defect("BAB", at - 0.7, at + 0.7, hour, hour % 12 + 1, kind="longitudinal"))
+        else:
+            defects.append(Defect("BAB", at, at, hour, (hour + 2) % 12 + 1, kind="circumferential"))
+    look = Conditions(
+        diameter_mm=rng.choice([300, 400, 600, 800, 1000]),
+        wall_bgr=rng.choice(WALLS),
+        light=rng.uniform(0.5, 1.2),
+        tilt_px=(rng.randint(-25, 25), rng.randint(-20, 20)),
+        water_level_pct=rng.choice([0, 5, 10, 20, 30]),
+        jpeg_quality=rng.choice([40, 60, 80, 90]),
+        noise_sigma=rng.uniform(2, 9),
+    )
+    return Scene(look, tuple(defects), seed=seed)
+
+
+def truth_of(scene: Scene) -> list[Located]:
+    found = [
+        Located(d.code, d.chainage_start_m, d.chainage_end_m, d.clock_from, d.clock_to)
+        for d in scene.defects
+        if visible(d, scene.conditions)  # a crack under the water cannot be seen: not counted as missed
+    ]
+    if scene.conditions.water_level_pct > 0:
+        found.append(Located("BDD", NEAR_RING_MEAN_M, LENGTH_M + NEAR_RING_MEAN_M, 5, 7))
+    return found
+
+
+def run(missions: int, repeat: int) -> dict[str, Any]:
+    prepared = []
+    for seed in range(1, missions + 1):
+        scene = mission_scene(seed)
+        jpegs = [
+            (i * STEP_M, encode_jpeg(render(scene, i * STEP_M)[0], scene.conditions.jpeg_quality))
+            for i in range(int(LENGTH_M / STEP_M) + 1)
+        ]
+        prepared.append((scene, jpegs))
+    frames = sum(len(j) for _, j in prepared)
+    print(f"{missions} missions, {frames} frames of 640x480", flush=True)
+    passes, observations = [], {}
+    for _ in range(repeat):
+        started = time.process_time()
+        for seed, (scene, jpegs) in enumerate(prepared, start=1):
+            results = [
+                FrameResult(f"{seed}-{k}", chainage, tuple(analyse(decode(jpeg), scene.conditions.diameter_mm)))
+                for k, (chainage, jpeg) in enumerate(jpegs)
+            ]
+            observations[seed] = group(results)
+        passes.append(frames / (time.process_time() - started))
+    per_mission = [score(_located(observations[s]), truth_of(scene)) for s, (scene, _) in enumerate(prepared, 1)]
+    merged: dict[str, dict[str, int]] = {}
+    for result in per_mission:
+        for code, s in result.by_code.items():
+            m = merged.setdefault(code, {"tp": 0, "fp": 0, "fn": 0})
+            m["tp"] += s.true_positives
+            m["fp"] += s.false_positives
+            m["fn"] += s.false_negatives
+    scores = {
+        code: {**m, "precision": round(m["tp"] / (m["tp"] + m["fp"]), 3) if m["tp"] + m["fp"] else None,
+               "recall": round(m["tp"] / (m["tp"] + m["fn"]), 3) if m["tp"] + m["fn"] else None}
+        for code, m in sorted(merged.items())
+    }  # fmt: skip
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "model": MODEL,
+        "missions": missions,
+        "frames": frames,
+        "frames_per_second_per_core": round(statistics.median(passes), 1),
+        "passes": [round(p, 1) for p in passes],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "scores": scores,
+    }
+
+
+def _located(observations: list[Any]) -> list[Located]:
+    return [Located(o.code, o.chainage_start_m, o.chainage_end_m, o.clock_from, o.clock_to) for o in observations]
+
+
+def main(missions: int, repeat: int) -> dict[str, Any]:
+    result = run(missions, repeat)
+    print(f"\n{result['frames']} frames, model {result['model']}")
+    print(f"analysis: {result['frames_per_second_per_core']} frames/s per core (passes {result['passes']}; goal >= 50)")
+    print(f"peak RSS of the process (frames held in memory included): {result['peak_rss_mb']} MB")
+    for code, s in result["scores"].items():
+        print(f"  {code}: precision {s['precision']}  recall {s['recall']}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+    write_results("vision", result)
+    return result
