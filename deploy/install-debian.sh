@@ -44,9 +44,11 @@ apt_install() {
 }
 
 # 1. Broker, database server, Python venv support.
-# iproute2: `ss`, used by the tests to check the system services are left alone; curl: the README examples.
+# iproute2: `ss`, used by the tests to check the system services are left alone; curl: the README examples;
+# libpango*, libharfbuzz-subset0: WeasyPrint's text layout and font subsetting, for the inspection reports' PDF;
+# fonts-dejavu-core: their font.
 mapfile -t MISSING < <(missing_debs mosquitto mosquitto-clients postgresql postgresql-contrib iproute2 curl \
-    python3 python3-venv ca-certificates)
+    python3 python3-venv ca-certificates libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 apt_install "${MISSING[@]}"
 
 PG_MAJOR="$(ls /usr/lib/postgresql | sort -n | tail -1)"

@@ -85,6 +85,7 @@ POLICIES: dict[tuple[str, str], Policy] = {
     # pipe observations are the drone family's data (its readers); sanitation and operator review them
     ("GET", "/v1/missions/{mission_id}/observations"): FAMILY_READERS["bathy"],
     ("GET", "/v1/observations/{observation_id}"): FAMILY_READERS["bathy"],
+    ("GET", "/v1/missions/{mission_id}/report"): FAMILY_READERS["bathy"],
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
     ("POST", "/v1/tokens"): allow(ADMIN, audit=True),

@@ -153,3 +153,42 @@ def test_an_undecodable_frame_is_recorded_with_its_error_not_retried(stack, db, 
     ).fetchall()
     assert "not in the store" in row["error"]
     assert analyse_all(stack).stats.frames == 0  # recorded once, not retried at every pass
+
+
+def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
+    stack, api, db, mission, issue_token
+) -> None:
+    import csv
+    import io
+
+    analyse_all(stack)
+    (crack,) = api.get(f"/v1/missions/{mission}/observations", params={"code": "BAB"}).json()
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation', name='agent-r')}"}
+    assert api.post(f"/v1/observations/{crack['id']}/review", json={"decision": "confirm", "note": "=HYPERLINK(1)"},
+                    headers=sanitation).status_code == 200  # fmt: skip
+
+    data = api.get(f"/v1/missions/{mission}/report", headers=sanitation).json()
+    assert data["mission"]["pipe_id"] == "BET-7" and data["summary"]["observations"] == 2
+    assert data["summary"]["confirmed"] == 1 and data["summary"]["automatic"] == 1
+    assert data["summary"]["structural_grade"] >= 2 and data["summary"]["length_inspected_m"] == 0  # no telemetry
+
+    text = api.get(f"/v1/missions/{mission}/report", params={"format": "csv"}, headers=sanitation).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["code"] for r in rows] == ["BDD", "BAB"]
+    bab = rows[1]
+    assert bab["pipe_id"] == "BET-7" and bab["diameter_mm"] == "600" and bab["continuous_defect"] == "S02/F02"
+    assert float(bab["finish_chainage_m"]) > float(bab["chainage_m"]) and bab["reviewed"] == "confirmed by agent-r"
+    assert bab["remark"] == "'=HYPERLINK(1)"  # a note cannot run as a spreadsheet formula
+
+    html = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation)
+    assert html.headers["content-type"].startswith("text/html")
+    assert "BET-7" in html.text and "confirmed by agent-r" in html.text and "automatic" in html.text
+    assert html.text.count("data:image/jpeg;base64,") == 2 and "<polyline" not in html.text  # no telemetry sent
+    assert "=HYPERLINK(1)" in html.text and "<script" not in html.text
+
+    pdf = api.get(f"/v1/missions/{mission}/report", params={"format": "pdf"}, headers=sanitation)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 20_000
+    assert api.get(f"/v1/missions/{mission}/report", params={"format": "docx"}).status_code == 422
+    assert api.get("/v1/missions/nope/report").status_code == 404
+    green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
+    assert api.get(f"/v1/missions/{mission}/report", headers=green).status_code == 403

@@ -1,0 +1,46 @@
+"""A mission's inspection report (services/reports/inspection.py) in JSON, CSV, HTML or PDF."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from services.api.deps import ConnDep
+from services.api.resources import MediaDep
+from services.api.schemas import ErrorMessage
+from services.reports.inspection import as_csv, as_html, as_json, as_pdf, build
+
+router = APIRouter(tags=["inspections"])
+
+
+@router.get(
+    "/missions/{mission_id}/report",
+    summary="The mission's inspection report (EN 13508-2 observations, grades, the strip along the pipe)",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}, "application/pdf": {}}},
+        404: {"model": ErrorMessage, "description": "No such mission"},
+    },
+    response_model=None,
+)
+def mission_report(
+    conn: ConnDep,
+    media: MediaDep,
+    mission_id: str,
+    format: Literal["json", "csv", "html", "pdf"] = Query("json", description="json, csv, html or pdf."),
+) -> Response:
+    report = build(conn, mission_id, media if format in ("html", "pdf") else None)
+    if report is None:
+        raise HTTPException(404, f"mission {mission_id!r} not found")
+    name = f"inspection-{report.mission['pipe_id'] or mission_id}".replace('"', "")
+    if format == "csv":
+        return Response(as_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})  # fmt: skip
+    if format == "html":
+        return HTMLResponse(as_html(report))
+    if format == "pdf":
+        return Response(as_pdf(report), media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})  # fmt: skip
+    return JSONResponse(jsonable_encoder(as_json(report)))

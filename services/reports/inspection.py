@@ -1,0 +1,207 @@
+"""The inspection report of a mission (issue 11, item 4): what a sanitation service files and forwards.
+
+One assembly (``build``) feeds every format: JSON (the data), CSV (one row per observation with the
+EN 13508-2 columns and the pipe's header on every row, so a spreadsheet keeps both), HTML (self-contained:
+header, summary with the structural and service grades, a strip along the chainage with the water level,
+the gases and the observations, then each observation with its thumbnail) and PDF (the same page, printed
+by WeasyPrint). Each observation says whether a person confirmed it or it is automatic; rejected and
+withdrawn ones are left out of the pipe's grades and counted apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import psycopg
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from core.media_store import MediaStore
+from services.vision.grades import VERSION as GRADES_VERSION
+from services.vision.grades import family_of
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+THUMB_WIDTH = 240
+STRIP_METRICS = ("water_level_pct", "h2s_ppm", "o2_pct", "ch4_pct_lel")
+CSV_COLUMNS = (
+    "pipe_id", "start_manhole", "end_manhole", "direction", "shape", "diameter_mm", "material", "date", "operator",
+    "chainage_m", "code", "characterisation", "quantification", "clock_from", "clock_to", "continuous_defect",
+    "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id",
+)  # fmt: skip
+
+
+@dataclass
+class Report:
+    mission: dict[str, Any]
+    observations: list[dict[str, Any]]
+    excluded: dict[str, int]  # rejected, withdrawn: not in the grades
+    summary: dict[str, Any]
+    strip: dict[str, list[tuple[float, float]]]  # metric -> (chainage, value) along the pipe
+    generated_at: datetime
+    grades_version: str = GRADES_VERSION
+    thumbnails: dict[int, str] = field(default_factory=dict)  # observation id -> data: URI
+
+
+def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | None = None) -> Report | None:
+    mission = conn.execute(
+        "SELECT m.*, (SELECT max(chainage_m) FROM drone_telemetry t WHERE t.mission_id = m.mission_id) AS inspected_m "
+        "FROM missions m WHERE m.mission_id = %s",
+        (mission_id,),
+    ).fetchone()
+    if mission is None:
+        return None
+    rows = conn.execute(
+        "SELECT id, coalesce(recoded_code, code) AS code, characterisation, chainage_start_m, chainage_end_m, "
+        "coalesce(recoded_clock_from, clock_from) AS clock_from, coalesce(recoded_clock_to, clock_to) AS clock_to, "
+        "quantification, coalesce(recoded_grade, grade) AS grade, confidence, frames, best_frame_sha256, "
+        "best_frame_time, remark, state, reviewed_by, reviewed_at, review_note, code AS found_code, model "
+        "FROM observations WHERE mission_id = %s ORDER BY chainage_start_m, id",
+        (mission_id,),
+    ).fetchall()
+    kept = [dict(r) for r in rows if r["state"] not in ("rejected", "withdrawn")]
+    excluded = {s: sum(1 for r in rows if r["state"] == s) for s in ("rejected", "withdrawn")}
+    for i, obs in enumerate(kept, start=1):
+        obs["photo"] = f"P{i:03d}"
+        obs["reviewed"] = (
+            f"confirmed by {obs['reviewed_by']}" if obs["state"] in ("confirmed", "recoded") else "automatic"
+        )
+        if obs["state"] == "recoded":
+            obs["reviewed"] = f"recoded by {obs['reviewed_by']} (found {obs['found_code']})"
+    strip: dict[str, list[tuple[float, float]]] = {m: [] for m in STRIP_METRICS}
+    for r in conn.execute(
+        "SELECT chainage_m, water_level_pct, h2s_ppm, o2_pct, ch4_pct_lel FROM drone_telemetry "
+        "WHERE mission_id = %s ORDER BY time LIMIT 20000",
+        (mission_id,),
+    ):
+        for metric in STRIP_METRICS:
+            if r[metric] is not None:
+                strip[metric].append((float(r["chainage_m"]), float(r[metric])))
+    report = Report(dict(mission), kept, excluded, _summary(mission, kept), strip, datetime.now().astimezone())
+    if media is not None:
+        report.thumbnails = {o["id"]: uri for o in kept if (uri := _thumbnail(media, o["best_frame_sha256"]))}
+    return report
+
+
+def _summary(mission: dict[str, Any], observations: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[str, dict[int, int]] = {}
+    for o in observations:
+        counts.setdefault(o["code"], {}).setdefault(o["grade"], 0)
+        counts[o["code"]][o["grade"]] += 1
+    graded = {"structural": [], "service": []}  # type: dict[str, list[int]]
+    for o in observations:
+        kind = family_of(o["code"])
+        if kind:
+            graded[kind].append(o["grade"])
+    return {
+        "length_inspected_m": round(mission["inspected_m"] or 0.0, 2),
+        "observations": len(observations),
+        "confirmed": sum(1 for o in observations if o["state"] in ("confirmed", "recoded")),
+        "automatic": sum(1 for o in observations if o["state"] == "automatic"),
+        "by_code_and_grade": {code: dict(sorted(g.items())) for code, g in sorted(counts.items())},
+        "worst_grade": max((o["grade"] for o in observations), default=None),
+        "structural_grade": max(graded["structural"], default=1),
+        "service_grade": max(graded["service"], default=1),
+    }
+
+
+def _thumbnail(media: MediaStore, sha256: str | None) -> str | None:
+    path = media.open(sha256) if sha256 else None
+    if path is None:
+        return None
+    image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return None
+    height = int(image.shape[0] * THUMB_WIDTH / image.shape[1])
+    ok, buf = cv2.imencode(".jpg", cv2.resize(image, (THUMB_WIDTH, height), interpolation=cv2.INTER_AREA),
+                           [cv2.IMWRITE_JPEG_QUALITY, 80])  # fmt: skip
+    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode() if ok else None
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    data = asdict(report)
+    data.pop("thumbnails")
+    return data
+
+
+def as_csv(report: Report) -> str:
+    m = report.mission
+    header = {
+        "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
+        "direction": m["direction"], "shape": "circular", "diameter_mm": m["diameter_mm"], "material": m["material"],
+        "date": m["started_at"].date().isoformat() if m["started_at"] else "", "operator": m["operator"],
+    }  # fmt: skip
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    continuous = 0
+    for o in report.observations:
+        marker = ""
+        if o["chainage_end_m"] is not None:
+            continuous += 1
+            marker = f"S{continuous:02d}/F{continuous:02d}"
+        writer.writerow({
+            **header, "chainage_m": f"{o['chainage_start_m']:.2f}", "code": o["code"],
+            "characterisation": o["characterisation"], "quantification": "" if o["quantification"] is None
+            else f"{o['quantification']:g}", "clock_from": o["clock_from"], "clock_to": o["clock_to"],
+            "continuous_defect": marker,
+            "finish_chainage_m": "" if o["chainage_end_m"] is None else f"{o['chainage_end_m']:.2f}",
+            "remark": _csv_safe(o["review_note"] or o["remark"] or ""), "photo": o["photo"], "grade": o["grade"],
+            "reviewed": o["reviewed"], "observation_id": o["id"],
+        })  # fmt: skip
+    return out.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """A person's note opens a spreadsheet: a leading = + - @ would run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def as_html(report: Report) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    return env.get_template("inspection.html").render(r=report, strip=_strip_svg(report))
+
+
+def as_pdf(report: Report) -> bytes:
+    from weasyprint import HTML  # imported here: it loads pango, which only the PDF needs
+
+    return HTML(string=as_html(report)).write_pdf()  # type: ignore[no-any-return]
+
+
+def _strip_svg(report: Report) -> dict[str, Any]:
+    """Coordinates for the strip along the chainage: one lane per metric, observations marked below."""
+    length = max(report.summary["length_inspected_m"], max((o["chainage_end_m"] or o["chainage_start_m"]
+                 for o in report.observations), default=0.0), 1.0)  # fmt: skip
+    width, lane = 900.0, 46.0
+
+    def x(chainage: float) -> float:
+        return round(40 + (width - 50) * chainage / length, 1)
+
+    lanes = []
+    for i, metric in enumerate(STRIP_METRICS):
+        points = report.strip[metric]
+        top = 10 + i * (lane + 8)
+        if points:
+            low, high = min(v for _, v in points), max(v for _, v in points)
+            span = (high - low) or 1.0
+            step = max(1, len(points) // 600)
+            path = " ".join(f"{x(c)},{round(top + lane - (v - low) / span * lane, 1)}" for c, v in points[::step])
+        else:
+            low = high = 0.0
+            path = ""
+        lanes.append({"metric": metric, "top": top, "path": path, "low": low, "high": high})
+    marks_top = 10 + len(STRIP_METRICS) * (lane + 8)
+    marks = [
+        {"x": x(o["chainage_start_m"]), "w": max(2.0, x(o["chainage_end_m"]) - x(o["chainage_start_m"]))
+         if o["chainage_end_m"] is not None else 2.0, "grade": o["grade"], "label": o["code"], "photo": o["photo"]}
+        for o in report.observations
+    ]  # fmt: skip
+    ticks = [{"x": x(t), "label": f"{t:g}"} for t in np.linspace(0, length, 6).round(1)]
+    return {"width": width, "height": marks_top + 60, "lanes": lanes, "marks_top": marks_top, "marks": marks,
+            "ticks": ticks, "lane": lane}  # fmt: skip
