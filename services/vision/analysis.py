@@ -17,6 +17,7 @@ from services.vision.water import water_level, water_wedge
 
 MODEL = "classical-2026.11.29"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
+ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 
 
 class UnreadableFrame(ValueError):
@@ -24,9 +25,17 @@ class UnreadableFrame(ValueError):
 
 
 def decode(jpeg: bytes) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    """The frame, at most ``ANALYSIS_WIDTH`` wide (ingest bounds what a device may send to 4096 px a side;
+    a 12-megapixel frame would cost the worker twenty times a 640 px one and tell it nothing more)."""
+    try:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if jpeg else None
+    except cv2.error as exc:
+        raise UnreadableFrame(f"OpenCV could not decode it: {str(exc).strip().splitlines()[-1][:200]}") from exc
     if image is None or image.shape[0] < 64 or image.shape[1] < 64:
         raise UnreadableFrame("not a decodable image of at least 64x64 pixels")
+    if image.shape[1] > ANALYSIS_WIDTH:
+        height = round(image.shape[0] * ANALYSIS_WIDTH / image.shape[1])
+        image = cv2.resize(image, (ANALYSIS_WIDTH, height), interpolation=cv2.INTER_AREA)
     return image
 
 

@@ -111,3 +111,26 @@ def test_a_circumferential_crack_is_found_over_its_arc() -> None:
     (crack,) = found
     assert crack.characterisation == "B" and crack.clock_from in (8, 9) and crack.clock_to in (11, 12)
     assert 2.0 <= crack.quantification <= 4.0  # hours of arc  # type: ignore[operator]
+
+
+def test_a_large_frame_is_analysed_at_the_detectors_scale_and_reads_the_same() -> None:
+    import cv2
+
+    from device_adapters.images import encode_jpeg
+    from services.vision.analysis import ANALYSIS_WIDTH, analyse, decode
+
+    image, _ = render(Scene(Conditions(water_level_pct=30), seed=2), 10.0)
+    big = cv2.resize(image, (4096, 3072), interpolation=cv2.INTER_CUBIC)  # the largest ingest lets through
+    decoded = decode(encode_jpeg(big, 90))
+    assert decoded.shape[1] == ANALYSIS_WIDTH
+    small, large = analyse(decode(encode_jpeg(image, 90)), 600), analyse(decoded, 600)
+    assert [d.code for d in small] == [d.code for d in large] == ["BDD"]
+    assert abs(small[0].quantification - large[0].quantification) <= 2  # type: ignore[operator]
+
+
+def test_what_is_not_an_image_is_an_unreadable_frame() -> None:
+    from services.vision.analysis import UnreadableFrame, decode
+
+    for junk in (b"", b"\xff\xd8\xff\xe0 not really", bytes(5000)):
+        with pytest.raises(UnreadableFrame):
+            decode(junk)
