@@ -4,7 +4,8 @@ It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), claims a b
 analysed by the current model (``FOR UPDATE SKIP LOCKED``: several workers share them), analyses them,
 writes the analyses and regroups the touched missions' observations, all in one transaction per batch: a
 worker killed mid-batch leaves its frames to the next, and nothing half-written. A frame that cannot be
-decoded is recorded with its error (not retried for ever, not an observation).
+decoded, or on which a detector fails, is recorded with its error (not retried for ever, not an
+observation, and the frames after it are analysed).
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class VisionWorker:
                     detections = analyse(decode(path.read_bytes()), frame.diameter_mm)
                 except UnreadableFrame as exc:
                     error = str(exc)
+                    self.stats.errors += 1
+                except Exception as exc:  # a detector's bug on one odd frame must not stall every frame after it
+                    logger.exception("vision: analysis failed", extra={"frame": frame.media_sha256[:12]})
+                    error = f"analysis failed: {type(exc).__name__}: {first_line(exc)}"[:500]
                     self.stats.errors += 1
                 write_analysis(conn, frame, self.model, detections, error)
             for mission in sorted({f.mission_id for f in frames}):

@@ -192,3 +192,26 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert api.get("/v1/missions/nope/report").status_code == 404
     green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
     assert api.get(f"/v1/missions/{mission}/report", headers=green).status_code == 403
+
+
+def test_a_detector_failing_on_one_frame_does_not_stall_the_others(stack, db, mission, monkeypatch) -> None:
+    """A latent bug in a detector, triggered by one odd frame (simulated: the analysis raises on the first
+    frame it is given), is recorded on that frame; every other frame is analysed, and the worker goes on."""
+    import services.vision.worker as worker_module
+
+    real = worker_module.analyse
+    calls = {"n": 0}
+
+    def flaky(image, diameter):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ZeroDivisionError("a detector's bug")
+        return real(image, diameter)
+
+    monkeypatch.setattr(worker_module, "analyse", flaky)
+    failures = "SELECT count(*) FROM frame_analyses WHERE error LIKE 'analysis failed: ZeroDivisionError%%'"
+    before = count(db, failures)
+    worker = analyse_all(stack)  # (it also takes frames other tests' drones left, if any)
+    assert worker.stats.errors == 1 and count(db, failures) == before + 1
+    assert worker.stats.frames >= 21 and calls["n"] == worker.stats.frames  # it went on after the failure
+    assert count(db, "SELECT count(*) FROM frame_analyses WHERE mission_id = %s", mission) == 21
