@@ -61,7 +61,8 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
         "SELECT id, coalesce(recoded_code, code) AS code, characterisation, chainage_start_m, chainage_end_m, "
         "coalesce(recoded_clock_from, clock_from) AS clock_from, coalesce(recoded_clock_to, clock_to) AS clock_to, "
         "quantification, coalesce(recoded_grade, grade) AS grade, confidence, frames, best_frame_sha256, "
-        "best_frame_time, remark, state, reviewed_by, reviewed_at, review_note, code AS found_code, model "
+        "best_frame_time, annotated_sha256, remark, state, reviewed_by, reviewed_at, review_note, code AS found_code, "
+        "model "
         "FROM observations WHERE mission_id = %s ORDER BY chainage_start_m, id",
         (mission_id,),
     ).fetchall()
@@ -85,7 +86,9 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
                 strip[metric].append((float(r["chainage_m"]), float(r[metric])))
     report = Report(dict(mission), kept, excluded, _summary(mission, kept), strip, datetime.now().astimezone())
     if media is not None:
-        report.thumbnails = {o["id"]: uri for o in kept if (uri := _thumbnail(media, o["best_frame_sha256"]))}
+        report.thumbnails = {
+            o["id"]: uri for o in kept if (uri := _thumbnail(media, o["annotated_sha256"] or o["best_frame_sha256"]))
+        }
     return report
 
 

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from services.vision.detections import Detection
-from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, unroll
+from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, sector, unroll
 
 KERNEL_PX = 9  # wider than a crack, narrower than the joints' shadows and the far end
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
@@ -48,7 +48,9 @@ def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | 
     mask = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 3), np.uint8))
     inner, outer = ring_columns(geometry, polar.shape[1])
     return [
-        _classify(rows, np.clip(cols, inner, outer) - inner, outer - inner)
+        _classify(
+            rows, np.clip(cols, inner, outer) - inner, outer - inner, _outline(geometry, rows, cols, polar.shape[1])
+        )
         for rows, cols in _components(mask)
         if cols.max() >= inner and cols.min() <= outer  # it reaches into the near ring itself
     ]
@@ -75,7 +77,17 @@ def _components(mask: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return found
 
 
-def _classify(rows: np.ndarray, cols: np.ndarray, depth: int) -> Detection:
+def _outline(geometry: FrameGeometry, rows: np.ndarray, cols: np.ndarray, columns: int) -> tuple[tuple[int, int], ...]:
+    """The annular sector the component spans, in the frame's pixels (a little margin around it)."""
+    wide_inner, wide_outer = ring(geometry, EDGE_MARGIN)
+    radius = lambda c: wide_inner + c * (wide_outer - wide_inner) / (columns - 1)  # noqa: E731
+    centred = (rows - int(np.median(rows)) + 180) % 360 - 180
+    start = int(np.median(rows)) + int(centred.min()) - 3
+    end = int(np.median(rows)) + int(centred.max()) + 3
+    return sector(geometry, start % 360, end % 360, radius(cols.min()) - 4, radius(cols.max()) + 4)
+
+
+def _classify(rows: np.ndarray, cols: np.ndarray, depth: int, outline: tuple[tuple[int, int], ...]) -> Detection:
     radial = (cols.max() - cols.min() + 1) / depth
     centred = (rows - int(np.median(rows)) + 180) % 360 - 180  # angles around the component's middle
     arc = int(centred.max() - centred.min() + 1)
@@ -88,4 +100,4 @@ def _classify(rows: np.ndarray, cols: np.ndarray, depth: int) -> Detection:
     else:
         kind, letter = "complex", "C"
     confidence = float(min(1.0, 0.4 + len(rows) / 400))
-    return Detection("BAB", clock_of(start), clock_of(end), round(arc / 30, 1), confidence, letter, kind)
+    return Detection("BAB", clock_of(start), clock_of(end), round(arc / 30, 1), confidence, letter, kind, outline)

@@ -14,3 +14,6 @@ class Detection:
     confidence: float  # 0-1
     characterisation: str = ""  # EN 13508-2's letter (BDG: C steam, Z other), or a remark for the report
     remark: str = ""
+    # where it is in the frame, as a polygon of (x, y) pixels (empty: the whole frame); drawn on the
+    # observation's annotated copy of its best frame, never on the frame itself
+    outline: tuple[tuple[int, int], ...] = ()

@@ -84,6 +84,17 @@ def unroll(image: np.ndarray, geometry: FrameGeometry, radius_bins: int = 64, ma
     return polar[:, start:]
 
 
+def sector(
+    geometry: FrameGeometry, from_deg: float, to_deg: float, r_in: float, r_out: float
+) -> tuple[tuple[int, int], ...]:
+    """The outline of an annular sector (angles from 12, clockwise, degrees; radii in px) as a polygon."""
+    span = (to_deg - from_deg) % 360 or 360
+    angles = np.radians(from_deg + np.linspace(0, span, max(2, int(span / 5) + 1)))
+    outer = [(geometry.cx + r_out * math.sin(a), geometry.cy - r_out * math.cos(a)) for a in angles]
+    inner = [(geometry.cx + r_in * math.sin(a), geometry.cy - r_in * math.cos(a)) for a in angles[::-1]]
+    return tuple((int(round(x)), int(round(y))) for x, y in outer + inner)
+
+
 def clock_of(angle_deg: float) -> int:
     """An angle from 12 (clockwise, degrees) -> the clock hour, 1-12."""
     hour = round((angle_deg % 360) / 30) % 12

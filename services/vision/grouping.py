@@ -48,6 +48,7 @@ class Observation:
     characterisation: str
     best_frame_id: str
     frames: int
+    outline: tuple[tuple[int, int], ...] = ()  # the region in the best frame
 
 
 @dataclass
@@ -130,6 +131,7 @@ def _observation(group: _Group) -> Observation:
         else letters[0][0],
         best_frame_id=best_frame,
         frames=len(group.members),
+        outline=tuple(tuple(p) for p in best.outline),  # type: ignore[misc]
     )
 
 

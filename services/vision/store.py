@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.media_store import MediaStore
+from services.vision.annotate import annotate
 from services.vision.detections import Detection
 from services.vision.events import sync_event
 from services.vision.grades import grade
@@ -58,7 +60,9 @@ def write_analysis(
     )  # fmt: skip
 
 
-def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[str, int]:
+def regroup(
+    conn: psycopg.Connection[Any], mission_id: str, model: str, media: MediaStore | None = None
+) -> dict[str, int]:
     """Recompute the mission's observations from its frames' analyses and reconcile them, in the caller's
     transaction, under the mission's advisory lock. Returns counts of what changed."""
     conn.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (MISSION_LOCK % 2**31, mission_id))
@@ -71,7 +75,8 @@ def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[
     for device_id, time, chainage, sha, detections in (_values(r, 5) for r in rows):
         frame_id = f"{device_id}@{time.isoformat()}"
         shots[frame_id] = (time, sha)
-        frames.append(FrameResult(frame_id, chainage, tuple(Detection(**d) for d in detections)))
+        found = tuple(Detection(**{**d, "outline": tuple(tuple(p) for p in d.get("outline", ()))}) for d in detections)
+        frames.append(FrameResult(frame_id, chainage, found))
     computed = group(frames)
     stored = conn.execute(
         "SELECT id, code, chainage_start_m, chainage_end_m, clock_from, clock_to, state FROM observations "
@@ -103,6 +108,7 @@ def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[
             ).fetchone()
             kept.add(_values(row, 1)[0])
             counts["inserted"] += 1
+            _annotate(conn, media, _values(row, 1)[0], obs, sha, mission_id)
             sync_event(conn, _values(row, 1)[0])
             continue
         kept.add(match["id"])
@@ -118,6 +124,7 @@ def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[
         )
         if cur.rowcount:
             counts["updated"] += 1
+            _annotate(conn, media, match["id"], obs, sha, mission_id)
             sync_event(conn, match["id"])
     for s in pool:
         if s["id"] not in kept and s["state"] == "automatic":  # what a person reviewed stays as reviewed
@@ -125,6 +132,36 @@ def regroup(conn: psycopg.Connection[Any], mission_id: str, model: str) -> dict[
             counts["withdrawn"] += 1
             sync_event(conn, s["id"])
     return counts
+
+
+def _annotate(
+    conn: psycopg.Connection[Any],
+    media: MediaStore | None,
+    observation_id: int,
+    obs: Observation,
+    sha: str,
+    mission_id: str,
+) -> None:
+    """Draw the observation's region on a copy of its best frame and keep it as a medium of the drone."""
+    path = media.open(sha) if media is not None else None
+    if media is None or path is None:
+        return
+    clock = f"{obs.clock_from}" if obs.clock_from == obs.clock_to else f"{obs.clock_from}-{obs.clock_to}"
+    label = (
+        f"{obs.code} {obs.characterisation} {clock}h grade {grade(obs.code, obs.quantification, obs.characterisation)}"
+    )
+    drawn = annotate(path.read_bytes(), obs.outline, " ".join(label.split()))
+    if drawn is None:
+        return
+    data, digest, width, height = drawn
+    media.put(digest, data)  # the file first: a crash before COMMIT leaves a file, never a row without one
+    conn.execute(
+        "INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id) "
+        "SELECT %s, 'image/jpeg', %s, %s, %s, 'bathy', device_id FROM missions WHERE mission_id = %s "
+        "ON CONFLICT (sha256) DO NOTHING",
+        (digest, len(data), width, height, mission_id),
+    )
+    conn.execute("UPDATE observations SET annotated_sha256 = %s WHERE id = %s", (digest, observation_id))
 
 
 def _same(stored: dict[str, Any], obs: Observation) -> bool:

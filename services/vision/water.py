@@ -16,7 +16,15 @@ import cv2
 import numpy as np
 
 from services.vision.detections import Detection
-from services.vision.geometry import ANGLE_BINS, FrameGeometry, clock_of, inside_image, level_from_half_angle, unroll
+from services.vision.geometry import (
+    ANGLE_BINS,
+    FrameGeometry,
+    clock_of,
+    inside_image,
+    level_from_half_angle,
+    sector,
+    unroll,
+)
 
 MIN_SEPARATION = 6.0  # feature distance between the bottom and the crown, in units of their own variation
 MAX_TILT_DEG = 25  # the drone's roll tilts the wedge; more than this is not water
@@ -66,7 +74,9 @@ def water_level(image: np.ndarray, geometry: FrameGeometry) -> Detection | None:
     half = math.radians((left - right) / 2)
     level = level_from_half_angle(half)
     confidence = float(min(1.0, separation / (2 * MIN_SEPARATION)))
-    return Detection("BDD", clock_of(right), clock_of(left), round(level, 1), confidence)
+    inner, outer = geometry.near_ring
+    return Detection("BDD", clock_of(right), clock_of(left), round(level, 1), confidence,
+                     outline=sector(geometry, right, left, inner, outer))  # fmt: skip
 
 
 def water_wedge(level: Detection | None, margin_deg: int = 10) -> tuple[int, int] | None:

@@ -92,7 +92,7 @@ class VisionWorker:
                     self.stats.errors += 1
                 write_analysis(conn, frame, self.model, detections, error)
             for mission in sorted({f.mission_id for f in frames}):
-                for kind, n in regroup(conn, mission, self.model).items():
+                for kind, n in regroup(conn, mission, self.model, self.media).items():
                     self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
         self.stats.frames += len(frames)
         self.stats.seconds += time.perf_counter() - started

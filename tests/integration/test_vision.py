@@ -5,6 +5,7 @@ domain event its alert rule waits for."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import cv2
+import numpy as np
 import psycopg
 import pytest
 
@@ -78,6 +81,14 @@ def test_a_mission_s_frames_become_observations_in_the_api(stack, api, db, missi
     assert crack["chainage_start_m"] <= 5.0 and crack["chainage_end_m"] >= 6.0  # the crack: 4.5-6.5 m
     assert (crack["clock_from"], crack["clock_to"]) == (1, 2) and crack["characterisation"] in ("A", "C")
     assert crack["state"] == "automatic" and crack["media_url"].startswith("/v1/media/")
+    original = api.get(crack["media_url"], headers=sanitation).content
+    annotated = api.get(crack["annotated_url"], headers=sanitation).content
+    assert hashlib.sha256(original).hexdigest() == crack["media_url"].rsplit("/", 1)[1]  # the frame, untouched
+    drawn, frame = (cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in (annotated, original))
+    assert drawn.shape == frame.shape
+    amber = (drawn[..., 2] > 200) & (drawn[..., 1] > 180) & (drawn[..., 0] < 80)  # the outline's colour
+    ys, xs = np.nonzero(amber)
+    assert amber.sum() > 200 and xs.mean() > 320 and ys.mean() < 240  # around the crack at 1-2 o'clock
     (water,) = by_code["BDD"]
     assert abs(water["quantification"] - 15) <= 5 and water["chainage_end_m"] is not None  # along the pipe
     assert set(by_code) == {"BAB", "BDD"}  # nothing else on a clean wall

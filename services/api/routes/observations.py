@@ -25,7 +25,7 @@ COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
     "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
     "reviewed_by, reviewed_at, review_note, recoded_code, recoded_grade, recoded_clock_from, recoded_clock_to, "
-    "created_at, updated_at"
+    "annotated_sha256, created_at, updated_at"
 )
 
 
@@ -43,7 +43,8 @@ class Observation(BaseModel):
     confidence: float
     frames: int = Field(description="Frames it was seen in.")
     best_frame_time: datetime | None
-    media_url: str | None = Field(description="The frame it was seen best in.")
+    media_url: str | None = Field(description="The frame it was seen best in, as the drone sent it.")
+    annotated_url: str | None = Field(description="A copy of that frame with the region outlined and the code.")
     remark: str
     model: str = Field(description="The vision model that found it.")
     state: Literal["automatic", "confirmed", "rejected", "recoded", "withdrawn"]
@@ -59,8 +60,10 @@ class Observation(BaseModel):
 
 
 def _observation(row: dict) -> Observation:
-    sha = row.pop("best_frame_sha256")
-    return Observation(**row, media_url=f"/v1/media/{sha}" if sha else None)
+    sha, drawn = row.pop("best_frame_sha256"), row.pop("annotated_sha256")
+    return Observation(
+        **row, media_url=f"/v1/media/{sha}" if sha else None, annotated_url=f"/v1/media/{drawn}" if drawn else None
+    )
 
 
 @router.get(

@@ -1,0 +1,1 @@
+ALTER TABLE observations DROP COLUMN IF EXISTS annotated_sha256;
