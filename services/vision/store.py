@@ -90,20 +90,22 @@ def regroup(
     for obs in computed:
         match = next((s for s in pool if s["id"] not in kept and _same(s, obs)), None)
         time, sha = shots[obs.best_frame_id]
+        remark, confidence = _cross_check(conn, mission_id, obs)
         fields = {
+            "remark": remark,
             "code": obs.code, "characterisation": obs.characterisation, "start": obs.chainage_start_m,
             "end": obs.chainage_end_m, "clock_from": obs.clock_from, "clock_to": obs.clock_to,
             "quantification": obs.quantification, "grade": grade(obs.code, obs.quantification, obs.characterisation),
-            "confidence": obs.confidence, "frames": obs.frames, "best_time": time, "best_sha": sha, "model": model,
+            "confidence": confidence, "frames": obs.frames, "best_time": time, "best_sha": sha, "model": model,
             "mission": mission_id,
         }  # fmt: skip
         if match is None:
             row = conn.execute(
                 "INSERT INTO observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, "
                 "clock_from, clock_to, quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, "
-                "model) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, %(clock_from)s, "
-                "%(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, %(best_time)s, "
-                "%(best_sha)s, %(model)s) RETURNING id",
+                "model, remark) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, "
+                "%(clock_from)s, %(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, "
+                "%(best_time)s, %(best_sha)s, %(model)s, %(remark)s) RETURNING id",
                 fields,
             ).fetchone()
             kept.add(_values(row, 1)[0])
@@ -116,10 +118,11 @@ def regroup(
             "UPDATE observations SET characterisation = %(characterisation)s, chainage_start_m = %(start)s, "
             "chainage_end_m = %(end)s, clock_from = %(clock_from)s, clock_to = %(clock_to)s, "
             "quantification = %(quantification)s, grade = %(grade)s, confidence = %(confidence)s, frames = %(frames)s, "
-            "best_frame_time = %(best_time)s, best_frame_sha256 = %(best_sha)s, model = %(model)s, updated_at = now() "
+            "best_frame_time = %(best_time)s, best_frame_sha256 = %(best_sha)s, model = %(model)s, "
+            "remark = %(remark)s, updated_at = now() "
             "WHERE id = %(id)s AND (chainage_start_m, chainage_end_m, clock_from, clock_to, quantification, grade, "
-            "frames, characterisation) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, %(clock_to)s, "
-            "%(quantification)s, %(grade)s, %(frames)s, %(characterisation)s)",
+            "frames, characterisation, remark) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, %(clock_to)s, "
+            "%(quantification)s, %(grade)s, %(frames)s, %(characterisation)s, %(remark)s)",
             {**fields, "id": match["id"]},
         )
         if cur.rowcount:
@@ -132,6 +135,29 @@ def regroup(
             counts["withdrawn"] += 1
             sync_event(conn, s["id"])
     return counts
+
+
+WATER_DISAGREEMENT_PCT = 10.0  # points between the vision's level and the drone's own sensor
+
+
+def _cross_check(conn: psycopg.Connection[Any], mission_id: str, obs: Observation) -> tuple[str, float]:
+    """A water level seen is checked against the drone's own ``water_level_pct`` over the same stretch:
+    the remark says both, and a disagreement of more than 10 points halves the confidence (a reviewer
+    sees which to trust). Other codes: no remark, confidence as found."""
+    if obs.code != "BDD" or obs.quantification is None:
+        return "", obs.confidence
+    end = obs.chainage_end_m if obs.chainage_end_m is not None else obs.chainage_start_m
+    row = conn.execute(
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY water_level_pct) FROM drone_telemetry "
+        "WHERE mission_id = %s AND chainage_m BETWEEN %s AND %s AND water_level_pct IS NOT NULL",
+        (mission_id, obs.chainage_start_m - 1.0, end - 1.0),  # the frames' chainages: 1 m behind what they see
+    ).fetchone()
+    sensed = _values(row, 1)[0] if row else None
+    if sensed is None:
+        return "no water-level telemetry over this stretch", obs.confidence
+    if abs(sensed - obs.quantification) > WATER_DISAGREEMENT_PCT:
+        return f"the drone's sensor says {sensed:.0f} %: they disagree", round(obs.confidence / 2, 2)
+    return f"the drone's sensor says {sensed:.0f} %", obs.confidence
 
 
 def _annotate(

@@ -48,6 +48,11 @@ def mission_messages(device: str, mission: str) -> list[OutboundMessage]:
         props = (("mission_id", mission), ("ts", (start + timedelta(seconds=2 * i + 1)).isoformat()),
                  ("chainage_m", f"{chainage:.3f}"), ("seq", str(i)))  # fmt: skip
         out.append(OutboundMessage(f"bathy/{device}/frame", encode_jpeg(image, 85), props))
+        at = (start + timedelta(seconds=2 * i)).isoformat()
+        h2s = 1.5 + (3 if 4 <= chainage <= 6 else 0)  # a little gas at the crack, for the report's strip
+        telemetry = {"mission_id": mission, "ts": at, "chainage_m": chainage, "water_level_pct": 16.0,
+                     "h2s_ppm": h2s, "o2_pct": 20.6, "ch4_pct_lel": 2.0}  # fmt: skip
+        out.append(OutboundMessage(f"bathy/{device}/telemetry", json.dumps(telemetry).encode()))
     return out
 
 
@@ -66,6 +71,8 @@ def mission(stack, ingest, db, uid) -> str:
     frames = int(LENGTH_M / STEP_M) + 1
     wait_for(lambda: count(db, "SELECT count(*) FROM drone_frames WHERE mission_id = %s", mission_id) == frames,
              what="every frame stored")  # fmt: skip
+    wait_for(lambda: count(db, "SELECT count(*) FROM drone_telemetry WHERE mission_id = %s", mission_id) == frames,
+             what="every telemetry reading stored")  # fmt: skip
     return mission_id
 
 
@@ -91,6 +98,7 @@ def test_a_mission_s_frames_become_observations_in_the_api(stack, api, db, missi
     assert amber.sum() > 200 and xs.mean() > 320 and ys.mean() < 240  # around the crack at 1-2 o'clock
     (water,) = by_code["BDD"]
     assert abs(water["quantification"] - 15) <= 5 and water["chainage_end_m"] is not None  # along the pipe
+    assert water["remark"] == "the drone's sensor says 16 %"  # cross-checked with the drone's own sensor
     assert set(by_code) == {"BAB", "BDD"}  # nothing else on a clean wall
     assert api.get(f"/v1/missions/{mission}/observations", headers={
         "Authorization": f"Bearer {issue_token('green_spaces')}"}).status_code == 403  # fmt: skip
@@ -99,6 +107,14 @@ def test_a_mission_s_frames_become_observations_in_the_api(stack, api, db, missi
     again = analyse_all(stack)  # everything analysed already: nothing more
     assert again.stats.frames == 0
     assert count(db, "SELECT count(*) FROM observations WHERE mission_id = %s", mission) == 2
+
+    # the drone's sensor disagrees (it said 40 %): re-analysed, the same observation says so, less sure
+    db.execute("UPDATE drone_telemetry SET water_level_pct = 40 WHERE mission_id = %s", (mission,))
+    db.execute("DELETE FROM frame_analyses WHERE mission_id = %s", (mission,))  # what `tlab vision --reanalyse` does
+    analyse_all(stack)
+    doubted = api.get(f"/v1/observations/{water['id']}", headers=sanitation).json()
+    assert doubted["remark"] == "the drone's sensor says 40 %: they disagree"
+    assert doubted["confidence"] == round(water["confidence"] / 2, 2)
 
 
 def test_a_killed_worker_leaves_nothing_half_done_and_its_successor_duplicates_nothing(stack, db, mission) -> None:
@@ -181,7 +197,7 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     data = api.get(f"/v1/missions/{mission}/report", headers=sanitation).json()
     assert data["mission"]["pipe_id"] == "BET-7" and data["summary"]["observations"] == 2
     assert data["summary"]["confirmed"] == 1 and data["summary"]["automatic"] == 1
-    assert data["summary"]["structural_grade"] >= 2 and data["summary"]["length_inspected_m"] == 0  # no telemetry
+    assert data["summary"]["structural_grade"] >= 2 and data["summary"]["length_inspected_m"] == 10.0
 
     text = api.get(f"/v1/missions/{mission}/report", params={"format": "csv"}, headers=sanitation).text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -194,7 +210,7 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     html = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation)
     assert html.headers["content-type"].startswith("text/html")
     assert "BET-7" in html.text and "confirmed by agent-r" in html.text and "automatic" in html.text
-    assert html.text.count("data:image/jpeg;base64,") == 2 and "<polyline" not in html.text  # no telemetry sent
+    assert html.text.count("data:image/jpeg;base64,") == 2 and html.text.count("<polyline") == 4  # the strip
     assert "=HYPERLINK(1)" in html.text and "<script" not in html.text
 
     pdf = api.get(f"/v1/missions/{mission}/report", params={"format": "pdf"}, headers=sanitation)
