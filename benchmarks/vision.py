@@ -1,7 +1,7 @@
 """Vision benchmark (issue 11): frames per second per core for the whole analysis at 640x480, peak memory,
 and precision / recall per code on a fixed set of rendered missions.
 
-Run: ``tlab bench vision [--missions 12] [--repeat 3]``. Each mission is a scene of
+Run: ``tlab bench vision [--missions 24] [--repeat 3]``. Each mission is a scene of
 ``device_adapters/bathy/scene.py`` drawn from a seed (pipe diameter and wall look, light, tilt, water, JPEG
 quality, noise; one to three cracks, longitudinal or circumferential), flown 30 m with a frame every
 0.5 m. Every frame is JPEG-encoded and decoded as the worker gets it, analysed (timed, one process, one

@@ -531,7 +531,7 @@ def bench_alerts(
 
 @bench_app.command("vision")
 def bench_vision(
-    missions: Annotated[int, typer.Option(help="Rendered missions of 30 m (61 frames each), seeds 1..N.")] = 12,
+    missions: Annotated[int, typer.Option(help="Rendered missions of 30 m (61 frames each), seeds 1..N.")] = 24,
     repeat: Annotated[int, typer.Option(help="Timed passes over all frames; the median is reported.")] = 3,
 ) -> None:
     """Frames per second per core of the whole analysis at 640x480, peak memory, precision/recall per code."""
