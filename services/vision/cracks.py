@@ -15,9 +15,7 @@ import numpy as np
 from services.vision.detections import Detection
 from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, sector, unroll
 
-KERNEL_PX = (
-    9  # wider than a crack, narrower than the joints' shadows and the far end (15 was tried: docs/benchmarks.md)
-)
+KERNEL_PX = 9  # wider than a crack, narrower than a joint's shadow (15 was tried: docs/benchmarks.md)
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
 JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint
 JOINT_BAND = 3  # columns either side that a joint's ring may wander over
