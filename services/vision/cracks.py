@@ -17,7 +17,8 @@ from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring
 
 KERNEL_PX = 9  # wider than a crack, narrower than a joint's shadow (15 was tried: docs/benchmarks.md)
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
-JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint
+JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint...
+JOINT_SHARE_SPREAD = 0.55  # ...or around this much, in at least three quarters of the clock
 JOINT_BAND = 3  # columns either side that a joint's ring may wander over
 EDGE_MARGIN = 0.3  # the unrolling reaches this share beyond the near ring's radii
 MIN_RADIAL_SHARE = 0.35  # a longitudinal crack crosses this share of the ring's depth
@@ -43,7 +44,11 @@ def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | 
     # a few columns, so a column band counts, and is cleared, as a whole.
     band = cv2.dilate(dark.astype(np.uint8), np.ones((1, 2 * JOINT_BAND + 1), np.uint8)).astype(bool)
     share = band.sum(axis=0) / wall_rows.sum()
-    joint = cv2.dilate((share > JOINT_SHARE).astype(np.uint8)[None, :], np.ones((1, 2 * JOINT_BAND + 1), np.uint8))
+    # a joint hidden in part (water this detector was not told of, a dark corner) still rings most of the
+    # way round: a lower share is enough when it is spread over at least three quarters of the clock
+    quarters = np.stack([band[q * 90 : (q + 1) * 90].any(axis=0) for q in range(4)]).sum(axis=0)
+    ringing = (share > JOINT_SHARE) | ((share > JOINT_SHARE_SPREAD) & (quarters >= 3))
+    joint = cv2.dilate(ringing.astype(np.uint8)[None, :], np.ones((1, 2 * JOINT_BAND + 1), np.uint8))
     dark[:, joint[0].astype(bool)] = False
     mask = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 3), np.uint8))
     inner, outer = ring_columns(geometry, polar.shape[1])
