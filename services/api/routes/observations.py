@@ -19,7 +19,6 @@ from services.vision.events import sync_event
 
 router = APIRouter(tags=["inspections"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
-CODES = ("BAB", "BAA", "BBA", "BBB", "BBC", "BBE", "BDG", "BDD")
 Code = Literal["BAB", "BAA", "BBA", "BBB", "BBC", "BBE", "BDG", "BDD"]
 COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
