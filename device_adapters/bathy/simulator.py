@@ -11,7 +11,7 @@ from datetime import datetime
 
 import cv2
 
-from device_adapters.bathy.scene import Conditions, Defect, Scene, render
+from device_adapters.bathy.scene import Conditions, Scene, random_defect, render
 from device_adapters.contract import OutboundMessage
 from device_adapters.images import encode_jpeg
 
@@ -59,8 +59,7 @@ class DroneMission:
         self._mission = {"mission_id": mission_id}
         self._chainage, self._ticks_in_mission = 0.0, 0
         self._defects = sorted(
-            (rng.uniform(5, self.length_m - 5), rng.choice(["longitudinal", "circumferential"]))
-            for _ in range(rng.randint(1, 3))
+            (5 + i * (self.length_m - 10) / 3 + rng.uniform(0, 2), "defect") for i in range(rng.randint(1, 3))
         )
         pipe = {
             "pipe_id": f"BET-{rng.randint(1000, 9999)}",
@@ -75,16 +74,11 @@ class DroneMission:
         return OutboundMessage(f"bathy/{self.device_id}/mission/start", json.dumps(body).encode())
 
     def _scene_of(self, pipe: dict) -> Scene:
-        """What the camera sees along this pipe: its look, and its cracks where the mission put them
-        (``device_adapters/bathy/scene.py``: every frame comes with its ground truth)."""
+        """What the camera sees along this pipe: its look, and its defects (of any code the vision finds)
+        where the mission put them (``device_adapters/bathy/scene.py``: every frame comes with its ground
+        truth)."""
         rng = self._rng
-        defects = []
-        for at, kind in self._defects:
-            hour = rng.randint(1, 12)
-            if kind == "longitudinal":
-                defects.append(Defect("BAB", at - 0.6, at + 0.6, hour, hour % 12 + 1, kind=kind))
-            else:
-                defects.append(Defect("BAB", at, at, hour, (hour + 2) % 12 + 1, kind=kind))
+        defects = [random_defect(rng, at, water=30.0) for at, _ in self._defects]  # above the water's ~22 %
         look = Conditions(
             diameter_mm=pipe["diameter_mm"],
             wall_bgr=WALLS[pipe["material"]],

@@ -10,12 +10,16 @@ import cv2
 import numpy as np
 
 from services.vision.cracks import cracks
+from services.vision.deformation import deformation
 from services.vision.detections import Detection
+from services.vision.features import feature_stack
 from services.vision.geometry import locate
+from services.vision.intrusions import intrusions
 from services.vision.quality import loss_of_vision
+from services.vision.scoring import clock_hours
 from services.vision.water import water_level, water_wedge
 
-MODEL = "classical-2026.11.29"
+MODEL = "classical-2026.11.29b"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 
@@ -44,6 +48,17 @@ def analyse(image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
     if blind is not None:
         return [blind]
     geometry = locate(image, diameter_mm or DEFAULT_DIAMETER_MM)
-    level = water_level(image, geometry)
+    stack = feature_stack(image)
+    level = water_level(image, geometry, stack)  # the invert's level surface: water (BDD) or settled deposits (BBC)
+    wedge = water_wedge(level)
     found = [level] if level is not None else []
-    return found + cracks(image, geometry, water_wedge(level))
+    squeezed = deformation(image, geometry, wedge)
+    if squeezed is not None:
+        found.append(squeezed)
+    standing = intrusions(image, geometry, wedge, stack)
+    # the edges and strands of what stands on the wall are thin dark lines too: not cracks
+    taken = set().union(*(clock_hours(d.clock_from, d.clock_to) for d in standing))
+    lines = [d for d in cracks(image, geometry, wedge) if not clock_hours(d.clock_from, d.clock_to) & taken]
+    if squeezed is not None:  # a deformed joint wanders out of the cracks' joint band: its arcs are not cracks
+        lines = [d for d in lines if d.characterisation == "A"]
+    return found + lines + standing

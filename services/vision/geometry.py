@@ -28,6 +28,10 @@ class FrameGeometry:
     def radius_at(self, z_m: float) -> float:
         return self.k / z_m
 
+    def scaled(self, factor: float) -> FrameGeometry:
+        """The same geometry on the frame resized by ``factor``."""
+        return FrameGeometry(self.cx * factor, self.cy * factor, self.k * factor)
+
     @property
     def near_ring(self) -> tuple[float, float]:
         """Inner and outer radius (px) of the near ring."""
@@ -70,10 +74,17 @@ def ring(geometry: FrameGeometry, margin: float = 0.0) -> tuple[float, float]:
     return inner * (1 - margin), outer * (1 + margin)
 
 
-def unroll(image: np.ndarray, geometry: FrameGeometry, radius_bins: int = 64, margin: float = 0.0) -> np.ndarray:
+def unroll(
+    image: np.ndarray,
+    geometry: FrameGeometry,
+    radius_bins: int = 64,
+    margin: float = 0.0,
+    radii: tuple[float, float] | None = None,
+) -> np.ndarray:
     """The near ring unrolled: row i is the clock angle i degrees from 12 (clockwise), columns go outwards
-    from the ring's inner radius to its outer one (parts outside the image are black)."""
-    inner, outer = ring(geometry, margin)
+    from the ring's inner radius to its outer one (parts outside the image are black). ``radii`` unrolls
+    another annulus (inner, outer, px) instead."""
+    inner, outer = radii or ring(geometry, margin)
     total = int(outer * radius_bins / max(outer - inner, 1))
     polar = cv2.warpPolar(
         image, (total, ANGLE_BINS), (geometry.cx, geometry.cy), outer, cv2.WARP_POLAR_LINEAR | cv2.INTER_LINEAR
@@ -102,16 +113,21 @@ def clock_of(angle_deg: float) -> int:
 
 
 def inside_image(
-    geometry: FrameGeometry, shape: tuple[int, ...], radius_bins: int = 64, margin: float = 0.0
+    geometry: FrameGeometry,
+    shape: tuple[int, ...],
+    radius_bins: int = 64,
+    margin: float = 0.0,
+    radii: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Mask of the unrolled near ring's cells that fall inside the image."""
+    """Mask of the unrolled near ring's (or ``radii``'s annulus's) cells that fall inside the image."""
     h, w = shape[:2]
-    inner, outer = ring(geometry, margin)
+    inner, outer = radii or ring(geometry, margin)
     angles = np.radians(np.arange(ANGLE_BINS))[:, None]
-    radii = np.linspace(inner, outer, radius_bins)[None, :]
-    x = geometry.cx + radii * np.sin(angles)
-    y = geometry.cy - radii * np.cos(angles)
-    return (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    distances = np.linspace(inner, outer, radius_bins)[None, :]
+    x = geometry.cx + distances * np.sin(angles)
+    y = geometry.cy - distances * np.cos(angles)
+    inside: np.ndarray = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    return inside
 
 
 def level_from_half_angle(alpha_rad: float) -> float:

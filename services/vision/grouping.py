@@ -49,6 +49,7 @@ class Observation:
     best_frame_id: str
     frames: int
     outline: tuple[tuple[int, int], ...] = ()  # the region in the best frame
+    remark: str = ""  # what the detector said of its best frame
 
 
 @dataclass
@@ -68,6 +69,17 @@ class _Group:
 
 
 ALWAYS = frozenset({"BDG"})  # a single blind frame is a gap in the inspection: say so
+# what stands out from the wall: one thing seen over several frames may read as roots in one, an obstacle
+# in the next (its near face), an encrustation in a third; they group as one and the code is the majority's
+INTRUSIONS = frozenset({"BBA", "BBB", "BBE"})
+PREFERENCE = ("BBE", "BBA", "BBB")
+LONG_M = 2.0
+# a deformation shows at joints only (every 1-2.5 m): its sightings may be further apart than other codes'
+GAP_BY_CODE = {"BAA": 2.6}
+
+
+def _kind(code: str) -> str:
+    return "intrusion" if code in INTRUSIONS else code
 
 
 def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[Observation]:
@@ -77,7 +89,7 @@ def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[O
     closed: list[_Group] = []
     for frame in ordered:
         at = frame.chainage_m + NEAR_RING_MEAN_M
-        for stale in [g for g in open_groups if at - g.last > GAP_M]:
+        for stale in [g for g in open_groups if at - g.last > GAP_BY_CODE.get(g.code, GAP_M)]:
             open_groups.remove(stale)
             closed.append(stale)
         for detection in frame.detections:
@@ -91,7 +103,7 @@ def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[O
 
 
 def _joins(group: _Group, detection: Detection) -> bool:
-    if group.code != detection.code:
+    if _kind(group.code) != _kind(detection.code):
         return False
     if detection.code == "BDD":
         current = statistics.median(d.quantification or 0.0 for _, d, _ in group.members)
@@ -105,14 +117,19 @@ def _joins(group: _Group, detection: Detection) -> bool:
 
 
 def _observation(group: _Group) -> Observation:
+    if group.code in INTRUSIONS:
+        group = _Group(_intrusion_code(group), group.members)
+    members = [(c, d, f) for c, d, f in group.members if d.code == group.code] or group.members
     chainages = [c for c, _, _ in group.members]
     start, end = min(chainages), max(chainages)
-    best_at, best, best_frame = max(group.members, key=lambda m: (m[1].confidence, -m[0]))
+    best_at, best, best_frame = max(members, key=lambda m: (m[1].confidence, -m[0]))
     continuous = end - start >= CONTINUOUS_M
     hours = group.hours()
     clock_from, clock_to = _clock_span(hours) if hours else (best.clock_from, best.clock_to)
-    values = [d.quantification for _, d, _ in group.members if d.quantification is not None]
-    quantity = (statistics.median(values) if group.code == "BDD" else max(values)) if values else None
+    values = [d.quantification for _, d, _ in members if d.quantification is not None]
+    # a level, and what a single frame can only estimate (the cross-section an intrusion takes), are the
+    # median of the frames; a crack's length is the longest seen
+    quantity = (max(values) if group.code == "BAB" else statistics.median(values)) if values else None
     letters = Counter(d.characterisation for _, d, _ in group.members if d.characterisation).most_common()
     confidence = statistics.fmean(d.confidence for _, d, _ in group.members) * min(1.0, len(group.members) / 2)
     return Observation(
@@ -132,7 +149,22 @@ def _observation(group: _Group) -> Observation:
         best_frame_id=best_frame,
         frames=len(group.members),
         outline=tuple(tuple(p) for p in best.outline),  # type: ignore[misc]
+        remark=best.remark,
     )
+
+
+def _intrusion_code(group: _Group) -> str:
+    """Roots where most frames saw strands; otherwise what is seen over more than ``LONG_M`` is attached
+    deposits along the wall (a frame cannot tell the start of a long crust from an obstacle's face: both
+    end in a near face; an obstacle is passed within a metre or two), and the majority reading for the
+    rest (a tie is the more serious reading: a person reviews it)."""
+    counts = Counter(d.code for _, d, _ in group.members)
+    if counts["BBA"] * 2 > len(group.members):
+        return "BBA"
+    chainages = [c for c, _, _ in group.members]
+    if max(chainages) - min(chainages) >= LONG_M:
+        return "BBB"
+    return max(counts, key=lambda c: (counts[c], -PREFERENCE.index(c)))
 
 
 def _clock_span(hours: set[int]) -> tuple[int, int]:

@@ -143,9 +143,9 @@ WATER_DISAGREEMENT_PCT = 10.0  # points between the vision's level and the drone
 def _cross_check(conn: psycopg.Connection[Any], mission_id: str, obs: Observation) -> tuple[str, float]:
     """A water level seen is checked against the drone's own ``water_level_pct`` over the same stretch:
     the remark says both, and a disagreement of more than 10 points halves the confidence (a reviewer
-    sees which to trust). Other codes: no remark, confidence as found."""
+    sees which to trust). Other codes: the detector's remark, confidence as found."""
     if obs.code != "BDD" or obs.quantification is None:
-        return "", obs.confidence
+        return obs.remark, obs.confidence
     end = obs.chainage_end_m if obs.chainage_end_m is not None else obs.chainage_start_m
     row = conn.execute(
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY water_level_pct) FROM drone_telemetry "

@@ -66,3 +66,28 @@ def test_mixed_crack_kinds_are_complex_and_clock_spans_cross_twelve() -> None:
     (obs,) = group(frames((5.0, (crack((11, 12), letter="A"),)), (5.5, (crack((12, 1), letter="B"),))))
     assert obs.characterisation == "C" and (obs.clock_from, obs.clock_to) == (11, 1)
     assert _clock_span({11, 12, 1, 2}) == (11, 2) and _clock_span({3}) == (3, 3)
+
+
+def standing(code: str, clock: tuple[int, int] = (2, 4), share: float = 8.0) -> Detection:
+    return Detection(code, clock[0], clock[1], share, 0.8)
+
+
+def test_one_thing_read_differently_frame_by_frame_is_one_observation_of_the_majority_code() -> None:
+    seen = frames((20.0, (standing("BBE"),)), (20.5, (standing("BBA"),)), (21.0, (standing("BBE"),)))
+    (obs,) = group(seen)
+    assert (obs.code, obs.frames, obs.quantification) == ("BBE", 3, 8.0)
+
+
+def test_what_stands_out_over_more_than_two_metres_is_attached_deposits() -> None:
+    # the start of a long crust has a near face like an obstacle's: frame by frame it reads as one
+    seen = frames(*[(20.0 + 0.5 * i, (standing("BBE" if i < 4 else "BBB", share=20.0 - i),)) for i in range(6)])
+    (obs,) = group(seen)
+    assert (obs.code, obs.chainage_start_m, obs.chainage_end_m) == ("BBB", 21.0, 23.5)
+    assert obs.quantification == 15.5  # the median of the estimates of the frames that read it as such
+
+
+def test_a_deformation_seen_at_joints_two_metres_apart_is_one_observation() -> None:
+    squeezed = Detection("BAA", 12, 12, 12.0, 0.9, "A")
+    seen = frames((9.0, (squeezed,)), (9.5, (squeezed,)), (11.0, (squeezed,)), (11.5, (squeezed,)))
+    (obs,) = group(seen)
+    assert (obs.code, obs.chainage_start_m, obs.chainage_end_m) == ("BAA", 10.0, 12.5)
