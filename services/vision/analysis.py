@@ -12,14 +12,14 @@ import numpy as np
 from services.vision.cracks import cracks
 from services.vision.deformation import deformation
 from services.vision.detections import Detection
-from services.vision.features import feature_stack
+from services.vision.features import dark_lines, feature_stack
 from services.vision.geometry import locate
 from services.vision.intrusions import intrusions
 from services.vision.quality import loss_of_vision
 from services.vision.scoring import clock_hours
 from services.vision.water import water_level, water_wedge
 
-MODEL = "classical-2026.11.29b"
+MODEL = "classical-2026.11.29c"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 
@@ -49,16 +49,19 @@ def analyse(image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
         return [blind]
     geometry = locate(image, diameter_mm or DEFAULT_DIAMETER_MM)
     stack = feature_stack(image)
+    # burned-in text, found at half size (a bright crust's grain has thin bright strokes at full size)
+    text = cv2.resize(stack[..., 4], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+    lines = dark_lines(image, text)
     level = water_level(image, geometry, stack)  # the invert's level surface: water (BDD) or settled deposits (BBC)
     wedge = water_wedge(level)
     found = [level] if level is not None else []
-    squeezed = deformation(image, geometry, wedge)
+    squeezed = deformation(image, geometry, wedge, lines)
     if squeezed is not None:
         found.append(squeezed)
     standing = intrusions(image, geometry, wedge, stack)
     # the edges and strands of what stands on the wall are thin dark lines too: not cracks
     taken = set().union(*(clock_hours(d.clock_from, d.clock_to) for d in standing))
-    lines = [d for d in cracks(image, geometry, wedge) if not clock_hours(d.clock_from, d.clock_to) & taken]
+    seen = [d for d in cracks(image, geometry, wedge, lines) if not clock_hours(d.clock_from, d.clock_to) & taken]
     if squeezed is not None:  # a deformed joint wanders out of the cracks' joint band: its arcs are not cracks
-        lines = [d for d in lines if d.characterisation == "A"]
-    return found + lines + standing
+        seen = [d for d in seen if d.characterisation == "A"]
+    return found + seen + standing

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 
 from services.vision.detections import Detection
+from services.vision.features import dark_lines
 from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, sector, unroll
 
-KERNEL_PX = 9  # wider than a crack, narrower than a joint's shadow (15 was tried: docs/benchmarks.md)
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
 JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint...
 JOINT_SHARE_SPREAD = 0.55  # ...or around this much, in at least three quarters of the clock
@@ -25,11 +25,14 @@ MIN_RADIAL_SHARE = 0.35  # a longitudinal crack crosses this share of the ring's
 MIN_ARC_DEG = 20  # a circumferential crack spans at least this
 
 
-def cracks(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | None = None) -> list[Detection]:
+def cracks(
+    image: np.ndarray,
+    geometry: FrameGeometry,
+    water: tuple[int, int] | None = None,
+    lines: np.ndarray | None = None,
+) -> list[Detection]:
     """Cracks in the near ring; ``water``: the clock angles (degrees from 12) the water covers, left out."""
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (KERNEL_PX, KERNEL_PX))
-    blackhat = cv2.morphologyEx(cv2.GaussianBlur(gray, (3, 3), 0), cv2.MORPH_BLACKHAT, kernel)
+    blackhat = dark_lines(image) if lines is None else lines
     # unrolled a little wider than the near ring: a joint at the ring's edge is still seen whole, and
     # told apart, rather than cut into an arc that looks like a circumferential crack
     polar = unroll(blackhat, geometry, margin=EDGE_MARGIN)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import math
 
-import cv2
 import numpy as np
 
 from services.vision.detections import Detection
+from services.vision.features import dark_lines
 from services.vision.geometry import FrameGeometry, clock_of, inside_image, unroll
 
-KERNEL_PX = 9  # as the cracks' black-hat: joints are thin dark lines
 MIN_CONTRAST = 9  # 8-bit, at least: a joint is darker than the wall around it by this...
 NOISE_TIMES = 5.0  # ...and by this many times the wall's median black-hat
 BAND_M = (0.4, 2.2)  # the joint is looked for this far ahead: at most one joint of a 2 m pipe length, and
@@ -36,10 +35,15 @@ MIN_DEFORMATION_PCT = 6.0  # below this: a round pipe through JPEG and noise, or
 # renderer or a lens whose pixels are not square: 0.92 high for 1 wide reads 4.2 %)
 
 
-def deformation(image: np.ndarray, geometry: FrameGeometry, water: tuple[int, int] | None = None) -> Detection | None:
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (KERNEL_PX, KERNEL_PX))
-    blackhat = cv2.morphologyEx(cv2.GaussianBlur(gray, (3, 3), 0), cv2.MORPH_BLACKHAT, kernel)
+def deformation(
+    image: np.ndarray,
+    geometry: FrameGeometry,
+    water: tuple[int, int] | None = None,
+    lines: np.ndarray | None = None,
+) -> Detection | None:
+    """The ovality of the joint in the band, if one is there; ``water``: the clock angles (degrees from 12) the
+    water covers, left out; ``lines``: the frame's ``dark_lines``, if made."""
+    blackhat = dark_lines(image) if lines is None else lines
     radii = (geometry.radius_at(BAND_M[1]), geometry.radius_at(BAND_M[0]))
     polar = unroll(blackhat, geometry, RADIUS_BINS, radii=radii).astype(np.float32)
     valid = inside_image(geometry, image.shape, polar.shape[1], radii=radii)

@@ -11,20 +11,35 @@ import numpy as np
 
 from services.vision.geometry import FrameGeometry
 
-TEXTURE_SIGMA = 1.0  # texture (at half size)
+TEXTURE_SIGMA = 1.0  # texture (at half size): how far each pixel's lightness is from its neighbourhood's (px)
 OVERLAY_CONTRAST = 60  # 8-bit: a text stroke is this much brighter than its 5 px surroundings...
-OVERLAY_BRIGHT = 170  # ...and this bright: how far each pixel's lightness is from its neighbourhood's (px)
+OVERLAY_BRIGHT = 170  # ...and this bright
+DARK_LINE_KERNEL_PX = 9  # wider than a crack, narrower than a joint's shadow (15 was tried: docs/benchmarks.md)
+
+
+def dark_lines(image: np.ndarray, text: np.ndarray | None = None) -> np.ndarray:
+    """uint8, how much darker each pixel is than what is around it within a ``DARK_LINE_KERNEL_PX`` disc
+    (a black-hat filter): cracks, joints, roots' strands, whatever the wall's colour or lighting. The
+    gaps between the letters of burned-in text (``text``, from ``overlay_mask``) are not lines."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (DARK_LINE_KERNEL_PX, DARK_LINE_KERNEL_PX))
+    lines = cv2.morphologyEx(cv2.GaussianBlur(gray, (3, 3), 0), cv2.MORPH_BLACKHAT, kernel)
+    if text is not None:
+        lines[text > 0] = 0
+    return lines
 
 
 def feature_stack(image: np.ndarray) -> np.ndarray:
     """float32 H/2 x W/2 x 5: L, a, b (OpenCV's 8-bit Lab scale), texture and text overlay, at half the frame's size
     (regions are compared, not lines: a quarter of the pixels tells the same, at a quarter of the cost);
     ``on_stack`` scales a frame's geometry to it."""
-    half = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    size = (image.shape[1] // 2, image.shape[0] // 2)
+    half = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    overlay = overlay_mask(half)
     lab = cv2.cvtColor(half, cv2.COLOR_BGR2LAB)
     lightness = lab[..., 0].astype(np.float32)
     texture = cv2.absdiff(lightness, cv2.GaussianBlur(lightness, (0, 0), TEXTURE_SIGMA))
-    return cv2.merge([lab.astype(np.float32), texture, overlay_mask(half)])
+    return cv2.merge([lab.astype(np.float32), texture, overlay.astype(np.float32)])
 
 
 def overlay_mask(image: np.ndarray) -> np.ndarray:
