@@ -16,7 +16,9 @@ from services.vision.detections import Detection
 from services.vision.features import dark_lines
 from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring, sector, unroll
 
-MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be
+MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be...
+MIN_CONTRAST_DIM = 10  # ...or as little as this in a dim, smooth frame
+NOISE_TIMES = 6.0
 JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint...
 JOINT_SHARE_SPREAD = 0.55  # ...or around this much, in at least three quarters of the clock
 JOINT_BAND = 3  # columns either side that a joint's ring may wander over
@@ -39,7 +41,7 @@ def cracks(
     valid = inside_image(geometry, image.shape, polar.shape[1], margin=EDGE_MARGIN)
     if water is not None:
         valid[water[0] : water[1] + 1] = False
-    dark = (polar >= MIN_CONTRAST) & valid
+    dark = (polar >= _threshold(polar, valid)) & valid
     wall_rows = valid.any(axis=1)
     if wall_rows.sum() < 30:
         return []
@@ -62,6 +64,16 @@ def cracks(
         for rows, cols in _components(mask)
         if cols.max() >= inner and cols.min() <= outer  # it reaches into the near ring itself
     ]
+
+
+def _threshold(polar: np.ndarray, valid: np.ndarray) -> float:
+    """``MIN_CONTRAST``, or less in a dim frame whose wall is smooth: a crack in a dark cast-iron pipe is
+    darker than its wall by less than 18 grey levels, and so is everything else there (the threshold
+    follows the wall's own black-hat, ``NOISE_TIMES`` its median, never under ``MIN_CONTRAST_DIM``)."""
+    seen = polar[valid]
+    if not seen.size:
+        return float(MIN_CONTRAST)
+    return float(min(MIN_CONTRAST, max(MIN_CONTRAST_DIM, NOISE_TIMES * float(np.median(seen)))))
 
 
 def ring_columns(geometry: FrameGeometry, columns: int) -> tuple[int, int]:

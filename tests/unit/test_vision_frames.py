@@ -186,3 +186,25 @@ def test_burned_in_text_adds_no_crack(diameter: int) -> None:
         text = f"CH {chainage:7.2f} m  sim-bathy-01-20261129T131957-374"
         cv2.putText(image, text, (12, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
         assert cracks(image) == without, chainage
+
+
+def test_a_crack_in_a_dark_cast_iron_pipe_is_found() -> None:
+    """Two frames of `./lab run`'s simulated drone (tests/fixtures/frames/: a 600 mm cast-iron pipe, a dark
+    wall) over a circumferential crack at 7.5 m, 1-4 o'clock: the crack's black-hat stayed under the 18
+    grey levels asked of cracks on lit walls in one frame, it was seen in one frame only and dropped. The
+    threshold now follows the wall's own (smooth, dim) black-hat: one observation."""
+    from pathlib import Path
+
+    import cv2
+
+    from services.vision.analysis import analyse
+    from services.vision.grouping import FrameResult, group
+    from services.vision.scoring import clock_hours
+
+    frames = []
+    for chainage in (6.0, 6.5):
+        image = cv2.imread(str(Path(__file__).parents[1] / f"fixtures/frames/cast-iron-600-ch{chainage:.1f}.jpg"))
+        frames.append(FrameResult(str(chainage), chainage, tuple(analyse(image, 600))))
+    (crack,) = [o for o in group(frames) if o.code == "BAB"]
+    assert crack.chainage_end_m is None and 7.0 <= crack.chainage_start_m <= 7.5
+    assert clock_hours(crack.clock_from, crack.clock_to) & {1, 2, 3, 4}
