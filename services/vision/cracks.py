@@ -19,6 +19,7 @@ from services.vision.geometry import FrameGeometry, clock_of, inside_image, ring
 MIN_CONTRAST = 18  # 8-bit: how much darker than the wall around it a line must be...
 MIN_CONTRAST_DIM = 10  # ...or as little as this in a dim, smooth frame
 NOISE_TIMES = 6.0
+DIM_WALL = 70  # 8-bit median grey of a dim frame
 JOINT_SHARE = 0.6  # a line around more of the dry wall than this is a joint...
 JOINT_SHARE_SPREAD = 0.55  # ...or around this much, in at least three quarters of the clock
 JOINT_BAND = 3  # columns either side that a joint's ring may wander over
@@ -41,7 +42,7 @@ def cracks(
     valid = inside_image(geometry, image.shape, polar.shape[1], margin=EDGE_MARGIN)
     if water is not None:
         valid[water[0] : water[1] + 1] = False
-    dark = (polar >= _threshold(polar, valid)) & valid
+    dark = (polar >= _threshold(image, polar, valid)) & valid
     wall_rows = valid.any(axis=1)
     if wall_rows.sum() < 30:
         return []
@@ -66,12 +67,15 @@ def cracks(
     ]
 
 
-def _threshold(polar: np.ndarray, valid: np.ndarray) -> float:
-    """``MIN_CONTRAST``, or less in a dim frame whose wall is smooth: a crack in a dark cast-iron pipe is
-    darker than its wall by less than 18 grey levels, and so is everything else there (the threshold
-    follows the wall's own black-hat, ``NOISE_TIMES`` its median, never under ``MIN_CONTRAST_DIM``)."""
+def _threshold(image: np.ndarray, polar: np.ndarray, valid: np.ndarray) -> float:
+    """``MIN_CONTRAST``; in a dim frame (a dark cast-iron wall: its median grey under ``DIM_WALL``), less
+    when its wall is smooth: a crack there is darker than the wall by less than 18 grey levels, and so is
+    everything else (the threshold follows the wall's own black-hat, ``NOISE_TIMES`` its median, never
+    under ``MIN_CONTRAST_DIM``). A lit frame keeps 18: on a lit, smooth wall the lower threshold found
+    false cracks in shading steps (the other renderer's frames)."""
     seen = polar[valid]
-    if not seen.size:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    if not seen.size or float(np.median(gray[::4, ::4])) >= DIM_WALL:
         return float(MIN_CONTRAST)
     return float(min(MIN_CONTRAST, max(MIN_CONTRAST_DIM, NOISE_TIMES * float(np.median(seen)))))
 
