@@ -19,7 +19,7 @@ from services.vision.quality import loss_of_vision
 from services.vision.scoring import clock_hours
 from services.vision.water import water_level, water_wedge
 
-MODEL = "classical-2026.11.29d"
+MODEL = "classical-2026.11.29e"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 

@@ -13,7 +13,8 @@ from services.vision.geometry import FrameGeometry
 
 TEXTURE_SIGMA = 1.0  # texture (at half size): how far each pixel's lightness is from its neighbourhood's (px)
 OVERLAY_CONTRAST = 60  # 8-bit: a text stroke is this much brighter than its 5 px surroundings...
-OVERLAY_BRIGHT = 170  # ...and this bright
+OVERLAY_BRIGHT = 170  # ...and this bright, and white (saturation under this, of 255): a camera's
+OVERLAY_SATURATION = 40  # text is white; bright grit on settled deposits is not
 DARK_LINE_KERNEL_PX = 9  # wider than a crack, narrower than a joint's shadow (15 was tried: docs/benchmarks.md)
 
 
@@ -48,7 +49,8 @@ def overlay_mask(image: np.ndarray) -> np.ndarray:
     them. Not the pipe: the detectors that compare regions leave it out."""
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     strokes = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, np.ones((5, 5), np.uint8))
-    text = ((strokes > OVERLAY_CONTRAST) & (gray > OVERLAY_BRIGHT)).astype(np.uint8)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 1] < OVERLAY_SATURATION  # not sand's or a brick's glint
+    text = ((strokes > OVERLAY_CONTRAST) & (gray > OVERLAY_BRIGHT) & grey).astype(np.uint8)
     return cv2.dilate(text, np.ones((7, 7), np.uint8)).astype(np.float32)
 
 

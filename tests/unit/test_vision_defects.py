@@ -117,3 +117,14 @@ def test_clean_frames_of_another_look_show_none_of_these_codes() -> None:
         for chainage in [10 + 0.5 * i for i in range(12)]:
             found = analyse(decode(pipe_frame(chainage, level, rng, label="M-X")), 600)
             assert not NEW_CODES & {d.code for d in found}, (level, chainage, found)
+
+
+def test_bright_grit_is_not_taken_for_burned_in_text() -> None:
+    """Seen on `./lab run`: settled deposits 45 % high in a 1000 mm pipe read as attached deposits at 3-9
+    o'clock; their sunlit-looking grit (thin bright strokes) was taken for burned-in text and left out, so
+    the invert's level surface was not seen. Text is white; grit is not."""
+    scene = Scene(Conditions(diameter_mm=1000, water_level_pct=22), (Defect.intrusion("BBC", 7.0, 10.0, 0.45),), seed=2)
+    for chainage in (6.5, 7.0, 8.0, 8.5):
+        image, _ = render(scene, chainage)
+        found = water_level(image, locate(image, 1000))
+        assert found is not None and found.code == "BBC", (chainage, found)
