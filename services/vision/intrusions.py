@@ -10,12 +10,14 @@ point's error turns into a wave) are opened away, and a region that reaches into
 candidate. The water's angles are left out (the water detector reads them, and tells settled deposits
 from water: ``water.py``).
 
-What the region is, is read from what it looks like next to the wall: much finer texture than the wall is
-roots (strands), a deep compact region is an obstacle, a shallow one is an encrustation. Its depth is the
-share of the radius it covers, ``1 - r_in / r_out`` at each of its angles (``r_out`` where it meets the
-wall, capped at the near ring's nearest radius), which gives the cross-section it takes. A monocular
-frame cannot tell a short deep object from a long shallow one seen from afar: the quantification is an
-estimate (docs/vision.md says how good, on the scenes).
+What the region is, is read from what it looks like next to the wall: much finer texture than the wall and
+darker is roots (strands), a deep compact region with a near face is an obstacle, anything else an
+encrustation (the grouping decides over frames: ``grouping.py``). Its depth is the share of the radius it
+covers at each of its angles: ``1 - r_in / r_out`` where it has a near face (``r_out``), or, where it runs
+on to the frame's nearest edge, ``1 - r_in / r(1 m)`` (its far end taken where it was seen, at the near
+ring's mean distance); that gives the cross-section it takes. A monocular frame cannot tell a short deep
+object from a long shallow one seen from afar: the quantification is an estimate. Burned-in text (the
+feature stack's fifth channel) is left out.
 """
 
 from __future__ import annotations
