@@ -110,6 +110,10 @@ class Decoded:
     family: str
     device_id: str
     records: tuple[Record, ...]
+    # a gateway's message (one login for many devices: a Frigate NVR) names the device it speaks for by
+    # the name the gateway knows it by; ingest resolves it to a registered device (core/gateways.py) and
+    # puts that device's id on the records, or dead-letters the message (unknown_camera)
+    via: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

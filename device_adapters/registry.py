@@ -14,7 +14,7 @@ import os
 from device_adapters import bathy, karroad, ptipot
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.family import Family
-from device_adapters.status import STATUS_LEVEL, decode_status, is_status_topic
+from device_adapters.status import AVAILABLE_LEVEL, STATUS_LEVEL, decode_status, is_status_topic
 
 BUILT_IN: tuple[Family, ...] = (
     ptipot.FAMILY,
@@ -73,10 +73,11 @@ def family(name: str) -> Family:
 
 def device_topics(family: str, device_id: str) -> list[str]:
     """The topic filters ``device_id`` may publish on: its family's declared shapes with its id filled in
-    and every other placeholder a single-level wildcard, plus its status topic."""
+    and every other placeholder a single-level wildcard, plus its status topic (both its names)."""
     adapter = next(a for a in ADAPTERS.values() if a.family == family)
     filters = []
-    for shape in (*adapter.topic_shapes, f"{adapter.topic_root}/<device_id>/{STATUS_LEVEL}"):
+    status = (f"{adapter.topic_root}/<device_id>/{STATUS_LEVEL}", f"{adapter.topic_root}/<device_id>/{AVAILABLE_LEVEL}")
+    for shape in (*adapter.topic_shapes, *status):
         levels = shape.split("/")
         filled = [device_id if i == 1 else ("+" if lvl.startswith("<") else lvl) for i, lvl in enumerate(levels)]
         filters.append("/".join(filled))

@@ -11,12 +11,15 @@ from device_adapters.contract import Decoded, DeviceStatus, InboundMessage, Reje
 from device_adapters.validation import device_id_from
 
 STATUS_LEVEL = "status"
-PAYLOADS = {b"online": True, b"offline": False}
+# Frigate's own name for it: a Frigate server publishes <prefix>/available (online, offline as its will,
+# stopped when it stops cleanly); with its prefix set to <family>/<gateway id> that is this topic too
+AVAILABLE_LEVEL = "available"
+PAYLOADS = {b"online": True, b"offline": False, b"stopped": False}
 
 
 def is_status_topic(topic: str) -> bool:
     levels = topic.split("/")
-    return len(levels) == 3 and levels[2] == STATUS_LEVEL
+    return len(levels) == 3 and levels[2] in (STATUS_LEVEL, AVAILABLE_LEVEL)
 
 
 def decode_status(family: str, message: InboundMessage) -> Decoded:
@@ -24,5 +27,5 @@ def decode_status(family: str, message: InboundMessage) -> Decoded:
     online = PAYLOADS.get(message.payload.strip())
     if online is None:
         shown = message.payload[:40].decode("utf-8", "replace")
-        raise Rejection("invalid_status", f"a status payload is 'online' or 'offline', not {shown!r}")
+        raise Rejection("invalid_status", f"a status payload is 'online', 'offline' or 'stopped', not {shown!r}")
     return Decoded(family, device_id, (DeviceStatus(device_id=device_id, online=online, time=message.received_at),))

@@ -76,3 +76,29 @@ class DeviceDirectory:
                 "family_mismatch", f"device {device_id!r} is registered as {entry.family!r}, not {family!r}"
             )
         return None
+
+
+class GatewayDirectory:
+    """(gateway, the name it gives a device) -> the registered device, read whole every ``ttl_s`` seconds;
+    a pair the cache does not know is looked up before it is refused (a camera mapped a moment ago is
+    accepted at once). A mapping removed takes effect within ``ttl_s``."""
+
+    SELECT = "SELECT gateway_id, camera_name, device_id FROM gateway_cameras"
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._devices: dict[tuple[str, str], str] = {}
+        self._loaded_at = float("-inf")
+
+    def resolve(self, conn: psycopg.Connection[Any], gateway_id: str, name: str) -> str | None:
+        if time.monotonic() - self._loaded_at > self.ttl_s:
+            self._devices = {(r[0], r[1]): r[2] for r in conn.execute(self.SELECT).fetchall()}
+            self._loaded_at = time.monotonic()
+        found = self._devices.get((gateway_id, name))
+        if found is None:
+            row = conn.execute(
+                self.SELECT + " WHERE gateway_id = %s AND camera_name = %s", (gateway_id, name)
+            ).fetchone()
+            if row is not None:
+                found = self._devices[(gateway_id, name)] = row[2]
+        return found

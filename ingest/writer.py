@@ -32,7 +32,7 @@ from device_adapters.registry import ADAPTERS, decode
 from device_adapters.status import is_status_topic
 from device_adapters.storage import Owned
 from device_adapters.validation import DEVICE_ID
-from ingest.identity import DeviceDirectory
+from ingest.identity import DeviceDirectory, GatewayDirectory
 from ingest.statements import (
     COPY_TARGETS,
     INSERT_MEDIA,
@@ -54,6 +54,7 @@ DEAD_LETTER_CODES: dict[str, str] = {
     "family_mismatch": "the device is registered under another family",
     "retained_not_allowed": "a retained message on a topic other than status (its copy is deleted)",
     "foreign_object": "the message names another device's mission or event",
+    "unknown_camera": "a gateway's message names a camera not mapped to it (core/gateways.py)",
     "conflicting_duplicate": "the key is stored with other values (two readings claiming the same instant)",
     "database_rejected": "the database refused the records (a value it cannot store)",
     "internal_error": "storing failed repeatedly without a verdict",
@@ -158,6 +159,7 @@ class BatchWriter:
         self.directory = directory
         self.keep_bytes = keep_bytes
         self.write_media = write_media
+        self.gateways = GatewayDirectory()
         # connections whose session already has the staging tables (weak: a closed connection's
         # entry goes with it, and a new connection never inherits an old one's)
         self._prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
@@ -182,7 +184,30 @@ class BatchWriter:
                 family,
                 device_id,
             )
-        return decode_one(message, self.max_payload_bytes)
+        outcome = decode_one(message, self.max_payload_bytes)
+        if isinstance(outcome, Accepted) and outcome.decoded.via is not None:
+            return self._through_gateway(conn, outcome)
+        return outcome
+
+    def _through_gateway(self, conn: psycopg.Connection[Any], outcome: Accepted) -> Outcome:
+        """A gateway's message: the device it names must be mapped to that gateway; its records become
+        that device's (it is the device that is seen, owns the events and the media)."""
+        decoded = outcome.decoded
+        name = decoded.via or ""
+        device_id = self.gateways.resolve(conn, decoded.device_id, name)
+        if device_id is None:
+            return DeadLetter(
+                outcome.message,
+                "unknown_camera",
+                f"gateway {decoded.device_id!r} has no camera named {storable_text(name, 64)!r} "
+                f"(map it: tlab devices map-camera {decoded.device_id} {storable_text(name, 64)} <camera id>)",
+                decoded.family,
+                decoded.device_id,
+            )
+        records = tuple(
+            dataclasses.replace(r, device_id=device_id) if hasattr(r, "device_id") else r for r in decoded.records
+        )
+        return Accepted(outcome.message, Decoded(decoded.family, device_id, records))
 
     def write(self, conn: psycopg.Connection[Any], messages: Sequence[InboundMessage]) -> BatchResult:
         """Decode and commit ``messages``. Raises psycopg.OperationalError when the database is
@@ -389,10 +414,12 @@ def _foreign_objects(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> 
 
 
 def _params(record: Any) -> dict[str, Any]:
-    params = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
-    if isinstance(params.get("box"), tuple):
-        params["box"] = list(params["box"])
-    return params
+    """A record's fields as statement parameters: a tuple (a box, a list of zones: records are frozen) is
+    an array column, which psycopg adapts from a list (a tuple would be a composite)."""
+    return {
+        f.name: list(value) if isinstance(value := getattr(record, f.name), tuple) else value
+        for f in dataclasses.fields(record)
+    }
 
 
 def _letter_for_failure(outcome: Outcome, exc: BaseException) -> DeadLetter:

@@ -370,6 +370,49 @@ def devices_sync_broker() -> None:
     typer.echo("broker credentials and ACL regenerated" if written else "left to the running `tlab broker-credentials`")
 
 
+@devices_app.command("map-camera")
+def devices_map_camera(
+    gateway_id: Annotated[str, typer.Argument(help="The gateway (a Frigate server's login).")],
+    camera_name: Annotated[str, typer.Argument(help="The camera's name in the gateway's own configuration.")],
+    device_id: Annotated[str, typer.Argument(help="The registered camera it is.")],
+    detect: Annotated[
+        str | None, typer.Option(help="The camera's detect resolution in the gateway, WIDTHxHEIGHT (1280x720).")
+    ] = None,
+) -> None:
+    """Say which registered camera a gateway's camera name is (a gateway's message about a name not
+    mapped is dead-lettered: unknown_camera)."""
+    import psycopg
+
+    from core.gateways import GatewayError, map_camera
+
+    size = None
+    if detect is not None:
+        try:
+            width, height = (int(v) for v in detect.lower().split("x"))
+            size = (width, height)
+        except ValueError as exc:
+            raise typer.BadParameter(f"--detect {detect!r}: WIDTHxHEIGHT, e.g. 1280x720") from exc
+    try:
+        with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+            mapped = map_camera(conn, gateway_id, camera_name, device_id, size)
+    except GatewayError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"{mapped.gateway_id}: {mapped.camera_name} -> {mapped.device_id}")
+
+
+@devices_app.command("cameras")
+def devices_cameras(gateway_id: str) -> None:
+    """The cameras a gateway speaks for."""
+    import psycopg
+
+    from core.gateways import cameras_of
+
+    with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+        for c in cameras_of(conn, gateway_id):
+            size = f"  {c.detect_width}x{c.detect_height}" if c.detect_width else ""
+            typer.echo(f"{c.camera_name} -> {c.device_id}{size}")
+
+
 # ---- API tokens -----------------------------------------------------------------------------------
 @tokens_app.command("create")
 def tokens_create(

@@ -1,7 +1,9 @@
 """Karroad illegal-dumping cameras. Contract: README.md beside this file.
 
 The event model follows Frigate's (new / update / end, with a start and end time, a label, a score, a
-box and zones) so that a Frigate adapter (a later issue) produces the same records.
+box and zones), and a Frigate server speaks it too: with its ``topic_prefix`` set to
+``karroad/<gateway id>``, its ``events`` messages arrive on this family's events topic and become the same
+records, for the camera the gateway maps its camera name to (``frigate.py``, docs/incidents.md).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from device_adapters.contract import Decoded, InboundMessage, MetricSpec, Rejection
+from device_adapters.karroad.frigate import epoch, parse_event
 from device_adapters.karroad.records import CameraEvent, CameraSnapshot
 from device_adapters.validation import (
     StrictPayload,
@@ -72,6 +75,9 @@ class KarroadAdapter:
         parts = topic_parts(message.topic, self.topic_root, SHAPES[kind])
         camera_id = device_id_from(parts[1])
         if kind == "events":
+            if _is_frigate(message.payload):  # a Frigate server whose topic_prefix is karroad/<gateway id>
+                event, camera_name = frigate_event(camera_id, message)
+                return Decoded(self.family, camera_id, (event,), via=camera_name)
             return Decoded(self.family, camera_id, (self._event(camera_id, message),))
         event_id = parts[3]
         if not _matches(EVENT_ID, event_id):
@@ -110,6 +116,44 @@ def _parse_ts(value: str) -> datetime:
         return _TsProperty.model_validate({"ts": value}).ts
     except ValueError as exc:
         raise Rejection("invalid_property", f"MQTT v5 user property ts: {value!r} is not a timestamp") from exc
+
+
+def _is_frigate(payload: bytes) -> bool:
+    """Frigate's events messages carry the object's state before and after the change; Karroad's native
+    ones are flat (and refuse unknown keys: a native payload with an ``after`` key is refused anyway)."""
+    return b'"after"' in payload and b'"event_id"' not in payload
+
+
+def frigate_event(gateway_id: str, message: InboundMessage) -> tuple[CameraEvent, str]:
+    """A Frigate ``events`` message -> the object's latest state, and the camera name it is about (ingest
+    resolves it to the camera registered behind this gateway). The version is Frigate's ``frame_time``
+    (a redelivered older state never replaces a newer one); the zone, the first zone the object is in."""
+    body = parse_event(message.payload)
+    after, received = body.after, message.received_at
+    updated = received if after.frame_time is None else epoch("frame_time", after.frame_time, received)
+    event = CameraEvent(
+        event_id=after.id,
+        device_id=gateway_id,
+        updated_at=updated,
+        event_type=body.type,
+        label=after.label,
+        score=after.score,
+        box=after.box,
+        zone=after.current_zones[0] if after.current_zones else None,
+        start_time=epoch("start_time", after.start_time, received),
+        end_time=None if after.end_time is None else epoch("end_time", after.end_time, received),
+        stationary=after.stationary,
+        has_snapshot=after.has_snapshot,
+        source="frigate",
+        false_positive=after.false_positive,
+        motionless_count=after.motionless_count,
+        top_score=after.top_score,
+        current_zones=tuple(after.current_zones),
+        entered_zones=tuple(after.entered_zones),
+        plate=after.recognized_license_plate,
+        gateway_id=gateway_id,
+    )
+    return event, after.camera
 
 
 def _matches(pattern: str, value: str) -> bool:

@@ -6,8 +6,8 @@ after the change (``FrigateObject``), with Frigate's own field names and meaning
 Frigate's shape with a reason, and ignores keys it does not use (Frigate adds any custom attribute of an
 object to the message: a key more is not an error). Pure: no I/O, no clock.
 
-Not yet wired into ingest (issue 12's plan, docs/incidents.md): the gateway account, the camera mapping,
-the records.
+``adapter.py`` turns a message into the camera family's records; ingest resolves the camera name through
+the gateway's mapping (``core/gateways.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class FrigateObject(_Lenient):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
     camera: str = Field(pattern=CAMERA_NAME)
+    frame_time: float | None = Field(None, gt=0)  # the frame this state is from
     label: str = Field(pattern=LABEL)
     sub_label: str | tuple[str, float] | None = None
     score: float = Field(ge=0, le=1)
@@ -99,14 +100,3 @@ def epoch(name: str, seconds: float, received_at: datetime) -> datetime:
     except (OverflowError, OSError, ValueError) as exc:
         raise Rejection("invalid_timestamp", f"{name}: {seconds!r} is not a Unix time") from exc
     return check_time(name, moment, received_at)
-
-
-AVAILABILITY = frozenset({"online", "offline", "stopped"})
-
-
-def parse_available(payload: bytes) -> str:
-    """``<prefix>/available``: online (on every connection), stopped (a normal stop), offline (the will)."""
-    text = payload.decode("utf-8", errors="replace").strip()
-    if text not in AVAILABILITY:
-        raise Rejection("invalid_status", f"Frigate availability must be one of {sorted(AVAILABILITY)}, got {text!r}")
-    return text

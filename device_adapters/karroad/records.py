@@ -30,6 +30,14 @@ class CameraEvent:
     stationary: bool
     has_snapshot: bool
     source: str = "karroad"
+    # what a Frigate gateway adds (docs/incidents.md); Karroad's native cameras leave the defaults
+    false_positive: bool = False
+    motionless_count: int | None = None
+    top_score: float | None = None
+    current_zones: tuple[str, ...] = ()
+    entered_zones: tuple[str, ...] = ()
+    plate: str | None = None  # text Frigate read: police only (the API says only that one was read)
+    gateway_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

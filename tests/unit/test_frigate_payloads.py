@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from device_adapters.contract import Rejection
-from device_adapters.karroad.frigate import epoch, parse_available, parse_event
+from device_adapters.karroad.frigate import epoch, parse_event
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "frigate"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -98,10 +98,3 @@ def test_frigate_times_are_checked_like_every_devices() -> None:
     with pytest.raises(Rejection) as refused:
         epoch("start_time", 1e20, NOW)
     assert refused.value.code == "invalid_timestamp"
-
-
-def test_availability_is_online_stopped_or_offline() -> None:
-    assert [parse_available(p) for p in (b"online", b"stopped", b"offline\n")] == ["online", "stopped", "offline"]
-    with pytest.raises(Rejection) as refused:
-        parse_available(b"maybe")
-    assert refused.value.code == "invalid_status"

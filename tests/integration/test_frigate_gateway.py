@@ -1,0 +1,89 @@
+"""A Frigate server as a gateway, through the real broker and ingest (docs/incidents.md, issue 12 item 1).
+
+The gateway logs in as itself (a registered karroad device), with Frigate's `topic_prefix` set to
+`karroad/<gateway id>`; its events name cameras by Frigate's camera names, which the registry maps to
+registered cameras. A camera it does not own is dead-lettered; the broker keeps it to its prefix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from core.gateways import GatewayError, map_camera
+from sim.publisher import OutboundMessage
+from tests.conftest import count, wait_for
+from tests.integration.helpers import device_publisher, keyring, publish_all
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).parents[1] / "fixtures" / "frigate"
+
+
+def frigate_messages(gateway: str, camera_name: str, object_id: str) -> list[OutboundMessage]:
+    """Frigate's sequence for one object (samples built from its source), with this test's ids and times
+    near now: a first state still taken for a false positive, then `new`, an update, and the end."""
+    end = json.loads((SAMPLES / "events_end.json").read_text())
+    new = json.loads((SAMPLES / "events_new_after_false_positive.json").read_text())
+    out = []
+    for message in (new, new, end):
+        for state in (message["before"], message["after"]):
+            state.update(id=object_id, camera=camera_name)
+        out.append(OutboundMessage(f"karroad/{gateway}/events", json.dumps(message).encode()))
+    out[1] = OutboundMessage(out[1].topic, out[1].payload.replace(b'"type": "new"', b'"type": "update"'))
+    return out
+
+
+def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, db, uid) -> None:
+    gateway, camera, stranger = f"frigate{uid}", f"cam{uid}", f"other{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad", stranger: "karroad"})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_des_fleurs", camera, (1280, 720))
+        with pytest.raises(GatewayError, match="already behind"):
+            map_camera(conn, gateway, "other_name", camera)  # a camera is behind one gateway, one name
+    object_id = f"1795420861.204518-{uid[:6]}"
+    publish_all(stack, frigate_messages(gateway, "rue_des_fleurs", object_id))
+    unmapped = frigate_messages(gateway, "jardin_prive", f"1795420999.000001-{uid[:6]}")[2]
+    publish_all(stack, [unmapped, OutboundMessage(f"karroad/{gateway}/available", b"online")])
+
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s AND event_type = 'end'", object_id),
+        what="the object's end stored",
+    )
+    row = db.execute(
+        "SELECT device_id, gateway_id, source, label, false_positive, stationary, zone, entered_zones, end_time "
+        "FROM camera_events WHERE event_id = %s",
+        (object_id,),
+    ).fetchone()
+    assert row["device_id"] == camera and row["gateway_id"] == gateway and row["source"] == "frigate"
+    assert (row["label"], row["false_positive"], row["stationary"]) == ("couch", False, True)
+    assert row["zone"] == "collection_point" and row["entered_zones"] == ["collection_point"]
+    assert row["end_time"] is not None
+
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", gateway) >= 1,
+        what="the unmapped camera's dead letter",
+    )
+    letter = db.execute(
+        "SELECT reason_code, reason FROM dead_letters WHERE device_id = %s ORDER BY id DESC LIMIT 1", (gateway,)
+    ).fetchone()
+    assert letter["reason_code"] == "unknown_camera" and "jardin_prive" in letter["reason"]
+    assert "tlab devices map-camera" in letter["reason"]
+    assert count(db, "SELECT count(*) FROM camera_events WHERE event_id LIKE %s", "1795420999.000001-%") == 0
+    wait_for(
+        lambda: db.execute("SELECT online FROM devices WHERE device_id = %s", (gateway,)).fetchone()["online"],
+        what="Frigate's availability as the gateway's status",
+    )
+
+    # the broker keeps the gateway to its own prefix: not another camera's topics, not another root
+    publisher = device_publisher(stack, gateway, "karroad")
+    try:
+        for topic in (f"karroad/{stranger}/events", f"ptipot/{gateway}/readings", f"frigate/{gateway}/events"):
+            assert publisher.publish(OutboundMessage(topic, frigate_messages(gateway, "x", "1.0-x")[2].payload))
+        assert publisher.flush(10)
+    finally:
+        publisher.close()
+    assert publisher.counts.failed == 3, publisher.counts  # PUBACK 135 "Not authorized" for each
+    assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", stranger) == 0
