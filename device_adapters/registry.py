@@ -15,6 +15,7 @@ from device_adapters import bathy, karroad, ptipot
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.family import Family
 from device_adapters.status import AVAILABLE_LEVEL, STATUS_LEVEL, decode_status, is_status_topic
+from device_adapters.validation import topic_pattern
 
 BUILT_IN: tuple[Family, ...] = (
     ptipot.FAMILY,
@@ -62,6 +63,16 @@ def decode(message: InboundMessage) -> Decoded:
     if is_status_topic(message.topic):
         return decode_status(adapter.family, message)
     return adapter.decode(message)
+
+
+def may_be_retained(topic: str) -> bool:
+    """A status topic, or a topic its family declares may be retained (``retained_shapes``: Frigate
+    publishes its snapshots retained). Ingest dead-letters any other retained message."""
+    if is_status_topic(topic):
+        return True
+    adapter = ADAPTERS.get(topic.split("/", 1)[0])
+    shapes: tuple[str, ...] = getattr(adapter, "retained_shapes", ())
+    return any(topic_pattern(shape).fullmatch(topic) for shape in shapes)
 
 
 def family(name: str) -> Family:

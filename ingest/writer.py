@@ -28,8 +28,7 @@ from core.errors import first_line
 from core.media_store import MediaStore
 from core.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
 from device_adapters.contract import REJECTION_CODES, Decoded, InboundMessage, MediaBlob, Rejection
-from device_adapters.registry import ADAPTERS, decode
-from device_adapters.status import is_status_topic
+from device_adapters.registry import ADAPTERS, decode, may_be_retained
 from device_adapters.storage import Owned
 from device_adapters.validation import DEVICE_ID
 from ingest.identity import DeviceDirectory, GatewayDirectory
@@ -52,7 +51,7 @@ DEAD_LETTER_CODES: dict[str, str] = {
     "unregistered_device": "the device is not in the registry (TLAB_INGEST_REQUIRE_PROVISIONED)",
     "revoked_device": "the device's credentials were revoked",
     "family_mismatch": "the device is registered under another family",
-    "retained_not_allowed": "a retained message on a topic other than status (its copy is deleted)",
+    "retained_not_allowed": "a retained message on a topic no family lets be retained (its copy is deleted)",
     "foreign_object": "the message names another device's mission or event",
     "unknown_camera": "a gateway's message names a camera not mapped to it (core/gateways.py)",
     "conflicting_duplicate": "the key is stored with other values (two readings claiming the same instant)",
@@ -175,11 +174,12 @@ class BatchWriter:
             refusal = self.directory.check(conn, family, device_id)
             if refusal is not None:
                 return DeadLetter(message, refusal.code, refusal.reason, family, device_id)
-        if message.retain and not is_status_topic(message.topic):
+        if message.retain and not may_be_retained(message.topic):
             return DeadLetter(
                 message,
                 "retained_not_allowed",
-                "only <family>/<device_id>/status may be retained; publish data without the retain flag "
+                "only <family>/<device_id>/status (and what a family declares, such as Frigate's snapshots) may be "
+                "retained; publish data without the retain flag "
                 "(the broker's retained copy has been deleted)",
                 family,
                 device_id,

@@ -15,8 +15,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from device_adapters.contract import Decoded, InboundMessage, MetricSpec, Rejection
-from device_adapters.karroad.frigate import epoch, parse_event
-from device_adapters.karroad.records import CameraEvent, CameraSnapshot
+from device_adapters.karroad.frigate import CAMERA_NAME, LABEL, epoch, parse_event
+from device_adapters.karroad.records import CameraEvent, CameraSnapshot, LabelSnapshot
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,
@@ -59,16 +59,21 @@ SHAPES = {
     "events": "karroad/<camera_id>/events",
     "snapshots": "karroad/<camera_id>/snapshots/<event_id>",
 }
+# a Frigate gateway's snapshot per camera and label (its topic_prefix is karroad/<gateway id>): retained
+FRIGATE_SNAPSHOT = "karroad/<gateway_id>/<camera_name>/<label>/snapshot"
 
 
 class KarroadAdapter:
     family = "karroad"
     topic_root = "karroad"
-    topic_shapes: tuple[str, ...] = tuple(SHAPES.values())
+    topic_shapes: tuple[str, ...] = (*SHAPES.values(), FRIGATE_SNAPSHOT)
+    retained_shapes: tuple[str, ...] = (FRIGATE_SNAPSHOT,)
     metrics: tuple[MetricSpec, ...] = ()  # events, not numeric series
 
     def decode(self, message: InboundMessage) -> Decoded:
         levels = message.topic.split("/")
+        if len(levels) == 5 and levels[4] == "snapshot":
+            return self._frigate_snapshot(message)
         kind = levels[2] if len(levels) > 2 else ""
         if kind not in SHAPES:
             raise Rejection("unknown_topic", f"topic {message.topic!r} matches none of {sorted(SHAPES.values())}")
@@ -87,6 +92,19 @@ class KarroadAdapter:
         time = message.received_at if ts_prop is None else check_time("ts", _parse_ts(ts_prop), message.received_at)
         snapshot = CameraSnapshot(event_id=event_id, device_id=camera_id, time=time, media_sha256=blob.sha256)
         return Decoded(self.family, camera_id, (blob, snapshot))
+
+    def _frigate_snapshot(self, message: InboundMessage) -> Decoded:
+        """``<prefix>/<camera>/<label>/snapshot``: the JPEG of the camera's latest object of that label
+        (Frigate's defaults crop it around the object and draw its box: docs/incidents.md)."""
+        parts = topic_parts(message.topic, self.topic_root, FRIGATE_SNAPSHOT)
+        gateway_id, camera_name, label = device_id_from(parts[1]), parts[2], parts[3]
+        if not _matches(CAMERA_NAME, camera_name) or not _matches(LABEL, label):
+            raise Rejection("unknown_topic", f"camera {camera_name!r} or label {label!r} is not one Frigate names")
+        blob = jpeg_blob(message.payload)
+        snapshot = LabelSnapshot(
+            device_id=gateway_id, label=label, media_sha256=blob.sha256, time=message.received_at, gateway_id=gateway_id
+        )
+        return Decoded(self.family, gateway_id, (blob, snapshot), via=camera_name)
 
     def _event(self, camera_id: str, message: InboundMessage) -> CameraEvent:
         body = parse_json(EventPayload, message.payload)

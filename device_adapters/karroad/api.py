@@ -81,8 +81,19 @@ def routes(kit: ApiKit) -> APIRouter:
         row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE event_id = %s", (event_id,)).fetchone()
         if row is None:
             raise kit.not_found(f"camera event {event_id!r}")
+        # its own snapshots, and a Frigate gateway's of its camera and label while it lasted (Frigate's carry
+        # no event id: the best frame of the latest object of that label, published again at its end)
         snaps = conn.execute(
-            "SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %s ORDER BY time", (event_id,)
+            "SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %(e)s UNION "
+            "SELECT time, media_sha256 FROM camera_label_snapshots WHERE device_id = %(d)s AND label = %(l)s "
+            "AND time >= %(start)s AND time <= coalesce(%(end)s, now()) + interval '1 minute' ORDER BY time",
+            {
+                "e": event_id,
+                "d": row["device_id"],
+                "l": row["label"],
+                "start": row["start_time"],
+                "end": row["end_time"],
+            },
         ).fetchall()
         snapshots = [Snapshot(**s, media_url=kit.media_url(s["media_sha256"])) for s in snaps]
         return CameraEventDetail(**row, snapshots=snapshots)

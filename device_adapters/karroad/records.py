@@ -48,3 +48,16 @@ class CameraSnapshot:
     device_id: str
     time: datetime
     media_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSnapshot:
+    """A snapshot a Frigate gateway published for a camera and a label (no event id: the best frame of the
+    latest object of that label); the same bytes published again (it is retained) are one row."""
+
+    table: ClassVar[str] = "camera_label_snapshots"
+    device_id: str
+    label: str
+    media_sha256: str
+    time: datetime
+    gateway_id: str

@@ -7,6 +7,7 @@ registered cameras. A camera it does not own is dead-lettered; the broker keeps 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import psycopg
@@ -20,6 +21,7 @@ from tests.integration.helpers import device_publisher, keyring, publish_all
 pytestmark = pytest.mark.integration
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "frigate"
+SNAPSHOT_CASE = Path(__file__).parents[2] / "device_adapters" / "karroad" / "testdata" / "valid_frigate_snapshot"
 
 
 def frigate_messages(gateway: str, camera_name: str, object_id: str) -> list[OutboundMessage]:
@@ -27,16 +29,20 @@ def frigate_messages(gateway: str, camera_name: str, object_id: str) -> list[Out
     near now: a first state still taken for a false positive, then `new`, an update, and the end."""
     end = json.loads((SAMPLES / "events_end.json").read_text())
     new = json.loads((SAMPLES / "events_new_after_false_positive.json").read_text())
+    shift = end["after"]["end_time"] - (time.time() - 5)  # the object ended 5 s ago
     out = []
     for message in (new, new, end):
         for state in (message["before"], message["after"]):
             state.update(id=object_id, camera=camera_name)
+            for key in ("frame_time", "start_time", "end_time"):
+                if state.get(key):
+                    state[key] -= shift
         out.append(OutboundMessage(f"karroad/{gateway}/events", json.dumps(message).encode()))
     out[1] = OutboundMessage(out[1].topic, out[1].payload.replace(b'"type": "new"', b'"type": "update"'))
     return out
 
 
-def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, db, uid) -> None:
+def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, api, db, uid) -> None:
     gateway, camera, stranger = f"frigate{uid}", f"cam{uid}", f"other{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad", stranger: "karroad"})
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
@@ -45,6 +51,10 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, db,
             map_camera(conn, gateway, "other_name", camera)  # a camera is behind one gateway, one name
     object_id = f"1795420861.204518-{uid[:6]}"
     publish_all(stack, frigate_messages(gateway, "rue_des_fleurs", object_id))
+    # Frigate's snapshot of the camera's couch, retained as Frigate publishes it (twice: the same bytes)
+    jpeg = (SNAPSHOT_CASE / "payload.jpg").read_bytes()
+    snapshot = OutboundMessage(f"karroad/{gateway}/rue_des_fleurs/couch/snapshot", jpeg, retain=True)
+    publish_all(stack, [snapshot, snapshot])
     unmapped = frigate_messages(gateway, "jardin_prive", f"1795420999.000001-{uid[:6]}")[2]
     publish_all(stack, [unmapped, OutboundMessage(f"karroad/{gateway}/available", b"online")])
 
@@ -63,6 +73,14 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, db,
     assert row["end_time"] is not None
 
     wait_for(
+        lambda: count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera),
+        what="Frigate's snapshot stored for the camera",
+    )
+    detail = api.get(f"/v1/camera-events/{object_id}").json()
+    assert len(detail["snapshots"]) == 1, detail  # retained and sent twice: one snapshot
+    assert api.get(detail["snapshots"][0]["media_url"]).content == jpeg
+
+    wait_for(
         lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", gateway) >= 1,
         what="the unmapped camera's dead letter",
     )
@@ -70,6 +88,14 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, db,
         "SELECT reason_code, reason FROM dead_letters WHERE device_id = %s ORDER BY id DESC LIMIT 1", (gateway,)
     ).fetchone()
     assert letter["reason_code"] == "unknown_camera" and "jardin_prive" in letter["reason"]
+    assert (
+        count(
+            db,
+            "SELECT count(*) FROM dead_letters WHERE reason_code = 'retained_not_allowed' AND device_id = %s",
+            gateway,
+        )
+        == 0
+    )
     assert "tlab devices map-camera" in letter["reason"]
     assert count(db, "SELECT count(*) FROM camera_events WHERE event_id LIKE %s", "1795420999.000001-%") == 0
     wait_for(

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS camera_label_snapshots;
