@@ -10,6 +10,9 @@ The registry is read whole into memory (one row per device) every ``ttl_s`` seco
 cache does not know is looked up by its key before it is refused (no negative cache: a device
 provisioned a moment ago is accepted at once; a flood of unknown ids costs one key lookup per message,
 next to the dead-letter row each one writes anyway). A revocation takes effect within ``ttl_s``.
+
+A gateway (one login for many cameras: ``core/gateways.py``) passes this check as itself; the cameras it
+names are resolved by ``GatewayDirectory``, cached the same way.
 """
 
 from __future__ import annotations
