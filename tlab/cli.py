@@ -170,6 +170,23 @@ def deliveries() -> None:
     mqtt_thread.join(15)
 
 
+@app.command("incidents")
+def incidents() -> None:
+    """Keep dumping incidents in step with the camera events (docs/incidents.md) until SIGTERM."""
+    import signal
+    import threading
+
+    from core.migrate import require_current_schema
+    from services.incidents.worker import IncidentWorker
+
+    settings = _settings()
+    require_current_schema(settings.database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    IncidentWorker(settings).run(stop)
+
+
 @app.command("vision")
 def vision(
     reanalyse: Annotated[

@@ -174,11 +174,12 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     alerts = _spawn("alerts", ["alerts"], env)
     hooks = _spawn("deliveries", ["deliveries"], env)
     vision = _spawn("vision", ["vision"], env)
+    incidents = _spawn("incidents", ["incidents"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, vision, hooks, alerts, ingest, credentials])
+        _stop([api, incidents, vision, hooks, alerts, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -216,7 +217,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, alerts, hooks, vision, api):
+            for child in (credentials, ingest, alerts, hooks, vision, incidents, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -225,7 +226,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest, alerts, hooks, vision])
+        _stop([ingest, alerts, hooks, vision, incidents])
         _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)

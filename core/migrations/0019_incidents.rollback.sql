@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS incident_timeline; DROP TABLE IF EXISTS incidents;

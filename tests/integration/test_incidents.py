@@ -1,0 +1,120 @@
+"""Incidents from a Frigate gateway's events, through the real broker, ingest and database (issue 12,
+item 2): one incident per object whatever the duplicates, redeliveries and track splits; its domain event
+for the alerts; cleared when the object is gone; withdrawn when the camera takes it for a false positive."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from core.gateways import map_camera
+from services.incidents.worker import IncidentWorker
+from sim.publisher import OutboundMessage
+from tests.conftest import count, wait_for
+from tests.integration.helpers import keyring, publish_all
+
+pytestmark = pytest.mark.integration
+
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "frigate" / "events_end.json"
+
+
+def state(
+    gateway: str,
+    object_id: str,
+    kind: str,
+    *,
+    began_ago: float,
+    seen_ago: float,
+    ended: bool = False,
+    box: list[int] | None = None,
+    label: str = "couch",
+    false_positive: bool = False,
+) -> OutboundMessage:
+    """A Frigate `events` message for one object of camera `rue_des_fleurs`, times relative to now."""
+    message = json.loads(SAMPLE.read_text())
+    now = time.time()
+    for s in (message["before"], message["after"]):
+        s.update(id=object_id, camera="rue_des_fleurs", label=label, start_time=now - began_ago,
+                 frame_time=now - seen_ago, end_time=now - seen_ago if ended else None,
+                 false_positive=false_positive, box=box or s["box"])  # fmt: skip
+    message["type"] = kind
+    return OutboundMessage(f"karroad/{gateway}/events", json.dumps(message).encode())
+
+
+def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, db, uid) -> None:
+    gateway, camera = f"fg{uid}", f"fc{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_des_fleurs", camera)
+    couch, couch_again, bag = f"1795.1-{uid}", f"1795.2-{uid}", f"1795.3-{uid}"
+    van = f"1795.0-{uid}"
+    still = state(gateway, couch, "update", began_ago=600, seen_ago=5)
+    publish_all(
+        stack,
+        [
+            state(gateway, van, "end", began_ago=700, seen_ago=640, ended=True, label="car", box=[300, 280, 700, 560]),
+            still, still,  # a duplicate
+            # the tracker loses the couch and starts a second track on the same spot
+            state(gateway, couch_again, "update", began_ago=300, seen_ago=5, box=[612, 392, 798, 540]),
+            state(gateway, bag, "update", began_ago=400, seen_ago=5, label="bag", box=[10, 10, 60, 70]),
+        ],
+    )  # fmt: skip
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 4, what="4 tracks")
+    worker = IncidentWorker(stack)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        first = worker.work_once(conn)
+        assert worker.work_once(conn) == {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0}  # nothing more
+    assert first["new"] == 2
+    rows = db.execute(
+        "SELECT id, key, tracks, context, state, zone FROM incidents WHERE device_id = %s ORDER BY began_at", (camera,)
+    ).fetchall()
+    couch_incident = next(r for r in rows if r["key"] == couch)
+    assert couch_incident["tracks"] == [couch, couch_again] and couch_incident["context"] == [van]
+    assert couch_incident["state"] == "suspected" and couch_incident["zone"] == "collection_point"
+    event = db.execute(
+        "SELECT device_id, ended_at, withdrawn FROM domain_events WHERE type = 'dumping_suspected' AND key = %s",
+        (f"incident:{couch_incident['id']}",),
+    ).fetchone()
+    assert event == {"device_id": camera, "ended_at": None, "withdrawn": False}
+
+    # redelivered, the couch's tracks end (it was taken away); the bag turns out a false positive
+    publish_all(
+        stack,
+        [
+            still,
+            state(gateway, couch, "end", began_ago=600, seen_ago=3, ended=True),
+            state(gateway, couch_again, "end", began_ago=300, seen_ago=2, ended=True, box=[612, 392, 798, 540]),
+            state(gateway, bag, "update", began_ago=400, seen_ago=1, label="bag", box=[10, 10, 60, 70],
+                  false_positive=True),
+        ],
+    )  # fmt: skip
+    wait_for(
+        lambda: (
+            count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s AND end_time IS NOT NULL", camera) == 3
+        ),
+        what="the couch's tracks ended",
+    )
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s AND false_positive", bag),
+        what="the bag marked a false positive",
+    )
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        second = worker.work_once(conn)
+    assert second == {"new": 0, "updated": 0, "cleared": 1, "withdrawn": 1}
+    states = {
+        r["key"]: r["state"] for r in db.execute("SELECT key, state FROM incidents WHERE device_id = %s", (camera,))
+    }
+    assert states == {couch: "cleared", bag: "dismissed"}
+    events = {
+        r["key"]: (r["ended_at"] is not None, r["withdrawn"])
+        for r in db.execute("SELECT key, ended_at, withdrawn FROM domain_events WHERE device_id = %s", (camera,))
+    }
+    assert sorted(events.values()) == [(False, True), (True, False)]  # the bag's withdrawn, the couch's ended
+    kinds = [r["kind"] for r in db.execute(
+        "SELECT kind FROM incident_timeline WHERE incident_id = %s ORDER BY id", (couch_incident["id"],)
+    )]  # fmt: skip
+    assert kinds == ["suspected", "cleared"]
