@@ -82,3 +82,13 @@ def test_iou() -> None:
     assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
     assert iou((0, 0, 10, 10), (10, 10, 20, 20)) == 0.0
     assert abs(iou((0, 0, 10, 10), (5, 0, 15, 10)) - 50 / 150) < 1e-9
+
+
+def test_a_new_object_on_the_spot_of_one_taken_away_is_a_new_incident() -> None:
+    """Seen on `./lab run`: a couch dumped 6 minutes after the previous one on the same spot was taken away
+    joined the previous (cleared) incident, so no alert was raised for it."""
+    taken_away = track("couch-old", seen=600, end=600)
+    new_couch = track("couch-new", start=600 + 360, seen=600)
+    found = suspicions([taken_away, new_couch])
+    assert [s.tracks for s in found] == [("couch-old",), ("couch-new",)]
+    assert found[0].cleared_at is not None and found[1].cleared_at is None
