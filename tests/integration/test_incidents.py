@@ -66,9 +66,9 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 4, what="4 tracks")
     worker = IncidentWorker(stack)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        first = worker.work_once(conn)
+        worker.work_once(conn)  # other tests' cameras may have incidents too: this camera's are checked
         assert worker.work_once(conn) == {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0}  # nothing more
-    assert first["new"] == 2
+    assert count(db, "SELECT count(*) FROM incidents WHERE device_id = %s", camera) == 2
     rows = db.execute(
         "SELECT id, key, tracks, context, state, zone FROM incidents WHERE device_id = %s ORDER BY began_at", (camera,)
     ).fetchall()
@@ -104,7 +104,8 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
     )
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         second = worker.work_once(conn)
-    assert second == {"new": 0, "updated": 0, "cleared": 1, "withdrawn": 1}
+    assert second["cleared"] >= 1 and second["withdrawn"] >= 1 and second["new"] == 0
+    assert count(db, "SELECT count(*) FROM incidents WHERE device_id = %s", camera) == 2
     states = {
         r["key"]: r["state"] for r in db.execute("SELECT key, state FROM incidents WHERE device_id = %s", (camera,))
     }
