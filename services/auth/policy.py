@@ -87,6 +87,13 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/observations/{observation_id}"): FAMILY_READERS["bathy"],
     ("GET", "/v1/missions/{mission_id}/report"): FAMILY_READERS["bathy"],
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
+    # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
+    ("GET", "/v1/incidents"): FAMILY_READERS["karroad"],
+    ("GET", "/v1/incidents/{incident_id}"): FAMILY_READERS["karroad"],
+    **{
+        ("POST", f"/v1/incidents/{{incident_id}}/{action}"): allow(ADMIN, OPERATOR, Role.CLEANLINESS, audit=True)
+        for action in ("confirm", "dismiss", "clear", "close")
+    },
     ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
     ("POST", "/v1/tokens"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),

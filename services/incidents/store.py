@@ -17,9 +17,9 @@ from typing import Any
 import psycopg
 
 from core.domain_events import end_event, raise_event, withdraw_event
+from services.incidents.lifecycle import EVENT_TYPE
 from services.incidents.rule import Policy, Suspicion, Track, suspicions
 
-EVENT_TYPE = "dumping_suspected"
 RULE = "rule"
 
 TRACKS_SQL = (

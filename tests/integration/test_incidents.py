@@ -119,3 +119,53 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
         "SELECT kind FROM incident_timeline WHERE incident_id = %s ORDER BY id", (couch_incident["id"],)
     )]  # fmt: skip
     assert kinds == ["suspected", "cleared"]
+
+
+def test_agents_decide_incidents_through_the_api_and_others_may_not(stack, ingest, api, issue_token, db, uid) -> None:
+    gateway, camera = f"ag{uid}", f"ac{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_des_fleurs", camera)
+    couch, van = f"1796.1-{uid}", f"1796.0-{uid}"
+    publish_all(
+        stack,
+        [
+            state(gateway, van, "end", began_ago=700, seen_ago=640, ended=True, label="car", box=[300, 280, 700, 560]),
+            state(gateway, couch, "update", began_ago=600, seen_ago=5),
+        ],
+    )
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 2, what="tracks")
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        IncidentWorker(stack).work_once(conn)
+    (incident,) = db.execute("SELECT id FROM incidents WHERE device_id = %s", (camera,)).fetchall()
+    path = f"/v1/incidents/{incident['id']}"
+    as_role = lambda role: {"Authorization": f"Bearer {issue_token(role)}"}  # noqa: E731
+    cleanliness, police, gardens = as_role("cleanliness"), as_role("police"), as_role("green_spaces")
+
+    assert api.get("/v1/incidents", headers=gardens).status_code == 403
+    listed = api.get(f"/v1/incidents?device_id={camera}", headers=cleanliness).json()
+    assert [i["id"] for i in listed["items"]] == [incident["id"]] and listed["items"][0]["state"] == "suspected"
+    detail = api.get(path, headers=police).json()
+    assert {(e["event_id"], e["role"]) for e in detail["events"]} == {(couch, "object"), (van, "context")}
+    assert [t["kind"] for t in detail["timeline"]] == ["suspected"]
+    assert api.post(f"{path}/confirm", headers=police, json={}).status_code == 403  # police read, agents decide
+
+    confirmed = api.post(f"{path}/confirm", headers=cleanliness, json={"note": "seen on site"})
+    assert confirmed.status_code == 200 and confirmed.json()["state"] == "confirmed"
+    again = api.post(f"{path}/confirm", headers=cleanliness, json={})
+    assert again.status_code == 409 and "is confirmed" in again.json()["detail"]
+    assert api.post(f"{path}/dismiss", headers=cleanliness, json={"note": "  "}).status_code == 422
+    assert api.post(f"{path}/dismiss", headers=cleanliness, json={}).status_code == 422
+    cleared = api.post(f"{path}/clear", headers=cleanliness, json={"note": "crew took it at 11:20"}).json()
+    assert cleared["state"] == "cleared" and cleared["time_to_clearance_s"] > 590
+    closed = api.post(f"{path}/close", headers=cleanliness).json()
+    assert closed["state"] == "closed"
+    assert [t["kind"] for t in closed["timeline"]] == ["suspected", "confirmed", "cleared", "closed"]
+    assert {t["actor"] for t in closed["timeline"][1:]} == {closed["timeline"][1]["actor"]} != {"rule"}
+    assert api.post(f"{path}/clear", headers=cleanliness, json={}).status_code == 409
+    assert api.get("/v1/incidents/999999999", headers=cleanliness).status_code == 404
+    event = db.execute(
+        "SELECT ended_at FROM domain_events WHERE type = 'dumping_suspected' AND key = %s",
+        (f"incident:{incident['id']}",),
+    ).fetchone()
+    assert event["ended_at"] is not None  # cleared: its alert clears
