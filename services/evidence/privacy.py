@@ -1,0 +1,106 @@
+"""What everyone but police sees of a camera snapshot: private areas blacked out, persons and vehicles
+blurred from the boxes the camera sent, faces and number plates blurred where OpenCV's Haar cascades find
+them (OpenCV 4.x ships them: ``cv2.data.haarcascades``). Nobody is identified: the cascades only say
+"a face-like / plate-like region here", nothing is compared with anything, and the plate text Frigate read
+is never drawn.
+
+Pure functions on decoded images (BGR arrays). Order matters: masks first (a private window is black in
+every copy, before any detector looks at it), then the boxes, then the detectors on what is left. Pixels
+outside the masks, the boxes and the detections are left exactly as they were: the copy is kept losslessly
+(``encode_copy``), so a comparison with the original shows where, and only where, it was changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in the image's pixels
+Polygon = Sequence[tuple[float, float]]  # points as fractions of the width and height (0-1), as Frigate's masks
+
+CASCADES = {
+    "face": ("haarcascade_frontalface_default.xml", 1.1, 5, (24, 24)),
+    "plate": ("haarcascade_russian_plate_number.xml", 1.1, 4, (40, 12)),
+}
+BLUR_PAD = 0.1  # a box is widened by this share of its size on each side: boxes are tight
+PIXEL_BLOCK = 12  # pixelated to blocks this large (at least), then blurred: unreadable, not reversible
+BLOCKS_ACROSS = 6  # ...or to this many blocks across the region's short side, whichever blocks are larger
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    masked: int = 0
+    boxes: int = 0
+    found: dict[str, list[Box]] = field(default_factory=dict)
+
+
+def black_out(image: np.ndarray, masks: Sequence[Polygon]) -> np.ndarray:
+    """A copy with each polygon (fractions of the frame) filled black."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    for polygon in masks:
+        points = np.array([[round(x * (w - 1)), round(y * (h - 1))] for x, y in polygon], np.int32)
+        if len(points) >= 3:
+            cv2.fillPoly(out, [points], (0, 0, 0))
+    return out
+
+
+def blur_boxes(image: np.ndarray, boxes: Sequence[Box], pad: float = BLUR_PAD) -> np.ndarray:
+    """A copy with each box (widened by ``pad``) pixelated and blurred; pixels outside untouched."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    for x1, y1, x2, y2 in boxes:
+        dx, dy = int((x2 - x1) * pad), int((y2 - y1) * pad)
+        left, top = max(0, min(w, x1 - dx)), max(0, min(h, y1 - dy))
+        right, bottom = max(0, min(w, x2 + dx)), max(0, min(h, y2 + dy))
+        if right - left < 2 or bottom - top < 2:
+            continue
+        region = out[top:bottom, left:right]
+        # blocks of at least a sixth of the region: a face pixelated at 12 px blocks was still a face to
+        # the frontal-face cascade (a test), and so was one at six blocks blurred by half a block; six blocks
+        # blurred by a whole block are a smear of skin colour to it
+        block = max(PIXEL_BLOCK, min(right - left, bottom - top) // BLOCKS_ACROSS)
+        small = cv2.resize(
+            region, (max(1, (right - left) // block), max(1, (bottom - top) // block)), interpolation=cv2.INTER_AREA
+        )
+        blocky = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_NEAREST)
+        out[top:bottom, left:right] = cv2.GaussianBlur(blocky, (0, 0), block)
+    return out
+
+
+_loaded: dict[str, cv2.CascadeClassifier] = {}
+
+
+def find(image: np.ndarray, what: str) -> list[Box]:
+    """Face-like or plate-like regions (``what``: face, plate) by OpenCV's Haar cascade: boxes, no identity."""
+    name, scale, neighbours, smallest = CASCADES[what]
+    if what not in _loaded:
+        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
+        if cascade.empty():
+            raise RuntimeError(f"OpenCV's {name} is missing: opencv-python(-headless) 4.x ships it, 5.0 does not")
+        _loaded[what] = cascade
+    gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image)
+    found = _loaded[what].detectMultiScale(gray, scaleFactor=scale, minNeighbors=neighbours, minSize=smallest)
+    return [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in found]
+
+
+def privacy_copy(
+    image: np.ndarray, *, boxes: Sequence[Box] = (), masks: Sequence[Polygon] = ()
+) -> tuple[np.ndarray, PrivacyReport]:
+    """Masks, then the camera's person and vehicle boxes, then faces and plates found in what is left."""
+    masked = black_out(image, masks)
+    blurred = blur_boxes(masked, boxes)
+    found = {what: find(blurred, what) for what in CASCADES}
+    out = blur_boxes(blurred, [b for regions in found.values() for b in regions])
+    return out, PrivacyReport(masked=len(masks), boxes=len(boxes), found=found)
+
+
+def encode_copy(image: np.ndarray) -> bytes:
+    """Lossless (PNG): outside what was changed, the copy's pixels are the decoded original's."""
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("the copy could not be encoded")
+    return buf.tobytes()
