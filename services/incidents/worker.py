@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from core.errors import first_line
+from core.listening import listen_and_work
 from core.settings import Settings
 from services.incidents.rule import Policy
 from services.incidents.store import refresh
@@ -39,21 +39,19 @@ class IncidentWorker:
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.ready.set()
-                    delay = 1.0
-                    while not stop.is_set():
-                        self.work_once(conn)
-                        list(conn.notifies(timeout=self.poll_s, stop_after=1))
-            except psycopg.Error as exc:
-                self.ready.clear()
-                logger.warning("incidents: database error", extra={"error": first_line(exc), "retry_s": delay})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)
+        listen_and_work(
+            self.settings.database_url,
+            CHANNEL,
+            self._cycle,
+            stop,
+            ready=self.ready,
+            poll_s=self.poll_s,
+            name="incidents",
+        )
+
+    def _cycle(self, conn: psycopg.Connection[Any]) -> bool:
+        self.work_once(conn)
+        return False  # one recomputation covers everything waiting: wait for the next change
 
     def work_once(self, conn: psycopg.Connection[Any]) -> dict[str, int]:
         with conn.transaction():

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from core.errors import first_line
+from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
 from services.vision.analysis import MODEL, UnreadableFrame, analyse, decode
@@ -54,21 +55,15 @@ class VisionWorker:
         self.ready = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self.ready.set()
-                    delay = 1.0
-                    while not stop.is_set():
-                        if self.work_once(conn) == 0:
-                            list(conn.notifies(timeout=self.poll_s, stop_after=1))
-            except psycopg.Error as exc:
-                self.ready.clear()
-                logger.warning("vision: database error", extra={"error": first_line(exc), "retry_s": delay})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)
+        listen_and_work(
+            self.settings.database_url,
+            CHANNEL,
+            lambda conn: self.work_once(conn) > 0,
+            stop,
+            ready=self.ready,
+            poll_s=self.poll_s,
+            name="vision",
+        )
 
     def work_once(self, conn: psycopg.Connection[Any]) -> int:
         """Analyse one batch; returns how many frames it took (0: nothing waiting)."""
