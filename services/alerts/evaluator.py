@@ -203,10 +203,9 @@ class AlertEvaluator:
         opened = open_subjects(conn, stored.id, keys)
         for subject in subjects:
             tail_samples = samples.get(subject.key, [])
-            if isinstance(rule, RateOfChange) and tail_samples:
-                horizon = max(x.time for x in tail_samples)
-                tail_samples = change_series(rule, tail_samples, horizon)
-                could_fire = any(c.value >= rule.by for c in tail_samples if c.time >= tail)
+            if isinstance(rule, RateOfChange):  # no reading in the window: no change, nothing can fire
+                changes = change_series(rule, tail_samples, max(x.time for x in tail_samples)) if tail_samples else []
+                could_fire = any(c.value >= rule.by for c in changes if c.time >= tail)
             else:
                 own = rule.for_device(subject.labels)  # type: ignore[union-attr]
                 could_fire = any(own.breaches(x.value) for x in tail_samples if x.time >= tail)

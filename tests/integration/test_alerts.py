@@ -595,3 +595,28 @@ def test_after_its_first_tick_a_time_rule_looks_only_at_devices_that_could_be_in
     (alert,) = wait_for(fired, timeout=10, what="the offline alert")
     assert alert["state"] == "firing" and alerts_of(db, steady) == []
     assert evaluator.stats.skipped > skipped  # the steady device: not evaluated after the first tick
+
+
+def test_a_rate_rule_with_no_reading_in_the_tail_is_skipped_not_a_crash(stack, ingest, db, uid) -> None:
+    """Seen on `./lab run` (2026-11-29): the evaluator died on a rate rule's subject with no reading since
+    the tail ('RateOfChange' object has no attribute 'for_device'), and the supervisor kept restarting it."""
+    from services.alerts.rules import RateOfChange
+    from services.alerts.store import StoredRule, Subject
+
+    device = f"rt{uid}"
+    publish_all(stack, [garden(device, minutes_ago(30))])  # its only reading: long before the tail
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device), what="reading")
+    rule = RateOfChange.model_validate(
+        {"name": f"drying-{device}", "scope": {"family": "ptipot", "devices": [device]}, "severity": "warning",
+         "service": "green_spaces", "metric": "soil_vwc_pct", "direction": "fall", "by": 10, "window": "PT5M"}
+    )  # fmt: skip
+    save_pack(db, [rule], source="test")
+    rule_id = db.execute("SELECT id FROM alert_rules WHERE name = %s", (rule.name,)).fetchone()["id"]
+    evaluator = AlertEvaluator(stack)
+    now = datetime.now(UTC)
+    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+        done = evaluator.evaluate_tail(
+            conn, StoredRule(rule_id, rule), [Subject(device, device, "ptipot", {})], now, now
+        )
+    assert done == 1 and evaluator.stats.skipped == 1  # handled, and skipped: nothing could fire
+    assert alerts_of(db, device) == []
