@@ -170,8 +170,26 @@ class Settings(BaseSettings):
         description="A message that failed this many times in a row without a verdict (neither stored nor "
         "dead-lettered, e.g. a bug) is dead-lettered as internal_error instead of being retried forever.",
     )
+    camera_retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days camera events, snapshots, their privacy copies and the cameras' dead letters are kept "
+        "(an incident under a police legal hold keeps its own). At most 30: French law (Code de la sécurité "
+        "intérieure L.252-3) allows no more for these cameras; a larger value is refused at start.",
+    )
+    retention_interval_s: float = Field(3600.0, gt=0, description="How often `tlab evidence` runs the retention purge.")
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
+
+    @field_validator("camera_retention_days")
+    @classmethod
+    def _lawful_retention(cls, value: int) -> int:
+        if value > 30:
+            raise ValueError(
+                f"{value} days is more than the law allows for these cameras: at most 30 "
+                "(Code de la sécurité intérieure L.252-3); a longer need is a legal hold on an incident"
+            )
+        return value
 
     @field_validator(
         "state_dir", "media_root", "mqtt_tls_certfile", "mqtt_tls_keyfile", "mqtt_tls_cafile", "mqtt_auth_dir"

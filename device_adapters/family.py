@@ -41,6 +41,9 @@ class Family:
     # module with ``routes(kit) -> fastapi.APIRouter`` (device_adapters/api.py), by name: imported by the
     # API only, so the family's pure parts never load the web framework
     api: str | None = None
+    # its images show people (a street camera): personal data; the original is served to police only,
+    # through an incident, everyone else gets the privacy copy (services/evidence, docs/incidents.md)
+    personal_images: bool = False
 
     @property
     def name(self) -> str:

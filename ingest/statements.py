@@ -37,8 +37,8 @@ ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EX
 """
 
 INSERT_MEDIA = """
-INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
+INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id, personal)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (sha256) DO NOTHING
 """
 
@@ -51,6 +51,9 @@ UPDATE devices SET online = %(online)s, status_at = %(time)s
 WHERE device_id = %(device_id)s AND online IS DISTINCT FROM %(online)s
   AND (status_at IS NULL OR status_at <= %(time)s)
 """
+
+# Families whose images show people: their media rows are personal (served to police only, via incidents).
+PERSONAL_IMAGES = frozenset(family.name for family in FAMILIES if family.personal_images)
 
 # Every family's specs, from the registry: ingest has no line per family.
 COPY_TARGETS: tuple[CopyTarget, ...] = tuple(

@@ -32,9 +32,11 @@ from device_adapters.registry import ADAPTERS, decode, may_be_retained
 from device_adapters.storage import Owned
 from device_adapters.validation import DEVICE_ID
 from ingest.identity import DeviceDirectory, GatewayDirectory
+from ingest.masks import MaskDirectory
 from ingest.statements import (
     COPY_TARGETS,
     INSERT_MEDIA,
+    PERSONAL_IMAGES,
     UPSERT_DEAD_LETTER,
     UPSERT_DEVICE,
     UPSERTS,
@@ -159,6 +161,7 @@ class BatchWriter:
         self.keep_bytes = keep_bytes
         self.write_media = write_media
         self.gateways = GatewayDirectory()
+        self.masks = MaskDirectory()
         # connections whose session already has the staging tables (weak: a closed connection's
         # entry goes with it, and a new connection never inherits an old one's)
         self._prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
@@ -186,7 +189,17 @@ class BatchWriter:
             )
         outcome = decode_one(message, self.max_payload_bytes)
         if isinstance(outcome, Accepted) and outcome.decoded.via is not None:
-            return self._through_gateway(conn, outcome)
+            outcome = self._through_gateway(conn, outcome)
+        if isinstance(outcome, Accepted):  # a device's privacy masks, before any image of it is stored
+            try:
+                outcome = Accepted(outcome.message, self.masks.apply(conn, outcome.decoded))
+            except Exception as exc:
+                if is_outage(exc):
+                    raise
+                logger.exception("privacy masks not applied")
+                decoded = outcome.decoded
+                reason = f"the device's privacy masks could not be applied: {first_line(exc)}"
+                return DeadLetter(message, "internal_error", reason, decoded.family, decoded.device_id)
         return outcome
 
     def _through_gateway(self, conn: psycopg.Connection[Any], outcome: Accepted) -> Outcome:
@@ -214,6 +227,7 @@ class BatchWriter:
         unreachable (nothing committed: the caller retries and does not acknowledge)."""
         if self.directory is not None:
             self.directory.refresh_if_stale(conn)
+        self.masks.load(conn)  # every batch: a new mask applies to the very next image
         outcomes = [self.judge(conn, m) for m in messages]
         try:
             return self._commit(conn, outcomes)
@@ -362,7 +376,16 @@ class BatchWriter:
             cur.executemany(
                 INSERT_MEDIA,
                 [
-                    (b.sha256, b.content_type, len(b.data), b.width, b.height, owner.family, owner.device_id)
+                    (
+                        b.sha256,
+                        b.content_type,
+                        len(b.data),
+                        b.width,
+                        b.height,
+                        owner.family,
+                        owner.device_id,
+                        owner.family in PERSONAL_IMAGES,
+                    )
                     for owner, b in blobs
                 ],
             )

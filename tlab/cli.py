@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,8 @@ dead_app = typer.Typer(help="Dead letters: messages the platform refused, with t
 app.add_typer(dead_app, name="dead-letters")
 families_app = typer.Typer(help="The registered device families (device_adapters/registry.py).", no_args_is_help=True)
 app.add_typer(families_app, name="families")
+retention_app = typer.Typer(help="Retention of camera data (docs/incidents.md).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
@@ -185,6 +188,50 @@ def incidents() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     IncidentWorker(settings).run(stop)
+
+
+@app.command("evidence")
+def evidence() -> None:
+    """Make the privacy copy of every camera image and purge what is past retention (docs/incidents.md)
+    until SIGTERM."""
+    import signal
+    import threading
+
+    from core.migrate import require_current_schema
+    from services.evidence.worker import EvidenceWorker
+
+    settings = _settings()
+    require_current_schema(settings.database_url)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    EvidenceWorker(settings).run(stop)
+
+
+@retention_app.command("purge")
+def retention_purge(
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Purge as if it were this moment (ISO 8601, e.g. 2027-01-15T00:00:00+00:00); default: now."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+) -> None:
+    """Purge camera events, snapshots, privacy copies and the cameras' dead letters older than
+    TLAB_CAMERA_RETENTION_DAYS (held incidents keep theirs); prints what went."""
+    import json
+
+    import psycopg
+
+    from core.media_store import MediaStore
+    from services.evidence.retention import purge
+
+    settings = _settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        moment = now or conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        if moment.tzinfo is None:
+            raise typer.BadParameter("--now needs a time zone (…Z or …+01:00)")
+        report = purge(conn, MediaStore(settings.media_path), moment, settings.camera_retention_days, dry_run=dry_run)
+    typer.echo(json.dumps(report.as_dict(), indent=2))
 
 
 @app.command("vision")
@@ -415,6 +462,37 @@ def devices_map_camera(
     except GatewayError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"{mapped.gateway_id}: {mapped.camera_name} -> {mapped.device_id}")
+
+
+@devices_app.command("mask")
+def devices_mask(
+    device_id: Annotated[str, typer.Argument(help="The camera.")],
+    polygon: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A polygon in fractions of the frame, as Frigate writes masks: x1,y1,x2,y2,x3,y3,... "
+            "(repeat for several). The list replaces the camera's masks."
+        ),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the camera's masks.")] = False,
+) -> None:
+    """Privacy masks (private windows, gardens): blacked out of every image the camera sends from now on,
+    before it is stored. Without options, shows the camera's masks."""
+    import psycopg
+
+    from core.privacy_masks import masks_of, set_masks
+    from device_adapters.masking import MaskError, parse_polygon
+
+    with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+        if polygon or clear:
+            try:
+                polygons = [] if clear else [parse_polygon(p) for p in polygon or []]
+                count = set_masks(conn, device_id, polygons)
+            except (MaskError, LookupError) as exc:
+                raise typer.BadParameter(str(exc)) from exc
+            typer.echo(f"{device_id}: {count} mask(s)")
+        for mask in masks_of(conn, device_id):
+            typer.echo(",".join(f"{v:g}" for point in mask for v in point))
 
 
 @devices_app.command("cameras")

@@ -175,11 +175,12 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     hooks = _spawn("deliveries", ["deliveries"], env)
     vision = _spawn("vision", ["vision"], env)
     incidents = _spawn("incidents", ["incidents"], env)
+    evidence = _spawn("evidence", ["evidence"], env)
     api = _spawn("api", ["api"], env)
     base = f"http://{settings.api_host}:{settings.api_port}"
     if not wait_http(f"{base}/health", 30):
         print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, incidents, vision, hooks, alerts, ingest, credentials])
+        _stop([api, evidence, incidents, vision, hooks, alerts, ingest, credentials])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -217,7 +218,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, alerts, hooks, vision, incidents, api):
+            for child in (credentials, ingest, alerts, hooks, vision, incidents, evidence, api):
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -226,7 +227,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest, alerts, hooks, vision, incidents])
+        _stop([ingest, alerts, hooks, vision, incidents, evidence])
         _stop([api, credentials])
         stack.down()
         print("stopped.", flush=True)

@@ -34,6 +34,7 @@ FAMILY = Family(
     folder=Path(__file__).parent,
     simulator=SIMULATOR,
     api=f"{__name__}.api",
+    personal_images=True,
 )
 
 __all__ = ["FAMILY", "KarroadAdapter"]

@@ -170,6 +170,7 @@ def frigate_event(gateway_id: str, message: InboundMessage) -> tuple[CameraEvent
         entered_zones=tuple(after.entered_zones),
         plate=after.recognized_license_plate,
         gateway_id=gateway_id,
+        snapshot_box=None if after.snapshot is None else after.snapshot.box,
     )
     return event, after.camera
 

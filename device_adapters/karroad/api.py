@@ -8,18 +8,25 @@ reads their annotations, which name the kit's types.
 """
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from device_adapters.api import ApiKit
 
 
 class Snapshot(BaseModel):
+    """A camera image as every reader may see it: its privacy copy (masks, persons and vehicles, faces and
+    plates blurred). Police view an original through its incident (GET /v1/incidents/{id})."""
+
     time: datetime
-    media_sha256: str
-    media_url: str
+    privacy: Literal["ready", "pending", "unavailable"] = Field(
+        description="ready: media_url is the privacy copy; pending: being made (seconds); unavailable: the "
+        "original could not be copied (its file is gone)."
+    )
+    media_url: str | None = Field(description="The privacy copy (PNG), when ready.")
 
 
 class CameraEvent(BaseModel):
@@ -36,13 +43,26 @@ class CameraEvent(BaseModel):
     end_time: datetime | None
     stationary: bool
     has_snapshot: bool
+    false_positive: bool
+    plate_read: bool = Field(description="A number plate was read (its text is shown to police only, in incidents).")
 
 
 class CameraEventDetail(CameraEvent):
     snapshots: list[Snapshot]
 
 
-EVENT_COLUMNS = ", ".join(CameraEvent.model_fields)
+EVENT_COLUMNS = (
+    ", ".join(f for f in CameraEvent.model_fields if f != "plate_read") + ", plate IS NOT NULL AS plate_read"
+)
+# an event's own snapshots, and a Frigate gateway's of its camera and label while it lasted (Frigate's carry no
+# event id: the best frame of the latest object of that label, published again at its end), with their copies
+SNAPSHOTS = """
+SELECT s.time, c.copy_sha256, c.error FROM (
+    SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %(e)s UNION
+    SELECT time, media_sha256 FROM camera_label_snapshots WHERE device_id = %(d)s AND label = %(l)s
+    AND time >= %(start)s AND time <= coalesce(%(end)s, now()) + interval '1 minute'
+) s LEFT JOIN evidence_copies c ON c.original_sha256 = s.media_sha256 ORDER BY s.time
+"""
 LIST_KEY = ("start_time", "event_id")  # the list's order, unique: its keyset
 
 
@@ -81,21 +101,16 @@ def routes(kit: ApiKit) -> APIRouter:
         row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE event_id = %s", (event_id,)).fetchone()
         if row is None:
             raise kit.not_found(f"camera event {event_id!r}")
-        # its own snapshots, and a Frigate gateway's of its camera and label while it lasted (Frigate's carry
-        # no event id: the best frame of the latest object of that label, published again at its end)
-        snaps = conn.execute(
-            "SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %(e)s UNION "
-            "SELECT time, media_sha256 FROM camera_label_snapshots WHERE device_id = %(d)s AND label = %(l)s "
-            "AND time >= %(start)s AND time <= coalesce(%(end)s, now()) + interval '1 minute' ORDER BY time",
-            {
-                "e": event_id,
-                "d": row["device_id"],
-                "l": row["label"],
-                "start": row["start_time"],
-                "end": row["end_time"],
-            },
-        ).fetchall()
-        snapshots = [Snapshot(**s, media_url=kit.media_url(s["media_sha256"])) for s in snaps]
+        params = {"e": event_id, "d": row["device_id"], "l": row["label"], "start": row["start_time"]}
+        snaps = conn.execute(SNAPSHOTS, {**params, "end": row["end_time"]}).fetchall()
+        snapshots = [
+            Snapshot(
+                time=s["time"],
+                privacy="ready" if s["copy_sha256"] else "unavailable" if s["error"] else "pending",
+                media_url=kit.media_url(s["copy_sha256"]) if s["copy_sha256"] else None,
+            )
+            for s in snaps
+        ]
         return CameraEventDetail(**row, snapshots=snapshots)
 
     return router

@@ -38,6 +38,7 @@ class CameraEvent:
     entered_zones: tuple[str, ...] = ()
     plate: str | None = None  # text Frigate read: police only (the API says only that one was read)
     gateway_id: str | None = None
+    snapshot_box: tuple[int, int, int, int] | None = None  # Frigate crops its snapshots around it
 
 
 @dataclass(frozen=True, slots=True)

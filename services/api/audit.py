@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 logger = logging.getLogger(__name__)
 
 INSERT = """
-INSERT INTO audit_log (principal, token_id, roles, method, path, query, status, client, user_agent)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+INSERT INTO audit_log (principal, token_id, roles, method, path, query, status, client, user_agent, subject)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
@@ -30,9 +30,20 @@ def _write(pool: Any, request: Request, status: int) -> None:
         status,
         request.client.host if request.client else None,
         request.headers.get("user-agent"),
+        _subject(request),
     )
     with pool.connection() as conn:
         conn.execute(INSERT, row)
+
+
+def _subject(request: Request) -> str | None:
+    """What the call was about: set by its route, or read from its path (an incident's id), so a refused
+    call (stopped before the route ran) names its incident too."""
+    subject = getattr(request.state, "audit_subject", None)
+    if subject is None:
+        incident = request.scope.get("path_params", {}).get("incident_id")
+        subject = f"incident:{incident}" if incident is not None and str(incident).isdigit() else None
+    return subject
 
 
 async def audit_middleware(request: Request, call_next: Any) -> Any:

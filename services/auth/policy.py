@@ -94,6 +94,11 @@ POLICIES: dict[tuple[str, str], Policy] = {
         ("POST", f"/v1/incidents/{{incident_id}}/{action}"): allow(ADMIN, OPERATOR, Role.CLEANLINESS, audit=True)
         for action in ("confirm", "dismiss", "clear", "close")
     },
+    # originals (what the camera sent, masks applied) and legal holds: police only, each call audited with
+    # the incident it is for (audit_log.subject)
+    ("GET", "/v1/incidents/{incident_id}/evidence/{sha256}"): allow(Role.POLICE, audit=True),
+    ("POST", "/v1/incidents/{incident_id}/hold"): allow(Role.POLICE, audit=True),
+    ("POST", "/v1/incidents/{incident_id}/release"): allow(Role.POLICE, audit=True),
     ("GET", "/v1/tokens"): allow(ADMIN, audit=True),
     ("POST", "/v1/tokens"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/tokens/{token_id}"): allow(ADMIN, audit=True),

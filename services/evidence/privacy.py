@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from device_adapters.masking import Polygon, black_out
+
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in the image's pixels
-Polygon = Sequence[tuple[float, float]]  # points as fractions of the width and height (0-1), as Frigate's masks
 
 CASCADES = {
     "face": ("haarcascade_frontalface_default.xml", 1.1, 5, (24, 24)),
@@ -35,17 +36,6 @@ class PrivacyReport:
     masked: int = 0
     boxes: int = 0
     found: dict[str, list[Box]] = field(default_factory=dict)
-
-
-def black_out(image: np.ndarray, masks: Sequence[Polygon]) -> np.ndarray:
-    """A copy with each polygon (fractions of the frame) filled black."""
-    out = image.copy()
-    h, w = out.shape[:2]
-    for polygon in masks:
-        points = np.array([[round(x * (w - 1)), round(y * (h - 1))] for x, y in polygon], np.int32)
-        if len(points) >= 3:
-            cv2.fillPoly(out, [points], (0, 0, 0))
-    return out
 
 
 def blur_boxes(image: np.ndarray, boxes: Sequence[Box], pad: float = BLUR_PAD) -> np.ndarray:

@@ -54,3 +54,34 @@ def act(conn: psycopg.Connection[Any], incident: int, action: Action, actor: str
         at = cleared["cleared_at"] if isinstance(cleared, dict) else cleared[0]  # type: ignore[index]
         end_event(conn, type=EVENT_TYPE, key=key, ended_at=at)
     return True
+
+
+def hold(conn: psycopg.Connection[Any], incident: int, actor: str, note: str) -> bool:
+    """Police place a legal hold: the incident's evidence outlives the retention period until released."""
+    return _set_hold(conn, incident, actor, note, held=True)
+
+
+def release(conn: psycopg.Connection[Any], incident: int, actor: str, note: str | None) -> bool:
+    """The hold is lifted: the evidence is purged at the next purge if it is past the retention period."""
+    return _set_hold(conn, incident, actor, note, held=False)
+
+
+def _set_hold(conn: psycopg.Connection[Any], incident: int, actor: str, note: str | None, *, held: bool) -> bool:
+    row = conn.execute(
+        "SELECT held_at IS NOT NULL AS held FROM incidents WHERE id = %s FOR UPDATE", (incident,)
+    ).fetchone()
+    if row is None:
+        return False
+    is_held = row["held"] if isinstance(row, dict) else row[0]
+    if is_held == held:
+        raise NotAllowed(f"incident {incident} is {'already' if held else 'not'} under a legal hold")
+    conn.execute(
+        "UPDATE incidents SET held_at = CASE WHEN %(h)s THEN now() END, held_by = CASE WHEN %(h)s THEN %(a)s END, "
+        "hold_note = CASE WHEN %(h)s THEN %(n)s END, updated_at = now() WHERE id = %(i)s",
+        {"h": held, "a": actor, "n": note, "i": incident},
+    )
+    conn.execute(
+        "INSERT INTO incident_timeline (incident_id, kind, actor, note) VALUES (%s, %s, %s, %s)",
+        (incident, "held" if held else "released", actor, note),
+    )
+    return True

@@ -10,10 +10,13 @@ import json
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import psycopg
 import pytest
 
 from core.gateways import GatewayError, map_camera
+from services.evidence.worker import EvidenceWorker
 from sim.publisher import OutboundMessage
 from tests.conftest import count, wait_for
 from tests.integration.helpers import device_publisher, keyring, publish_all
@@ -76,9 +79,15 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, api
         lambda: count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera),
         what="Frigate's snapshot stored for the camera",
     )
-    detail = api.get(f"/v1/camera-events/{object_id}").json()
-    assert len(detail["snapshots"]) == 1, detail  # retained and sent twice: one snapshot
-    assert api.get(detail["snapshots"][0]["media_url"]).content == jpeg
+    (pending,) = api.get(f"/v1/camera-events/{object_id}").json()["snapshots"]  # retained, sent twice: one
+    assert pending["privacy"] == "pending" and pending["media_url"] is None  # nobody sees it before its copy
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        EvidenceWorker(stack, settle_s=0).copy_once(conn)
+    (snap,) = api.get(f"/v1/camera-events/{object_id}").json()["snapshots"]
+    assert snap["privacy"] == "ready"
+    copy = cv2.imdecode(np.frombuffer(api.get(snap["media_url"]).content, np.uint8), cv2.IMREAD_COLOR)
+    original = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(copy, original)  # a couch, no person, vehicle, face or plate: nothing to blur
 
     wait_for(
         lambda: count(db, "SELECT count(*) FROM dead_letters WHERE device_id = %s", gateway) >= 1,

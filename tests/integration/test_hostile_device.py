@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from services.evidence.worker import EvidenceWorker
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import RunningWorker, count, wait_for
 from tests.integration.helpers import device_publisher, garden, keyring, publish_all, readings
@@ -327,11 +328,19 @@ def test_media_follow_the_reader_policy_of_their_family(stack, ingest, db, api, 
         "bathy": f"/v1/media/{hashlib.sha256(frame).hexdigest()}",
         "karroad": f"/v1/media/{hashlib.sha256(snapshot).hexdigest()}",
     }
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        EvidenceWorker(stack, settle_s=0).copy_once(conn)
+    copy = db.execute(
+        "SELECT copy_sha256 FROM evidence_copies WHERE original_sha256 = %s", (urls["karroad"].rsplit("/", 1)[1],)
+    ).fetchone()["copy_sha256"]
+    urls["karroad copy"] = f"/v1/media/{copy}"
+    # a camera original is nobody's through /v1/media (police view it through an incident); its copy is
+    # the cameras' readers'
     expected = {
-        "sanitation": {"bathy": 200, "karroad": 403},
-        "cleanliness": {"bathy": 403, "karroad": 200},
-        "police": {"bathy": 403, "karroad": 200},
-        "operator": {"bathy": 200, "karroad": 200},
+        "sanitation": {"bathy": 200, "karroad": 403, "karroad copy": 403},
+        "cleanliness": {"bathy": 403, "karroad": 403, "karroad copy": 200},
+        "police": {"bathy": 403, "karroad": 403, "karroad copy": 200},
+        "operator": {"bathy": 200, "karroad": 403, "karroad copy": 200},
     }
     for role, by_family in expected.items():
         headers = {"Authorization": f"Bearer {issue_token(role)}"}

@@ -6,11 +6,13 @@ import threading
 
 import cv2
 import numpy as np
+import psycopg
 import pytest
 
 from device_adapters.bathy.simulator import DroneMission
 from device_adapters.karroad.simulator import CameraFleet
 from device_adapters.ptipot.simulator import GardenFleet
+from services.evidence.worker import EvidenceWorker
 from sim.credentials import ApiProvisioner, DeviceKeyring
 from sim.runner import run_simulator
 from tests.conftest import count, wait_for
@@ -102,12 +104,14 @@ def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
         return items if len(items) == 2 and all(e["event_type"] == "end" for e in items) else []
 
     events = wait_for(ended, what="two ended events")
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        EvidenceWorker(stack, settle_s=0).copy_once(conn)
     for event in events:
         assert event["end_time"] is not None and event["stationary"] is True
         detail = api.get(f"/v1/camera-events/{event['event_id']}").json()
-        assert len(detail["snapshots"]) == 1
-        snap = api.get(detail["snapshots"][0]["media_url"])
-        assert snap.status_code == 200 and snap.content[:3] == b"\xff\xd8\xff"
+        assert len(detail["snapshots"]) == 1 and detail["snapshots"][0]["privacy"] == "ready"
+        snap = api.get(detail["snapshots"][0]["media_url"])  # the privacy copy, lossless
+        assert snap.status_code == 200 and snap.content[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_faulty_fleet_stores_each_unique_reading_once(stack, ingest, api, db, uid) -> None:

@@ -8,22 +8,33 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse
 from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
-from services.api.deps import ConnDep, PrincipalDep
+from services.api.deps import ConnDep, MediaDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page
-from services.incidents.lifecycle import Action, NotAllowed, act
+from services.auth.roles import Role
+from services.auth.tokens import Principal
+from services.incidents.lifecycle import Action, NotAllowed, act, hold, release
 
 router = APIRouter(tags=["incidents"])
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Incident id.")]
 State = Literal["suspected", "confirmed", "dismissed", "cleared", "closed"]
+HoldAction = Literal["hold", "release"]
 COLUMNS = (
-    "id, device_id, label, zone, state, began_at, suspected_at, cleared_at, tracks, context, created_at, updated_at"
+    "id, device_id, label, zone, state, began_at, suspected_at, cleared_at, tracks, context, created_at, updated_at, "
+    "held_at, held_by, hold_note, evidence_purged_at"
 )
 LIST_KEY = ("began_at", "id")
+
+
+class LegalHold(BaseModel):
+    at: datetime
+    by: str
+    note: str | None
 
 
 class Incident(BaseModel):
@@ -40,6 +51,8 @@ class Incident(BaseModel):
     context: list[str] = Field(description="Vehicles' and persons' events in its zone just before it appeared.")
     created_at: datetime
     updated_at: datetime
+    legal_hold: LegalHold | None = Field(description="Set by police: its evidence is kept past retention.")
+    evidence_purged_at: datetime | None = Field(description="When retention purged its images and events.")
 
 
 class TimelineEntry(BaseModel):
@@ -49,13 +62,27 @@ class TimelineEntry(BaseModel):
     note: str | None
 
 
+class Evidence(BaseModel):
+    time: datetime
+    privacy: Literal["ready", "pending", "unavailable"] = Field(
+        description="ready: url is the privacy copy; pending: being made (seconds); unavailable: not copyable."
+    )
+    url: str | None = Field(description="The privacy copy (masks, persons, vehicles, faces and plates blurred).")
+    original_url: str | None = Field(
+        description="Police only: the image as the camera sent it (masks applied); every view is audited with "
+        "this incident."
+    )
+
+
 class IncidentEvent(BaseModel):
     event_id: str
     role: Literal["object", "context"]
     label: str
     start_time: datetime
     end_time: datetime | None
-    media_urls: list[str]
+    plate_read: bool = Field(description="A number plate was read by the camera's software.")
+    plate: str | None = Field(description="The plate text: police only (null for every other role).")
+    evidence: list[Evidence]
 
 
 class IncidentDetail(Incident):
@@ -71,7 +98,9 @@ class Decision(BaseModel):
 def _incident(row: dict) -> Incident:
     cleared = row["cleared_at"]
     seconds = (cleared - row["began_at"]).total_seconds() if cleared else None
-    return Incident(**row, time_to_clearance_s=seconds)
+    held = row.pop("held_at"), row.pop("held_by"), row.pop("hold_note")
+    hold = LegalHold(at=held[0], by=held[1], note=held[2]) if held[0] else None
+    return Incident(**row, time_to_clearance_s=seconds, legal_hold=hold)
 
 
 @router.get("/incidents", summary="Incidents, most recent first")
@@ -101,29 +130,67 @@ def list_incidents(
     )
 
 
-def _detail(conn: ConnDep, incident_id: int) -> IncidentDetail:
+# an incident's events, each with its images (its own snapshots, and its camera's of its label while it
+# lasted: Frigate's name no event) and their privacy copies
+EVENTS = """
+SELECT e.event_id, CASE WHEN e.event_id = ANY(%(tracks)s) THEN 'object' ELSE 'context' END AS role,
+    e.label, e.start_time, e.end_time, e.plate, coalesce((
+        SELECT json_agg(json_build_object('time', s.time, 'sha', s.media_sha256, 'copy', c.copy_sha256,
+            'error', c.error) ORDER BY s.time)
+        FROM (SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = e.event_id UNION
+              SELECT time, media_sha256 FROM camera_label_snapshots l WHERE l.device_id = e.device_id
+              AND l.label = e.label AND l.time >= e.start_time
+              AND l.time <= coalesce(e.end_time, now()) + interval '1 minute') s
+        LEFT JOIN evidence_copies c ON c.original_sha256 = s.media_sha256), '[]') AS evidence
+FROM camera_events e WHERE e.event_id = ANY(%(all)s) ORDER BY e.start_time
+"""
+
+
+def _is_police(principal: Principal) -> bool:
+    return Role.POLICE in principal.roles
+
+
+def _evidence(incident_id: int, item: dict, police: bool) -> Evidence:
+    ready, sha = item["copy"] is not None, item["sha"]
+    return Evidence(
+        time=item["time"],
+        privacy="ready" if ready else "unavailable" if item["error"] else "pending",
+        url=f"/v1/media/{item['copy']}" if ready else None,
+        original_url=f"/v1/incidents/{incident_id}/evidence/{sha}" if police else None,
+    )
+
+
+def _events(conn: ConnDep, row: dict) -> list[dict]:
+    return conn.execute(EVENTS, {"tracks": row["tracks"], "all": row["tracks"] + row["context"]}).fetchall()
+
+
+def _detail(conn: ConnDep, principal: Principal, incident_id: int) -> IncidentDetail:
     row = conn.execute(f"SELECT {COLUMNS} FROM incidents WHERE id = %s", (incident_id,)).fetchone()
     if row is None:
         raise HTTPException(404, f"incident {incident_id} not found")
     timeline = conn.execute(
         "SELECT at, kind, actor, note FROM incident_timeline WHERE incident_id = %s ORDER BY at, id", (incident_id,)
     ).fetchall()
-    events = conn.execute(
-        "SELECT e.event_id, CASE WHEN e.event_id = ANY(%(tracks)s) THEN 'object' ELSE 'context' END AS role, "
-        "e.label, e.start_time, e.end_time, coalesce(array("
-        "  SELECT '/v1/media/' || s.media_sha256 FROM ("
-        "    SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = e.event_id UNION "
-        "    SELECT time, media_sha256 FROM camera_label_snapshots l WHERE l.device_id = e.device_id "
-        "    AND l.label = e.label AND l.time >= e.start_time "
-        "    AND l.time <= coalesce(e.end_time, now()) + interval '1 minute') s ORDER BY s.time), '{}') AS media_urls "
-        "FROM camera_events e WHERE e.event_id = ANY(%(all)s) ORDER BY e.start_time",
-        {"tracks": row["tracks"], "all": row["tracks"] + row["context"]},
-    ).fetchall()
-    return IncidentDetail(
-        **_incident(row).model_dump(),
-        timeline=[TimelineEntry(**t) for t in timeline],
-        events=[IncidentEvent(**e) for e in events],
-    )
+    police = _is_police(principal)
+    events = [
+        IncidentEvent(
+            **{k: e[k] for k in ("event_id", "role", "label", "start_time", "end_time")},
+            plate_read=e["plate"] is not None,
+            plate=e["plate"] if police else None,
+            evidence=[_evidence(incident_id, item, police) for item in e["evidence"]],
+        )
+        for e in _events(conn, row)
+    ]
+    return IncidentDetail(**_incident(row).model_dump(), timeline=[TimelineEntry(**t) for t in timeline], events=events)
+
+
+def incident_subject(request: Request, incident_id: IncidentId) -> int:
+    """The incident a call is about, written with the call to the audit log (``subject``)."""
+    request.state.audit_subject = f"incident:{incident_id}"
+    return incident_id
+
+
+SubjectId = Annotated[int, Depends(incident_subject)]
 
 
 @router.get(
@@ -131,21 +198,54 @@ def _detail(conn: ConnDep, incident_id: int) -> IncidentDetail:
     summary="One incident with its events, evidence and timeline",
     responses={404: {"model": ErrorMessage, "description": "No such incident"}},
 )
-def get_incident(conn: ConnDep, incident_id: IncidentId) -> IncidentDetail:
-    return _detail(conn, incident_id)
+def get_incident(conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId) -> IncidentDetail:
+    return _detail(conn, principal, incident_id)
+
+
+@router.get(
+    "/incidents/{incident_id}/evidence/{sha256}",
+    summary="Police: an image of the incident as the camera sent it (every view audited with the incident)",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/jpeg": {}}},
+        404: {"model": ErrorMessage, "description": "No such incident, or the image is not its evidence"},
+        410: {"model": ErrorMessage, "description": "Purged (retention) or lost"},
+    },
+)
+def get_original(
+    conn: ConnDep,
+    media: MediaDep,
+    incident_id: SubjectId,
+    sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The original's SHA-256.")],
+) -> FileResponse:
+    row = conn.execute("SELECT tracks, context FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"incident {incident_id} not found")
+    if not any(item["sha"] == sha256 for e in _events(conn, row) for item in e["evidence"]):
+        raise HTTPException(404, f"image {sha256} is not evidence of incident {incident_id}")
+    found = conn.execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,)).fetchone()
+    path = media.open(sha256)
+    if found is None or path is None:
+        raise HTTPException(410, f"image {sha256} is gone (retention or loss)")
+    return FileResponse(path, media_type=found["content_type"], headers={"Cache-Control": "private, no-store"})
 
 
 def _decide(
-    conn: ConnDep, principal: PrincipalDep, incident_id: int, action: Action, decision: Decision
+    conn: ConnDep, principal: PrincipalDep, incident_id: int, action: Action | HoldAction, decision: Decision
 ) -> IncidentDetail:
     with conn.transaction():
         try:
-            found = act(conn, incident_id, action, principal.name, decision.note)
+            if action == "hold":
+                found = hold(conn, incident_id, principal.name, decision.note or "")
+            elif action == "release":
+                found = release(conn, incident_id, principal.name, decision.note)
+            else:
+                found = act(conn, incident_id, action, principal.name, decision.note)
         except NotAllowed as exc:
             raise HTTPException(409, str(exc)) from exc
     if not found:
         raise HTTPException(404, f"incident {incident_id} not found")
-    return _detail(conn, incident_id)
+    return _detail(conn, principal, incident_id)
 
 
 DECISION_RESPONSES: dict[int | str, dict] = {
@@ -156,7 +256,7 @@ DECISION_RESPONSES: dict[int | str, dict] = {
 
 @router.post("/incidents/{incident_id}/confirm", summary="An agent confirms the dumping", responses=DECISION_RESPONSES)
 def confirm_incident(
-    conn: ConnDep, principal: PrincipalDep, incident_id: IncidentId, decision: Decision | None = None
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: Decision | None = None
 ) -> IncidentDetail:
     return _decide(conn, principal, incident_id, "confirm", decision or Decision())
 
@@ -175,14 +275,14 @@ class Dismissal(Decision):
     "/incidents/{incident_id}/dismiss", summary="An agent dismisses it (with a note)", responses=DECISION_RESPONSES
 )
 def dismiss_incident(
-    conn: ConnDep, principal: PrincipalDep, incident_id: IncidentId, decision: Dismissal
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: Dismissal
 ) -> IncidentDetail:
     return _decide(conn, principal, incident_id, "dismiss", decision)
 
 
 @router.post("/incidents/{incident_id}/clear", summary="The object is gone", responses=DECISION_RESPONSES)
 def clear_incident(
-    conn: ConnDep, principal: PrincipalDep, incident_id: IncidentId, decision: Decision | None = None
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: Decision | None = None
 ) -> IncidentDetail:
     return _decide(conn, principal, incident_id, "clear", decision or Decision())
 
@@ -191,6 +291,38 @@ def clear_incident(
     "/incidents/{incident_id}/close", summary="Close a cleared or dismissed incident", responses=DECISION_RESPONSES
 )
 def close_incident(
-    conn: ConnDep, principal: PrincipalDep, incident_id: IncidentId, decision: Decision | None = None
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: Decision | None = None
 ) -> IncidentDetail:
     return _decide(conn, principal, incident_id, "close", decision or Decision())
+
+
+class HoldRequest(Decision):
+    note: Text = Field(min_length=1, max_length=2000, description="The legal ground (procedure, reference).")
+
+    @model_validator(mode="after")
+    def _said(self) -> HoldRequest:
+        if not self.note.strip():
+            raise ValueError("a legal hold names its ground")
+        return self
+
+
+@router.post(
+    "/incidents/{incident_id}/hold",
+    summary="Police: keep the incident's evidence past retention (legal hold)",
+    responses=DECISION_RESPONSES,
+)
+def hold_incident(
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: HoldRequest
+) -> IncidentDetail:
+    return _decide(conn, principal, incident_id, "hold", decision)
+
+
+@router.post(
+    "/incidents/{incident_id}/release",
+    summary="Police: lift the legal hold (the evidence then follows retention)",
+    responses=DECISION_RESPONSES,
+)
+def release_incident(
+    conn: ConnDep, principal: PrincipalDep, incident_id: SubjectId, decision: Decision | None = None
+) -> IncidentDetail:
+    return _decide(conn, principal, incident_id, "release", decision or Decision())

@@ -23,10 +23,25 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 def get_media(conn: ConnDep, media: MediaDep, principal: PrincipalDep, request: Request, sha256: str) -> FileResponse:
     if not SHA256.match(sha256):
         raise invalid("path", "sha256", "sha256 must be 64 lowercase hexadecimal characters", sha256)
-    row = conn.execute("SELECT content_type, family FROM media WHERE sha256 = %s", (sha256,)).fetchone()
+    row = conn.execute(
+        "SELECT m.content_type, m.family, m.personal, c.copy_sha256 FROM media m "
+        "LEFT JOIN evidence_copies c ON c.original_sha256 = m.sha256 WHERE m.sha256 = %s",
+        (sha256,),
+    ).fetchone()
     if row is None:
         raise HTTPException(404, f"no media {sha256}")
     require_family_reader(request, principal, row["family"])
+    if row["personal"]:  # an original that shows people: police only, through its incident
+        copy = (
+            f"its privacy copy is /v1/media/{row['copy_sha256']}"
+            if row["copy_sha256"]
+            else "its privacy copy is not made yet"
+        )
+        raise HTTPException(
+            403,
+            f"media {sha256} is a camera original (personal data): {copy}; police view originals through the "
+            "incident they are evidence of (GET /v1/incidents/{id}, original_url)",
+        )
     path = media.open(sha256)
     if path is None:
         raise HTTPException(410, f"media {sha256} is registered but its file is gone (retention or loss)")

@@ -1,0 +1,82 @@
+"""Privacy masks per device (``privacy_masks``, migration 0020) and where an image lies in its camera's frame.
+
+Masks are polygons in fractions of the camera's whole frame. A native camera's snapshot is the whole
+frame; a Frigate gateway's may be a crop around an object (docs/incidents.md), located from the camera's
+detect resolution (``gateway_cameras``) and the object's snapshot box (``camera_events.snapshot_box``).
+Ingest blacks the masks out before storing an image (``ingest/masks.py``); the privacy copy does it again
+(a mask added later) and maps the event boxes the same way (``services/evidence``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import psycopg
+
+from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.masking import Point, Region, check_polygons
+
+WholeFrame = Literal["whole frame"]
+WHOLE_FRAME: WholeFrame = "whole frame"
+ASPECT_TOLERANCE = 0.02  # a resized whole frame keeps the frame's aspect; a square crop of a 16:9 frame does not
+
+
+def set_masks(conn: psycopg.Connection[Any], device_id: str, polygons: Sequence[Sequence[Sequence[float]]]) -> int:
+    """Replace the device's masks (an empty list removes them); returns how many it has now."""
+    checked = check_polygons(polygons)
+    if not conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device_id,)).fetchone():
+        raise LookupError(f"device {device_id!r} is not registered")
+    if not checked:
+        conn.execute("DELETE FROM privacy_masks WHERE device_id = %s", (device_id,))
+        return 0
+    conn.execute(
+        "INSERT INTO privacy_masks (device_id, polygons) VALUES (%s, %s) ON CONFLICT (device_id) DO UPDATE "
+        "SET polygons = EXCLUDED.polygons, updated_at = now()",
+        (device_id, json.dumps([[list(p) for p in polygon] for polygon in checked])),
+    )
+    return len(checked)
+
+
+def all_masks(conn: psycopg.Connection[Any]) -> dict[str, list[list[Point]]]:
+    rows = conn.execute("SELECT device_id, polygons FROM privacy_masks").fetchall()
+    return {r[0]: [[(float(x), float(y)) for x, y in polygon] for polygon in r[1]] for r in rows}
+
+
+def masks_of(conn: psycopg.Connection[Any], device_id: str) -> list[list[Point]]:
+    row = conn.execute("SELECT polygons FROM privacy_masks WHERE device_id = %s", (device_id,)).fetchone()
+    return [] if row is None else [[(float(x), float(y)) for x, y in polygon] for polygon in row[0]]
+
+
+def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int] | None:
+    row = conn.execute(
+        "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s AND detect_width IS NOT NULL",
+        (device_id,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def image_region(
+    conn: psycopg.Connection[Any], device_id: str, label: str | None, image_size: tuple[int, int]
+) -> tuple[Region | WholeFrame | None, tuple[int, int] | None]:
+    """(where the image lies in its camera's frame, the frame's size): the whole frame when the camera has
+    no gateway detect size (a native camera) or the image has the frame's aspect; a Frigate crop located
+    from the latest snapshot box of that camera and label; None when it cannot be located."""
+    frame = detect_size(conn, device_id)
+    if frame is None:
+        return WHOLE_FRAME, None
+    (fw, fh), (iw, ih) = frame, image_size
+    if abs(iw / ih - fw / fh) <= ASPECT_TOLERANCE * fw / fh:
+        return WHOLE_FRAME, frame
+    if label is None:
+        return None, frame
+    row = conn.execute(
+        "SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL "
+        "ORDER BY updated_at DESC LIMIT 1",
+        (device_id, label),
+    ).fetchone()
+    if row is None:
+        return None, frame
+    x1, y1, x2, y2 = row[0]
+    return snapshot_region(fw, fh, (x1, y1, x2, y2)), frame

@@ -1,0 +1,1 @@
+ALTER TABLE camera_events DROP COLUMN IF EXISTS snapshot_box;

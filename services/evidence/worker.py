@@ -1,0 +1,76 @@
+"""``tlab evidence``: the worker that makes the privacy copy of every personal image and runs the retention
+purge on schedule (docs/incidents.md).
+
+It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), copies what is waiting in batches of
+``batch`` (a few hundred milliseconds each: a full-HD image takes tens of milliseconds through the Haar
+cascades), and every ``retention_interval_s`` purges what is older than the retention period. Two
+workers may run: a copy is keyed on its original (the second insert does nothing) and the purge takes an
+advisory lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+from core.listening import listen_and_work
+from core.media_store import MediaStore
+from core.settings import Settings
+from services.evidence.copies import SETTLE_S, make_copy, pending
+from services.evidence.retention import purge
+
+logger = logging.getLogger(__name__)
+CHANNEL = "tlab_readings"
+PURGE_LOCK = 0x746C_6162_7075_7267  # "tlabpurg"
+
+
+class EvidenceWorker:
+    def __init__(self, settings: Settings, *, poll_s: float = 2.0, batch: int = 20, settle_s: float = SETTLE_S) -> None:
+        self.settings, self.poll_s, self.batch, self.settle_s = settings, poll_s, batch, settle_s
+        self.media = MediaStore(settings.media_path)
+        self.ready = threading.Event()
+        self.made = 0
+        self.failed = 0
+        self._purged_at = float("-inf")
+
+    def run(self, stop: threading.Event) -> None:
+        listen_and_work(
+            self.settings.database_url,
+            CHANNEL,
+            self._cycle,
+            stop,
+            ready=self.ready,
+            poll_s=self.poll_s,
+            name="evidence",
+        )
+
+    def _cycle(self, conn: psycopg.Connection[Any]) -> bool:
+        if time.monotonic() - self._purged_at >= self.settings.retention_interval_s:
+            self.purge_once(conn)
+            self._purged_at = time.monotonic()
+        return self.copy_once(conn) == self.batch
+
+    def copy_once(self, conn: psycopg.Connection[Any]) -> int:
+        """Copy up to ``batch`` waiting originals; returns how many were tried."""
+        originals = pending(conn, self.batch, self.settle_s)
+        for original in originals:
+            if make_copy(conn, self.media, original) is None:
+                self.failed += 1
+            else:
+                self.made += 1
+        if originals:
+            logger.info("privacy copies made", extra={"tried": len(originals), "made": self.made})
+        return len(originals)
+
+    def purge_once(self, conn: psycopg.Connection[Any]) -> None:
+        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone()[0]:  # type: ignore[index]
+            return
+        try:
+            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+            purge(conn, self.media, now, self.settings.camera_retention_days)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
