@@ -72,11 +72,15 @@ class SimulatorSpec:
         found: dict[str, str] = {}
         for args in self.run_processes(n, 0):
             options = self.defaults()
+            scenario = ""
             words = args[1:]
             for flag, value in zip(words[::2], words[1::2], strict=False):
                 name = flag.removeprefix("--").replace("-", "_")
-                options[name] = type(options[name])(value)
-            found.update(self.build_scenario("", **options).device_families())
+                if name == "scenario":
+                    scenario = value
+                else:
+                    options[name] = type(options[name])(value)
+            found.update(self.build_scenario(scenario, **options).device_families())
         return found
 
 

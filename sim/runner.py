@@ -16,6 +16,9 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import psycopg
+
+from core.gateways import map_camera
 from core.settings import Settings
 from device_adapters.simulation import Simulator
 from sim.connections import DeviceConnections
@@ -23,6 +26,26 @@ from sim.credentials import DeviceKeyring, KeyringError
 from sim.faults import FaultInjector
 
 logger = logging.getLogger(__name__)
+
+
+def map_gateway_cameras(sim: Simulator, settings: Settings) -> None:
+    """A simulated gateway (Frigate) speaks for cameras: map them in the registry, as an integrator would
+    with ``tlab devices map-camera`` (needs the database; a simulator elsewhere says what to run)."""
+    wanted = getattr(sim, "gateway_cameras", lambda: {})()
+    if not wanted:
+        return
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn:
+            for gateway, cameras in wanted.items():
+                for name, (device, size) in cameras.items():
+                    map_camera(conn, gateway, name, device, size)
+    except psycopg.Error as exc:
+        commands = "; ".join(
+            f"tlab devices map-camera {g} {n} {d} --detect {w}x{h}"
+            for g, cams in wanted.items()
+            for n, (d, (w, h)) in cams.items()
+        )
+        logger.warning("gateway cameras not mapped", extra={"error": str(exc).strip(), "run": commands})
 
 
 def run_simulator(
@@ -44,6 +67,7 @@ def run_simulator(
     devices = sim.device_families()
     try:
         secrets = (keyring or DeviceKeyring(settings)).ensure(devices)
+        map_gateway_cameras(sim, settings)
         publisher = DeviceConnections(settings, devices, secrets)
         publisher.connect()
     except (ConnectionError, KeyringError) as exc:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from device_adapters.family import Family, Readers
 from device_adapters.karroad.adapter import KarroadAdapter
+from device_adapters.karroad.frigate_sim import FrigateGateway
 from device_adapters.karroad.simulator import CameraFleet
 from device_adapters.karroad.storage import STORAGE
 from device_adapters.simulation import SimOption, SimulatorSpec
@@ -11,8 +12,10 @@ from device_adapters.simulation import SimOption, SimulatorSpec
 SIMULATOR = SimulatorSpec(
     command="camera",
     help="Karroad dumping cameras: detection events and rendered snapshots.",
-    build=lambda devices, rate, count, prefix, seed: CameraFleet(
-        devices=devices, seed=seed, events=count, prefix=prefix
+    build=lambda devices, rate, count, prefix, seed, scenario: (
+        FrigateGateway(devices=devices, seed=seed, scenes=count, prefix=prefix)
+        if scenario == "frigate"
+        else CameraFleet(devices=devices, seed=seed, events=count, prefix=prefix)
     ),
     options=(
         SimOption("devices", 2, "Number of cameras."),
@@ -23,7 +26,19 @@ SIMULATOR = SimulatorSpec(
     ),
     run_flag="cameras",
     run_default=2,
-    run_processes=lambda n, seed: [["camera", "--devices", str(n), "--seed", str(seed)]] if n else [],
+    # Karroad's own cameras, and a Frigate server with one camera playing the dumping scene (incidents)
+    run_processes=lambda n, seed: (
+        [
+            ["camera", "--devices", str(n), "--seed", str(seed)],
+            ["camera", "--scenario", "frigate", "--devices", "1", "--prefix", "sim-frigate", "--seed", str(seed)],
+        ]
+        if n
+        else []
+    ),
+    scenarios={
+        "frigate": "a Frigate server (gateway <prefix>-gw) whose cameras play a dumping scene: a van stops, "
+        "a person unloads, a couch stays 4 min (an incident), a false positive, a passer-by",
+    },
 )
 
 FAMILY = Family(
