@@ -135,9 +135,9 @@ class FrigateGateway:
                 json.dumps({"type": kind, "before": before, "after": after}).encode(),
             )
         ]
-        if role.snapshot_at is not None and not doubted and last is not None:
-            if last < base + role.start + role.snapshot_at <= t:
-                out.append(self._snapshot(camera, role, t, t - base))
+        due = role.snapshot_at is not None and last is not None and last < base + role.start + role.snapshot_at <= t
+        if due and not doubted:
+            out.append(self._snapshot(camera, role, t, t - base))
         return out
 
     def _state(
