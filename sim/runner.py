@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 def map_gateway_cameras(sim: Simulator, settings: Settings) -> None:
     """A simulated gateway (Frigate) speaks for cameras: map them in the registry, as an integrator would
     with ``tlab devices map-camera`` (needs the database; a simulator elsewhere says what to run)."""
-    wanted = getattr(sim, "gateway_cameras", lambda: {})()
+    wanted: dict[str, dict[str, tuple[str, tuple[int, int]]]] = getattr(sim, "gateway_cameras", dict)()
     if not wanted:
         return
     try:

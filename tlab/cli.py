@@ -679,6 +679,18 @@ def bench_vision(
     main(missions, repeat)
 
 
+@bench_app.command("evidence")
+def bench_evidence(
+    images: Annotated[int, typer.Option(help="Generated images per resolution (640x480, 1280x720, 1920x1080).")] = 20,
+    repeat: Annotated[int, typer.Option(help="Timed passes; the median is reported.")] = 3,
+) -> None:
+    """What privacy costs per image: ingest's check and masks, the privacy copy, the copy's bytes."""
+    from benchmarks.evidence import main
+
+    logs.configure("WARNING")
+    main(images, repeat)
+
+
 @bench_app.command("ingest")
 def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,

@@ -196,6 +196,7 @@ class FrigateGateway:
             np.frombuffer(street_snapshot(self._cameras[camera], when, self._rng, box=None), np.uint8),
             cv2.IMREAD_COLOR,
         )
+        assert frame is not None  # our own JPEG
         colours = {"person": (40, 40, 120), "couch": (70, 110, 160), "car": (180, 180, 190), "bag": (30, 30, 30)}
         for other in SCENE:  # what is in the scene at that moment, drawn where Frigate's boxes say
             if other.start <= into < other.end:

@@ -85,6 +85,16 @@ def pending(conn: psycopg.Connection[Any], limit: int, settle_s: float = SETTLE_
     return [Original(*(row.values() if isinstance(row, dict) else row)) for row in rows]
 
 
+def claim(conn: psycopg.Connection[Any], original: Original) -> bool:
+    """Inside a transaction: True if this worker may copy ``original`` now (nobody else holds it, and it
+    has no copy yet)."""
+    locked = conn.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (original.sha256,)).fetchone()
+    if not locked or not locked[0]:
+        return False
+    done = conn.execute("SELECT 1 FROM evidence_copies WHERE original_sha256 = %s", (original.sha256,)).fetchone()
+    return done is None
+
+
 def _to_image(box: Box, region: Region | None, frame: tuple[int, int] | None, size: tuple[int, int]) -> Box:
     """A box in the camera's detect pixels -> the image's pixels (a resized whole frame, or a crop)."""
     iw, ih = size

@@ -21,7 +21,7 @@ Not here: the lifecycle people drive (confirm, dismiss, close) and the storage (
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -43,6 +43,13 @@ class Policy:
     split_window: timedelta = timedelta(minutes=2)
     context_labels: frozenset[str] = CONTEXT_LABELS
     context_before: timedelta = timedelta(minutes=10)
+
+
+def zones_of(current: Sequence[str], entered: Sequence[str], zone: str | None) -> tuple[str, ...]:
+    """The zones a track counts as in: where it is now; for one that has left them or ended (Frigate then
+    sends no current zone), the zones it entered; for Karroad's native events, their one zone. (Current zones
+    alone lost the van that drove off before the couch was suspected: no context, seen on ./lab run.)"""
+    return tuple(current) or tuple(entered) or ((zone,) if zone else ())
 
 
 @dataclass(frozen=True)

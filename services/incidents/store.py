@@ -18,13 +18,12 @@ import psycopg
 
 from core.domain_events import end_event, raise_event, withdraw_event
 from services.incidents.lifecycle import EVENT_TYPE
-from services.incidents.rule import Policy, Suspicion, Track, suspicions
+from services.incidents.rule import Policy, Suspicion, Track, suspicions, zones_of
 
 RULE = "rule"
 
 TRACKS_SQL = (
-    "SELECT event_id, device_id, label, box, coalesce(nullif(current_zones, '{}'), "
-    "CASE WHEN zone IS NULL THEN '{}'::text[] ELSE ARRAY[zone] END) AS zones, start_time, updated_at, end_time, "
+    "SELECT event_id, device_id, label, box, current_zones, entered_zones, zone, start_time, updated_at, end_time, "
     "stationary, false_positive FROM camera_events WHERE start_time >= %s OR end_time IS NULL OR end_time >= %s"
 )
 
@@ -32,7 +31,7 @@ TRACKS_SQL = (
 def load_tracks(conn: psycopg.Connection[Any], since: datetime) -> list[Track]:
     rows = conn.execute(TRACKS_SQL, (since, since)).fetchall()
     return [
-        Track(r[0], r[1], r[2], tuple(r[3]), tuple(r[4]), r[5], r[6], r[7], r[8], r[9])  # type: ignore[arg-type]
+        Track(r[0], r[1], r[2], tuple(r[3]), zones_of(r[4], r[5], r[6]), *r[7:12])  # type: ignore[arg-type]
         for r in (tuple(row.values()) if isinstance(row, dict) else row for row in rows)
     ]
 
