@@ -70,7 +70,9 @@ def main(images: int, repeat: int) -> dict[str, Any]:
         mask = timed(lambda: [mask_jpeg(b, MASKS) for b in blobs], images, repeat)  # noqa: B023
         copies: list[bytes] = []
 
-        def copy_all(frames: list[np.ndarray] = frames, w: int = width, h: int = height) -> None:
+        def copy_all(
+            frames: list[np.ndarray] = frames, w: int = width, h: int = height, copies: list[bytes] = copies
+        ) -> None:
             copies.clear()
             for frame in frames:
                 out, _ = privacy_copy(frame, boxes=boxes(w, h), masks=MASKS)

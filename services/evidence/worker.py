@@ -1,11 +1,11 @@
 """``tlab evidence``: the worker that makes the privacy copy of every personal image and runs the retention
 purge on schedule (docs/incidents.md).
 
-It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), copies what is waiting in batches of
-``batch`` (the Haar cascades are the cost: about a quarter of a second for a 640x480 image and two seconds
-for a full-HD one on one core, ``tlab bench evidence``), and every ``retention_interval_s`` purges what is older than the
-retention period. Several workers share the work: each original is claimed with a transaction-scoped
-advisory lock (a worker skips what another holds), and the purge takes an advisory lock of its own.
+It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), copies what is waiting in batches
+of ``batch`` (the Haar cascades are the cost: about a quarter of a second for a 640x480 image and two
+seconds for a full-HD one on one core, ``tlab bench evidence``), and every ``retention_interval_s`` purges
+what is older than the retention period. Several workers share the work: each original is claimed with a
+transaction-scoped advisory lock (a worker skips what another holds); the purge takes an advisory lock.
 """
 
 from __future__ import annotations
@@ -57,12 +57,18 @@ class EvidenceWorker:
     def copy_once(self, conn: psycopg.Connection[Any]) -> int:
         """Copy up to ``batch`` waiting originals; returns how many were tried."""
         originals = pending(conn, self.batch, self.settle_s)
-        made = sum(make_copy(conn, self.media, original) is not None for original in originals)
-        self.made, self.failed = self.made + made, self.failed + len(originals) - made
-        if originals:
-            logger.info(
-                "privacy copies made", extra={"made": made, "failed": len(originals) - made, "total": self.made}
-            )
+        made = failed = 0
+        for original in originals:
+            with conn.transaction():  # the original is this worker's while the transaction lasts
+                if not claim(conn, original):
+                    continue  # another worker is copying it, or has
+                if make_copy(conn, self.media, original) is None:
+                    failed += 1
+                else:
+                    made += 1
+        self.made, self.failed = self.made + made, self.failed + failed
+        if made or failed:
+            logger.info("privacy copies made", extra={"made": made, "failed": failed, "total": self.made})
         return len(originals)
 
     def purge_once(self, conn: psycopg.Connection[Any]) -> None:

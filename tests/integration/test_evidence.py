@@ -27,6 +27,7 @@ from core.media_store import MediaStore
 from core.privacy_masks import set_masks
 from device_adapters.karroad.frigate import snapshot_region
 from device_adapters.masking import black_out
+from services.evidence.copies import claim, pending
 from services.evidence.retention import purge
 from services.evidence.worker import EvidenceWorker
 from services.incidents.worker import IncidentWorker
@@ -281,3 +282,21 @@ def test_retention_purges_rows_and_files_and_keeps_what_a_hold_keeps(stack, inge
     assert not any(store.open(s) for s in kept_media)
     kinds = [t["kind"] for t in api.get(f"/v1/incidents/{kept}", headers=police).json()["timeline"]]
     assert kinds[-3:] == ["held", "released", "evidence_purged"]
+
+
+def test_two_evidence_workers_never_copy_the_same_image_twice(stack, ingest, db, uid) -> None:
+    camera = f"wc{uid}"
+    keyring(stack).ensure({camera: "karroad"})
+    image = jpeg(street(int(uid[:2], 16)))
+    publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", image)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
+    (original,) = [o for o in pending(db, 1000, settle_s=0) if o.device_id == camera]
+    with psycopg.connect(stack.database_url) as first, psycopg.connect(stack.database_url, autocommit=True) as second:
+        assert claim(first, original)  # the first worker holds it (its transaction is open)...
+        EvidenceWorker(stack, settle_s=0, batch=1000).copy_once(second)  # ...the second skips it
+        assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", original.sha256) == 0
+        first.rollback()  # the first worker died before copying: the image is free again
+        EvidenceWorker(stack, settle_s=0, batch=1000).copy_once(second)
+    assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", original.sha256) == 1
+    with psycopg.connect(stack.database_url) as late:
+        assert not claim(late, original)  # copied: nothing left to claim
