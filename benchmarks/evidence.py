@@ -26,7 +26,7 @@ from device_adapters.masking import mask_jpeg
 from device_adapters.validation import jpeg_blob
 from services.evidence.privacy import encode_copy, privacy_copy
 
-SIZES = ((640, 480), (1280, 720), (1920, 1080))
+SIZES = ((640, 480), (1280, 720), (1920, 1080), (4096, 3072))  # the last: the largest image ingest accepts
 MASKS = [[(0.0, 0.0), (0.2, 0.0), (0.2, 0.25), (0.0, 0.25)], [(0.6, 0.3), (0.7, 0.3), (0.7, 0.45), (0.6, 0.45)]]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from device_adapters.karroad.frigate import snapshot_region
 from device_adapters.masking import Point, Region, check_polygons
@@ -39,21 +40,30 @@ def set_masks(conn: psycopg.Connection[Any], device_id: str, polygons: Sequence[
     return len(checked)
 
 
+def _query(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows as tuples whatever the connection's row factory (the API's gives dicts)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return cur.execute(query, params).fetchall()
+
+
 def all_masks(conn: psycopg.Connection[Any]) -> dict[str, list[list[Point]]]:
-    rows = conn.execute("SELECT device_id, polygons FROM privacy_masks").fetchall()
+    rows = _query(conn, "SELECT device_id, polygons FROM privacy_masks")
     return {r[0]: [[(float(x), float(y)) for x, y in polygon] for polygon in r[1]] for r in rows}
 
 
 def masks_of(conn: psycopg.Connection[Any], device_id: str) -> list[list[Point]]:
-    row = conn.execute("SELECT polygons FROM privacy_masks WHERE device_id = %s", (device_id,)).fetchone()
+    rows = _query(conn, "SELECT polygons FROM privacy_masks WHERE device_id = %s", (device_id,))
+    row = rows[0] if rows else None
     return [] if row is None else [[(float(x), float(y)) for x, y in polygon] for polygon in row[0]]
 
 
 def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int] | None:
-    row = conn.execute(
+    rows = _query(
+        conn,
         "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s AND detect_width IS NOT NULL",
         (device_id,),
-    ).fetchone()
+    )
+    row = rows[0] if rows else None
     return None if row is None else (int(row[0]), int(row[1]))
 
 
@@ -71,11 +81,13 @@ def image_region(
         return WHOLE_FRAME, frame
     if label is None:
         return None, frame
-    row = conn.execute(
+    rows = _query(
+        conn,
         "SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL "
         "ORDER BY updated_at DESC LIMIT 1",
         (device_id, label),
-    ).fetchone()
+    )
+    row = rows[0] if rows else None
     if row is None:
         return None, frame
     x1, y1, x2, y2 = row[0]

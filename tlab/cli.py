@@ -681,7 +681,7 @@ def bench_vision(
 
 @bench_app.command("evidence")
 def bench_evidence(
-    images: Annotated[int, typer.Option(help="Generated images per resolution (640x480, 1280x720, 1920x1080).")] = 20,
+    images: Annotated[int, typer.Option(help="Generated images per resolution (640x480 to 4096x3072).")] = 20,
     repeat: Annotated[int, typer.Option(help="Timed passes; the median is reported.")] = 3,
 ) -> None:
     """What privacy costs per image: ingest's check and masks, the privacy copy, the copy's bytes."""

@@ -82,6 +82,9 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("DELETE", "/v1/devices/{device_id}/credentials"): allow(ADMIN, audit=True),
     ("PUT", "/v1/devices/{device_id}/labels"): allow(ADMIN, OPERATOR, audit=True),
+    # privacy masks: what a camera must never show; set by the platform's admin (the DPO's decision)
+    ("GET", "/v1/devices/{device_id}/privacy-masks"): allow(ADMIN, OPERATOR),
+    ("PUT", "/v1/devices/{device_id}/privacy-masks"): allow(ADMIN, audit=True),
     # pipe observations are the drone family's data (its readers); sanitation and operator review them
     ("GET", "/v1/missions/{mission_id}/observations"): FAMILY_READERS["bathy"],
     ("GET", "/v1/observations/{observation_id}"): FAMILY_READERS["bathy"],

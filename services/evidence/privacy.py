@@ -28,6 +28,8 @@ CASCADES = {
 }
 BLUR_PAD = 0.1  # a box is widened by this share of its size on each side: boxes are tight
 PIXEL_BLOCK = 12  # pixelated to blocks this large (at least), then blurred: unreadable, not reversible
+DETECT_SIDE = 1920  # the cascades look at images scaled down to this longest side: a 12-megapixel image a
+# camera may send costs what a full-HD one does (docs/benchmarks.md), not six times as much
 BLOCKS_ACROSS = 6  # ...or to this many blocks across the region's short side, whichever blocks are larger
 
 
@@ -72,9 +74,17 @@ def find(image: np.ndarray, what: str) -> list[Box]:
         if cascade.empty():
             raise RuntimeError(f"OpenCV's {name} is missing: opencv-python(-headless) 4.x ships it, 5.0 does not")
         _loaded[what] = cascade
-    gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image)
-    found = _loaded[what].detectMultiScale(gray, scaleFactor=scale, minNeighbors=neighbours, minSize=smallest)
-    return [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in found]
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    shrink = min(1.0, DETECT_SIDE / max(gray.shape[:2]))
+    if shrink < 1.0:
+        gray = cv2.resize(gray, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    found = _loaded[what].detectMultiScale(
+        cv2.equalizeHist(gray), scaleFactor=scale, minNeighbors=neighbours, minSize=smallest
+    )
+    return [
+        (int(x / shrink), int(y / shrink), int((x + w) / shrink + 0.999), int((y + h) / shrink + 0.999))
+        for x, y, w, h in found
+    ]
 
 
 def privacy_copy(

@@ -300,3 +300,25 @@ def test_two_evidence_workers_never_copy_the_same_image_twice(stack, ingest, db,
     assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", original.sha256) == 1
     with psycopg.connect(stack.database_url) as late:
         assert not claim(late, original)  # copied: nothing left to claim
+
+
+def test_privacy_masks_over_http(stack, ingest, api, issue_token, db, uid) -> None:
+    camera = f"mc{uid}"
+    keyring(stack).ensure({camera: "karroad"})
+    operator = {"Authorization": f"Bearer {issue_token('operator')}"}
+    path = f"/v1/devices/{camera}/privacy-masks"
+    window = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [0.0, 0.5]]
+    assert api.put(path, json={"polygons": [window]}, headers=operator).status_code == 403  # admin only
+    for bad in ([[[0, 0], [1, 0]]], [[[0, 0], [1.5, 0], [1, 1]]], [[[0, 0, 0], [1, 0], [1, 1]]]):
+        refused = api.put(path, json={"polygons": bad})
+        assert refused.status_code == 422, (bad, refused.text)
+    assert api.put("/v1/devices/nobody-here/privacy-masks", json={"polygons": [window]}).status_code == 404
+    assert api.put(path, json={"polygons": [window]}).json() == {"polygons": [window]}
+    assert api.get(path, headers=operator).json() == {"polygons": [window]}
+    # the next image the camera sends is stored with the window black
+    publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", jpeg(street()))])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
+    sha = db.execute("SELECT media_sha256 FROM camera_snapshots WHERE device_id = %s", (camera,)).fetchone()
+    image = stored(stack, sha["media_sha256"])
+    assert image[5:355, 5:635].max() < 16 and image[400:, 700:].min() > 30
+    assert api.put(path, json={"polygons": []}).json() == {"polygons": []}

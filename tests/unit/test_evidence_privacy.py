@@ -78,3 +78,20 @@ def test_a_face_no_box_covered_is_found_and_blurred_and_no_longer_found() -> Non
     x1, y1, x2, y2 = face
     assert not np.array_equal(copy[y1:y2, x1:x2], original[y1:y2, x1:x2])
     assert np.array_equal(copy[:, :150], original[:, :150])  # far from it: untouched
+
+
+def test_a_face_in_a_twelve_megapixel_image_is_found_through_the_scaled_down_look() -> None:
+    """The largest image a camera may send is looked at scaled down (the cascades' cost is bounded): a face
+    there is still found, in the full image's pixels, and blurred."""
+    # a street-like gradient (a flat grey this size makes histogram equalisation wash the drawn face out)
+    x = np.linspace(0, 255, 4096, dtype=np.float32)[None, :, None]
+    big = np.broadcast_to(x, (2304, 4096, 3)).astype(np.uint8).copy()
+    k = 4096 / 1920  # the face drawn where the scaled-down look sees it at the size it is drawn for
+    big[1000 : 1000 + round(360 * k), 2000 : 2000 + round(640 * k)] = cv2.resize(
+        drawn_face(180), (round(640 * k), round(360 * k)), interpolation=cv2.INTER_CUBIC
+    )
+    (found,) = find(big, "face")
+    assert 2000 + 200 * k <= (found[0] + found[2]) / 2 <= 2000 + 440 * k  # where it is, in full-size pixels
+    assert found[3] - found[1] > 150 * k
+    copy, report = privacy_copy(big)
+    assert report.found["face"] == [found] and find(copy, "face") == []

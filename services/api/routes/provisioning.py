@@ -14,6 +14,8 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from core.device_registry import Credentials, RegistryError, provision, revoke, rotate, set_labels
+from core.privacy_masks import masks_of, set_masks
+from device_adapters.masking import MAX_POINTS, MAX_POLYGONS
 from device_adapters.registry import ADAPTERS
 from device_adapters.validation import DEVICE_ID
 from services.alerts.rules import LabelKey, LabelValue
@@ -117,3 +119,40 @@ def put_labels(conn: ConnDep, device_id: DeviceId, request: LabelsRequest) -> La
     if not set_labels(conn, device_id, request.labels):
         raise HTTPException(404, f"device {device_id!r} not found")
     return request
+
+
+Point = Annotated[list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]], Field(min_length=2, max_length=2)]
+
+
+class PrivacyMasks(BaseModel):
+    model_config = {"extra": "forbid"}
+    polygons: list[Annotated[list[Point], Field(min_length=3, max_length=MAX_POINTS)]] = Field(
+        max_length=MAX_POLYGONS,
+        description="Polygons over what the camera must not show (a neighbour's window, a garden), as [x, y] "
+        "points in fractions of the frame (Frigate's mask coordinates). Blacked out of every image the device "
+        "sends from now on, before it is stored. An empty list removes them.",
+    )
+
+
+@router.get(
+    "/{device_id}/privacy-masks",
+    summary="A device's privacy masks",
+    responses={404: {"model": ErrorMessage, "description": "No such device"}},
+)
+def get_privacy_masks(conn: ConnDep, device_id: DeviceId) -> PrivacyMasks:
+    if not conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device_id,)).fetchone():
+        raise HTTPException(404, f"device {device_id!r} not found")
+    return PrivacyMasks(polygons=[[list(p) for p in polygon] for polygon in masks_of(conn, device_id)])
+
+
+@router.put(
+    "/{device_id}/privacy-masks",
+    summary="Replace a device's privacy masks",
+    responses={404: {"model": ErrorMessage, "description": "No such device"}},
+)
+def put_privacy_masks(conn: ConnDep, device_id: DeviceId, request: PrivacyMasks) -> PrivacyMasks:
+    try:
+        set_masks(conn, device_id, request.polygons)
+    except LookupError as exc:
+        raise HTTPException(404, f"device {device_id!r} not found") from exc
+    return get_privacy_masks(conn, device_id)
