@@ -32,7 +32,7 @@ from services.evidence.privacy import Box, encode_copy, privacy_copy
 
 logger = logging.getLogger(__name__)
 
-METHOD = "masks+boxes+haar-2026.12.04"
+METHOD = "masks+boxes+haar-2026.12.04b"
 # labels whose boxes are blurred: people and what carries a number plate (Frigate's and Karroad's names)
 PRIVATE_LABELS = ("person", "face", "car", "van", "truck", "bus", "motorcycle", "bicycle", "license_plate")
 SETTLE_S = 5.0  # an image is copied once it is this old: the events describing it have had time to arrive

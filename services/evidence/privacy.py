@@ -30,7 +30,8 @@ BLUR_PAD = 0.1  # a box is widened by this share of its size on each side: boxes
 PIXEL_BLOCK = 12  # pixelated to blocks this large (at least), then blurred: unreadable, not reversible
 DETECT_SIDE = 1920  # the cascades look at images scaled down to this longest side: a 12-megapixel image a
 # camera may send costs what a full-HD one does (docs/benchmarks.md), not six times as much
-BLOCKS_ACROSS = 6  # ...or to this many blocks across the region's short side, whichever blocks are larger
+BLOCKS_ACROSS = 4  # ...or to this many blocks across the region's short side, whichever blocks are larger
+BLUR_CELL = 8  # pixels per block where the blocks are blurred (then scaled to the box)
 
 
 @dataclass(frozen=True)
@@ -44,22 +45,23 @@ def blur_boxes(image: np.ndarray, boxes: Sequence[Box], pad: float = BLUR_PAD) -
     """A copy with each box (widened by ``pad``) pixelated and blurred; pixels outside untouched."""
     out = image.copy()
     h, w = out.shape[:2]
-    for x1, y1, x2, y2 in boxes:
-        dx, dy = int((x2 - x1) * pad), int((y2 - y1) * pad)
-        left, top = max(0, min(w, x1 - dx)), max(0, min(h, y1 - dy))
-        right, bottom = max(0, min(w, x2 + dx)), max(0, min(h, y2 + dy))
+    for box in boxes:
+        left, top, right, bottom = _padded(box, (h, w), pad)
         if right - left < 2 or bottom - top < 2:
             continue
         region = out[top:bottom, left:right]
-        # blocks of at least a sixth of the region: a face pixelated at 12 px blocks was still a face to
-        # the frontal-face cascade (a test), and so was one at six blocks blurred by half a block; six blocks
-        # blurred by a whole block are a smear of skin colour to it
+        # blocks of at least a quarter of the region's short side: a face pixelated at 12 px blocks was still
+        # a face to the frontal-face cascade (a test), and so, for some sizes, was one at six blocks blurred
+        # by a block; what is still found after the blur is filled flat (``privacy_copy``)
         block = max(PIXEL_BLOCK, min(right - left, bottom - top) // BLOCKS_ACROSS)
-        small = cv2.resize(
-            region, (max(1, (right - left) // block), max(1, (bottom - top) // block)), interpolation=cv2.INTER_AREA
-        )
-        blocky = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_NEAREST)
-        out[top:bottom, left:right] = cv2.GaussianBlur(blocky, (0, 0), block)
+        cells = (max(1, (right - left) // block), max(1, (bottom - top) // block))
+        small = cv2.resize(region, cells, interpolation=cv2.INTER_AREA)
+        # the blocks blurred by a block, computed on blocks of BLUR_CELL pixels and scaled up: the same smear
+        # as blurring the full-size blocks, at a cost that does not grow with the box (a van filling a
+        # 12-megapixel frame took seconds with a Gaussian of its own block size: docs/benchmarks.md)
+        blocky = cv2.resize(small, (cells[0] * BLUR_CELL, cells[1] * BLUR_CELL), interpolation=cv2.INTER_NEAREST)
+        smeared = cv2.GaussianBlur(blocky, (0, 0), BLUR_CELL)
+        out[top:bottom, left:right] = cv2.resize(smeared, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
     return out
 
 
@@ -95,7 +97,22 @@ def privacy_copy(
     blurred = blur_boxes(masked, boxes)
     found = {what: find(blurred, what) for what in CASCADES}
     out = blur_boxes(blurred, [b for regions in found.values() for b in regions])
+    for what, regions in found.items():  # checked: a blurred face or plate the cascade still finds is filled flat
+        for box in regions:
+            left, top, right, bottom = _padded(box, out.shape[:2], BLUR_PAD)
+            margin = max(right - left, bottom - top) // 2
+            around = _padded((left, top, right, bottom), out.shape[:2], 0.0, margin)
+            if find(out[around[1] : around[3], around[0] : around[2]], what):
+                out[top:bottom, left:right] = out[top:bottom, left:right].mean(axis=(0, 1)).astype(out.dtype)
     return out, PrivacyReport(masked=len(masks), boxes=len(boxes), found=found)
+
+
+def _padded(box: Box, shape: tuple[int, int], pad: float, extra: int = 0) -> Box:
+    """``box`` widened by ``pad`` of its size and ``extra`` pixels on each side, clipped to the image."""
+    h, w = shape
+    x1, y1, x2, y2 = box
+    dx, dy = int((x2 - x1) * pad) + extra, int((y2 - y1) * pad) + extra
+    return max(0, min(w, x1 - dx)), max(0, min(h, y1 - dy)), max(0, min(w, x2 + dx)), max(0, min(h, y2 + dy))
 
 
 def encode_copy(image: np.ndarray) -> bytes:

@@ -95,3 +95,18 @@ def test_a_face_in_a_twelve_megapixel_image_is_found_through_the_scaled_down_loo
     assert found[3] - found[1] > 150 * k
     copy, report = privacy_copy(big)
     assert report.found["face"] == [found] and find(copy, "face") == []
+
+
+def test_a_face_the_blur_left_recognisable_is_filled_flat(monkeypatch) -> None:
+    """The copy is checked: were the blur ever too weak for a face (here: no blur at all), the cascade still
+    finds it there, and the region is filled with its mean colour."""
+    import services.evidence.privacy as privacy
+
+    monkeypatch.setattr(privacy, "blur_boxes", lambda image, boxes, pad=0.0: image.copy())
+    original = drawn_face()
+    copy, report = privacy.privacy_copy(original)
+    (face,) = report.found["face"]
+    assert find(copy, "face") == []
+    x1, y1, x2, y2 = face
+    assert len(np.unique(copy[y1:y2, x1:x2].reshape(-1, 3), axis=0)) == 1  # one flat colour
+    assert np.array_equal(copy[:, :150], original[:, :150])
