@@ -54,14 +54,12 @@ class CameraEventDetail(CameraEvent):
 EVENT_COLUMNS = (
     ", ".join(f for f in CameraEvent.model_fields if f != "plate_read") + ", plate IS NOT NULL AS plate_read"
 )
-# an event's own snapshots, and a Frigate gateway's of its camera and label while it lasted (Frigate's carry no
-# event id: the best frame of the latest object of that label, published again at its end), with their copies
+# an event's images (the view camera_event_images: its own snapshots, and a Frigate gateway's of its camera
+# and label while it lasted) with their privacy copies
 SNAPSHOTS = """
-SELECT s.time, c.copy_sha256, c.error FROM (
-    SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = %(e)s UNION
-    SELECT time, media_sha256 FROM camera_label_snapshots WHERE device_id = %(d)s AND label = %(l)s
-    AND time >= %(start)s AND time <= coalesce(%(end)s, now()) + interval '1 minute'
-) s LEFT JOIN evidence_copies c ON c.original_sha256 = s.media_sha256 ORDER BY s.time
+SELECT i.time, c.copy_sha256, c.error FROM camera_event_images i
+LEFT JOIN evidence_copies c ON c.original_sha256 = i.media_sha256
+WHERE i.event_id = %(e)s ORDER BY i.time
 """
 LIST_KEY = ("start_time", "event_id")  # the list's order, unique: its keyset
 
@@ -101,8 +99,7 @@ def routes(kit: ApiKit) -> APIRouter:
         row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE event_id = %s", (event_id,)).fetchone()
         if row is None:
             raise kit.not_found(f"camera event {event_id!r}")
-        params = {"e": event_id, "d": row["device_id"], "l": row["label"], "start": row["start_time"]}
-        snaps = conn.execute(SNAPSHOTS, {**params, "end": row["end_time"]}).fetchall()
+        snaps = conn.execute(SNAPSHOTS, {"e": event_id}).fetchall()
         snapshots = [
             Snapshot(
                 time=s["time"],

@@ -49,10 +49,9 @@ RETURNING s.media_sha256
 """
 PURGE_LABEL_SNAPSHOTS = """
 DELETE FROM camera_label_snapshots l WHERE l.time < %(cutoff)s
-  AND NOT EXISTS (  -- listed by a held incident's event: its camera's, of its label, while it lasted
-    SELECT 1 FROM camera_events e JOIN held_events h ON h.event_id = e.event_id
-    WHERE e.device_id = l.device_id AND e.label = l.label AND l.time >= e.start_time
-      AND l.time <= coalesce(e.end_time, 'infinity') + interval '1 minute')
+  AND NOT EXISTS (  -- one of a held incident's events' images (the view the APIs list them by)
+    SELECT 1 FROM camera_event_images i JOIN held_events h ON h.event_id = i.event_id
+    WHERE i.media_sha256 = l.media_sha256 AND i.time = l.time)
 RETURNING l.media_sha256
 """
 PURGE_COPIES = """

@@ -130,18 +130,15 @@ def list_incidents(
     )
 
 
-# an incident's events, each with its images (its own snapshots, and its camera's of its label while it
-# lasted: Frigate's name no event) and their privacy copies
+# an incident's events, each with its images (camera_event_images: its own snapshots, and its camera's of its
+# label while it lasted) and their privacy copies
 EVENTS = """
 SELECT e.event_id, CASE WHEN e.event_id = ANY(%(tracks)s) THEN 'object' ELSE 'context' END AS role,
     e.label, e.start_time, e.end_time, e.plate, coalesce((
-        SELECT json_agg(json_build_object('time', s.time, 'sha', s.media_sha256, 'copy', c.copy_sha256,
-            'error', c.error) ORDER BY s.time)
-        FROM (SELECT time, media_sha256 FROM camera_snapshots WHERE event_id = e.event_id UNION
-              SELECT time, media_sha256 FROM camera_label_snapshots l WHERE l.device_id = e.device_id
-              AND l.label = e.label AND l.time >= e.start_time
-              AND l.time <= coalesce(e.end_time, now()) + interval '1 minute') s
-        LEFT JOIN evidence_copies c ON c.original_sha256 = s.media_sha256), '[]') AS evidence
+        SELECT json_agg(json_build_object('time', i.time, 'sha', i.media_sha256, 'copy', c.copy_sha256,
+            'error', c.error) ORDER BY i.time)
+        FROM camera_event_images i LEFT JOIN evidence_copies c ON c.original_sha256 = i.media_sha256
+        WHERE i.event_id = e.event_id), '[]') AS evidence
 FROM camera_events e WHERE e.event_id = ANY(%(all)s) ORDER BY e.start_time
 """
 
