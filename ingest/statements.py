@@ -37,8 +37,8 @@ ON CONFLICT (device_id) DO UPDATE SET last_seen = GREATEST(devices.last_seen, EX
 """
 
 INSERT_MEDIA = """
-INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id, personal)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id, personal, copy_pending)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (sha256) DO NOTHING
 """
 

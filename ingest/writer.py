@@ -385,6 +385,7 @@ class BatchWriter:
                         owner.family,
                         owner.device_id,
                         owner.family in PERSONAL_IMAGES,
+                        owner.family in PERSONAL_IMAGES,  # its privacy copy is to be made
                     )
                     for owner, b in blobs
                 ],

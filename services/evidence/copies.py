@@ -1,6 +1,6 @@
 """The privacy copy of every personal image, made once and stored (docs/incidents.md, "Evidence").
 
-For each personal original without a copy (``media.personal``, migration 0020), a few seconds after it
+For each personal original waiting for its copy (``media.copy_pending``, migration 0021), a few seconds after it
 arrived (so the events that describe it, sent around the same time, are in): the camera's masks, the
 boxes of the persons and vehicles its events placed in the frame at that time, and faces and plates
 found by OpenCV's Haar cascades (``privacy.py``) make a lossless copy, stored in the media store and
@@ -47,8 +47,7 @@ LEFT JOIN LATERAL (
     SELECT l.label, l.time FROM camera_label_snapshots l WHERE l.media_sha256 = m.sha256
     ORDER BY time LIMIT 1
 ) s ON true
-WHERE m.personal AND m.created_at <= now() - make_interval(secs => %(settle)s)
-  AND NOT EXISTS (SELECT 1 FROM evidence_copies c WHERE c.original_sha256 = m.sha256)
+WHERE m.copy_pending AND m.created_at <= now() - make_interval(secs => %(settle)s)
 ORDER BY m.created_at LIMIT %(limit)s
 """
 
@@ -65,6 +64,7 @@ SELECT %s, 'image/png', %s, %s, %s, family, device_id, false FROM media WHERE sh
 ON CONFLICT (sha256) DO NOTHING
 """
 INSERT_COPY = """
+WITH done AS (UPDATE media SET copy_pending = false WHERE sha256 = %s)
 INSERT INTO evidence_copies (original_sha256, copy_sha256, device_id, method, masked, boxes, faces, plates, error)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (original_sha256) DO NOTHING
 """
@@ -145,7 +145,9 @@ def make_copy(conn: psycopg.Connection[Any], media: MediaStore, original: Origin
     image = None if path is None else cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         error = "the original's file is gone" if path is None else "the original could not be decoded"
-        conn.execute(INSERT_COPY, (original.sha256, None, original.device_id, METHOD, 0, 0, 0, 0, error))
+        conn.execute(
+            INSERT_COPY, (original.sha256, original.sha256, None, original.device_id, METHOD, 0, 0, 0, 0, error)
+        )
         logger.warning("privacy copy not made", extra={"sha256": original.sha256, "error": error})
         return None
     h, w = image.shape[:2]
@@ -159,6 +161,7 @@ def make_copy(conn: psycopg.Connection[Any], media: MediaStore, original: Origin
         conn.execute(
             INSERT_COPY,
             (
+                original.sha256,
                 original.sha256,
                 sha,
                 original.device_id,

@@ -1,0 +1,8 @@
+-- depends: 0020_evidence_retention
+-- The privacy copies' queue: personal media waiting for their copy, so `tlab evidence` reads only what
+-- waits (a partial index of the waiting rows) instead of every personal image kept for the retention period.
+ALTER TABLE media ADD COLUMN IF NOT EXISTS copy_pending boolean NOT NULL DEFAULT false;
+UPDATE media m SET copy_pending = true
+WHERE m.personal AND NOT EXISTS (SELECT 1 FROM evidence_copies c WHERE c.original_sha256 = m.sha256);
+DROP INDEX IF EXISTS media_personal_idx;
+CREATE INDEX IF NOT EXISTS media_copy_pending_idx ON media (created_at) WHERE copy_pending;
