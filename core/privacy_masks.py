@@ -57,25 +57,28 @@ def masks_of(conn: psycopg.Connection[Any], device_id: str) -> list[list[Point]]
     return [] if row is None else [[(float(x), float(y)) for x, y in polygon] for polygon in row[0]]
 
 
-def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int] | None:
-    rows = _query(
-        conn,
-        "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s AND detect_width IS NOT NULL",
-        (device_id,),
-    )
-    row = rows[0] if rows else None
-    return None if row is None else (int(row[0]), int(row[1]))
+def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int] | None | Literal["unknown"]:
+    """The camera's detect resolution in its gateway; None for a camera behind no gateway (a native one:
+    its images are whole frames); "unknown" for a gateway's camera mapped without one."""
+    rows = _query(conn, "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s", (device_id,))
+    if not rows:
+        return None
+    width, height = rows[0]
+    return "unknown" if width is None or height is None else (int(width), int(height))
 
 
 def image_region(
     conn: psycopg.Connection[Any], device_id: str, label: str | None, image_size: tuple[int, int]
 ) -> tuple[Region | WholeFrame | None, tuple[int, int] | None]:
-    """(where the image lies in its camera's frame, the frame's size): the whole frame when the camera has
-    no gateway detect size (a native camera) or the image has the frame's aspect; a Frigate crop located
-    from the latest snapshot box of that camera and label; None when it cannot be located."""
+    """(where the image lies in its camera's frame, the frame's size): the whole frame for a camera behind
+    no gateway (a native one) or an image with the frame's aspect; a Frigate crop located from the latest
+    snapshot box of that camera and label; None when it cannot be located (a gateway's camera mapped without
+    its detect size: its images may be crops, and a mask would land in the wrong place)."""
     frame = detect_size(conn, device_id)
     if frame is None:
         return WHOLE_FRAME, None
+    if isinstance(frame, str):  # "unknown"
+        return None, None
     (fw, fh), (iw, ih) = frame, image_size
     if abs(iw / ih - fw / fh) <= ASPECT_TOLERANCE * fw / fh:
         return WHOLE_FRAME, frame

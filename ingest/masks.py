@@ -69,7 +69,8 @@ class MaskDirectory:
         if region is None or frame is None:
             self.blanked += 1
             logger.warning(
-                "image of a masked camera not placed in its frame: blacked out whole",
+                "image of a masked camera not placed in its frame: blacked out whole (a gateway's camera: map it "
+                "with its detect size, tlab devices map-camera ... --detect WxH)",
                 extra={"device_id": decoded.device_id, "label": label, "sha256": blob.sha256},
             )
             return [list(WHOLE_IMAGE)]

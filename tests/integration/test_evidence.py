@@ -322,3 +322,18 @@ def test_privacy_masks_over_http(stack, ingest, api, issue_token, db, uid) -> No
     image = stored(stack, sha["media_sha256"])
     assert image[5:355, 5:635].max() < 16 and image[400:, 700:].min() > 30
     assert api.put(path, json={"polygons": []}).json() == {"polygons": []}
+
+
+def test_a_masked_gateway_camera_without_its_detect_size_is_stored_black(stack, ingest, db, uid) -> None:
+    """Without the detect resolution a Frigate crop cannot be placed in the frame: the mask would land in
+    the wrong place, so the image is stored black (and the log says to map the camera with --detect)."""
+    gateway, camera = f"ng{uid}", f"nc{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_des_fleurs", camera)  # no --detect
+        set_masks(conn, camera, [WINDOW])
+    crop = cv2.resize(street()[260:560, 590:890], (270, 270))
+    publish_all(stack, [OutboundMessage(f"karroad/{gateway}/rue_des_fleurs/person/snapshot", jpeg(crop), retain=True)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera) == 1)
+    sha = db.execute("SELECT media_sha256 FROM camera_label_snapshots WHERE device_id = %s", (camera,)).fetchone()
+    assert stored(stack, sha["media_sha256"]).max() == 0
