@@ -38,8 +38,14 @@ PRIVATE_LABELS = ("person", "face", "car", "van", "truck", "bus", "motorcycle", 
 SETTLE_S = 5.0  # an image is copied once it is this old: the events describing it have had time to arrive
 TIME_SLACK = "5 seconds"  # a box counts for an image taken within this of its event's span
 
+# one image per camera in turn (each camera's oldest waiting one, oldest first): a camera sending a burst does
+# not make the others' images wait behind all of it
 PENDING = """
-SELECT m.sha256, m.device_id, m.width, m.height, s.label, s.time FROM media m
+SELECT m.sha256, m.device_id, m.width, m.height, s.label, s.time FROM (
+    SELECT DISTINCT ON (device_id) sha256, device_id, width, height, created_at FROM media
+    WHERE copy_pending AND created_at <= now() - make_interval(secs => %(settle)s)
+    ORDER BY device_id, created_at
+) m
 LEFT JOIN LATERAL (
     SELECT e.label, c.time FROM camera_snapshots c LEFT JOIN camera_events e USING (event_id)
     WHERE c.media_sha256 = m.sha256
@@ -47,7 +53,6 @@ LEFT JOIN LATERAL (
     SELECT l.label, l.time FROM camera_label_snapshots l WHERE l.media_sha256 = m.sha256
     ORDER BY time LIMIT 1
 ) s ON true
-WHERE m.copy_pending AND m.created_at <= now() - make_interval(secs => %(settle)s)
 ORDER BY m.created_at LIMIT %(limit)s
 """
 

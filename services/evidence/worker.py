@@ -52,10 +52,11 @@ class EvidenceWorker:
         if time.monotonic() - self._purged_at >= self.settings.retention_interval_s:
             self.purge_once(conn)
             self._purged_at = time.monotonic()
-        return self.copy_once(conn) == self.batch
+        return self.copy_once(conn) > 0  # more may wait (the queue serves one image per camera per batch)
 
     def copy_once(self, conn: psycopg.Connection[Any]) -> int:
-        """Copy up to ``batch`` waiting originals; returns how many were tried."""
+        """Copy up to ``batch`` waiting originals (one per camera); returns how many it copied or recorded as
+        not copyable (0: nothing waits, or another worker holds what does)."""
         originals = pending(conn, self.batch, self.settle_s)
         made = failed = 0
         for original in originals:
@@ -69,7 +70,7 @@ class EvidenceWorker:
         self.made, self.failed = self.made + made, self.failed + failed
         if made or failed:
             logger.info("privacy copies made", extra={"made": made, "failed": failed, "total": self.made})
-        return len(originals)
+        return made + failed
 
     def purge_once(self, conn: psycopg.Connection[Any]) -> None:
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone()[0]:  # type: ignore[index]

@@ -337,3 +337,26 @@ def test_a_masked_gateway_camera_without_its_detect_size_is_stored_black(stack, 
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera) == 1)
     sha = db.execute("SELECT media_sha256 FROM camera_label_snapshots WHERE device_id = %s", (camera,)).fetchone()
     assert stored(stack, sha["media_sha256"]).max() == 0
+
+
+def test_a_camera_flooding_images_does_not_hold_back_the_others_copies(stack, ingest, db, uid) -> None:
+    """The copy queue is served one image per camera in turn: a camera that sends a burst does not make
+    another camera's image wait behind all of it."""
+    noisy, quiet = f"fa{uid}", f"fb{uid}"
+    keyring(stack).ensure({noisy: "karroad", quiet: "karroad"})
+    burst = [
+        OutboundMessage(f"karroad/{noisy}/snapshots/e{uid}{i}", jpeg(street(1000 + i + int(uid[:3], 16))))
+        for i in range(6)
+    ]
+    publish_all(stack, burst)
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", noisy) == 6)
+    publish_all(stack, [OutboundMessage(f"karroad/{quiet}/snapshots/e{uid}", jpeg(street(7 + int(uid[:3], 16))))])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", quiet) == 1)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        worker = EvidenceWorker(stack, settle_s=0, batch=2)
+        while count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", quiet) != 0:
+            assert worker.copy_once(conn)
+        waiting = count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", noisy)
+        while worker.copy_once(conn):
+            pass
+    assert waiting >= 4, "the quiet camera's image waited behind the burst"

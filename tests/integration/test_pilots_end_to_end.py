@@ -105,7 +105,9 @@ def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
 
     events = wait_for(ended, what="two ended events")
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        EvidenceWorker(stack, settle_s=0).copy_once(conn)
+        worker = EvidenceWorker(stack, settle_s=0)
+        while worker.copy_once(conn):  # one image per camera per batch
+            pass
     for event in events:
         assert event["end_time"] is not None and event["stationary"] is True
         detail = api.get(f"/v1/camera-events/{event['event_id']}").json()
