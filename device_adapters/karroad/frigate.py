@@ -26,6 +26,12 @@ ZONE = Annotated[str, Field(max_length=64)]
 Coordinate = Annotated[int, Field(ge=0, le=65535)]
 
 
+def check_box(box: tuple[int, int, int, int]) -> None:
+    x1, y1, x2, y2 = box
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2, got {list(box)}")
+
+
 class _Lenient(BaseModel):
     """Frigate's messages: unknown keys ignored (Frigate adds custom attributes), numbers finite."""
 
@@ -38,6 +44,11 @@ class FrigateSnapshot(_Lenient):
     frame_time: float
     box: tuple[Coordinate, Coordinate, Coordinate, Coordinate]
     score: float = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _a_box(self) -> FrigateSnapshot:
+        check_box(self.box)  # it places Frigate's crop in the frame (privacy masks, blurring)
+        return self
 
 
 class FrigateObject(_Lenient):
@@ -65,9 +76,7 @@ class FrigateObject(_Lenient):
 
     @model_validator(mode="after")
     def _consistent(self) -> FrigateObject:
-        x1, y1, x2, y2 = self.box
-        if x2 <= x1 or y2 <= y1:
-            raise ValueError(f"box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2, got {list(self.box)}")
+        check_box(self.box)
         if self.end_time is not None and self.end_time < self.start_time:
             raise ValueError("end_time is before start_time")
         return self

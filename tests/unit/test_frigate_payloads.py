@@ -71,6 +71,8 @@ def test_a_plate_read_by_frigate_is_kept_as_sent() -> None:
         (lambda m: m["before"].update(id="1795420000.000001-other"), "invalid_field", "different objects"),
         (lambda m: m["after"].update(current_zones=["z"] * 33), "invalid_field", "after.current_zones"),
         (lambda m: m.pop("after"), "invalid_field", "after"),
+        # the snapshot's box places Frigate's crop in the frame (masks, blurring): it must be a box too
+        (lambda m: m["after"]["snapshot"].update(box=[801, 388, 612, 540]), "invalid_field", "x1 < x2"),
     ],
 )
 def test_what_is_not_frigates_shape_is_refused_with_a_reason(change, code: str, words: str) -> None:
