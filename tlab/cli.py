@@ -191,17 +191,28 @@ def incidents() -> None:
 
 
 @app.command("evidence")
-def evidence() -> None:
+def evidence(
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Queue again the images whose copy failed, then exit.")
+    ] = False,
+) -> None:
     """Make the privacy copy of every camera image and purge what is past retention (docs/incidents.md)
     until SIGTERM."""
     import signal
     import threading
 
+    import psycopg
+
     from core.migrate import require_current_schema
+    from services.evidence.copies import retry_failed as requeue
     from services.evidence.worker import EvidenceWorker
 
     settings = _settings()
     require_current_schema(settings.database_url)
+    if retry_failed:
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            typer.echo(f"{requeue(conn)} image(s) queued again")
+        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import psycopg
 
+from core.errors import first_line
 from core.media_store import MediaStore
 from core.privacy_masks import WHOLE_FRAME, image_region, masks_of
 from device_adapters.masking import WHOLE_IMAGE, Point, Region, polygons_in
@@ -157,8 +158,16 @@ def make_copy(conn: psycopg.Connection[Any], media: MediaStore, original: Origin
         return None
     h, w = image.shape[:2]
     boxes, masks = plan(conn, original, (w, h))
-    copy, report = privacy_copy(image, boxes=boxes, masks=masks)
-    data = encode_copy(copy)
+    try:
+        copy, report = privacy_copy(image, boxes=boxes, masks=masks)
+        data = encode_copy(copy)
+    except Exception as exc:  # noqa: BLE001 - this image, not the worker: recorded (``retry_failed`` re-queues)
+        error = f"the privacy copy failed: {first_line(exc)}"[:500]
+        conn.execute(
+            INSERT_COPY, (original.sha256, original.sha256, None, original.device_id, METHOD, 0, 0, 0, 0, error)
+        )
+        logger.error("privacy copy failed", extra={"sha256": original.sha256, "error": error})
+        return None
     sha = hashlib.sha256(data).hexdigest()
     media.put(sha, data)  # the file first: a crash before the rows leaves a file nothing names, never the reverse
     with conn.transaction():
@@ -179,3 +188,15 @@ def make_copy(conn: psycopg.Connection[Any], media: MediaStore, original: Origin
             ),
         )
     return sha
+
+
+RETRY_FAILED = """
+WITH failed AS (DELETE FROM evidence_copies WHERE copy_sha256 IS NULL RETURNING original_sha256)
+UPDATE media m SET copy_pending = true FROM failed f WHERE m.sha256 = f.original_sha256 RETURNING m.sha256
+"""
+
+
+def retry_failed(conn: psycopg.Connection[Any]) -> int:
+    """Queue again the images whose copy failed (after a fix, or once their file is back); returns how many."""
+    with conn.transaction():
+        return len(conn.execute(RETRY_FAILED).fetchall())

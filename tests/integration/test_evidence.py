@@ -360,3 +360,41 @@ def test_a_camera_flooding_images_does_not_hold_back_the_others_copies(stack, in
         while worker.copy_once(conn):
             pass
     assert waiting >= 4, "the quiet camera's image waited behind the burst"
+
+
+def test_an_image_the_copy_fails_on_is_recorded_not_retried_for_ever(stack, ingest, db, uid, monkeypatch) -> None:
+    """A bug or an OpenCV error on one image must not stop the worker (it would be restarted onto the same
+    image again and again): the image is recorded as not copyable, with the reason, and the queue moves on."""
+    import services.evidence.copies as copies
+
+    camera = f"pp{uid}"
+    keyring(stack).ensure({camera: "karroad"})
+    publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", jpeg(street(int(uid[:3], 16) + 5)))])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise cv2.error("OpenCV(4.x) resize.cpp: error: (-215:Assertion failed) !ssize.empty()")
+
+    monkeypatch.setattr(copies, "privacy_copy", broken)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        worker = EvidenceWorker(stack, settle_s=0)
+        while worker.copy_once(conn):
+            pass
+    row = db.execute(
+        "SELECT c.copy_sha256, c.error FROM evidence_copies c JOIN camera_snapshots s "
+        "ON s.media_sha256 = c.original_sha256 WHERE s.device_id = %s",
+        (camera,),
+    ).fetchone()
+    assert row["copy_sha256"] is None and "Assertion failed" in row["error"]
+    monkeypatch.undo()  # fixed: queued again, copied
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        assert copies.retry_failed(conn) >= 1
+        while worker.copy_once(conn):
+            pass
+    assert count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", camera) == 0
+    done = db.execute(
+        "SELECT c.copy_sha256 FROM evidence_copies c JOIN camera_snapshots s ON s.media_sha256 = c.original_sha256 "
+        "WHERE s.device_id = %s",
+        (camera,),
+    ).fetchone()
+    assert done["copy_sha256"] is not None
