@@ -50,8 +50,13 @@ class EvidenceWorker:
 
     def _cycle(self, conn: psycopg.Connection[Any]) -> bool:
         if time.monotonic() - self._purged_at >= self.settings.retention_interval_s:
-            self.purge_once(conn)
             self._purged_at = time.monotonic()
+            try:
+                self.purge_once(conn)
+            except psycopg.OperationalError:
+                raise  # the database is gone: the loop reconnects
+            except Exception:  # a failed purge must not stop the copies; it is tried again next interval
+                logger.exception("retention purge failed")
         return self.copy_once(conn) > 0  # more may wait (the queue serves one image per camera per batch)
 
     def copy_once(self, conn: psycopg.Connection[Any]) -> int:

@@ -398,3 +398,22 @@ def test_an_image_the_copy_fails_on_is_recorded_not_retried_for_ever(stack, inge
         (camera,),
     ).fetchone()
     assert done["copy_sha256"] is not None
+
+
+def test_a_failing_purge_does_not_stop_the_copies(stack, ingest, db, uid, monkeypatch) -> None:
+    import services.evidence.worker as worker_module
+
+    camera = f"pf{uid}"
+    keyring(stack).ensure({camera: "karroad"})
+    publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", jpeg(street(int(uid[:3], 16) + 9)))])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the purge")
+
+    monkeypatch.setattr(worker_module, "purge", broken)
+    worker = EvidenceWorker(stack, settle_s=0)
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        while worker._cycle(conn):  # the first cycle runs the (failing) purge, then copies
+            pass
+    assert count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", camera) == 0
