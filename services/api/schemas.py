@@ -129,6 +129,9 @@ class DeadLetterDetail(DeadLetter):
         description="The same preview as text when it is valid UTF-8 (a cut character at its end is dropped)."
     )
     payload_url: str = Field(description="Where the kept payload's raw bytes are served.")
+    payload_withheld: str | None = Field(
+        None, description="Why the payload is not shown (a camera's message is personal data); null when it is."
+    )
 
 
 class ErrorMessage(BaseModel):

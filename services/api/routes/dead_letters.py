@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from psycopg import sql
 
 from core.replay_requests import ReplayFilter, request_replay
+from device_adapters.registry import FAMILIES
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import (
@@ -75,17 +76,29 @@ def _row(conn: ConnDep, dead_letter_id: DeadLetterId, payload_sql: str) -> dict[
     return row
 
 
+# Families whose messages are personal data (a camera's images, the plates in its events): their refused
+# payloads are kept for replay but never served, whole or previewed (docs/incidents.md)
+PERSONAL = frozenset(family.name for family in FAMILIES if family.personal_images)
+WITHHELD = (
+    "this payload is personal data (a camera's image or event, which may show people or a plate): it is kept "
+    "for replay but not served; the reason says what was wrong"
+)
+
+
 @router.get("/{dead_letter_id}", summary="One dead letter with a preview of its payload")
 def get_dead_letter(conn: ConnDep, dead_letter_id: DeadLetterId) -> DeadLetterDetail:
     # only the preview leaves the database: a letter's detail never costs the size of its payload
     row = _row(conn, dead_letter_id, f"substring(payload FROM 1 FOR {PAYLOAD_PREVIEW_BYTES})")
-    preview = bytes(row.pop("payload"))
-    text = _utf8_prefix(preview, cut=len(preview) < row["payload_kept"])
+    withheld = row["family"] in PERSONAL
+    preview = b"" if withheld else bytes(row["payload"])
+    row.pop("payload")
+    text = None if withheld else _utf8_prefix(preview, cut=len(preview) < row["payload_kept"])
     return DeadLetterDetail(
         **row,
         payload_preview_base64=base64.b64encode(preview).decode(),
         payload_preview_text=text,
         payload_url=f"/v1/dead-letters/{dead_letter_id}/payload",
+        payload_withheld=WITHHELD if withheld else None,
     )
 
 
@@ -107,6 +120,9 @@ def _utf8_prefix(data: bytes, *, cut: bool) -> str | None:
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def get_dead_letter_payload(conn: ConnDep, dead_letter_id: DeadLetterId) -> Response:
+    row = _row(conn, dead_letter_id, "''::bytea")
+    if row["family"] in PERSONAL:
+        raise HTTPException(403, WITHHELD)
     row = _row(conn, dead_letter_id, "payload")
     headers = {"X-Payload-Size": str(row["payload_size"]), "X-Payload-SHA256": row["payload_sha256"]}
     return Response(bytes(row["payload"]), media_type="application/octet-stream", headers=headers)
