@@ -73,8 +73,10 @@ def street(variant: int = 0) -> np.ndarray:
     cv2.rectangle(image, tuple(COUCH[:2]), tuple(COUCH[2:]), (60, 90, 140), -1)
     for i in range(VAN[0], VAN[2], 10):
         cv2.line(image, (i, VAN[1]), (i, VAN[3] - 1), (230, 230, 230), 2)
-    colour = (variant & 255, (variant >> 8) & 255, (variant >> 16) & 255)  # a different image per variant
-    cv2.rectangle(image, (10, 650), (60, 700), colour, -1)  # outside any crop and any assertion
+    # a different image per variant: four bars of random colours (a colour one level apart did not survive
+    # JPEG, and two "different" images became one file), bottom left: outside any crop, box or mask
+    for i, colour in enumerate(np.random.default_rng(variant).integers(0, 256, (4, 3))):
+        image[650:710, 10 + 20 * i : 30 + 20 * i] = colour
     return image
 
 
