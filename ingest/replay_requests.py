@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from core.db import is_outage
-from core.errors import first_line
+from core.listening import listen_and_work
 from core.replay_requests import CHANNEL, ReplayFilter
 from core.settings import Settings
 from ingest.replay import replay_dead_letters
@@ -58,20 +58,17 @@ class ReplayRequestRunner:
         self.done = 0
 
     def run(self, stop: threading.Event) -> None:
-        delay = self.poll_s
-        while not stop.is_set():
-            try:
-                with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    delay = self.poll_s  # connected: a later outage starts its backoff over
-                    while not stop.is_set():
-                        while not stop.is_set() and self.run_one(conn):
-                            pass
-                        list(conn.notifies(timeout=self.poll_s))
-            except psycopg.Error as exc:  # an outage, or a claim that failed: start over after a pause
-                logger.warning("replay requests: database error", extra={"error": first_line(exc), "retry_s": delay})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)  # one line per attempt, not four a second, while it is down
+        # an outage, or a claim that failed: start over after a pause (one log line per attempt, backing off)
+        listen_and_work(
+            self.settings.database_url,
+            CHANNEL,
+            self.run_one,
+            stop,
+            poll_s=self.poll_s,
+            name="replay requests",
+            row_factory=dict_row,
+            first_retry_s=self.poll_s,
+        )
 
     def run_one(self, conn: psycopg.Connection[Any]) -> bool:
         """Claim and run one request; False when there is none."""

@@ -24,6 +24,7 @@ from psycopg.rows import dict_row
 
 from core import domain_events
 from core.errors import first_line
+from core.listening import listen_and_work
 from core.settings import Settings
 from device_adapters.registry import family as find_family
 from services.alerts.engine import (
@@ -106,31 +107,31 @@ class AlertEvaluator:
         self._queued_at: datetime | None = None
         self._ticked = False  # the time rules' first tick evaluates every device in scope
         self.ready = threading.Event()
+        self._last_tick = 0.0  # when the time rules last ran (monotonic); 0: at the next pass
 
     def run(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    conn.execute(f"LISTEN {domain_events.CHANNEL}")
-                    delay = 1.0
-                    self.ready.set()
-                    last_tick = 0.0
-                    while not stop.is_set():
-                        self.evaluate_changed(conn)
-                        self.evaluate_events(conn)
-                        self.recheck_late(conn)
-                        now = time.monotonic()
-                        if now - last_tick >= self.tick_s:
-                            self.evaluate_absences(conn)
-                            last_tick = now
-                        list(conn.notifies(timeout=min(1.0, self.tick_s), stop_after=1))
-            except psycopg.Error as exc:
-                self.ready.clear()
-                logger.warning("alerts: database error", extra={"error": first_line(exc), "retry_s": delay})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)
+        listen_and_work(
+            self.settings.database_url,
+            (CHANNEL, domain_events.CHANNEL),
+            self._pass,
+            stop,
+            ready=self.ready,
+            poll_s=min(1.0, self.tick_s),
+            name="alerts",
+            row_factory=dict_row,
+            on_connect=lambda conn: setattr(self, "_last_tick", 0.0),
+        )
+
+    def _pass(self, conn: psycopg.Connection[Any]) -> bool:
+        """One look at what changed, then (every ``tick_s``) the time rules; then wait for a change."""
+        self.evaluate_changed(conn)
+        self.evaluate_events(conn)
+        self.recheck_late(conn)
+        now = time.monotonic()
+        if now - self._last_tick >= self.tick_s:
+            self.evaluate_absences(conn)
+            self._last_tick = now
+        return False
 
     def evaluate_changed(self, conn: psycopg.Connection[Any]) -> int:
         """Evaluate the series rules of every device whose data changed since the last look: the first

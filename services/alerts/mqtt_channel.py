@@ -19,7 +19,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 from psycopg.rows import dict_row
 
-from core.errors import first_line
+from core.listening import listen_and_work
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,24 +40,21 @@ class MqttAlertChannel:
             client.username_pw_set(*credentials)
         client.connect_async(self.settings.mqtt_host, self.settings.mqtt_service_port, keepalive=30)
         client.loop_start()
-        delay = 1.0
         try:
-            while not stop.is_set():
-                try:
-                    with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
-                        conn.execute(
-                            "INSERT INTO alert_channels (name, delivered_through) "
-                            "SELECT %s, coalesce(max(id), 0) FROM alert_outbox ON CONFLICT (name) DO NOTHING",
-                            (CHANNEL,),
-                        )
-                        delay = 1.0
-                        while not stop.is_set():
-                            if not self._send_next(conn, client):
-                                stop.wait(self.poll_s)
-                except psycopg.Error as exc:
-                    logger.warning("alerts mqtt: database error", extra={"error": first_line(exc), "retry_s": delay})
-                    stop.wait(delay)
-                    delay = min(30.0, delay * 2)
+            listen_and_work(
+                self.settings.database_url,
+                (),
+                lambda conn: self._send_next(conn, client),
+                stop,
+                poll_s=self.poll_s,
+                name="alerts mqtt",
+                row_factory=dict_row,
+                on_connect=lambda conn: conn.execute(
+                    "INSERT INTO alert_channels (name, delivered_through) "
+                    "SELECT %s, coalesce(max(id), 0) FROM alert_outbox ON CONFLICT (name) DO NOTHING",
+                    (CHANNEL,),
+                ),
+            )
         finally:
             client.disconnect()
             client.loop_stop()

@@ -26,6 +26,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from core.errors import first_line
+from core.listening import listen_and_work
 from core.settings import Settings
 from services.alerts.signing import sign
 
@@ -126,19 +127,20 @@ class WebhookDeliverer:
         self.settings, self.refresh_s, self.sender_options = settings, refresh_s, sender_options
         self.senders: dict[int, tuple[threading.Thread, threading.Event]] = {}
 
+    def _refreshed(self, conn: psycopg.Connection[Any]) -> bool:
+        self._refresh(conn)
+        return False  # look again in refresh_s
+
     def run(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                with psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
-                    delay = 1.0
-                    while not stop.is_set():
-                        self._refresh(conn)
-                        stop.wait(self.refresh_s)
-            except psycopg.Error as exc:
-                logger.warning("webhooks: database error", extra={"error": first_line(exc), "retry_s": delay})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)
+        listen_and_work(
+            self.settings.database_url,
+            (),
+            self._refreshed,
+            stop,
+            poll_s=self.refresh_s,
+            name="webhooks",
+            row_factory=dict_row,
+        )
         for _thread, own_stop in self.senders.values():
             own_stop.set()
         for thread, _own_stop in self.senders.values():
