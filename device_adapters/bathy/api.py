@@ -8,11 +8,11 @@ reads their annotations, which name the kit's types.
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from device_adapters.api import ApiKit
 
@@ -22,7 +22,10 @@ class Mission(BaseModel):
     device_id: str
     started_at: datetime | None
     ended_at: datetime | None
-    status: str
+    status: Literal["running", "completed", "aborted", "failed", "interrupted"] = Field(
+        description="As the drone reported it; interrupted: reported running, but the drone is offline or has "
+        "started another mission without ending this one (running again if its link comes back)."
+    )
     pipe_id: str | None
     start_manhole: str | None
     end_manhole: str | None
@@ -65,8 +68,17 @@ class Frame(BaseModel):
     media_url: str
 
 
+# A mission the drone never ended (killed, out of battery) reads "interrupted" while the drone is offline
+# (its link's last will) or once it has started another mission; the drone's own word wins when it comes
+# (online again: running; its end: completed, aborted or failed). Derived on read: nothing to reconcile.
+STATUS = (
+    "CASE WHEN missions.status = 'running' AND ("
+    "EXISTS (SELECT 1 FROM devices d WHERE d.device_id = missions.device_id AND d.online = false) "
+    "OR EXISTS (SELECT 1 FROM missions n WHERE n.device_id = missions.device_id "
+    "AND n.started_at > missions.started_at)) THEN 'interrupted' ELSE missions.status END AS status"
+)
 MISSION_COLUMNS = (
-    "mission_id, device_id, started_at, ended_at, status, pipe_id, start_manhole, end_manhole, "
+    f"mission_id, device_id, started_at, ended_at, {STATUS}, pipe_id, start_manhole, end_manhole, "
     "direction, diameter_mm, material, operator, notes, distance_m"
 )
 TELEMETRY_COLUMNS = ", ".join(TelemetryPoint.model_fields)
