@@ -275,31 +275,30 @@ def _watch_alerts(settings: Any, token: str, secret: str, seconds: float) -> dic
 
 
 def run(devices: int, messages: int, repeat: int, latency_seconds: float, phases: tuple[str, ...]) -> dict[str, Any]:
-    bench = AlertsBench(devices, messages, latency_seconds)
-    print(f"{bench.total} messages over {devices} devices ({bench.per_device} each)", flush=True)
-    result: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "devices": devices,
-        "messages": bench.total,
-        "repeat": repeat,
-    }
-    if "throughput" in phases:
-        runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
-        for _ in range(repeat):
-            for with_alerts in (False, True):  # alternated: a drift of the machine hits both alike
-                runs[with_alerts].append(bench.throughput(with_alerts))
-                print(f"throughput: {runs[with_alerts][-1]}", flush=True)
-        without = statistics.median(r["rate"] for r in runs[False])
-        with_ = statistics.median(r["rate"] for r in runs[True])
-        result["throughput"] = {"without_alerts": runs[False], "with_alerts": runs[True],
-                                "median_without": without, "median_with": with_,
-                                "ratio": round(with_ / without, 3)}  # fmt: skip
-    if "latency" in phases:
-        half = result["throughput"]["median_with"] / 2 if "throughput" in result else 3000.0
-        result["latency"] = bench.latency(1, half)
-        print(f"latency: {result['latency']}", flush=True)
-    bench.stack.down()
+    with AlertsBench(devices, messages, latency_seconds).running() as bench:
+        print(f"{bench.total} messages over {devices} devices ({bench.per_device} each)", flush=True)
+        result: dict[str, Any] = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "devices": devices,
+            "messages": bench.total,
+            "repeat": repeat,
+        }
+        if "throughput" in phases:
+            runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+            for _ in range(repeat):
+                for with_alerts in (False, True):  # alternated: a drift of the machine hits both alike
+                    runs[with_alerts].append(bench.throughput(with_alerts))
+                    print(f"throughput: {runs[with_alerts][-1]}", flush=True)
+            without = statistics.median(r["rate"] for r in runs[False])
+            with_ = statistics.median(r["rate"] for r in runs[True])
+            result["throughput"] = {"without_alerts": runs[False], "with_alerts": runs[True],
+                                    "median_without": without, "median_with": with_,
+                                    "ratio": round(with_ / without, 3)}  # fmt: skip
+        if "latency" in phases:
+            half = result["throughput"]["median_with"] / 2 if "throughput" in result else 3000.0
+            result["latency"] = bench.latency(1, half)
+            print(f"latency: {result['latency']}", flush=True)
     return result
 
 

@@ -11,14 +11,23 @@ that every row's commit time is known. Each phase starts from a fresh broker sta
 3. latency publish -> committed (commit timestamp - the reading's own publish-time ``ts``) at half the
    best platform rate;
 4. latency publish -> visible through the API, sampled during phase 3.
+
+A bench cleans up after itself whatever happens (an error, Ctrl-C, SIGTERM, SIGHUP): ``Bench.running``
+stops its broker-credentials owner, its Mosquitto and PostgreSQL and removes its work folder, so the next
+run does not stop on "port 15470 is taken"; a stack a previous run left behind in the bench's own state
+folder is stopped before starting.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import math
 import os
 import platform
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -27,9 +36,12 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Self
 
 import psycopg
 
@@ -44,6 +56,8 @@ from core.settings import Settings, default_state_root
 from deploy.local_stack import LocalStack
 from sim.credentials import DeviceKeyring
 from sim.publisher import CountingPublisher, OutboundMessage
+
+logger = logging.getLogger(__name__)
 
 LATENCY_PUBLISHERS_MAX = 8
 MIX = (("ptipot", 16, 0.50), ("bathy", 4, 0.45), ("karroad", 4, 0.05))  # family, devices, share of messages
@@ -189,10 +203,51 @@ class Bench:
         self.settings = bench_settings()
         self.stack = LocalStack(self.settings, pg_extra={"track_commit_timestamp": "on"})
         self._credentials_owner: BrokerCredentialsOwner | None = None
+        self._owner_thread: threading.Thread | None = None
+        self._stop_owner = threading.Event()
+        self._closed = False
         self.messages, self.workers, self.latency_seconds = messages, workers, latency_seconds
         self.workdir = Path(tempfile.mkdtemp(prefix="tlab-bench-"))
         self.files, self.counts = generate(messages, self.workdir)
         self.total = sum(self.counts.values())
+
+    # ---- lifetime ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop everything this bench started (the files' owner, Mosquitto, PostgreSQL) and remove its
+        work folder. Idempotent: called by ``running`` and, as a last resort, at exit."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_owner.set()
+        if self._owner_thread is not None:
+            self._owner_thread.join(15)
+        try:
+            self.stack.down()
+        except Exception:  # noqa: BLE001 - cleaning up: say it, and go on removing what can be removed
+            logger.exception("bench: the stack did not stop cleanly", extra={"state_dir": str(self.settings.state_dir)})
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    @contextmanager
+    def running(self) -> Iterator[Self]:
+        """The bench, cleaned up whatever ends it: an exception, Ctrl-C, SIGTERM or SIGHUP (turned into
+        SystemExit so that ``finally`` runs), or an exit that skips it (atexit)."""
+
+        def leave(signum: int, _frame: FrameType | None) -> None:
+            raise SystemExit(128 + signum)
+
+        previous: dict[signal.Signals, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                previous[sig] = signal.signal(sig, leave)
+        atexit.register(self.close)
+        try:
+            self.stack.down()  # a stack a previous run left behind, in this bench's own state folder
+            yield self
+        finally:
+            self.close()
+            atexit.unregister(self.close)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     # ---- environment ---------------------------------------------------------------------------
     def fresh(self) -> None:
@@ -208,7 +263,10 @@ class Bench:
         self.stack.sync_auth_from_registry()
         if self._credentials_owner is None:  # the broker files' one writer, as `./lab run` runs it
             owner = BrokerCredentialsOwner(self.settings, poll_s=0.1)
-            threading.Thread(target=owner.run, args=(threading.Event(),), daemon=True).start()
+            self._owner_thread = threading.Thread(
+                target=owner.run, args=(self._stop_owner,), name="broker-credentials", daemon=True
+            )
+            self._owner_thread.start()
             self._credentials_owner = owner
         # every publisher logs in as a provisioned device, as in the field (a fresh registry each time)
         devices = {path.stem: topic.split("/")[0] for topic, path, _n in self.files}
@@ -525,33 +583,32 @@ def run(
     phases: tuple[str, ...] = ("ceiling", "platform", "latency"),
     repeat: int = 3,
 ) -> dict[str, Any]:
-    bench = Bench(messages, workers, latency_seconds)
-    print(f"{bench.total} messages ({bench.counts}), {len(bench.files)} devices", flush=True)
-    result: dict[str, Any] = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "messages": bench.total,
-        "mix": bench.counts,
-    }
-    result["repeat"] = repeat
-    if "ceiling" in phases:
-        result["ceiling"] = _median_run([bench.ceiling() for _ in range(repeat)])
-        print(f"ceiling: {result['ceiling']}", flush=True)
-    result["platform"] = []
-    if "platform" in phases:
-        for k in workers:
-            result["platform"].append(_median_run([bench.platform(k) for _ in range(repeat)]))
-            print(f"platform: {result['platform'][-1]}", flush=True)
-    best = max(result["platform"], key=lambda r: r["rate"]) if result["platform"] else {"workers": workers[-1]}
-    if "latency" in phases:
-        # one fixed rate (half the best measured), each worker count: how many workers to run is a
-        # deployment choice, and on a small machine the best for throughput is not the best for latency
-        rate = latency_rate or best["rate"] / 2
-        result["latency"] = [bench.latency(k, rate) for k in workers]
-        print(f"latency: {result['latency']}", flush=True)
-    if "ceiling" in result and result["platform"]:
-        result["ratio_best_to_ceiling"] = round(best["rate"] / result["ceiling"]["rate"], 3)
-    bench.stack.down()
+    with Bench(messages, workers, latency_seconds).running() as bench:
+        print(f"{bench.total} messages ({bench.counts}), {len(bench.files)} devices", flush=True)
+        result: dict[str, Any] = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "messages": bench.total,
+            "mix": bench.counts,
+        }
+        result["repeat"] = repeat
+        if "ceiling" in phases:
+            result["ceiling"] = _median_run([bench.ceiling() for _ in range(repeat)])
+            print(f"ceiling: {result['ceiling']}", flush=True)
+        result["platform"] = []
+        if "platform" in phases:
+            for k in workers:
+                result["platform"].append(_median_run([bench.platform(k) for _ in range(repeat)]))
+                print(f"platform: {result['platform'][-1]}", flush=True)
+        best = max(result["platform"], key=lambda r: r["rate"]) if result["platform"] else {"workers": workers[-1]}
+        if "latency" in phases:
+            # one fixed rate (half the best measured), each worker count: how many workers to run is a
+            # deployment choice, and on a small machine the best for throughput is not the best for latency
+            rate = latency_rate or best["rate"] / 2
+            result["latency"] = [bench.latency(k, rate) for k in workers]
+            print(f"latency: {result['latency']}", flush=True)
+        if "ceiling" in result and result["platform"]:
+            result["ratio_best_to_ceiling"] = round(best["rate"] / result["ceiling"]["rate"], 3)
     return result
 
 

@@ -7,26 +7,35 @@ any time. Devices and the platform's own accounts live on separate listeners wit
 the device listeners, publishes only the topics its family declares (``device_topics``) and reads only
 ``<family>/<device_id>/downlink/…``. Ids starting with ``tlab-`` are the platform's.
 
-Every change of a device's credentials sends ``NOTIFY tlab_broker_credentials`` in its transaction: the
-files' one owner (core/broker_credentials.py) rewrites them when the change commits, wherever the
-change was made (the API, the CLI).
+Every change of a device's credentials moves the registry's generation on (``broker_credentials_state``)
+and sends ``NOTIFY tlab_broker_credentials`` in its transaction: the files' one owner
+(core/broker_credentials.py) rewrites them when the change commits, wherever the change was made (the
+API, the CLI), and records the generation the broker has taken, which provisioning waits for.
+
+Ids are checked whole (``fullmatch``: a ``$`` also matches before a final newline, and an id ending in
+one split the broker's files), and the files are rendered from rows checked again: a row no
+provisioning path writes (a hand-made INSERT) is skipped and logged, never written.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 
 from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
+
+logger = logging.getLogger(__name__)
 
 CREDENTIALS_CHANNEL = "tlab_broker_credentials"
 MOSQUITTO_PBKDF2_ITERATIONS = 101  # Mosquitto 2.0's own default; the secrets are random, not passwords
@@ -42,6 +51,7 @@ class Credentials:
     family: str
     username: str
     password: str  # shown once
+    generation: int = 0  # the registry's generation with this change: the broker has it once it applied it
 
 
 def mosquitto_hash(secret: str, salt: bytes | None = None, iterations: int = MOSQUITTO_PBKDF2_ITERATIONS) -> str:
@@ -60,17 +70,35 @@ def mosquitto_hash_matches(hashed: str, secret: str) -> bool:
 
 
 RESERVED_PREFIX = "tlab-"  # the platform's accounts and client ids (tlab-ingest, tlab-ingest-1, ...)
+# A password file line as Mosquitto reads it: ``<user>:$7$<iterations>$<salt b64>$<digest b64>``.
+MOSQUITTO_HASH = re.compile(r"\$7\$[0-9]{1,9}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}")
 
 
-def _notify_broker(conn: psycopg.Connection[Any], device_id: str) -> None:
+def _notify_broker(conn: psycopg.Connection[Any], device_id: str) -> int:
+    """Move the registry's generation on (the row lock orders changes as they commit) and wake the
+    files' owner; returns the generation that carries this change."""
+    cur = conn.cursor(row_factory=tuple_row)
+    row = cur.execute("UPDATE broker_credentials_state SET generation = generation + 1 RETURNING generation").fetchone()
     conn.execute("SELECT pg_notify(%s, %s)", (CREDENTIALS_CHANNEL, device_id))
+    return int(row[0]) if row else 0
+
+
+def valid_device_id(device_id: object) -> bool:
+    """Whether ``device_id`` is a device id as a whole (ASCII letters, digits, ``_.-``; not reserved)."""
+    return (
+        isinstance(device_id, str)
+        and DEVICE_ID.fullmatch(device_id) is not None
+        and not device_id.lower().startswith(RESERVED_PREFIX)
+    )
 
 
 def _check(device_id: str, family: str) -> None:
     if device_id.lower().startswith(RESERVED_PREFIX):
         raise RegistryError(f"device ids starting with {RESERVED_PREFIX!r} are reserved for the platform's accounts")
-    if not DEVICE_ID.match(device_id):
-        raise RegistryError(f"device id {device_id!r} must match {DEVICE_ID.pattern}")
+    if not DEVICE_ID.fullmatch(device_id):
+        raise RegistryError(
+            f"device id {device_id[:80]!r}{'...' if len(device_id) > 80 else ''} must match {DEVICE_ID.pattern}"
+        )
     if family not in {a.family for a in ADAPTERS.values()}:
         raise RegistryError(f"unknown family {family!r} (known: {sorted(a.family for a in ADAPTERS.values())})")
 
@@ -88,19 +116,20 @@ def provision(
     """Register a device (or a self-registered one) and issue its first credentials."""
     _check(device_id, family)
     secret = secrets.token_urlsafe(24)
-    row = conn.execute(
-        "INSERT INTO devices (device_id, family, pilot, location, description, labels, mqtt_password_hash, "
-        "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
-        "ON CONFLICT (device_id) DO UPDATE SET pilot = EXCLUDED.pilot, location = EXCLUDED.location, "
-        "description = EXCLUDED.description, labels = EXCLUDED.labels, "
-        "mqtt_password_hash = EXCLUDED.mqtt_password_hash, credentials_issued_at = now(), revoked_at = NULL "
-        "WHERE devices.family = EXCLUDED.family AND devices.mqtt_password_hash IS NULL RETURNING device_id",
-        (device_id, family, pilot, location, description, Jsonb(labels or {}), mosquitto_hash(secret)),
-    ).fetchone()
-    if row is None:
-        raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
-    _notify_broker(conn, device_id)
-    return Credentials(device_id, family, device_id, secret)
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO devices (device_id, family, pilot, location, description, labels, mqtt_password_hash, "
+            "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
+            "ON CONFLICT (device_id) DO UPDATE SET pilot = EXCLUDED.pilot, location = EXCLUDED.location, "
+            "description = EXCLUDED.description, labels = EXCLUDED.labels, "
+            "mqtt_password_hash = EXCLUDED.mqtt_password_hash, credentials_issued_at = now(), revoked_at = NULL "
+            "WHERE devices.family = EXCLUDED.family AND devices.mqtt_password_hash IS NULL RETURNING device_id",
+            (device_id, family, pilot, location, description, Jsonb(labels or {}), mosquitto_hash(secret)),
+        ).fetchone()
+        if row is None:
+            raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
+        generation = _notify_broker(conn, device_id)
+    return Credentials(device_id, family, device_id, secret, generation)
 
 
 def set_labels(conn: psycopg.Connection[Any], device_id: str, labels: dict[str, str]) -> bool:
@@ -113,27 +142,33 @@ def set_labels(conn: psycopg.Connection[Any], device_id: str, labels: dict[str, 
 def rotate(conn: psycopg.Connection[Any], device_id: str) -> Credentials:
     """New secret; the old one stops working at the next broker reload."""
     secret = secrets.token_urlsafe(24)
-    row = conn.execute(
-        "UPDATE devices SET mqtt_password_hash = %s, credentials_issued_at = now(), revoked_at = NULL "
-        "WHERE device_id = %s AND mqtt_password_hash IS NOT NULL RETURNING family",
-        (mosquitto_hash(secret), device_id),
-    ).fetchone()
-    if row is None:
-        raise RegistryError(f"device {device_id!r} has no credentials to rotate")
-    family = row["family"] if isinstance(row, dict) else row[0]
-    _notify_broker(conn, device_id)
-    return Credentials(device_id, family, device_id, secret)
+    with conn.transaction():
+        row = (
+            conn.cursor(row_factory=tuple_row)
+            .execute(
+                "UPDATE devices SET mqtt_password_hash = %s, credentials_issued_at = now(), revoked_at = NULL "
+                "WHERE device_id = %s AND mqtt_password_hash IS NOT NULL RETURNING family",
+                (mosquitto_hash(secret), device_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise RegistryError(f"device {device_id!r} has no credentials to rotate")
+        generation = _notify_broker(conn, device_id)
+    return Credentials(device_id, row[0], device_id, secret, generation)
 
 
-def revoke(conn: psycopg.Connection[Any], device_id: str) -> None:
-    cur = conn.execute(
-        "UPDATE devices SET mqtt_password_hash = NULL, revoked_at = now() WHERE device_id = %s "
-        "AND mqtt_password_hash IS NOT NULL",
-        (device_id,),
-    )
-    if cur.rowcount != 1:
-        raise RegistryError(f"device {device_id!r} has no active credentials")
-    _notify_broker(conn, device_id)
+def revoke(conn: psycopg.Connection[Any], device_id: str) -> int:
+    """Withdraw a device's credentials; returns the registry generation that carries the change."""
+    with conn.transaction():
+        cur = conn.execute(
+            "UPDATE devices SET mqtt_password_hash = NULL, revoked_at = now() WHERE device_id = %s "
+            "AND mqtt_password_hash IS NOT NULL",
+            (device_id,),
+        )
+        if cur.rowcount != 1:
+            raise RegistryError(f"device {device_id!r} has no active credentials")
+        return _notify_broker(conn, device_id)
 
 
 def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -147,15 +182,42 @@ def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
     )
 
 
-def render_device_files(conn: psycopg.Connection[Any], mount: str) -> tuple[str, str]:
-    """(password file, ACL) of the device listeners: every device with credentials, nothing else.
-    ``mount`` is the listeners' mount point: the broker checks ACLs against the mounted topic."""
-    devices = _credentialed(conn)
+def _renderable(d: dict[str, Any]) -> str | None:
+    """Why the row ``d`` cannot go into the broker's files (None: it can). A bad id would split a line
+    (a newline), name another user or add ACL lines; a bad hash would make Mosquitto refuse the file."""
+    if not valid_device_id(d["device_id"]):
+        return "invalid_device_id"
+    if d["family"] not in {a.family for a in ADAPTERS.values()}:
+        return "unknown_family"
+    if not isinstance(d["mqtt_password_hash"], str) or not MOSQUITTO_HASH.fullmatch(d["mqtt_password_hash"]):
+        return "invalid_password_hash"
+    return None
+
+
+def render_device_files(
+    conn: psycopg.Connection[Any], mount: str, extra: dict[str, str] | None = None
+) -> tuple[str, str]:
+    """(password file, ACL) of the device listeners: every device with credentials, nothing else, plus
+    ``extra`` (login -> hash: the owner's probe account, which may publish and read nothing).
+    ``mount`` is the listeners' mount point: the broker checks ACLs against the mounted topic. Every row
+    is checked before it is written: one bad line makes Mosquitto drop the whole file (every ACL gone)."""
+    devices = []
+    for d in _credentialed(conn):
+        problem = _renderable(d)
+        if problem:
+            logger.error(
+                "broker credentials: registry row skipped", extra={"device_id": repr(d["device_id"]), "reason": problem}
+            )
+            continue
+        devices.append(d)
     passwd = "".join(f"{d['device_id']}:{d['mqtt_password_hash']}\n" for d in devices)
     parts = ["# Devices, generated from the registry (core/device_registry.py); do not edit."]
     for d in devices:
         writes = "".join(f"topic write {mount}{t}\n" for t in device_topics(d["family"], d["device_id"]))
         parts.append(f"user {d['device_id']}\n{writes}topic read {mount}{d['family']}/{d['device_id']}/downlink/#")
+    for login, hashed in sorted((extra or {}).items()):
+        passwd += f"{login}:{hashed}\n"
+        parts.append(f"user {login}")  # no topic line: it may do nothing but log in
     return passwd, "\n\n".join(parts) + "\n"
 
 

@@ -28,6 +28,11 @@ class DomainEventError(ValueError):
     """The event is malformed (a programming error in the part that raises it)."""
 
 
+def valid_event_type(value: str) -> bool:
+    """Whether ``value`` is an event type as a whole (``$`` alone also matches before a final newline)."""
+    return EVENT_TYPE.fullmatch(value) is not None
+
+
 def raise_event(
     conn: psycopg.Connection[Any],
     *,
@@ -42,7 +47,7 @@ def raise_event(
 ) -> int:
     """Record (or update) the event and wake the listeners when the transaction commits; returns its id.
     Raising an ended or withdrawn event again opens it again."""
-    if not EVENT_TYPE.match(type):
+    if not valid_event_type(type):
         raise DomainEventError(f"event type {type!r} must match {EVENT_TYPE.pattern}")
     if not 0 < len(key) <= 200:
         raise DomainEventError("event key must be 1-200 characters")

@@ -8,14 +8,23 @@ mapped is dead-lettered, so a gateway cannot speak for a camera it does not own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+# A camera's name in Frigate's configuration: ASCII letters, digits, underscores and hyphens.
+CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
 
 class GatewayError(ValueError):
     """A mapping the registry refuses; the message says why."""
+
+
+def valid_camera_name(name: str) -> bool:
+    """Whether ``name`` is a camera name as a whole (what a gateway's topics and events may name)."""
+    return CAMERA_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,10 @@ def map_camera(
 ) -> GatewayCamera:
     """Say that ``camera_name`` of ``gateway_id`` is the registered camera ``device_id`` (re-mapping a
     name replaces its camera). Both must be registered devices of the same family."""
+    if not valid_camera_name(camera_name):
+        raise GatewayError(
+            f"camera name {camera_name!r} must match {CAMERA_NAME.pattern} (as in Frigate's configuration)"
+        )
     rows = conn.execute(
         "SELECT device_id, family FROM devices WHERE device_id = ANY(%s)", ([gateway_id, device_id],)
     ).fetchall()

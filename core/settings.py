@@ -10,10 +10,11 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +71,14 @@ class Settings(BaseSettings):
         "(Mosquitto's ACL file cannot refuse a subscription). Empty for a broker that enforces subscribe ACLs "
         "(EMQX, HiveMQ).",
     )
+    mqtt_credentials_wait_s: float = Field(
+        10.0,
+        ge=0,
+        le=120,
+        description="How long provisioning, rotation and revocation (CLI and API) wait for the broker to have "
+        "reloaded the change (confirmed by a login probe of `tlab broker-credentials`), so a device can log in "
+        "as soon as it has its password; past it the API answers `broker: pending` and the CLI says so.",
+    )
     mqtt_tls_port: int = Field(
         18883, ge=0, le=65535, description="Port of the broker's TLS listener (MQTT over TLS; 0 = none)."
     )
@@ -115,6 +124,19 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Address the HTTP API listens on.")
     api_port: int = Field(8080, description="Port the HTTP API listens on.")
+    api_stream_max_seconds: float = Field(
+        3600.0,
+        gt=0,
+        le=86_400,
+        description="Longest life of one alert stream (`GET /v1/alerts/stream`): it then ends and the client "
+        "reconnects with Last-Event-ID (an EventSource does it by itself), presenting its token again.",
+    )
+    api_streams_per_token: int = Field(
+        5, ge=1, description="Alert streams one token may hold open at once, per API process (beyond: 429)."
+    )
+    api_streams_total: int = Field(
+        200, ge=1, description="Alert streams one API process holds open at once, all tokens together (beyond: 429)."
+    )
     ingest_client_id: str = Field(
         "tlab-ingest-1",
         description="Stable MQTT client id of an ingest worker (its persistent session is keyed on it).",
@@ -178,8 +200,31 @@ class Settings(BaseSettings):
         "intérieure L.252-3) allows no more for these cameras; a larger value is refused at start.",
     )
     retention_interval_s: float = Field(3600.0, gt=0, description="How often `tlab evidence` runs the retention purge.")
+    alert_notify_wait_s: float = Field(
+        5.0,
+        ge=0,
+        le=600,
+        description="How long a new alert is held back before its webhooks and MQTT are told (Alertmanager's "
+        "group_wait): one retracted or resolved within it is never sent, nor is its resolution (the API lists it "
+        "all the same). 0 sends every change at once.",
+    )
+    webhook_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Webhook destinations allowed although not public, comma-separated: CIDRs (10.1.2.0/24, "
+        "::1/128) or host:port ([::1]:9000, 127.0.0.1:8099), for a deployment's own receiver. Anything else "
+        "private, loopback, link-local, unique-local, multicast, unspecified or reserved (cloud metadata "
+        "included) is refused at registration and again at connection, after DNS resolution.",
+    )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(False, description="Write logs as JSON lines instead of key=value text.")
+
+    @field_validator("webhook_allow", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """The environment gives one string: ``10.1.2.0/24,127.0.0.1:8099``."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("camera_retention_days")
     @classmethod

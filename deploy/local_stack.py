@@ -26,8 +26,10 @@ import psycopg
 from psycopg import sql
 
 from core.broker_credentials import DEVICE_FILES, SERVICE_FILES, BrokerCredentials, BrokerCredentialsError, sync_once
+from core.private_files import read_or_create_secret
 from core.processes import pid_alive, port_open
 from core.settings import REPO_ROOT, Settings
+from deploy import broker_probe  # noqa: F401 - gives the files' writer its login probe
 from deploy.tls import TlsFiles, ensure_private_ca
 
 logger = logging.getLogger(__name__)
@@ -164,10 +166,7 @@ class LocalStack:
         d = self.mqtt_dir
         (d / "data").mkdir(parents=True, exist_ok=True)
         (d / "mosquitto.conf").write_text(self._mosquitto_conf())
-        secret_file = self.settings.ingest_secret_file
-        if not secret_file.exists():
-            secret_file.write_text(secrets.token_urlsafe(24) + "\n")
-            secret_file.chmod(0o600)
+        read_or_create_secret(self.settings.ingest_secret_file, secrets.token_urlsafe(24))
         files = BrokerCredentials(self.settings)
         if not files.present():
             files.write(None)
@@ -333,10 +332,7 @@ class LocalStack:
 
     def _secret(self, path: Path) -> str:
         """A generated password kept in the state folder, readable by the platform's user only."""
-        if not path.exists() or not path.read_text().strip():
-            path.write_text(secrets.token_urlsafe(24) + "\n")
-        path.chmod(0o600)
-        return path.read_text().strip()
+        return read_or_create_secret(path, secrets.token_urlsafe(24))
 
     def postgres_down(self) -> None:
         if pid_alive(self.pg_data / "postmaster.pid") is None:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from core.private_files import write_private
+
 CA_DAYS = 3650
 SERVER_DAYS = 825
 RENEW_BEFORE = timedelta(days=30)
@@ -32,10 +34,8 @@ class TlsFiles:
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    path.chmod(0o600)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    write_private(path, pem)  # 0600 from its creation: never readable by others, not even for an instant
 
 
 def _load_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -74,7 +74,7 @@ def _issue_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKe
         .sign(key, hashes.SHA256())
     )
     _write_key(folder / "ca.key", key)
-    (folder / "ca.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(folder / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return cert, key
 
 
@@ -117,5 +117,5 @@ def ensure_private_ca(folder: Path, hostnames: list[str]) -> TlsFiles:
         .sign(ca_key, hashes.SHA256())
     )
     _write_key(files.keyfile, key)
-    files.certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    write_private(files.certfile, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return files

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.private_files import write_private
 from core.settings import Settings
 
 if TYPE_CHECKING:  # imported when used: `tlab ingest` loads this module through the CLI and needs no HTTP client
@@ -105,10 +106,7 @@ class DeviceKeyring:
             before = dict(known)
             yield known
             if known != before:
-                tmp = self.path.with_suffix(".new")
-                tmp.write_text(json.dumps(known, indent=1, sort_keys=True))
-                tmp.chmod(0o600)
-                tmp.replace(self.path)
+                write_private(self.path, json.dumps(known, indent=1, sort_keys=True))
 
     def secret(self, device_id: str) -> str | None:
         if not self.path.exists():

@@ -124,6 +124,7 @@ def broker_credentials() -> None:
     import threading
 
     from core.broker_credentials import BrokerCredentialsOwner
+    from deploy import broker_probe  # noqa: F401 - the owner confirms each reload with a login
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -361,12 +362,16 @@ def policy(markdown: Annotated[bool, typer.Option(help="Print the README table."
 
 # ---- devices ---------------------------------------------------------------------------------------
 def _registry_change(change: Any) -> Any:
-    """Run a registry change. The registry notifies the broker files' owner (``tlab broker-credentials``,
-    run by ``./lab run``); with no owner running, the files are written here."""
+    """Run a registry change, and return once the broker has taken it (a device can log in with what is
+    printed at once, as the README's example does). The registry notifies the broker files' owner (``tlab
+    broker-credentials``, run by ``./lab run``); with no owner running, the files are written here. If the
+    broker has not confirmed within TLAB_MQTT_CREDENTIALS_WAIT_S, stderr says so (stdout keeps only what
+    was asked for, so ``PW=$(…)`` still gets the password)."""
     import psycopg
 
-    from core.broker_credentials import sync_once
-    from core.device_registry import RegistryError
+    from core.broker_credentials import sync_once, wait_applied
+    from core.device_registry import Credentials, RegistryError
+    from deploy import broker_probe  # noqa: F401 - the writer confirms the reload with a login
 
     settings = _settings()
     try:
@@ -375,6 +380,16 @@ def _registry_change(change: Any) -> Any:
     except RegistryError as exc:
         raise typer.BadParameter(str(exc)) from exc
     sync_once(settings)
+    generation = result.generation if isinstance(result, Credentials) else int(result)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        ready = wait_applied(conn, generation, settings.mqtt_credentials_wait_s)
+    if not ready:
+        typer.echo(
+            f"warning: the broker has not confirmed this change within {settings.mqtt_credentials_wait_s:g} s: "
+            "the device may be refused until it does. Is `tlab broker-credentials` running (./lab run starts "
+            "it)? `tlab devices sync-broker` writes the broker's files once.",
+            err=True,
+        )
     return result
 
 
@@ -410,7 +425,8 @@ def devices_provision(
     description: Annotated[str | None, typer.Option()] = None,
     password_only: PasswordOnly = False,
 ) -> None:
-    """Register a device and issue its MQTT credentials (the password is shown once)."""
+    """Register a device and issue its MQTT credentials (the password is shown once), once the broker
+    accepts them (at most TLAB_MQTT_CREDENTIALS_WAIT_S; stderr says so if it has not confirmed by then)."""
     from core.device_registry import provision
 
     creds = _registry_change(
@@ -421,7 +437,8 @@ def devices_provision(
 
 @devices_app.command("rotate")
 def devices_rotate(device_id: str, password_only: PasswordOnly = False) -> None:
-    """Issue a new password; the old one stops working at once (a connected device is dropped)."""
+    """Issue a new password, printed once the broker takes it; the old one stops working then (a connected
+    device is dropped)."""
     from core.device_registry import rotate
 
     _print_credentials(_registry_change(lambda conn: rotate(conn, device_id)), _settings(), password_only)
@@ -429,7 +446,8 @@ def devices_rotate(device_id: str, password_only: PasswordOnly = False) -> None:
 
 @devices_app.command("revoke")
 def devices_revoke(device_id: str) -> None:
-    """Withdraw a device's credentials: the broker drops it if connected and refuses it from now on."""
+    """Withdraw a device's credentials: when this returns the broker has dropped it if connected and
+    refuses it (stderr says so if the broker has not confirmed in time)."""
     from core.device_registry import revoke
 
     _registry_change(lambda conn: revoke(conn, device_id))

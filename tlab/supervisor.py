@@ -23,6 +23,7 @@ import psycopg
 from core.db import one_row
 from core.errors import first_line
 from core.migrate import migrate
+from core.private_files import write_private
 from core.processes import port_open, wait_http
 from core.settings import Settings
 from deploy.local_stack import LocalStack
@@ -136,9 +137,7 @@ def _demo_admin_token(settings: Settings) -> str:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'demo-admin' AND revoked_at IS NULL")
         token = create_token(conn, "demo-admin", [Role.ADMIN]).token
-    path = settings.state_dir / "admin.token"
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    write_private(settings.state_dir / "admin.token", token + "\n")
     return token
 
 

@@ -2,24 +2,30 @@
 
 The API writes the registry only: each change notifies the broker files' one owner through the database
 (``tlab broker-credentials``, beside the broker; core/broker_credentials.py), which rewrites them and makes
-the broker reload, so this works the same when the API runs on another host. A device can log in about a
-second after the answer.
+the broker reload, so this works the same when the API runs on another host. An answer that issues,
+rotates or revokes credentials comes once the broker has taken the change (the owner confirms each reload
+with a login, core/broker_credentials.py), at most TLAB_MQTT_CREDENTIALS_WAIT_S later: ``broker: ready``
+(the ``Broker-Credentials`` header on a revocation), or ``pending`` when it has not confirmed by then
+(no owner running, the broker down): the change is stored and reaches the broker when it can.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Path, Response
 from pydantic import BaseModel, Field, JsonValue, field_validator
 
+from core.broker_credentials import wait_applied
 from core.device_registry import Credentials, RegistryError, provision, revoke, rotate, set_labels
 from core.privacy_masks import masks_of, set_masks
+from core.settings import Settings
 from device_adapters.masking import MAX_POINTS, MAX_POLYGONS
 from device_adapters.registry import ADAPTERS
 from device_adapters.validation import DEVICE_ID
 from services.alerts.rules import LabelKey, LabelValue
-from services.api.deps import ConnDep
+from services.api.deps import ConnDep, SettingsDep
 from services.api.schemas import ErrorMessage, Text
 
 router = APIRouter(prefix="/devices", tags=["provisioning"])
@@ -52,21 +58,35 @@ class ProvisionRequest(BaseModel):
         return value
 
 
+BrokerState = Literal["ready", "pending"]
+BROKER_HEADER = "Broker-Credentials"
+
+
 class DeviceCredentials(BaseModel):
     device_id: str
     family: str
     mqtt_username: str
     mqtt_password: str = Field(description="Shown once: only its hash is stored.")
     publish_topics: str
+    broker: BrokerState = Field(
+        description="`ready`: the broker has taken these credentials, the device can log in now. `pending`: it "
+        "had not confirmed within TLAB_MQTT_CREDENTIALS_WAIT_S (the change is stored and reaches it when it can)."
+    )
 
 
-def _answer(creds: Credentials) -> DeviceCredentials:
+def _broker_state(conn: psycopg.Connection[Any], settings: Settings, generation: int) -> BrokerState:
+    """Wait (bounded) until the broker has the registry's ``generation``: its files rewritten and reloaded."""
+    return "ready" if wait_applied(conn, generation, settings.mqtt_credentials_wait_s) else "pending"
+
+
+def _answer(creds: Credentials, broker: BrokerState) -> DeviceCredentials:
     return DeviceCredentials(
         device_id=creds.device_id,
         family=creds.family,
         mqtt_username=creds.username,
         mqtt_password=creds.password,
         publish_topics=f"{creds.family}/{creds.device_id}/#",
+        broker=broker,
     )
 
 
@@ -76,7 +96,7 @@ def _answer(creds: Credentials) -> DeviceCredentials:
     summary="Register a device and issue its MQTT credentials",
     responses={409: {"model": ErrorMessage, "description": "The device already has credentials (rotate them)"}},
 )
-def post_device(conn: ConnDep, request: ProvisionRequest) -> DeviceCredentials:
+def post_device(conn: ConnDep, settings: SettingsDep, request: ProvisionRequest) -> DeviceCredentials:
     try:
         creds = provision(
             conn,
@@ -89,25 +109,36 @@ def post_device(conn: ConnDep, request: ProvisionRequest) -> DeviceCredentials:
         )
     except RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
-    return _answer(creds)
+    return _answer(creds, _broker_state(conn, settings, creds.generation))
 
 
 @router.post("/{device_id}/credentials", summary="Rotate a device's MQTT password (the old one stops working)")
-def rotate_credentials(conn: ConnDep, device_id: DeviceId) -> DeviceCredentials:
+def rotate_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> DeviceCredentials:
     try:
         creds = rotate(conn, device_id)
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return _answer(creds)
+    return _answer(creds, _broker_state(conn, settings, creds.generation))
 
 
-@router.delete("/{device_id}/credentials", status_code=204, summary="Revoke a device: the broker refuses it")
-def revoke_credentials(conn: ConnDep, device_id: DeviceId) -> Response:
+@router.delete(
+    "/{device_id}/credentials",
+    status_code=204,
+    summary="Revoke a device: the broker refuses it",
+    responses={
+        204: {
+            "description": "Revoked. Header `Broker-Credentials`: `ready` (the broker refuses the device now) or "
+            "`pending` (not confirmed within TLAB_MQTT_CREDENTIALS_WAIT_S)",
+            "headers": {BROKER_HEADER: {"schema": {"type": "string", "enum": ["ready", "pending"]}}},
+        }
+    },
+)
+def revoke_credentials(conn: ConnDep, settings: SettingsDep, device_id: DeviceId) -> Response:
     try:
-        revoke(conn, device_id)
+        generation = revoke(conn, device_id)
     except RegistryError as exc:
         raise HTTPException(404, str(exc)) from exc
-    return Response(status_code=204)
+    return Response(status_code=204, headers={BROKER_HEADER: _broker_state(conn, settings, generation)})
 
 
 @router.put(

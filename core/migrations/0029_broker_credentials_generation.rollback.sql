@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS broker_credentials_applied;
+DROP TABLE IF EXISTS broker_credentials_state;
