@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 from psycopg import sql
@@ -55,6 +57,7 @@ from services.alerts.store import (
     load_samples,
     load_samples_of_many,
     load_times,
+    note_rule_error,
     open_since,
     open_subjects,
     reconcile,
@@ -67,6 +70,7 @@ logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
 SERIES_RULES = (Threshold, RateOfChange)  # evaluated when a device's data changes
 TIME_RULES = (Absent, Offline, DeadLetterSurge)  # evaluated on every tick
+RENOTE_S = 60.0  # a rule still failing has its last_error_at refreshed (and is logged) at most this often
 SAFETY = timedelta(seconds=30)  # longer than any ingest transaction: a commit seen late is still scanned
 # The tail pass reads readings stamped since its last pass minus TAIL_MARGIN (a reading's commit trails its
 # own timestamp by the link, ingest's batching and clock skew). A device to which ingest wrote rows stamped
@@ -83,6 +87,7 @@ class EvaluatorStats:
     evaluations: int = 0  # locked (rule, subject) evaluations
     skipped: int = 0  # subjects whose stored alerts already said what their readings show
     errors: int = 0
+    rule_errors: dict[str, int] = field(default_factory=dict)  # rule name -> failed evaluations
     changes: dict[str, int] = field(default_factory=dict)
 
 
@@ -108,6 +113,8 @@ class AlertEvaluator:
         self._ticked = False  # the time rules' first tick evaluates every device in scope
         self.ready = threading.Event()
         self._last_tick = 0.0  # when the time rules last ran (monotonic); 0: at the next pass
+        self._noted: dict[int, tuple[str, float]] = {}  # rule id -> the error last written on it, when
+        self._failed_now: set[int] = set()  # rules that failed in the current look (not to be cleared)
 
     def run(self, stop: threading.Event) -> None:
         listen_and_work(
@@ -124,14 +131,25 @@ class AlertEvaluator:
 
     def _pass(self, conn: psycopg.Connection[Any]) -> bool:
         """One look at what changed, then (every ``tick_s``) the time rules; then wait for a change."""
-        self.evaluate_changed(conn)
-        self.evaluate_events(conn)
-        self.recheck_late(conn)
+        self._phase(conn, self.evaluate_changed)
+        self._phase(conn, self.evaluate_events)
+        self._phase(conn, self.recheck_late)
         now = time.monotonic()
         if now - self._last_tick >= self.tick_s:
-            self.evaluate_absences(conn)
+            self._phase(conn, self.evaluate_absences)
             self._last_tick = now
         return False
+
+    def _phase(self, conn: psycopg.Connection[Any], phase: Callable[[psycopg.Connection[Any]], int]) -> None:
+        """One part of a pass; a failure outside any rule (rules fail alone, ``_guard``) is logged and counted,
+        and the other parts still run: only a lost connection ends the pass (the loop reconnects)."""
+        try:
+            phase(conn)
+        except Exception as exc:
+            if isinstance(exc, psycopg.OperationalError) or conn.broken or conn.closed:
+                raise
+            self.stats.errors += 1
+            logger.error(f"alerts: {phase.__name__} failed", extra={"error": first_line(exc)}, exc_info=True)
 
     def evaluate_changed(self, conn: psycopg.Connection[Any]) -> int:
         """Evaluate the series rules of every device whose data changed since the last look: the first
@@ -153,15 +171,16 @@ class AlertEvaluator:
             if tail and d["data_late_at"] and d["data_late_at"] >= since and d["late_from"] and d["late_from"] < tail
         }
         done = 0
-        for stored in (r for r in load_rules(conn) if isinstance(r.rule, SERIES_RULES)):
-            watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
-            if tail is None:
-                done += self.evaluate_series(conn, stored, watched, now)
-                continue
-            done += self.evaluate_tail(conn, stored, [s for s in watched if s.key not in late], now, tail)
-            behind = [s for s in watched if s.key in late]
-            if behind:
-                done += self.evaluate_tail(conn, stored, behind, now, min(late[s.key] for s in behind))
+        for stored in self._rules(conn, SERIES_RULES):
+            with self._guard(conn, stored):
+                watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
+                if tail is None:
+                    done += self.evaluate_series(conn, stored, watched, now)
+                    continue
+                done += self.evaluate_tail(conn, stored, [s for s in watched if s.key not in late], now, tail)
+                behind = [s for s in watched if s.key in late]
+                if behind:
+                    done += self.evaluate_tail(conn, stored, behind, now, min(late[s.key] for s in behind))
         if self.watermark is not None:
             self._changed.update((s.key, s) for s in subjects)
         if self._queued_at is None or now - self._queued_at >= self.recheck_every:
@@ -179,9 +198,10 @@ class AlertEvaluator:
         keys = list(self._recheck)[:chunk]
         subjects = [self._recheck.pop(k) for k in keys]
         done = 0
-        for stored in (r for r in load_rules(conn) if isinstance(r.rule, SERIES_RULES)):
-            watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
-            done += self.evaluate_series(conn, stored, watched, now)
+        for stored in self._rules(conn, SERIES_RULES):
+            with self._guard(conn, stored):
+                watched = [s for s in subjects if stored.rule.scope.covers(s.device_id, s.family, s.labels)]
+                done += self.evaluate_series(conn, stored, watched, now)
         return done
 
     def evaluate_tail(
@@ -216,10 +236,9 @@ class AlertEvaluator:
                 self.stats.skipped += 1
         return len(subjects)
 
-    def _unknown_metric(self, rule: Threshold | RateOfChange) -> int:
-        self.stats.errors += 1
-        logger.error("alerts: rule watches an unknown metric", extra={"rule": rule.name, "metric": rule.metric})
-        return 0
+    def _unknown_metric(self, rule: Threshold | RateOfChange) -> NoReturn:
+        """A metric its family does not have (an out-of-tree family removed...): said on the rule."""
+        raise ValueError(f"{rule.metric!r} is not a metric of family {rule.scope.family!r}")
 
     def evaluate_series(
         self, conn: psycopg.Connection[Any], stored: StoredRule, subjects: list[Subject], now: datetime
@@ -247,7 +266,7 @@ class AlertEvaluator:
         """Re-evaluate the event rules on every domain event raised, ended or withdrawn since the last look."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
         since = (self.events_watermark or now - self.lookback) - SAFETY
-        rules = [r for r in load_rules(conn) if isinstance(r.rule, DomainEventRule)]
+        rules = self._rules(conn, (DomainEventRule,))
         rows = conn.execute(
             "SELECT e.type, e.key, e.device_id, e.family, e.occurred_at, e.ended_at, e.withdrawn, e.summary, "
             "e.attributes, coalesce(d.labels, '{}') AS labels FROM domain_events e "
@@ -274,28 +293,82 @@ class AlertEvaluator:
         their scope: every one at the first tick (past episodes, e.g. while no worker ran), then those that
         could be in an episode now (``time_candidates``) or have an open alert."""
         now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
-        rules = [r for r in load_rules(conn) if isinstance(r.rule, TIME_RULES)]
         done = 0
-        for stored in rules:
-            family = stored.rule.scope.family
-            devices = conn.execute(
-                "SELECT device_id, family, labels FROM devices WHERE %s = '*' OR family = %s", (family, family)
-            ).fetchall()
-            subjects = [
-                Subject(d["device_id"], d["device_id"], d["family"], d["labels"])
-                for d in devices
-                if stored.rule.scope.covers(d["device_id"], d["family"], d["labels"])
-            ]
-            if self._ticked:
-                keys = [s.key for s in subjects]
-                wanted = time_candidates(conn, stored.rule, subjects, now) | open_subjects(conn, stored.id, keys)
-                self.stats.skipped += len(subjects) - len(wanted)
-                subjects = [s for s in subjects if s.key in wanted]
-            for subject in subjects:
-                self.evaluate(conn, stored, subject, now)
-                done += 1
+        for stored in self._rules(conn, TIME_RULES):
+            with self._guard(conn, stored):
+                done += self._evaluate_time_rule(conn, stored, now)
         self._ticked = True
         return done
+
+    def _evaluate_time_rule(self, conn: psycopg.Connection[Any], stored: StoredRule, now: datetime) -> int:
+        family = stored.rule.scope.family
+        devices = conn.execute(
+            "SELECT device_id, family, labels FROM devices WHERE %s = '*' OR family = %s", (family, family)
+        ).fetchall()
+        subjects = [
+            Subject(d["device_id"], d["device_id"], d["family"], d["labels"])
+            for d in devices
+            if stored.rule.scope.covers(d["device_id"], d["family"], d["labels"])
+        ]
+        if self._ticked:
+            keys = [s.key for s in subjects]
+            wanted = time_candidates(conn, stored.rule, subjects, now) | open_subjects(conn, stored.id, keys)
+            self.stats.skipped += len(subjects) - len(wanted)
+            subjects = [s for s in subjects if s.key in wanted]
+        for subject in subjects:
+            self.evaluate(conn, stored, subject, now)
+        return len(subjects)
+
+    def _rules(self, conn: psycopg.Connection[Any], kinds: tuple[type, ...]) -> list[StoredRule]:
+        """The enabled rules of ``kinds`` the evaluator can run; those it cannot are skipped, their reason
+        said on the rule (``last_error``) and in the log."""
+        runnable, unrunnable = load_rules(conn)
+        self._failed_now = set()
+        for bad in unrunnable:
+            self._note_error(conn, bad.id, bad.name, f"not evaluated: {bad.reason}")
+        return [r for r in runnable if isinstance(r.rule, kinds)]
+
+    @contextmanager
+    def _guard(self, conn: psycopg.Connection[Any], stored: StoredRule) -> Iterator[None]:
+        """One rule's look at its subjects: a failure is said on the rule and the next rule goes on (one rule
+        must not stop alerting for every other); a look without failure clears what was said."""
+        try:
+            yield
+        except Exception as exc:
+            if conn.broken or conn.closed:
+                raise
+            self._note_error(conn, stored.id, stored.rule.name, first_line(exc), exc)
+            return
+        if stored.last_error is not None and stored.id not in self._failed_now:
+            note_rule_error(conn, stored.id, None)
+            self._noted.pop(stored.id, None)
+
+    def _note_error(
+        self, conn: psycopg.Connection[Any], rule_id: int, name: str, error: str, exc: BaseException | None = None
+    ) -> None:
+        """Count, log and write on the rule why it failed (the log and the write at most every ``RENOTE_S``
+        for the same error: a rule failing at every tick floods neither)."""
+        self._failed_now.add(rule_id)
+        self.stats.errors += 1
+        self.stats.rule_errors[name] = self.stats.rule_errors.get(name, 0) + 1
+        error = error[:1000]
+        noted = self._noted.get(rule_id)
+        clock = time.monotonic()
+        if noted is not None and noted[0] == error and clock - noted[1] < RENOTE_S:
+            return
+        logger.error(
+            "alerts: rule not evaluated",
+            extra={"rule": name, "error": error},
+            exc_info=exc if exc is not None and not isinstance(exc, psycopg.Error | ValueError) else None,
+        )
+        try:
+            note_rule_error(conn, rule_id, error)
+        except psycopg.Error as db_exc:
+            if conn.broken or conn.closed:
+                raise
+            logger.warning("alerts: could not note a rule's error", extra={"rule": name, "error": first_line(db_exc)})
+            return
+        self._noted[rule_id] = (error, clock)
 
     def evaluate(
         self,
@@ -314,12 +387,12 @@ class AlertEvaluator:
         except Exception as exc:
             if conn.broken or conn.closed:
                 raise
-            self.stats.errors += 1
             logger.error(
                 "alerts: evaluation failed",
                 extra={"rule": stored.rule.name, "subject": subject.key, "error": first_line(exc)},
                 exc_info=not isinstance(exc, psycopg.Error),
             )
+            self._note_error(conn, stored.id, stored.rule.name, f"on {subject.key}: {first_line(exc)}")
 
     def _evaluate(
         self, conn: psycopg.Connection[Any], stored: StoredRule, subject: Subject, now: datetime,

@@ -4,7 +4,9 @@ there: their ACL allows only their own topics, under their mount point). A displ
 account whose ACL is ``topic read tlab/alerts/#``.
 
 The channel's cursor (``alert_channels``) advances only after the broker acknowledged the message: a
-restart resends what was not acknowledged (at least once; the payload carries the outbox id).
+restart resends what was not acknowledged (at least once; the payload carries the outbox id). A new alert
+is held back ``TLAB_ALERT_NOTIFY_WAIT_S`` like the webhooks' (services/alerts/notify_wait.py). The channel
+runs in its own thread of `tlab deliveries`: no webhook endpoint, slow or not, shares its loop.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from psycopg.rows import dict_row
 
 from core.listening import listen_and_work
 from core.settings import Settings
+from services.alerts.notify_wait import verdict
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +64,19 @@ class MqttAlertChannel:
 
     def _send_next(self, conn: psycopg.Connection[Any], client: mqtt.Client) -> bool:
         row = conn.execute(
-            "SELECT o.id, o.service, o.body FROM alert_outbox o JOIN alert_channels c ON c.name = %s "
+            "SELECT o.id, o.alert_id, o.service, o.body FROM alert_outbox o JOIN alert_channels c ON c.name = %s "
             "WHERE o.id > c.delivered_through AND o.silenced_by IS NULL ORDER BY o.id LIMIT 1",
             (CHANNEL,),
         ).fetchone()
-        if row is None or not client.is_connected():
+        if row is None:
+            return False
+        held = verdict(conn, row["alert_id"], self.settings.alert_notify_wait_s)
+        if held.action == "wait":
+            return False
+        if held.action == "skip":  # ended within the wait: never told, and so never told it ended
+            conn.execute("UPDATE alert_channels SET delivered_through = %s WHERE name = %s", (row["id"], CHANNEL))
+            return True
+        if not client.is_connected():
             return False
         alert = row["body"].get("alert") or {}
         topic = TOPIC.format(service=row["service"], severity=alert.get("severity", "info"))

@@ -18,6 +18,7 @@ from device_adapters.family import Family
 from device_adapters.registry import FAMILIES
 from services.alerts.rules import AnyRule, Rule
 from services.alerts.store import save_pack
+from services.alerts.validation import problem_of
 
 RULES = TypeAdapter(list[Rule])
 PACK_FILE = "alerts.toml"
@@ -41,9 +42,14 @@ def _pack(path: Path, family: str) -> list[AnyRule]:
         entry.setdefault("kind", "threshold")
         entry.setdefault("scope", {"family": family})
     try:
-        return RULES.validate_python(entries)
+        rules: list[AnyRule] = RULES.validate_python(entries)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
+    for rule in rules:  # the API's check too: a pack rule the evaluator cannot run stops the start, loudly
+        problem = problem_of(rule)
+        if problem is not None:
+            raise ValueError(f"{path}: rule {rule.name!r}: {problem.field}: {problem.message}")
+    return rules
 
 
 def load_packs(conn: psycopg.Connection[Any]) -> int:

@@ -10,10 +10,16 @@ a status other than 2xx) is retried after 1, 2, 4 ... s up to ``max_backoff_s``,
 ``max_attempts`` (logged, then the next event). A dead or slow endpoint holds only its own thread and
 cursor: the others, and the evaluator, do not wait for it. Every attempt is a row of the delivery log.
 Several deliverer processes can run: a webhook is served by whichever holds its advisory lock.
+
+An endpoint is reached only at a public address or one the deployment allows (services/alerts/egress.py,
+checked after DNS resolution on the address connected to); an attempt reads the answer's status line and
+headers, never its body, and ends after ``total_s`` whatever the endpoint does (a trickling answer cannot
+pin the sender). A new alert is held back ``TLAB_ALERT_NOTIFY_WAIT_S`` (services/alerts/notify_wait.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -28,6 +34,8 @@ from psycopg.rows import dict_row
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.settings import Settings
+from services.alerts.egress import PinnedTransport, parse_allow
+from services.alerts.notify_wait import verdict
 from services.alerts.signing import sign
 
 logger = logging.getLogger(__name__)
@@ -52,11 +60,14 @@ class WebhookSender:
         webhook: Webhook,
         *,
         timeout_s: float = 5.0,
+        total_s: float = 10.0,
         max_attempts: int = 8,
         max_backoff_s: float = 300.0,
         poll_s: float = 0.5,
     ) -> None:
         self.settings, self.webhook = settings, webhook
+        self.total_s = total_s
+        self.allow = parse_allow(settings.webhook_allow)
         self.timeout_s, self.max_attempts, self.max_backoff_s, self.poll_s = (
             timeout_s,
             max_attempts,
@@ -67,11 +78,11 @@ class WebhookSender:
     def run(self, stop: threading.Event) -> None:
         with (
             psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn,
-            httpx.Client(timeout=self.timeout_s, follow_redirects=False) as client,
+            asyncio.Runner() as runner,
         ):
             while not stop.is_set():
                 row = conn.execute(
-                    "SELECT o.id, o.body FROM alert_outbox o JOIN alert_webhooks w ON w.id = %s "
+                    "SELECT o.id, o.alert_id, o.body FROM alert_outbox o JOIN alert_webhooks w ON w.id = %s "
                     "WHERE o.id > w.delivered_through AND o.service = w.service AND w.enabled "
                     "AND o.silenced_by IS NULL ORDER BY o.id LIMIT 1",
                     (self.webhook.id,),
@@ -79,12 +90,31 @@ class WebhookSender:
                 if row is None:
                     stop.wait(self.poll_s)
                     continue
-                self._deliver(conn, client, row["id"], row["body"], stop)
+                held = verdict(conn, row["alert_id"], self.settings.alert_notify_wait_s)
+                if held.action == "wait":
+                    stop.wait(min(self.poll_s, held.wait_s))
+                    continue
+                if held.action == "send":
+                    self._deliver(conn, runner, row["id"], row["body"], stop)
+                else:  # ended within the wait: never told, and so never told it ended
+                    conn.execute(
+                        "UPDATE alert_webhooks SET delivered_through = %s WHERE id = %s", (row["id"], self.webhook.id)
+                    )
+
+    async def _post(self, payload: bytes, headers: dict[str, str]) -> int:
+        """One attempt: the answer's status, its body never read; at most ``total_s`` in all."""
+        transport = PinnedTransport(self.allow)
+        async with (
+            asyncio.timeout(self.total_s),
+            httpx.AsyncClient(transport=transport, timeout=self.timeout_s, follow_redirects=False) as client,
+            client.stream("POST", self.webhook.url, content=payload, headers=headers) as response,
+        ):
+            return response.status_code
 
     def _deliver(
         self,
         conn: psycopg.Connection[Any],
-        client: httpx.Client,
+        runner: asyncio.Runner,
         outbox_id: int,
         body: dict[str, Any],
         stop: threading.Event,
@@ -102,9 +132,11 @@ class WebhookSender:
             started = time.monotonic()
             status, error = None, None
             try:
-                status = client.post(self.webhook.url, content=payload, headers=headers).status_code
+                status = runner.run(self._post(payload, headers))
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {first_line(exc)}"[:500]
+            except TimeoutError:
+                error = f"DeliveryTimeout: no complete answer within {self.total_s:g} s"
             delivered = status is not None and 200 <= status < 300
             outcome = "delivered" if delivered else "gave_up" if attempt == self.max_attempts else "retrying"
             conn.execute(
@@ -125,6 +157,7 @@ class WebhookDeliverer:
 
     def __init__(self, settings: Settings, *, refresh_s: float = 2.0, **sender_options: Any) -> None:
         self.settings, self.refresh_s, self.sender_options = settings, refresh_s, sender_options
+        parse_allow(settings.webhook_allow)  # a mistyped allowance stops the start, not a sender later
         self.senders: dict[int, tuple[threading.Thread, threading.Event]] = {}
 
     def _refreshed(self, conn: psycopg.Connection[Any]) -> bool:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
 from services.alerts.mqtt_channel import MqttAlertChannel
 from services.alerts.store import save_pack
@@ -50,7 +52,24 @@ class Receiver:
         self.server.shutdown()
 
 
-def test_signed_retried_logged_and_a_slow_endpoint_delays_no_other(stack, ingest, api, db, uid) -> None:
+# The receivers of these tests listen on this machine: a deployment allows its own receiver the same way
+# (TLAB_WEBHOOK_ALLOW); every other inside address is refused (test_alert_webhook_egress.py). The alert here
+# fires and clears in one evaluation: sent only with no notify wait (test_alert_notify_wait.py).
+LOCAL_RECEIVERS = {"webhook_allow": ["127.0.0.1/32"], "alert_notify_wait_s": 0.0}
+
+
+@pytest.fixture
+def local_api(stack, issue_token) -> Iterator[TestClient]:
+    """The API of a deployment whose webhook receivers are on 127.0.0.1."""
+    from services.api.main import create_app
+
+    app = create_app(stack.model_copy(update=LOCAL_RECEIVERS))
+    with TestClient(app, headers={"Authorization": f"Bearer {issue_token('admin')}"}) as client:
+        yield client
+
+
+def test_signed_retried_logged_and_a_slow_endpoint_delays_no_other(stack, ingest, local_api, db, uid) -> None:
+    api = local_api
     device = f"wh{uid}"
     save_pack(db, [frost_rule(device)], source="test")
     flaky, slow = Receiver([500, 200]), Receiver([200], delay_s=5.0)
@@ -64,7 +83,9 @@ def test_signed_retried_logged_and_a_slow_endpoint_delays_no_other(stack, ingest
     assert "secret" not in api.get("/v1/webhooks").json()[0]
 
     stop = threading.Event()
-    deliverer = WebhookDeliverer(stack, refresh_s=0.2, timeout_s=1.0, max_backoff_s=0.3, poll_s=0.1)
+    deliverer = WebhookDeliverer(
+        stack.model_copy(update=LOCAL_RECEIVERS), refresh_s=0.2, timeout_s=1.0, max_backoff_s=0.3, poll_s=0.1
+    )
     thread = threading.Thread(target=deliverer.run, args=(stop,), daemon=True)
     thread.start()
     try:
@@ -141,7 +162,9 @@ def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake
     device = f"mq{uid}"
     save_pack(db, [frost_rule(device)], source="test")
     stop = threading.Event()
-    channel = MqttAlertChannel(stack, poll_s=0.1, client_id=f"tlab-alerts-mqtt-{uid}")
+    channel = MqttAlertChannel(
+        stack.model_copy(update=LOCAL_RECEIVERS), poll_s=0.1, client_id=f"tlab-alerts-mqtt-{uid}"
+    )
     thread = threading.Thread(target=channel.run, args=(stop,), daemon=True)
     thread.start()
     try:

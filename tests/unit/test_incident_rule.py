@@ -92,3 +92,18 @@ def test_a_new_object_on_the_spot_of_one_taken_away_is_a_new_incident() -> None:
     found = suspicions([taken_away, new_couch])
     assert [s.tracks for s in found] == [("couch-old",), ("couch-new",)]
     assert found[0].cleared_at is not None and found[1].cleared_at is None
+
+
+def test_a_couch_dumped_the_split_window_after_the_last_was_taken_away_is_a_new_incident() -> None:
+    """Seen on `./lab run` for 10 minutes (issue 19): the simulator's couch is taken away at 270 s of its
+    6-minute scene and the next one appears at 390 s, 120 s later: exactly the split window, which joined
+    it (`<=`) to the cleared incident: no incident, no alert. A successor must begin strictly within the
+    window, and a lost track's successor comes within seconds, far less than a scene's gap."""
+    taken_away = track("couch-old", start=30, seen=240, end=240)
+    for gap in (120, 119.5, 100):
+        new_couch = track(f"couch-new-{gap}", start=270 + gap, seen=240)
+        found = suspicions([taken_away, new_couch])
+        assert [s.tracks for s in found] == [("couch-old",), (new_couch.event_id,)], gap
+    lost = track("couch-lost", start=270 + 40, seen=240)  # lost behind a passer-by, found 40 s on
+    (found,) = suspicions([taken_away, lost])
+    assert found.tracks == ("couch-old", "couch-lost")

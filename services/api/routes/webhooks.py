@@ -10,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Path, Response
 from psycopg import sql
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from services.alerts.egress import DestinationRefused, check_url, parse_allow
 from services.alerts.signing import new_secret
-from services.api.deps import ConnDep, PrincipalDep
+from services.api.deps import ConnDep, PrincipalDep, SettingsDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import Limit, Page, invalid, page
 from services.auth.roles import Role
@@ -57,11 +58,17 @@ COLUMNS = "id, service, url, enabled, delivered_through, created_by, created_at"
 
 
 @router.post("", status_code=201, summary="Register a webhook for a service's alerts (its secret is shown once)")
-def create_webhook(conn: ConnDep, principal: PrincipalDep, request: WebhookRequest) -> NewWebhook:
+def create_webhook(
+    conn: ConnDep, principal: PrincipalDep, settings: SettingsDep, request: WebhookRequest
+) -> NewWebhook:
     secret = new_secret()
     url = str(request.url)
     if len(url) > 2000:
         raise invalid("body", "url", "at most 2000 characters", url[:100])
+    try:  # an inside address is refused here, and again by `tlab deliveries` at every connection
+        check_url(url, parse_allow(settings.webhook_allow))
+    except DestinationRefused as exc:
+        raise invalid("body", "url", str(exc), url[:100]) from exc
     # new events only: a webhook starts at the newest outbox event, like a new stream
     row = conn.execute(
         f"INSERT INTO alert_webhooks (service, url, secret, created_by, delivered_through) "
