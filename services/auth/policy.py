@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from device_adapters.family import EVERY_ROLE, Family
+from device_adapters.family import Family
 from device_adapters.registry import FAMILIES
 from services.api.family_routes import family_of_routes
+from services.auth.readers import STAFF, reader_roles
 from services.auth.roles import ALL_ROLES, Role
 
 ADMIN, OPERATOR = Role.ADMIN, Role.OPERATOR
@@ -34,9 +35,7 @@ EVERYONE = Policy(ALL_ROLES)
 
 def readers_policy(family: Family) -> Policy:
     """Who may read a family's data, as the family declares it (device_adapters/<family>/__init__.py)."""
-    roles = family.readers.roles
-    granted = ALL_ROLES if EVERY_ROLE in roles else frozenset(Role(r) for r in roles)
-    return Policy(granted, family.readers.audited)
+    return Policy(reader_roles(family), family.readers.audited)
 
 
 # Routes that serve several families (readings, media) narrow to the family of what they serve: a
@@ -114,7 +113,7 @@ POLICIES.update({route: readers_policy(family) for route, family in family_of_ro
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
-UNKNOWN_FAMILY = allow(ADMIN, OPERATOR, audit=True)
+UNKNOWN_FAMILY = Policy(STAFF, audit=True)
 
 
 def family_readers(family: str | None) -> Policy:

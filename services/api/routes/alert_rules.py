@@ -9,17 +9,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from device_adapters.registry import FAMILIES, metric_catalog
 from services.alerts.rules import Rule
+from services.alerts.validation import problem_of
 from services.api.deps import ConnDep
 from services.api.schemas import ErrorMessage, invalid
-from services.auth.roles import Role
+from services.auth.readers import routing_problem
 
 router = APIRouter(prefix="/alert-rules", tags=["alerts"])
 RuleId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Rule id.")]
-COLUMNS = "id, name, kind, definition, enabled, source, created_at, updated_at"
+COLUMNS = "id, name, kind, definition, enabled, source, created_at, updated_at, last_error, last_error_at"
 
 
 class StoredRule(BaseModel):
@@ -31,19 +31,21 @@ class StoredRule(BaseModel):
     source: str
     created_at: datetime
     updated_at: datetime
+    last_error: str | None = Field(
+        description="Why the evaluator could not evaluate this rule at its last try (None: it could)."
+    )
+    last_error_at: datetime | None
 
 
 def _check(rule: Any) -> None:
-    """What the rule models cannot know alone: the family, its metric and the service exist."""
-    families = {f.name for f in FAMILIES}
-    if rule.scope.family not in families:
-        known = ", ".join(sorted(families))
-        raise invalid("body", "scope", f"family {rule.scope.family!r} is not a family ({known})", rule.scope.family)
-    metric = getattr(rule, "metric", None)
-    if metric is not None and (rule.scope.family, metric) not in metric_catalog():
-        raise invalid("body", "metric", f"{metric!r} is not one of {rule.scope.family}'s (see /v1/metrics)", metric)
-    if rule.service not in {r.value for r in Role}:
-        raise invalid("body", "service", f"{rule.service!r} is not a role (a service)", rule.service)
+    """What the rule models cannot know alone (its family, metric and service exist): the evaluator's own
+    check (services/alerts/validation.py), so that no rule accepted here can fail there."""
+    problem = problem_of(rule)
+    if problem is not None:
+        raise invalid("body", problem.field, problem.message, problem.value)
+    unreadable = routing_problem(rule.service, rule.scope.family)  # its alerts show the family's data
+    if unreadable is not None:
+        raise invalid("body", "service", unreadable, rule.service)
 
 
 @router.get("", summary="Every alert rule, enabled or not")
@@ -74,7 +76,7 @@ def replace_rule(conn: ConnDep, rule_id: RuleId, rule: Rule) -> StoredRule:
     _check(rule)
     row = conn.execute(
         f"UPDATE alert_rules SET name = %s, kind = %s, definition = %s, source = 'api', enabled = true, "
-        f"updated_at = now() WHERE id = %s RETURNING {COLUMNS}",
+        f"last_error = NULL, last_error_at = NULL, updated_at = now() WHERE id = %s RETURNING {COLUMNS}",
         (rule.name, rule.kind, Jsonb(rule.model_dump(mode="json", by_alias=True)), rule_id),
     ).fetchone()
     if row is None:

@@ -2,7 +2,9 @@
 
 Every role may call these routes and sees the alerts of its own service (a role is a service: sanitation,
 green_spaces, cleanliness...); admin and operator see all. An alert of another service is a 404, as if
-it did not exist.
+it did not exist. An alert's detail shows its family's data (the readings around its trigger) only to the
+family's readers, and is audited when that data is (services/auth/policy.py: FAMILY_READERS), as the
+readings route is.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from psycopg import sql
 from pydantic import BaseModel, Field
 
@@ -20,6 +22,7 @@ from services.alerts.queries import ALERT_COLUMNS, series_source
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, page
+from services.auth.policy import family_readers
 from services.auth.roles import Role
 from services.auth.tokens import Principal
 
@@ -74,7 +77,11 @@ class Reading(BaseModel):
 class AlertDetail(Alert):
     timeline: list[AlertEvent]
     readings_around_trigger: list[Reading] = Field(
-        description=f"The watched metric from {AROUND} before to {AROUND} after the reading that fired it."
+        description=f"The watched metric from {AROUND} before to {AROUND} after the reading that fired it "
+        "(empty for a caller who may not read the family's data: see `readings_withheld`)."
+    )
+    readings_withheld: str | None = Field(
+        None, description="Why the readings are not shown: the caller's roles may not read the family's data."
     )
 
 
@@ -142,12 +149,24 @@ def _visible_alert(conn: ConnDep, principal: Principal, alert_id: int, columns: 
 
 
 @router.get("/{alert_id}", summary="One alert with its timeline and the readings around the one that fired it")
-def get_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId) -> AlertDetail:
+def get_alert(conn: ConnDep, principal: PrincipalDep, request: Request, alert_id: AlertId) -> AlertDetail:
     row = _visible_alert(conn, principal, alert_id, ALERT_COLUMNS)
     timeline = conn.execute(
         "SELECT at, kind, actor, detail FROM alert_events WHERE alert_id = %s ORDER BY id", (alert_id,)
     ).fetchall()
-    return AlertDetail(**row, timeline=[AlertEvent(**e) for e in timeline], readings_around_trigger=_around(conn, row))
+    # the alert is the service's, its family's data is its readers': a rule routed to a service that may not
+    # read the family (stored before routing was checked) must not show it what /readings refuses it
+    readers = family_readers(row["family"])
+    request.state.audit = request.state.audit or readers.audit
+    request.state.audit_subject = f"alert:{alert_id}"
+    withheld = None
+    if not principal.roles & readers.roles:
+        allowed = ", ".join(sorted(r.value for r in readers.roles))
+        withheld = f"roles {', '.join(sorted(r.value for r in principal.roles))} may not read {row['family']} data "
+        withheld += f"(allowed: {allowed})"
+    readings = _around(conn, row) if withheld is None else []
+    events = [AlertEvent(**e) for e in timeline]
+    return AlertDetail(**row, timeline=events, readings_around_trigger=readings, readings_withheld=withheld)
 
 
 class Note(BaseModel):
@@ -160,13 +179,15 @@ class Assignment(BaseModel):
     assignee: Text | None = Field(max_length=200, description="Who handles it; null to unassign.")
 
 
-def _acted(conn: ConnDep, principal: Principal, alert_id: int, action: Callable[[], None]) -> AlertDetail:
+def _acted(
+    conn: ConnDep, principal: Principal, request: Request, alert_id: int, action: Callable[[], None]
+) -> AlertDetail:
     _visible_alert(conn, principal, alert_id, "service")
     try:
         action()
     except ActionRefused as exc:
         raise HTTPException(409, str(exc)) from exc
-    return get_alert(conn, principal, alert_id)
+    return get_alert(conn, principal, request, alert_id)
 
 
 CONFLICT: dict[int | str, dict[str, Any]] = {
@@ -175,13 +196,17 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{alert_id}/ack", summary="Acknowledge a firing alert (someone is on it)", responses=CONFLICT)
-def acknowledge_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Note) -> AlertDetail:
-    return _acted(conn, principal, alert_id, lambda: acknowledge(conn, alert_id, principal.name, body.note))
+def acknowledge_alert(
+    conn: ConnDep, principal: PrincipalDep, request: Request, alert_id: AlertId, body: Note
+) -> AlertDetail:
+    return _acted(conn, principal, request, alert_id, lambda: acknowledge(conn, alert_id, principal.name, body.note))
 
 
 @router.post("/{alert_id}/assign", summary="Assign an open alert to someone", responses=CONFLICT)
-def assign_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Assignment) -> AlertDetail:
-    return _acted(conn, principal, alert_id, lambda: assign(conn, alert_id, principal.name, body.assignee))
+def assign_alert(
+    conn: ConnDep, principal: PrincipalDep, request: Request, alert_id: AlertId, body: Assignment
+) -> AlertDetail:
+    return _acted(conn, principal, request, alert_id, lambda: assign(conn, alert_id, principal.name, body.assignee))
 
 
 @router.post(
@@ -189,8 +214,12 @@ def assign_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body
     summary="Resolve an open alert by hand (its episode will not open another alert)",
     responses=CONFLICT,
 )
-def resolve_alert(conn: ConnDep, principal: PrincipalDep, alert_id: AlertId, body: Note) -> AlertDetail:
-    return _acted(conn, principal, alert_id, lambda: resolve_by_hand(conn, alert_id, principal.name, body.note))
+def resolve_alert(
+    conn: ConnDep, principal: PrincipalDep, request: Request, alert_id: AlertId, body: Note
+) -> AlertDetail:
+    return _acted(
+        conn, principal, request, alert_id, lambda: resolve_by_hand(conn, alert_id, principal.name, body.note)
+    )
 
 
 def _around(conn: ConnDep, alert: dict[str, Any]) -> list[Reading]:
