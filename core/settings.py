@@ -7,7 +7,9 @@ Every field has a description: the README's configuration table is generated fro
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Annotated
@@ -40,6 +42,36 @@ def default_state_root() -> Path:
         return REPO_ROOT / ".state"
     digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]
     return Path("/var/lib/territoire-lab") / f"{REPO_ROOT.name}-{digest}"
+
+
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII: str.isdigit() takes "²" (int() raises) and "٣" (Arabic-Indic: 3)
+ALLOWED_HOST = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+def webhook_allowance(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | tuple[str, int]:
+    """One entry of ``TLAB_WEBHOOK_ALLOW``: a network (a CIDR, or a bare address: any port), or (host, port)
+    for ``host:port`` (``[v6]:port``). The one reading of its syntax: the settings check it at start (every
+    process refuses a bad list, the API included), the webhook sender builds its allowances from it. A
+    ValueError names the entry."""
+    refused = ValueError(f"webhook_allow: {entry!r} is neither a CIDR nor host:port (port 1-65535)")
+    if "/" in entry:
+        try:
+            return ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"webhook_allow: {entry!r} is not a network ({exc})") from None
+    try:
+        return ipaddress.ip_network(entry)
+    except ValueError:
+        pass
+    host, sep, port = entry.rpartition(":")
+    if not sep or not PORT.fullmatch(port) or not 0 < int(port) < 65536 or not ALLOWED_HOST.fullmatch(host):
+        raise refused
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise refused from None
+    return host.strip("[]"), int(port)
 
 
 class Settings(BaseSettings):
@@ -225,6 +257,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _allowances(cls, value: list[str]) -> list[str]:
+        """Checked at start in every process: the API answered a malformed entry with a 500 on each webhook
+        registration (``tlab deliveries`` alone refused to start)."""
+        entries = [entry.strip() for entry in value if entry.strip()]
+        for entry in entries:
+            webhook_allowance(entry)
+        return entries
 
     @field_validator("camera_retention_days")
     @classmethod

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from core.settings import webhook_allowance
+
 logger = logging.getLogger(__name__)
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -59,23 +61,17 @@ class Allowance:
 
 def parse_allow(entries: Iterable[str]) -> tuple[Allowance, ...]:
     """``["10.1.2.0/24", "127.0.0.1:8099", "[::1]:9000", "hooks.internal:443"]`` -> allowances; a ValueError
-    names an entry that is none of these."""
+    names an entry that is none of these (the syntax is ``core.settings.webhook_allowance``'s: the settings
+    refuse a bad list at start in every process)."""
     found = []
     for entry in (e.strip() for e in entries):
         if not entry:
             continue
-        if "/" in entry:
-            found.append(Allowance(network=ipaddress.ip_network(entry, strict=False)))
-            continue
-        try:
-            found.append(Allowance(network=ipaddress.ip_network(entry)))  # a bare address: any port
-            continue
-        except ValueError:
-            pass
-        host, sep, port = entry.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
-            raise ValueError(f"webhook_allow: {entry!r} is neither a CIDR nor host:port")
-        found.append(Allowance(host=host.strip("[]"), port=int(port)))
+        read = webhook_allowance(entry)
+        if isinstance(read, tuple):
+            found.append(Allowance(host=read[0], port=read[1]))
+        else:
+            found.append(Allowance(network=read))
     return tuple(found)
 
 

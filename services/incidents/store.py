@@ -6,6 +6,11 @@ worker changes nothing. A new suspicion is an incident in state ``suspected`` wi
 domain event (the camera pack's alert rule, to cleanliness); its object gone (every track ended) clears
 it and ends the event; a suspicion whose object the camera later marks a false positive is withdrawn if
 nobody acted on it yet. What people decide (confirm, dismiss, clear, close) is kept.
+
+An incident stored cleared that gains a track still open (the tracker's successor for the object, processed
+after the clearance: a gateway reconnecting, ingest behind) is reopened: the object is back. It returns to
+the state it was cleared from and its event is raised again from the moment the object was back, so its
+alert is a new one (the cleared alert stays as it was; issue 19: it had stayed cleared, nobody told).
 """
 
 from __future__ import annotations
@@ -43,27 +48,33 @@ def reconcile(
     A stored suspicion the rule no longer finds is withdrawn only when its first track is now a false
     positive (``tracks``): an object that moved a little, and so is not stationary for a while, stays."""
     false_positive = {t.event_id for t in tracks if t.false_positive}
-    changes = {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0}
+    changes = {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0, "reopened": 0}
     stored = {
         r[1]: r
         for r in conn.execute(
             "SELECT id, key, tracks, context, zone, cleared_at, state FROM incidents WHERE began_at >= %s", (since,)
         ).fetchall()
     }
+    started = {t.event_id: t.start_time for t in tracks}
     for s in found:
         row = stored.pop(s.key, None)
         if row is None:
             _insert(conn, s)
             changes["new"] += 1
             continue
-        incident, _, tracks, context, zone, cleared_at, state = row
-        if (list(tracks), list(context), zone) != (list(s.tracks), list(s.context), s.zone):
+        incident, _, had, context, zone, cleared_at, state = row
+        if (list(had), list(context), zone) != (list(s.tracks), list(s.context), s.zone):
             conn.execute(
                 "UPDATE incidents SET tracks = %s, context = %s, zone = %s, updated_at = now() WHERE id = %s",
                 (list(s.tracks), list(s.context), s.zone, incident),
             )
-            if len(s.tracks) > len(tracks):
-                _timeline(conn, incident, "joined", RULE, f"tracks {', '.join(s.tracks[len(tracks) :])}")
+            joined = s.tracks[len(had) :]
+            if joined:
+                _timeline(conn, incident, "joined", RULE, f"tracks {', '.join(joined)}")
+                if state == "cleared" and s.cleared_at is None:  # a joined track is still open: it is back
+                    back = min((started[t] for t in joined if t in started), default=cleared_at)
+                    _reopen(conn, incident, s, max(back, cleared_at), joined)
+                    changes["reopened"] += 1
             changes["updated"] += 1
         if s.cleared_at is not None and cleared_at is None:
             clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
@@ -107,19 +118,37 @@ def _insert(conn: psycopg.Connection[Any], s: Suspicion) -> None:
         return  # another worker inserted it in the meantime
     incident = int(row[0])
     _timeline(conn, incident, "suspected", RULE, f"{s.label} still in {s.zone or 'the scene'} since {s.began_at:%H:%M}")
+    _raise(conn, incident, s, s.suspected_at, f"since {s.began_at:%Y-%m-%d %H:%M} UTC")
+    if s.cleared_at is not None:
+        clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
+
+
+def _reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: datetime, joined: Sequence[str]) -> None:
+    """The object of a cleared incident is back: the state it was cleared from (confirmed, if an agent had
+    confirmed it), no clearance, its event raised again from ``back`` (a new alert: the cleared one stays)."""
+    confirmed = conn.execute(
+        "SELECT 1 FROM incident_timeline WHERE incident_id = %s AND kind = 'confirmed'", (incident,)
+    ).fetchone()
+    conn.execute(
+        "UPDATE incidents SET state = %s, cleared_at = NULL, updated_at = now() WHERE id = %s AND state = 'cleared'",
+        ("confirmed" if confirmed else "suspected", incident),
+    )
+    _timeline(conn, incident, "reopened", RULE, f"the object is back (tracks {', '.join(joined)})")
+    _raise(conn, incident, s, back, f"back since {back:%Y-%m-%d %H:%M} UTC")
+
+
+def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, since: str) -> None:
     raise_event(
         conn,
         type=EVENT_TYPE,
         key=f"incident:{incident}",
         device_id=s.device_id,
         family="karroad",
-        occurred_at=s.suspected_at,
-        summary=f"{s.label} left in {s.zone or 'view'} since {s.began_at:%Y-%m-%d %H:%M} UTC (incident {incident})",
+        occurred_at=at,
+        summary=f"{s.label} left in {s.zone or 'view'} {since} (incident {incident})",
         attributes={"incident_id": incident, "label": s.label, "zone": s.zone, "context": list(s.context)},
         raised_by="incidents",
     )
-    if s.cleared_at is not None:
-        clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
 
 
 def _timeline(conn: psycopg.Connection[Any], incident: int, kind: str, actor: str, note: str | None) -> None:

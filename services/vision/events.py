@@ -1,7 +1,11 @@
 """An observation's domain event: a pipe defect of grade 4 or more is raised for the alerts (rule
 ``pipe-defect-grade-4`` in the drone pack, to sanitation); a person rejecting it, or a later analysis
 withdrawing it, withdraws the event (its alert is retracted); a recode re-raises it with the new grade (the
-rule decides). Shared by the vision worker and the review route (no worker code here)."""
+rule decides). Shared by the vision worker and the review route (no worker code here).
+
+A provisional observation (the drone is still over it: ``services/vision/grouping.py``) raises nothing and
+changes no event yet: the next frame may change its grade or its code, and staff would be alerted, then
+told it was not so (issue 19, item 16). Once settled, or once a person reviewed it, it is synced."""
 
 from __future__ import annotations
 
@@ -21,19 +25,21 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
         "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
         "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-        "o.best_frame_time, o.created_at, m.device_id "
+        "o.best_frame_time, o.created_at, m.device_id, o.provisional "
         "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id WHERE o.id = %s",
         (observation_id,),
     ).fetchone()
     if row is None:
         return
     values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
-    oid, mission, code, grade, state, chainage, clock_from, clock_to, seen_at, created, device = values
+    oid, mission, code, grade, state, chainage, clock_from, clock_to, seen_at, created, device, provisional = values
     key = f"observation:{oid}"
     raised = conn.execute("SELECT 1 FROM domain_events WHERE type = %s AND key = %s", (EVENT_TYPE, key)).fetchone()
     if state in ("rejected", "withdrawn"):
         if raised:
             withdraw_event(conn, type=EVENT_TYPE, key=key)
+        return
+    if provisional and state == "automatic":
         return
     if grade < RAISED_FROM_GRADE and not raised:
         return

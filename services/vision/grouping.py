@@ -8,6 +8,13 @@ least ``CONTINUOUS_M`` is a continuous observation with
 a start and an end; a shorter one is a point observation at the chainage where it was seen best. The
 water level is a continuous measurement: a new BDD observation starts where the level moves by more
 than ``WATER_STEP_PCT`` from the current one.
+
+An observation is *settled* once nothing the drone can still send may change it: a later frame is more
+than the gap past its last sighting (its group is closed), or the mission is over (``ended``). Until then
+it is provisional: the next frame may extend it, recode it (an obstacle seen over 2 m is attached
+deposits) or change its letter (a crack's tie between two letters reads as complex). Its domain event, so
+what staff are alerted about, waits for it to settle (issue 19, item 16: a critical alert fired on a tie
+and was retracted 2-3 s later).
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Observation:
     frames: int
     outline: tuple[tuple[int, int], ...] = ()  # the region in the best frame
     remark: str = ""  # what the detector said of its best frame
+    settled: bool = False  # no frame still to come can change it (the drone is past it, or the mission ended)
 
 
 @dataclass
@@ -82,7 +90,8 @@ def _kind(code: str) -> str:
     return "intrusion" if code in INTRUSIONS else code
 
 
-def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[Observation]:
+def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES, *, ended: bool = False) -> list[Observation]:
+    """The observations of a mission's frames; ``ended``: no frame will come (every one is settled)."""
     unique = {f.frame_id: f for f in frames}
     ordered = sorted(unique.values(), key=lambda f: (f.chainage_m, f.frame_id))
     open_groups: list[_Group] = []
@@ -98,8 +107,9 @@ def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES) -> list[O
                 home = _Group(detection.code, [])
                 open_groups.append(home)
             home.members.append((at, detection, frame.frame_id))
-    kept = [g for g in closed + open_groups if len({m[2] for m in g.members}) >= min_frames or g.code in ALWAYS]
-    return sorted((_observation(g) for g in kept), key=lambda o: (o.chainage_start_m, o.code))
+    done = [(g, True) for g in closed] + [(g, ended) for g in open_groups]
+    kept = [(g, s) for g, s in done if len({m[2] for m in g.members}) >= min_frames or g.code in ALWAYS]
+    return sorted((_observation(g, s) for g, s in kept), key=lambda o: (o.chainage_start_m, o.code))
 
 
 def _joins(group: _Group, detection: Detection) -> bool:
@@ -116,7 +126,7 @@ def _joins(group: _Group, detection: Detection) -> bool:
     return bool(clock_hours(last.clock_from, last.clock_to) & clock_hours(detection.clock_from, detection.clock_to))
 
 
-def _observation(group: _Group) -> Observation:
+def _observation(group: _Group, settled: bool) -> Observation:
     if group.code in INTRUSIONS:
         group = _Group(_intrusion_code(group), group.members)
     members = [(c, d, f) for c, d, f in group.members if d.code == group.code] or group.members
@@ -150,6 +160,7 @@ def _observation(group: _Group) -> Observation:
         frames=len(group.members),
         outline=tuple(tuple(p) for p in best.outline),  # type: ignore[misc]
         remark=best.remark,
+        settled=settled,
     )
 
 

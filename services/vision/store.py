@@ -4,13 +4,17 @@ from them and reconciled with the stored ones (people's reviews stay on what the
 Claiming takes the frames' rows ``FOR UPDATE SKIP LOCKED`` in the transaction that writes their analyses:
 several workers share the frames, a killed one's frames are free again when its transaction dies, and the
 analysis key (frame, model) makes a second analysis of a frame impossible.
+
+An observation the drone is still over is stored ``provisional`` (the API shows it; its domain event waits:
+``events.py``); it settles when a later frame is more than the grouping gap past it, or when its mission is
+over (``MISSION_OVER``): the worker then regroups the mission though no frame comes with its end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -25,6 +29,20 @@ from services.vision.grouping import FrameResult, Observation, group
 from services.vision.scoring import CHAINAGE_TOLERANCE_M, clock_hours
 
 MISSION_LOCK = 0x766973696F6E  # "vision", with the mission's hash as the second key
+# A mission no frame will come for: ended by the drone (completed, aborted, failed), interrupted (the drone
+# is offline, its last will, or has started another mission: as the missions API derives it), or silent
+# for QUIET (no frame analysed: a drone whose link died without a last will, frames with no mission row);
+# and every frame stored for it analysed (an end processed before the last frames must not settle early).
+QUIET = timedelta(minutes=10)
+MISSION_OVER = (
+    "(EXISTS (SELECT 1 FROM missions m WHERE m.mission_id = %(mission)s AND (m.status <> 'running' "
+    "OR EXISTS (SELECT 1 FROM devices d WHERE d.device_id = m.device_id AND d.online = false) "
+    "OR EXISTS (SELECT 1 FROM missions n WHERE n.device_id = m.device_id AND n.started_at > m.started_at))) "
+    "OR (SELECT max(a.analysed_at) FROM frame_analyses a WHERE a.mission_id = %(mission)s AND a.model = %(model)s) "
+    "< now() - %(quiet)s) "
+    "AND NOT EXISTS (SELECT 1 FROM drone_frames f WHERE f.mission_id = %(mission)s AND NOT EXISTS "
+    "(SELECT 1 FROM frame_analyses a WHERE a.device_id = f.device_id AND a.time = f.time AND a.model = %(model)s))"
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,9 @@ def regroup(
         shots[frame_id] = (time, sha)
         found = tuple(Detection(**{**d, "outline": tuple(tuple(p) for p in d.get("outline", ()))}) for d in detections)
         frames.append(FrameResult(frame_id, chainage, found))
-    computed = group(frames)
+    over = conn.execute(f"SELECT {MISSION_OVER}", {"mission": mission_id, "model": model, "quiet": QUIET}).fetchone()
+    ended = bool(_values(over, 1)[0])
+    computed = group(frames, ended=ended)
     stored = conn.execute(
         "SELECT id, code, chainage_start_m, chainage_end_m, clock_from, clock_to, state FROM observations "
         "WHERE mission_id = %s AND state <> 'withdrawn' ORDER BY id",
@@ -97,15 +117,15 @@ def regroup(
             "end": obs.chainage_end_m, "clock_from": obs.clock_from, "clock_to": obs.clock_to,
             "quantification": obs.quantification, "grade": grade(obs.code, obs.quantification, obs.characterisation),
             "confidence": confidence, "frames": obs.frames, "best_time": time, "best_sha": sha, "model": model,
-            "mission": mission_id,
+            "mission": mission_id, "provisional": not obs.settled,
         }  # fmt: skip
         if match is None:
             row = conn.execute(
                 "INSERT INTO observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, "
                 "clock_from, clock_to, quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, "
-                "model, remark) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, "
+                "model, remark, provisional) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, "
                 "%(clock_from)s, %(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, "
-                "%(best_time)s, %(best_sha)s, %(model)s, %(remark)s) RETURNING id",
+                "%(best_time)s, %(best_sha)s, %(model)s, %(remark)s, %(provisional)s) RETURNING id",
                 fields,
             ).fetchone()
             kept.add(_values(row, 1)[0])
@@ -119,10 +139,11 @@ def regroup(
             "chainage_end_m = %(end)s, clock_from = %(clock_from)s, clock_to = %(clock_to)s, "
             "quantification = %(quantification)s, grade = %(grade)s, confidence = %(confidence)s, frames = %(frames)s, "
             "best_frame_time = %(best_time)s, best_frame_sha256 = %(best_sha)s, model = %(model)s, "
-            "remark = %(remark)s, updated_at = now() "
+            "remark = %(remark)s, provisional = %(provisional)s, updated_at = now() "
             "WHERE id = %(id)s AND (chainage_start_m, chainage_end_m, clock_from, clock_to, quantification, grade, "
-            "frames, characterisation, remark) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, %(clock_to)s, "
-            "%(quantification)s, %(grade)s, %(frames)s, %(characterisation)s, %(remark)s)",
+            "frames, characterisation, remark, provisional) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, "
+            "%(clock_to)s, %(quantification)s, %(grade)s, %(frames)s, %(characterisation)s, %(remark)s, "
+            "%(provisional)s)",
             {**fields, "id": match["id"]},
         )
         if cur.rowcount:
@@ -134,10 +155,28 @@ def regroup(
             conn.execute("UPDATE observations SET state = 'withdrawn', updated_at = now() WHERE id = %s", (s["id"],))
             counts["withdrawn"] += 1
             sync_event(conn, s["id"])
+    if ended:  # a reviewed one no analysis matches any more is as settled as the rest: never looked for again
+        conn.execute("UPDATE observations SET provisional = false WHERE mission_id = %s AND provisional", (mission_id,))
     return counts
 
 
 WATER_DISAGREEMENT_PCT = 10.0  # points between the vision's level and the drone's own sensor
+
+
+def missions_to_settle(conn: psycopg.Connection[Any], model: str, limit: int = 16) -> list[str]:
+    """Missions that still have provisional observations though no frame will come for them (over)."""
+    candidates = conn.execute(
+        "SELECT DISTINCT mission_id FROM observations WHERE provisional AND state <> 'withdrawn' AND model = %s",
+        (model,),
+    ).fetchall()
+    over = []
+    for (mission,) in (_values(r, 1) for r in candidates):
+        row = conn.execute(f"SELECT {MISSION_OVER}", {"mission": mission, "model": model, "quiet": QUIET}).fetchone()
+        if _values(row, 1)[0]:
+            over.append(mission)
+        if len(over) >= limit:
+            break
+    return sorted(over)
 
 
 def _cross_check(conn: psycopg.Connection[Any], mission_id: str, obs: Observation) -> tuple[str, float]:

@@ -6,6 +6,9 @@ writes the analyses and regroups the touched missions' observations, all in one 
 worker killed mid-batch leaves its frames to the next, and nothing half-written. A frame that cannot be
 decoded, or on which a detector fails, is recorded with its error (not retried for ever, not an
 observation, and the frames after it are analysed).
+
+A mission that is over (ended, interrupted, silent) with observations still provisional is regrouped though
+no frame comes with its end: they settle, and a defect the drone stopped over raises its event then.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
 from services.vision.analysis import MODEL, UnreadableFrame, analyse, decode
-from services.vision.store import claim_frames, regroup, write_analysis
+from services.vision.store import claim_frames, missions_to_settle, regroup, write_analysis
 
 logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
@@ -66,7 +69,8 @@ class VisionWorker:
         )
 
     def work_once(self, conn: psycopg.Connection[Any]) -> int:
-        """Analyse one batch; returns how many frames it took (0: nothing waiting)."""
+        """Analyse one batch, then settle the missions that are over; returns how many frames and missions it
+        took (0: nothing waiting)."""
         started = time.perf_counter()
         with conn.transaction():
             now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
@@ -89,6 +93,16 @@ class VisionWorker:
             for mission in sorted({f.mission_id for f in frames}):
                 for kind, n in regroup(conn, mission, self.model, self.media).items():
                     self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
+        settled = self.settle_over(conn)
         self.stats.frames += len(frames)
         self.stats.seconds += time.perf_counter() - started
-        return len(frames)
+        return len(frames) + settled
+
+    def settle_over(self, conn: psycopg.Connection[Any]) -> int:
+        """Regroup the missions that are over with observations still provisional; returns how many."""
+        with conn.transaction():
+            missions = missions_to_settle(conn, self.model)
+            for mission in missions:
+                for kind, n in regroup(conn, mission, self.model, self.media).items():
+                    self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
+        return len(missions)

@@ -67,7 +67,7 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
     worker = IncidentWorker(stack)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         worker.work_once(conn)  # other tests' cameras may have incidents too: this camera's are checked
-        assert worker.work_once(conn) == {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0}  # nothing more
+        assert worker.work_once(conn) == {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0, "reopened": 0}
     assert count(db, "SELECT count(*) FROM incidents WHERE device_id = %s", camera) == 2
     rows = db.execute(
         "SELECT id, key, tracks, context, state, zone FROM incidents WHERE device_id = %s ORDER BY began_at", (camera,)
@@ -169,3 +169,69 @@ def test_agents_decide_incidents_through_the_api_and_others_may_not(stack, inges
         (f"incident:{incident['id']}",),
     ).fetchone()
     assert event["ended_at"] is not None  # cleared: its alert clears
+
+
+def test_an_object_back_after_its_incident_cleared_reopens_it_and_alerts_again(stack, ingest, db, uid) -> None:
+    """Issue 19: the tracker lost the couch, its track ended and the incident was stored cleared; the
+    successor track (same spot, begun 30 s after the first ended: the same object) arrived only then (a
+    gateway reconnecting, ingest behind). It joined the cleared incident with a "joined" line and nothing
+    else: the couch was back and nobody was told. It reopens the incident and raises its event again, as a
+    new alert (the cleared one stays what it was)."""
+    from device_adapters.registry import family
+    from services.alerts.evaluator import AlertEvaluator
+    from services.alerts.packs import family_pack
+    from services.alerts.store import save_pack
+
+    gateway, camera = f"rg{uid}", f"rc{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
+    (rule,) = [r for r in family_pack(family("karroad")) if r.kind == "event"]
+    scoped = rule.model_copy(update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(
+        update={"devices": [camera]})})  # fmt: skip
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_des_fleurs", camera)
+        save_pack(conn, [scoped], source="test")
+    couch, successor = f"1797.1-{uid}", f"1797.2-{uid}"
+    worker, evaluator = IncidentWorker(stack), AlertEvaluator(stack)
+
+    def cycle() -> None:
+        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+            worker.work_once(conn)
+        with psycopg.connect(stack.database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+            evaluator.evaluate_events(conn)
+
+    publish_all(stack, [state(gateway, couch, "end", began_ago=600, seen_ago=120, ended=True)])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 1, what="track")
+    cycle()
+    (incident,) = db.execute("SELECT id, state, cleared_at FROM incidents WHERE device_id = %s", (camera,)).fetchall()
+    assert incident["state"] == "cleared"
+    subject = f"dumping_suspected:incident:{incident['id']}"
+    alerts = "SELECT state, resolution, began_at FROM alerts WHERE subject = %s ORDER BY id"
+    assert [(a["state"], a["resolution"]) for a in db.execute(alerts, (subject,))] == [("resolved", "cleared")]
+
+    publish_all(stack, [state(gateway, successor, "update", began_ago=90, seen_ago=5, box=[612, 392, 798, 540])])
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 2, what="track")
+    cycle()
+    reopened = db.execute("SELECT state, tracks, cleared_at FROM incidents WHERE id = %s", (incident["id"],)).fetchone()
+    assert reopened["state"] == "suspected" and reopened["tracks"] == [couch, successor]
+    assert reopened["cleared_at"] is None
+    kinds = [r["kind"] for r in db.execute(
+        "SELECT kind FROM incident_timeline WHERE incident_id = %s ORDER BY id", (incident["id"],))]  # fmt: skip
+    assert kinds == ["suspected", "cleared", "joined", "reopened"]
+    event = db.execute(
+        "SELECT ended_at, withdrawn, occurred_at FROM domain_events WHERE type = 'dumping_suspected' AND key = %s",
+        (f"incident:{incident['id']}",),
+    ).fetchone()
+    assert event["ended_at"] is None and not event["withdrawn"] and event["occurred_at"] >= incident["cleared_at"]
+    told = [(a["state"], a["resolution"]) for a in db.execute(alerts, (subject,))]
+    assert told == [("resolved", "cleared"), ("firing", None)]  # the object is back: staff are told
+
+    cycle()  # nothing new: nothing more
+    assert len(db.execute(alerts, (subject,)).fetchall()) == 2
+    publish_all(
+        stack, [state(gateway, successor, "end", began_ago=90, seen_ago=2, ended=True, box=[612, 392, 798, 540])]
+    )
+    wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s AND end_time IS NOT NULL",
+                           successor), what="the successor ended")  # fmt: skip
+    cycle()
+    assert db.execute("SELECT state FROM incidents WHERE id = %s", (incident["id"],)).fetchone()["state"] == "cleared"
+    assert [(a["state"], a["resolution"]) for a in db.execute(alerts, (subject,))] == [("resolved", "cleared")] * 2

@@ -51,3 +51,32 @@ def test_a_rule_the_evaluator_cannot_run_is_named_with_why() -> None:
     assert problem_of(Absent.model_validate({**base, "scope": {"family": "*"}})) is not None
     assert problem_of(Absent.model_validate({**base, "scope": {"family": "ptipot"}, "service": "nobody"})) is not None
     assert all(problem_of(rule) is None for rule in platform_pack())
+
+
+@pytest.mark.parametrize("port", ["²", "٣", "３", "0", "65536", "+80", " 80", "8_0", "123456", ""])
+def test_an_allowance_s_port_is_ascii_digits_in_range(port: str) -> None:
+    """``str.isdigit`` took "²" (int() then raised a bare ValueError) and "٣" (Arabic-Indic three: port 3)."""
+    with pytest.raises(ValueError, match="neither a CIDR nor host:port"):
+        parse_allow([f"hooks.lan:{port}"])
+
+
+def test_an_allowance_s_port_reads_as_written() -> None:
+    (allowance,) = parse_allow(["hooks.lan:65535"])
+    assert (allowance.host, allowance.port) == ("hooks.lan", 65535)
+    assert parse_allow(["[::1]:1"])[0].port == 1
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:²", "hooks.lan:٣", "10.0.0.0/33", "nonsense", "127.0.0.1:8099,:80"])
+def test_a_malformed_allow_list_stops_every_process_at_start(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tlab deliveries` refused it at start, the API answered POST /v1/webhooks with a 500: the settings
+    refuse it, so every process stops at start and names the entry."""
+    from pydantic import ValidationError
+
+    from core.settings import Settings
+
+    monkeypatch.setenv("TLAB_WEBHOOK_ALLOW", value)
+    with pytest.raises(ValidationError, match="webhook_allow") as caught:
+        Settings()
+    assert "neither a CIDR nor host:port" in str(caught.value) or "network" in str(caught.value)
+    monkeypatch.setenv("TLAB_WEBHOOK_ALLOW", "10.1.2.0/24, 127.0.0.1:8099,[::1]:9000,hooks.lan:443")
+    assert Settings().webhook_allow == ["10.1.2.0/24", "127.0.0.1:8099", "[::1]:9000", "hooks.lan:443"]

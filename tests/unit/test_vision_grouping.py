@@ -91,3 +91,39 @@ def test_a_deformation_seen_at_joints_two_metres_apart_is_one_observation() -> N
     seen = frames((9.0, (squeezed,)), (9.5, (squeezed,)), (11.0, (squeezed,)), (11.5, (squeezed,)))
     (obs,) = group(seen)
     assert (obs.code, obs.chainage_start_m, obs.chainage_end_m) == ("BAA", 10.0, 12.5)
+
+
+def test_an_observation_is_provisional_while_the_drone_is_over_it() -> None:
+    """Seen on `./lab run` (issue 19, item 16): a crack read "L" in one frame and "C" in the next tied as
+    complex (grade 4, a critical alert) and read "L" (grade 2, retracted) a frame later. What the drone is
+    still over may change with the next frame: it is settled only once the drone is more than the gap past
+    it (a later frame closes its group), or the mission has ended."""
+    over = frames((5.0, (crack(letter="A"),)), (5.5, (crack(letter="C"),)))
+    (tie,) = group(over)
+    assert tie.characterisation == "C" and not tie.settled  # a tie reads as complex: not yet said
+    third = [*over, *frames((6.0, (crack(letter="A"),)))]
+    (read,) = group(third)
+    assert read.characterisation == "A" and not read.settled
+    past = [*third, *frames((7.0, ()), (7.5, ()))]  # 8.5 m ahead vs its last at 7.0 m: 1.5 m > GAP_M
+    (done,) = group(past)
+    assert done.characterisation == "A" and done.settled and done == group(past + third)[0]
+    assert not group(past[:-1])[0].settled  # 8.0 m: 1.0 m past it, within the gap: it may still grow
+    assert group(third, ended=True)[0].settled  # the mission is over: nothing more will come
+
+
+def test_an_intrusion_is_settled_only_once_its_code_cannot_change() -> None:
+    """The other flap of item 16: an obstacle (BBE) seen over 2 m becomes attached deposits (BBB)."""
+    seen = frames(*[(20.0 + 0.5 * i, (standing("BBE", share=15.0),)) for i in range(5)])
+    (early,) = group(seen[:3])
+    assert (early.code, early.settled) == ("BBE", False)
+    (long,) = group(seen)
+    assert (long.code, long.settled) == ("BBB", False)
+    (passed,) = group([*seen, *frames((23.5, ()))])
+    assert (passed.code, passed.settled) == ("BBB", True)
+
+
+def test_a_deformation_waits_for_its_longer_gap() -> None:
+    squeezed = Detection("BAA", 12, 12, 12.0, 0.9, "A")
+    seen = frames((9.0, (squeezed,)), (9.5, (squeezed,)), (12.0, ()))
+    assert not group(seen)[0].settled  # 2.5 m past: a joint 2.6 m on may still show it
+    assert group([*seen, *frames((12.5, ()))])[0].settled

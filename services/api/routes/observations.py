@@ -24,7 +24,7 @@ COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
     "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
     "reviewed_by, reviewed_at, review_note, recoded_code, recoded_grade, recoded_clock_from, recoded_clock_to, "
-    "annotated_sha256, created_at, updated_at"
+    "annotated_sha256, provisional, created_at, updated_at"
 )
 
 
@@ -54,6 +54,10 @@ class Observation(BaseModel):
     recoded_grade: int | None
     recoded_clock_from: int | None
     recoded_clock_to: int | None
+    provisional: bool = Field(
+        description="The drone is still over it: the next frames may extend it, change its grade or its code. "
+        "Its pipe_defect event (the alert) waits until it is settled (the drone past it, or the mission over)."
+    )
     created_at: datetime
     updated_at: datetime
 

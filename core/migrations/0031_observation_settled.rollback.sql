@@ -1,0 +1,2 @@
+DROP INDEX IF EXISTS observations_provisional_idx;
+ALTER TABLE observations DROP COLUMN IF EXISTS provisional;
