@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
@@ -67,13 +68,28 @@ def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int
     return "unknown" if width is None or height is None else (int(width), int(height))
 
 
+# the snapshot box of the object a Frigate snapshot taken at ``at`` shows: an object of that camera and label
+# tracked then (the view camera_event_images lists a snapshot up to a minute after its object's end)
+SNAPSHOT_BOX_AT = """
+SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL
+  AND start_time <= %s + interval '5 seconds' AND coalesce(end_time, 'infinity') >= %s - interval '1 minute'
+ORDER BY updated_at DESC LIMIT 1
+"""
+
+
 def image_region(
-    conn: psycopg.Connection[Any], device_id: str, label: str | None, image_size: tuple[int, int]
+    conn: psycopg.Connection[Any],
+    device_id: str,
+    label: str | None,
+    image_size: tuple[int, int],
+    *,
+    at: datetime | None = None,
 ) -> tuple[Region | WholeFrame | None, tuple[int, int] | None]:
     """(where the image lies in its camera's frame, the frame's size): the whole frame for a camera behind
     no gateway (a native one) or an image with the frame's aspect; a Frigate crop located from the latest
-    snapshot box of that camera and label; None when it cannot be located (a gateway's camera mapped without
-    its detect size: its images may be crops, and a mask would land in the wrong place)."""
+    snapshot box of that camera and label (with ``at``: of an object of that label tracked at that moment, so
+    a copy made later is not placed by a later object); None when it cannot be located (a gateway's camera
+    mapped without its detect size: its images may be crops, and a mask would land in the wrong place)."""
     frame = detect_size(conn, device_id)
     if frame is None:
         return WHOLE_FRAME, None
@@ -84,11 +100,15 @@ def image_region(
         return WHOLE_FRAME, frame
     if label is None:
         return None, frame
-    rows = _query(
-        conn,
-        "SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL "
-        "ORDER BY updated_at DESC LIMIT 1",
-        (device_id, label),
+    rows = (
+        _query(conn, SNAPSHOT_BOX_AT, (device_id, label, at, at))
+        if at is not None
+        else _query(
+            conn,
+            "SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL "
+            "ORDER BY updated_at DESC LIMIT 1",
+            (device_id, label),
+        )
     )
     row = rows[0] if rows else None
     if row is None:

@@ -11,7 +11,9 @@ One purge, in one transaction, at a given ``now`` (the caller's clock: a test mo
   4. media rows nothing refers to any more: no snapshot, no copy, nor any other table's foreign key to
      ``media`` (read from the catalog, so a table added later is respected); then their files, after the
      commit (a crash in between leaves files nothing names, never a row naming a missing file);
-  5. the cameras' dead letters older than the cut-off (their payloads are camera images too);
+  5. the cameras' dead letters older than the cut-off (their payloads are camera images too); the retained
+     snapshots of what went are queued for deletion from the broker (``retained_clears``, drained by
+     ``clears.py``: the broker keeps the last one of each topic for ever otherwise);
   6. the incidents whose evidence went get a timeline entry; the purge itself is one audit-log row.
 Incidents themselves stay (a case record: states, decisions, times; no image, no plate).
 """
@@ -52,13 +54,13 @@ DELETE FROM camera_label_snapshots l WHERE l.time < %(cutoff)s
   AND NOT EXISTS (  -- one of a held incident's events' images (the view the APIs list them by)
     SELECT 1 FROM camera_event_images i JOIN held_events h ON h.event_id = i.event_id
     WHERE i.media_sha256 = l.media_sha256 AND i.time = l.time)
-RETURNING l.media_sha256
+RETURNING l.media_sha256, l.device_id, l.label, l.gateway_id
 """
 PURGE_COPIES = """
 DELETE FROM evidence_copies c WHERE c.original_sha256 = ANY(%(candidates)s)
   AND NOT EXISTS (SELECT 1 FROM camera_snapshots s WHERE s.media_sha256 = c.original_sha256)
   AND NOT EXISTS (SELECT 1 FROM camera_label_snapshots l WHERE l.media_sha256 = c.original_sha256)
-RETURNING c.original_sha256, c.copy_sha256
+RETURNING c.original_sha256, c.copy_sha256, c.superseded_sha256
 """
 # every (table, column) with a foreign key to media(sha256): a file goes only when none of them names it
 MEDIA_REFERENCES = """
@@ -66,7 +68,29 @@ SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
 WHERE c.contype = 'f' AND c.confrelid = 'media'::regclass
 """
-PURGE_DEAD_LETTERS = "DELETE FROM dead_letters WHERE family = ANY(%(families)s) AND last_received_at < %(cutoff)s"
+PURGE_DEAD_LETTERS = """
+DELETE FROM dead_letters WHERE family = ANY(%(families)s) AND last_received_at < %(cutoff)s RETURNING topic
+"""
+# the broker still keeps the last retained snapshot of each (gateway, camera name, label): once nothing of that
+# topic is kept here any more (no snapshot of that camera and label, no letter on it), it goes from the broker
+# too (services/evidence/clears.py drains the queue)
+CLEAR_RETAINED = """
+INSERT INTO retained_clears (topic, reason)
+SELECT DISTINCT format('karroad/%%s/%%s/%%s/snapshot', g.gateway_id, g.camera_name, p.label), 'retention'
+FROM unnest(%(devices)s::text[], %(labels)s::text[], %(gateways)s::text[]) AS p(device_id, label, gateway_id)
+JOIN gateway_cameras g ON g.gateway_id = p.gateway_id AND g.device_id = p.device_id
+WHERE NOT EXISTS (SELECT 1 FROM camera_label_snapshots l
+                  WHERE l.device_id = p.device_id AND l.label = p.label AND l.gateway_id = p.gateway_id)
+UNION
+SELECT DISTINCT t, 'retention' FROM unnest(%(topics)s::text[]) AS t
+WHERE split_part(t, '/', 5) = 'snapshot' AND split_part(t, '/', 6) = '' AND split_part(t, '/', 4) <> ''
+  AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.topic = t)
+  AND NOT EXISTS (SELECT 1 FROM gateway_cameras g JOIN camera_label_snapshots l
+                  ON l.device_id = g.device_id AND l.gateway_id = g.gateway_id
+                  WHERE g.gateway_id = split_part(t, '/', 2) AND g.camera_name = split_part(t, '/', 3)
+                    AND l.label = split_part(t, '/', 4))
+ON CONFLICT (topic) DO NOTHING
+"""
 MARK_INCIDENTS = """
 WITH touched AS (
     UPDATE incidents SET evidence_purged_at = %(now)s, updated_at = %(now)s
@@ -91,6 +115,7 @@ class PurgeReport:
     media_rows: int = 0
     files: int = 0
     dead_letters: int = 0
+    retained_clears: int = 0  # retained snapshot topics queued for deletion from the broker
     incidents_marked: int = 0
     held_incidents: int = 0
     dry_run: bool = False
@@ -140,15 +165,26 @@ def _purge_rows(
     conn.execute(HELD_EVENTS)
     events = [r[0] for r in conn.execute(PURGE_EVENTS, params).fetchall()]
     snaps = [r[0] for r in conn.execute(PURGE_SNAPSHOTS, params).fetchall()]
-    labels = [r[0] for r in conn.execute(PURGE_LABEL_SNAPSHOTS, params).fetchall()]
+    label_rows = conn.execute(PURGE_LABEL_SNAPSHOTS, params).fetchall()
+    labels = [r[0] for r in label_rows]
     report.events, report.snapshots, report.label_snapshots = len(events), len(snaps), len(labels)
     candidates = sorted(set(snaps) | set(labels))
     copies = conn.execute(PURGE_COPIES, {"candidates": candidates}).fetchall()
     report.copies = len(copies)
-    candidates = sorted(set(candidates) | {c[1] for c in copies if c[1]})
-    gone = _unreferenced_media(conn, candidates)
+    candidates = sorted(set(candidates) | {s for c in copies for s in c[1:] if s})
+    gone = unreferenced_media(conn, candidates)
     report.media_rows = len(gone)
-    report.dead_letters = conn.execute(PURGE_DEAD_LETTERS, params).rowcount
+    letters = [r[0] for r in conn.execute(PURGE_DEAD_LETTERS, params).fetchall()]
+    report.dead_letters = len(letters)
+    report.retained_clears = conn.execute(
+        CLEAR_RETAINED,
+        {
+            "devices": [r[1] for r in label_rows],
+            "labels": [r[2] for r in label_rows],
+            "gateways": [r[3] for r in label_rows],
+            "topics": sorted({t for t in letters if t.startswith("karroad/")}),
+        },
+    ).rowcount
     note = f"images and events older than {report.cutoff:%Y-%m-%d %H:%M} UTC purged (retention)"
     marked = conn.execute(MARK_INCIDENTS, {**params, "events": events, "note": note}).fetchall()
     report.incidents_marked = len(marked)
@@ -156,7 +192,7 @@ def _purge_rows(
     return gone
 
 
-def _unreferenced_media(conn: psycopg.Connection[Any], candidates: list[str]) -> list[str]:
+def unreferenced_media(conn: psycopg.Connection[Any], candidates: list[str]) -> list[str]:
     if not candidates:
         return []
     refs = conn.execute(MEDIA_REFERENCES).fetchall()

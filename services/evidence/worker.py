@@ -1,5 +1,6 @@
-"""``tlab evidence``: the worker that makes the privacy copy of every personal image and runs the retention
-purge on schedule (docs/incidents.md).
+"""``tlab evidence``: the worker that makes the privacy copy of every personal image, runs the retention
+purge on schedule and deletes the retained camera snapshots the platform no longer keeps from the broker
+(``clears.py``; docs/incidents.md).
 
 It wakes on ingest's ``NOTIFY tlab_readings`` (and every ``poll_s``), copies what is waiting in batches
 of ``batch`` (the Haar cascades are the cost: about a quarter of a second for a 640x480 image and two
@@ -20,7 +21,8 @@ import psycopg
 from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
-from services.evidence.copies import SETTLE_S, claim, make_copy, pending
+from services.evidence.clears import ClearsError, drain_clears, has_clears
+from services.evidence.copies import SETTLE_S, Stale, claim, make_copy_outcome, pending, remove_files
 from services.evidence.retention import purge
 
 logger = logging.getLogger(__name__)
@@ -57,25 +59,43 @@ class EvidenceWorker:
                 raise  # the database is gone: the loop reconnects
             except Exception:  # a failed purge must not stop the copies; it is tried again next interval
                 logger.exception("retention purge failed")
+        self.clear_once(conn)
         return self.copy_once(conn) > 0  # more may wait (the queue serves one image per camera per batch)
 
     def copy_once(self, conn: psycopg.Connection[Any]) -> int:
         """Copy up to ``batch`` waiting originals (one per camera); returns how many it copied or recorded as
         not copyable (0: nothing waits, or another worker holds what does)."""
         originals = pending(conn, self.batch, self.settle_s)
-        made = failed = 0
+        made = failed = stale = 0
         for original in originals:
-            with conn.transaction():  # the original is this worker's while the transaction lasts
-                if not claim(conn, original):
-                    continue  # another worker is copying it, or has
-                if make_copy(conn, self.media, original) is None:
-                    failed += 1
-                else:
-                    made += 1
+            try:
+                with conn.transaction():  # the original is this worker's while the transaction lasts
+                    if not claim(conn, original):
+                        continue  # another worker is copying it, or has
+                    outcome = make_copy_outcome(conn, self.media, original)
+            except Stale:  # its context changed meanwhile: queued again, made at the next pass
+                stale += 1
+                continue
+            remove_files(self.media, outcome.retired)  # withdrawn copies, after the commit
+            if outcome.copy_sha256 is None:
+                failed += 1
+            else:
+                made += 1
         self.made, self.failed = self.made + made, self.failed + failed
         if made or failed:
             logger.info("privacy copies made", extra={"made": made, "failed": failed, "total": self.made})
-        return made + failed
+        return made + failed + stale
+
+    def clear_once(self, conn: psycopg.Connection[Any]) -> int:
+        """Delete from the broker the retained snapshots queued for it (a purge, an unmapped or revoked camera);
+        a broker that cannot be reached now is tried again next cycle."""
+        if not has_clears(conn):
+            return 0
+        try:
+            return drain_clears(conn, self.settings)
+        except ClearsError as exc:
+            logger.warning("retained snapshots not cleared yet", extra={"error": str(exc)})
+            return 0
 
     def purge_once(self, conn: psycopg.Connection[Any]) -> None:
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone()[0]:  # type: ignore[index]

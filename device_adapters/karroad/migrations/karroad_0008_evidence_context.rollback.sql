@@ -1,0 +1,18 @@
+DROP TRIGGER IF EXISTS devices_clear_retained ON devices;
+DROP FUNCTION IF EXISTS karroad_clear_revoked();
+DROP TRIGGER IF EXISTS gateway_cameras_clear_retained ON gateway_cameras;
+DROP FUNCTION IF EXISTS karroad_clear_unmapped();
+DROP FUNCTION IF EXISTS karroad_retained_snapshot_topics(text, text, text);
+DROP TRIGGER IF EXISTS gateway_cameras_requeue_changed ON gateway_cameras;
+DROP TRIGGER IF EXISTS gateway_cameras_requeue_new ON gateway_cameras;
+DROP TRIGGER IF EXISTS privacy_masks_requeue_changed ON privacy_masks;
+DROP TRIGGER IF EXISTS privacy_masks_requeue_new ON privacy_masks;
+DROP FUNCTION IF EXISTS karroad_requeue_camera_images();
+DROP TRIGGER IF EXISTS camera_events_requeue_changed ON camera_events;
+DROP TRIGGER IF EXISTS camera_events_requeue_new ON camera_events;
+DROP FUNCTION IF EXISTS karroad_requeue_event_images();
+DROP TRIGGER IF EXISTS camera_label_snapshots_requeue ON camera_label_snapshots;
+DROP TRIGGER IF EXISTS camera_snapshots_requeue ON camera_snapshots;
+DROP FUNCTION IF EXISTS karroad_requeue_named_images();
+DROP INDEX IF EXISTS camera_label_snapshots_device_time_idx;
+DROP INDEX IF EXISTS camera_snapshots_device_time_idx;
