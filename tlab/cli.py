@@ -235,6 +235,7 @@ def retention_purge(
     import psycopg
 
     from core.media_store import MediaStore
+    from services.evidence.clears import drain_clears
     from services.evidence.retention import purge
 
     settings = _settings()
@@ -243,7 +244,8 @@ def retention_purge(
         if moment.tzinfo is None:
             raise typer.BadParameter("--now needs a time zone (…Z or …+01:00)")
         report = purge(conn, MediaStore(settings.media_path), moment, settings.camera_retention_days, dry_run=dry_run)
-    typer.echo(json.dumps(report.as_dict(), indent=2))
+        cleared = 0 if dry_run else drain_clears(conn, settings)  # the broker's retained copies of what went
+    typer.echo(json.dumps({**report.as_dict(), "retained_cleared": cleared}, indent=2))
 
 
 @app.command("vision")
@@ -491,6 +493,23 @@ def devices_map_camera(
     except GatewayError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"{mapped.gateway_id}: {mapped.camera_name} -> {mapped.device_id}")
+
+
+@devices_app.command("unmap-camera")
+def devices_unmap_camera(
+    gateway_id: Annotated[str, typer.Argument(help="The gateway (a Frigate server's login).")],
+    camera_name: Annotated[str, typer.Argument(help="The camera's name in the gateway's own configuration.")],
+) -> None:
+    """Stop accepting a gateway's camera name: its messages are dead-lettered from now on (unknown_camera),
+    and the snapshots the broker keeps retained under that name are deleted by `tlab evidence`."""
+    import psycopg
+
+    from core.gateways import unmap_camera
+
+    with psycopg.connect(_settings().database_url, autocommit=True) as conn:
+        if not unmap_camera(conn, gateway_id, camera_name):
+            raise typer.BadParameter(f"{gateway_id!r} has no camera named {camera_name!r}")
+    typer.echo(f"{gateway_id}: {camera_name} unmapped")
 
 
 @devices_app.command("mask")
