@@ -29,6 +29,9 @@ class InboundMessage:
     user_properties: Mapping[str, str] = field(default_factory=dict)
     content_type: str | None = None
     retain: bool = False  # published with the retain flag (the broker keeps a copy for later subscribers)
+    # why the MQTT client could not decode the packet (its properties), when it could not: the message is
+    # dead-lettered as ``malformed_packet`` (ingest/publish_packet.py); None for every well-formed message
+    malformed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,20 +13,87 @@
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from device_adapters.contract import InboundMessage
 from ingest.handoff import Handoff
+from ingest.publish_packet import SalvagedPublish, UnreadablePacket, read_publish
 
 logger = logging.getLogger(__name__)
+
+
+class SalvagedMessage(mqtt.MQTTMessage):
+    """A PUBLISH paho could not decode, read by ``ingest/publish_packet.py``; ``malformed`` says what is wrong
+    with it (None: nothing, paho was too strict, e.g. U+FEFF in a property: the message is an ordinary one)."""
+
+    __slots__ = ("content_type", "malformed", "user_properties")
+
+    def __init__(self, salvaged: SalvagedPublish, malformed: str | None) -> None:
+        super().__init__(mid=salvaged.mid, topic=salvaged.topic)
+        self.dup, self.qos, self.retain = salvaged.dup, salvaged.qos, salvaged.retain
+        self.payload = salvaged.payload
+        self.properties = None
+        self.user_properties = salvaged.user_properties
+        self.content_type = salvaged.content_type
+        self.malformed = malformed
+
+
+class TolerantClient(mqtt.Client):
+    """paho's client, except that a PUBLISH paho refuses to decode does not drop the connection.
+
+    paho 2.2's ``_handle_publish`` decodes with ``_packet.decode_publish``; a ``MalformedPacket`` there goes up
+    to ``_packet_read``, which returns MQTT_ERR_PROTOCOL and the connection is closed; at QoS 1 the broker
+    re-sends the message at every reconnect and nothing after it is ever delivered (issue 19 item 0). Here the
+    packet is read again by our own defensive reader and handed to ``on_message`` like any other (flagged
+    ``malformed`` when something in it really cannot be decoded: the writer dead-letters it, then it is
+    acknowledged). This overrides a private method: ``tests/unit/test_consumer_salvage.py`` pins paho's
+    version and the method's shape, so an upgrade that changes it fails loudly.
+    """
+
+    salvaged = 0  # PUBLISH packets paho refused and this client read itself
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        try:
+            return super()._handle_publish()
+        except MalformedPacket as exc:
+            return self._salvage_publish(exc)
+
+    def _salvage_publish(self, error: MalformedPacket) -> MQTTErrorCode:
+        try:
+            salvaged = read_publish(self._in_packet["command"], self._in_packet["packet"])
+        except (UnreadablePacket, struct.error) as exc:  # a broken frame, not only strict decoding
+            logger.error("unreadable PUBLISH packet; the connection is dropped", extra={"error": str(exc)})
+            raise error from exc
+        malformed = None
+        if salvaged.problems:
+            malformed = f"the client refused the PUBLISH ({error}); " + "; ".join(salvaged.problems)
+        self.salvaged += 1
+        logger.warning(
+            "PUBLISH refused by paho read by ingest's own reader",
+            extra={"paho_error": str(error), "malformed": malformed or "no: accepted as it is"},
+        )
+        message = SalvagedMessage(salvaged, malformed)
+        message.timestamp = mqtt.time_func()
+        if message.qos == 2:  # never subscribed at QoS 2; kept as paho does it
+            rc = self._send_pubrec(message.mid)
+            message.state = mqtt.mqtt_ms_wait_for_pubrel
+            with self._in_message_mutex:
+                self._in_messages[message.mid] = message
+            return rc
+        self._handle_on_message(message)
+        if message.qos == 1 and not self._manual_ack:
+            return self._send_puback(message.mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +141,7 @@ class MqttConsumer:
         self.retiring = False  # on connect: unsubscribe instead of subscribe (leaving a share group)
         self.unsubscribed = threading.Event()
         self.subscribed = threading.Event()  # the broker acknowledged the subscription (SUBACK)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        client = TolerantClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if credentials:
             client.username_pw_set(*credentials)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -159,9 +226,14 @@ class MqttConsumer:
         if not self.accepting:
             self.dropped_while_stopping += 1
             return
-        props = getattr(msg, "properties", None)
-        user_props = dict(getattr(props, "UserProperty", []) or [])
-        content_type = getattr(props, "ContentType", None)
+        malformed: str | None = None
+        if isinstance(msg, SalvagedMessage):
+            user_props = dict(msg.user_properties)
+            content_type, malformed = msg.content_type, msg.malformed
+        else:
+            props = getattr(msg, "properties", None)
+            user_props = dict(getattr(props, "UserProperty", []) or [])
+            content_type = getattr(props, "ContentType", None)
         topic = msg.topic[len(self.mount) :] if self.mount and msg.topic.startswith(self.mount) else msg.topic
         message = InboundMessage(
             topic=topic,
@@ -170,6 +242,7 @@ class MqttConsumer:
             user_properties=user_props,
             content_type=content_type,
             retain=bool(msg.retain),
+            malformed=malformed,
         )
         self.deliveries.put(Delivery(message, msg.mid, msg.qos, self.generation))
 

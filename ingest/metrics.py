@@ -70,6 +70,11 @@ class IngestMetrics(Collector):
             ("ack_failures", "Acknowledgements paho refused to send", self.worker.consumer.ack_failures),
             ("ignored", "Messages acknowledged without records or dead letter (downlinks, retained clears)", s.ignored),
             ("no_verdict", "Batch attempts that ended with neither records nor dead letters (retried)", s.no_verdict),
+            (
+                "packets_salvaged",
+                "PUBLISH packets paho refused to decode, read by ingest's own reader (ingest/publish_packet.py)",
+                getattr(self.worker.consumer.client, "salvaged", 0),
+            ),
         ):
             yield CounterMetricFamily(f"tlab_ingest_{name}", help_, value=value)
         rejected = CounterMetricFamily("tlab_ingest_rejected", "Messages dead-lettered, by reason", labels=["reason"])

@@ -66,10 +66,11 @@ UPSERTS: dict[type, str] = {
 
 UPSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (first_received_at, last_received_at, topic, topic_sha256, family, device_id, reason_code,
-                          reason, payload, payload_size, payload_sha256, user_properties)
+                          reason, payload, payload_size, payload_sha256, user_properties, properties_sha256)
 VALUES (%(received_at)s, %(received_at)s, %(topic)s, %(topic_sha256)s, %(family)s, %(device_id)s, %(reason_code)s,
-        %(reason)s, %(payload)s, %(payload_size)s, %(payload_sha256)s, %(user_properties)s)
-ON CONFLICT (topic_sha256, payload_sha256) DO UPDATE SET
+        %(reason)s, %(payload)s, %(payload_size)s, %(payload_sha256)s, %(user_properties)s,
+        encode(sha256(convert_to(%(user_properties)s::jsonb::text, 'UTF8')), 'hex'))
+ON CONFLICT (topic_sha256, payload_sha256, properties_sha256) DO UPDATE SET
     occurrences = dead_letters.occurrences + 1,
     last_received_at = GREATEST(dead_letters.last_received_at, EXCLUDED.last_received_at),
     reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason

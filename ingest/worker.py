@@ -37,6 +37,7 @@ from device_adapters.registry import TOPIC_FILTERS
 from ingest.consumer import Delivery, MqttConsumer
 from ingest.handoff import Empty
 from ingest.identity import DeviceDirectory
+from ingest.media_sweeper import MediaSweeper
 from ingest.metrics import IngestMetrics, serve
 from ingest.replay_requests import ReplayRequestRunner
 from ingest.writer import BatchResult, BatchWriter, merge_results
@@ -267,6 +268,9 @@ class IngestWorker:
         replays_stop = threading.Event()
         replay_thread = threading.Thread(target=replays.run, args=(replays_stop,), name="replay-requests", daemon=True)
         replay_thread.start()
+        # files a crash left with no row naming them (ingest/media_sweeper.py); a daemon: stops with the process
+        sweeper = MediaSweeper(self.settings.database_url, self.writer.media)
+        threading.Thread(target=sweeper.run, args=(replays_stop,), name="media-sweep", daemon=True).start()
         logger.info(
             "ingest started",
             extra={"client_id": self.settings.ingest_client_id, "filters": ",".join(self.consumer.filters)},

@@ -25,14 +25,14 @@ from psycopg.types.json import Jsonb
 
 from core.db import is_outage
 from core.errors import first_line
-from core.media_store import MediaStore
+from core.media_store import MediaStore, delete_if_unnamed
 from core.storable import MAX_REASON_CHARS, MAX_TOPIC_CHARS, storable_properties, storable_text
 from device_adapters.contract import REJECTION_CODES, Decoded, InboundMessage, MediaBlob, Rejection
 from device_adapters.registry import ADAPTERS, decode, may_be_retained
 from device_adapters.storage import Owned
 from device_adapters.validation import DEVICE_ID
 from ingest.identity import DeviceDirectory, GatewayDirectory
-from ingest.masks import MaskDirectory
+from ingest.masks import KeptPayload, MaskDirectory
 from ingest.statements import (
     COPY_TARGETS,
     INSERT_MEDIA,
@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 DEAD_LETTER_CODES: dict[str, str] = {
     **REJECTION_CODES,
     "payload_too_large": "the payload exceeds TLAB_MAX_PAYLOAD_BYTES",
+    "malformed_packet": "the MQTT packet's properties could not be decoded (ingest/publish_packet.py): kept with its "
+    "topic and raw payload, and acknowledged so that the broker stops re-sending it",
     "adapter_error": "the adapter raised something other than a Rejection (a bug in it; replay after the fix)",
     "unregistered_device": "the device is not in the registry (TLAB_INGEST_REQUIRE_PROVISIONED)",
     "revoked_device": "the device's credentials were revoked",
@@ -69,6 +71,8 @@ class DeadLetter:
     reason: str
     family: str | None = None
     device_id: str | None = None
+    # the message's records when it had been decoded (its images masked): what a masked camera's letter keeps
+    decoded: Decoded | None = None
 
     def __post_init__(self) -> None:
         if self.code not in DEAD_LETTER_CODES:
@@ -106,6 +110,7 @@ class BatchResult:
     ignored: int = 0  # messages acknowledged without a record or a letter (downlinks, retained clears)
     rejected_by_code: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     clear_retained: list[str] = field(default_factory=list)  # topics whose retained copy must be deleted
+    conflicted: list[int] = field(default_factory=list)  # indexes (in the accepted messages) refused as conflicts
 
 
 def decode_one(message: InboundMessage, max_payload_bytes: int) -> Outcome:
@@ -138,7 +143,7 @@ def claimed_identity(topic: str) -> tuple[str | None, str | None]:
     """(family, device id) a rejected message claims by its topic, for filtering dead letters."""
     levels = topic.split("/")
     family = ADAPTERS[levels[0]].family if levels[0] in ADAPTERS else None
-    device = levels[1] if family and len(levels) > 1 and DEVICE_ID.match(levels[1]) else None
+    device = levels[1] if family and len(levels) > 1 and DEVICE_ID.fullmatch(levels[1]) else None
     return family, device
 
 
@@ -173,6 +178,8 @@ class BatchWriter:
         if message.retain and not message.payload:
             return Ignored(message, "retained copy cleared")
         family, device_id = claimed_identity(message.topic)
+        if message.malformed is not None:
+            return DeadLetter(message, "malformed_packet", message.malformed, family, device_id)
         if self.directory is not None and family is not None and device_id is not None:
             refusal = self.directory.check(conn, family, device_id)
             if refusal is not None:
@@ -214,6 +221,17 @@ class BatchWriter:
                 "unknown_camera",
                 f"gateway {decoded.device_id!r} has no camera named {storable_text(name, 64)!r} "
                 f"(map it: tlab devices map-camera {decoded.device_id} {storable_text(name, 64)} <camera id>)",
+                decoded.family,
+                decoded.device_id,
+            )
+        # the camera itself must be one the platform accepts: a revoked camera does not speak through its
+        # gateway any more than on its own login (issue 19 item 6)
+        refusal = self.directory.check(conn, decoded.family, device_id) if self.directory is not None else None
+        if refusal is not None:
+            return DeadLetter(
+                outcome.message,
+                refusal.code,
+                f"{refusal.reason} (named by gateway {decoded.device_id!r} as {storable_text(name, 64)!r})",
                 decoded.family,
                 decoded.device_id,
             )
@@ -291,46 +309,96 @@ class BatchWriter:
     def _commit(
         self, conn: psycopg.Connection[Any], outcomes: Sequence[Outcome], *, keep_bytes: int | None = None
     ) -> BatchResult:
-        result = BatchResult()
         accepted = [o for o in outcomes if isinstance(o, Accepted)]
         dead: list[DeadLetter] = [o for o in outcomes if isinstance(o, DeadLetter)]
-        result.ignored = sum(1 for o in outcomes if isinstance(o, Ignored))
-        # Files first: a crash after this and before COMMIT leaves an unreferenced file, never a row
-        # pointing at a missing file.
-        if self.write_media:
-            for item in accepted:
-                for record in item.decoded.records:
-                    if isinstance(record, MediaBlob):
-                        self.media.put(record.sha256, record.data)
         self._prepare_session(conn)
-        with conn.transaction(), conn.cursor() as cur:
-            foreign = _foreign_objects(cur, accepted)
-            for index, reason in sorted(foreign.items()):
-                item = accepted[index]
-                dead.append(
-                    DeadLetter(item.message, "foreign_object", reason, item.decoded.family, item.decoded.device_id)
-                )
-            accepted = [item for index, item in enumerate(accepted) if index not in foreign]
-            self._upsert_devices(cur, accepted)
-            if accepted:  # delivered at COMMIT: the alert evaluator re-reads what changed (services/alerts)
-                cur.execute("NOTIFY tlab_readings")
-            conflicts = self._write_records(cur, accepted, result)
-            for index, reason in sorted(conflicts.items()):
-                item = accepted[index]
-                dead.append(
-                    DeadLetter(
-                        item.message, "conflicting_duplicate", reason, item.decoded.family, item.decoded.device_id
+        created: dict[int, list[str]] = defaultdict(list)  # accepted index -> files this attempt created
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                foreign = _foreign_objects(cur, accepted)
+                for index, reason in sorted(foreign.items()):
+                    item = accepted[index]
+                    dead.append(
+                        DeadLetter(
+                            item.message,
+                            "foreign_object",
+                            reason,
+                            item.decoded.family,
+                            item.decoded.device_id,
+                            item.decoded,
+                        )
                     )
+                accepted = [item for index, item in enumerate(accepted) if index not in foreign]
+                result = self._write_rows(cur, conn, accepted, dead, keep_bytes, created)
+        except BaseException:
+            self._forget_files(conn, [sha for shas in created.values() for sha in shas])
+            raise
+        # a message refused after its file was written (its records conflict with stored ones)
+        self._forget_files(conn, [sha for index in result.conflicted for sha in created.get(index, [])])
+        result.ignored = sum(1 for o in outcomes if isinstance(o, Ignored))
+        return result
+
+    def _forget_files(self, conn: psycopg.Connection[Any], shas: list[str]) -> None:
+        """Delete the files this writer created for messages that ended without a row naming them (a batch
+        rolled back, a message refused after its file was written), unless a media row names them by now
+        (``core.media_store.delete_if_unnamed``: safe against a writer of the same image in flight). Never
+        raises: a file left behind is unreferenced, and the media sweep deletes it (ingest/media_sweeper.py)."""
+        for sha in dict.fromkeys(shas):
+            try:
+                delete_if_unnamed(conn, self.media, sha)
+            except Exception as exc:
+                logger.warning("file of a refused message left for the sweep", extra={"error": first_line(exc)})
+                return
+
+    def _write_rows(
+        self,
+        cur: psycopg.Cursor[Any],
+        conn: psycopg.Connection[Any],
+        accepted: list[Accepted],
+        dead: list[DeadLetter],
+        keep_bytes: int | None,
+        created: dict[int, list[str]],
+    ) -> BatchResult:
+        """Devices, records, files and dead letters of one transaction."""
+        result = BatchResult()
+        self._upsert_devices(cur, accepted)
+        if accepted:  # delivered at COMMIT: the alert evaluator re-reads what changed (services/alerts)
+            cur.execute("NOTIFY tlab_readings")
+        conflicts = self._write_records(cur, accepted, result, created)
+        for index, reason in sorted(conflicts.items()):
+            item = accepted[index]
+            dead.append(
+                DeadLetter(
+                    item.message,
+                    "conflicting_duplicate",
+                    reason,
+                    item.decoded.family,
+                    item.decoded.device_id,
+                    item.decoded,
                 )
-            keep = self.keep_bytes if keep_bytes is None else keep_bytes
-            for letter in dead:
-                cur.execute(UPSERT_DEAD_LETTER, dead_letter_params(letter, keep))
-                result.rejected_by_code[letter.code] += 1
+            )
+        keep = self.keep_bytes if keep_bytes is None else keep_bytes
+        for letter in dead:
+            cur.execute(UPSERT_DEAD_LETTER, dead_letter_params(letter, keep, self._kept_payload(conn, letter)))
+            result.rejected_by_code[letter.code] += 1
         # a retained copy that was refused must not stay on the broker for every later subscriber
         result.clear_retained = [letter.message.topic for letter in dead if letter.message.retain]
         result.stored = len(accepted) - len(conflicts)
         result.rejected = len(dead)
+        result.conflicted = sorted(conflicts)
         return result
+
+    def _kept_payload(self, conn: psycopg.Connection[Any], letter: DeadLetter) -> KeptPayload | None:
+        """A masked camera's letter keeps its image masked, or nothing of it (ingest/masks.py); fails closed."""
+        try:
+            return self.masks.for_letter(conn, letter.message.payload, letter.family, letter.device_id, letter.decoded)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            logger.exception("privacy masks not applied to a dead letter: its payload is not kept")
+            payload = letter.message.payload
+            note = f"payload not kept: the privacy masks could not be applied ({first_line(exc)})"
+            return KeptPayload(b"", len(payload), hashlib.sha256(payload).hexdigest(), note)
 
     def _prepare_session(self, conn: psycopg.Connection[Any]) -> None:
         """Create this session's staging tables, once per connection, in a transaction of their own:
@@ -364,14 +432,25 @@ class BatchWriter:
             cur.executemany(UPSERT_DEVICE, rows)
 
     def _write_records(
-        self, cur: psycopg.Cursor[Any], accepted: Sequence[Accepted], result: BatchResult
+        self,
+        cur: psycopg.Cursor[Any],
+        accepted: Sequence[Accepted],
+        result: BatchResult,
+        created: dict[int, list[str]],
     ) -> dict[int, str]:
-        """Write every record; return {message index: reason} for messages in conflict with stored rows."""
+        """Write every record; return {message index: reason} for messages in conflict with stored rows.
+
+        Images: the media rows first, then the files (fsync, rename), all before COMMIT, so that a committed
+        row never names a missing file; the files only of messages that passed every check before this
+        transaction's writes, so that a refused message leaves none (issue 19 item 4a), and after the rows,
+        whose unique index orders them with a deletion of the same image (core/media_store.py). ``created``
+        gets the files this attempt created, for the caller to delete if they end with no row."""
         by_type: dict[type, list[tuple[int, Any]]] = defaultdict(list)
         for index, item in enumerate(accepted):
             for record in item.decoded.records:
                 by_type[type(record)].append((index, record))
-        blobs = [(accepted[i].decoded, b) for i, b in by_type.pop(MediaBlob, [])]
+        by_index_blobs = by_type.pop(MediaBlob, [])
+        blobs = [(accepted[i].decoded, b) for i, b in by_index_blobs]
         if blobs:
             cur.executemany(
                 INSERT_MEDIA,
@@ -390,6 +469,10 @@ class BatchWriter:
                     for owner, b in blobs
                 ],
             )
+            if self.write_media:
+                for index, blob in by_index_blobs:
+                    if self.media.add(blob.sha256, blob.data):
+                        created[index].append(blob.sha256)
         conflicts: dict[int, str] = {}
         for target in COPY_TARGETS:
             records = by_type.pop(target.record_type, [])
@@ -464,11 +547,14 @@ def _letter_for_failure(outcome: Outcome, exc: BaseException) -> DeadLetter:
     )
 
 
-def dead_letter_params(letter: DeadLetter, keep_bytes: int) -> dict[str, Any]:
+def dead_letter_params(letter: DeadLetter, keep_bytes: int, kept: KeptPayload | None = None) -> dict[str, Any]:
     """The row of a dead letter, every field storable and bounded whatever the device sent: the topic
     (identified by its hash, shown by its first characters), the reason, the user properties, and at
-    most ``keep_bytes`` of the payload with the whole payload's size and SHA-256."""
+    most ``keep_bytes`` of the payload with the whole payload's size and SHA-256. ``kept``: what a masked
+    camera's letter keeps instead of the payload (ingest/masks.py)."""
     message = letter.message
+    payload = message.payload if kept is None else kept.data
+    reason = letter.reason if kept is None else f"{letter.reason} [{kept.note}]"
     return {
         "received_at": message.received_at,
         "topic": storable_text(message.topic, MAX_TOPIC_CHARS),
@@ -476,10 +562,10 @@ def dead_letter_params(letter: DeadLetter, keep_bytes: int) -> dict[str, Any]:
         "family": letter.family,
         "device_id": letter.device_id,
         "reason_code": letter.code,
-        "reason": storable_text(letter.reason, MAX_REASON_CHARS),
-        "payload": message.payload[:keep_bytes],
-        "payload_size": len(message.payload),
-        "payload_sha256": hashlib.sha256(message.payload).hexdigest(),
+        "reason": storable_text(reason, MAX_REASON_CHARS),
+        "payload": payload[:keep_bytes],
+        "payload_size": len(payload) if kept is None else kept.size,
+        "payload_sha256": hashlib.sha256(payload).hexdigest() if kept is None else kept.sha256,
         "user_properties": Jsonb(storable_properties(message.user_properties)),
     }
 

@@ -176,4 +176,4 @@ def frigate_event(gateway_id: str, message: InboundMessage) -> tuple[CameraEvent
 
 
 def _matches(pattern: str, value: str) -> bool:
-    return re.match(pattern, value) is not None
+    return re.fullmatch(pattern, value) is not None  # whole: `$` also matches before a final newline

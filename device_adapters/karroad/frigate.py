@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_adapters.contract import Rejection
-from device_adapters.validation import check_time, parse_json
+from device_adapters.validation import MAX_EPOCH_SECONDS, check_time, parse_json
 
 CAMERA_NAME = r"^[A-Za-z0-9_-]{1,64}$"  # Frigate's config: letters, digits, underscores and hyphens
 LABEL = r"^[a-z][a-z0-9_ ]{0,31}$"
@@ -103,7 +103,11 @@ def parse_event(payload: bytes) -> FrigateEventMessage:
 
 def epoch(name: str, seconds: float, received_at: datetime) -> datetime:
     """Frigate's times are Unix epoch seconds; checked as every device's timestamps are (not before
-    2000, not further ahead than a clock may drift)."""
+    2000, not further ahead than a clock may drift). Milliseconds are refused, not guessed."""
+    if abs(seconds) > MAX_EPOCH_SECONDS:
+        raise Rejection(
+            "invalid_timestamp", f"{name}: {seconds!r} is not Unix epoch seconds (milliseconds? Frigate sends seconds)"
+        )
     try:
         moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError) as exc:

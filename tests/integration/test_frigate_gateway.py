@@ -124,3 +124,37 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, api
         publisher.close()
     assert publisher.counts.failed == 3, publisher.counts  # PUBACK 135 "Not authorized" for each
     assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", stranger) == 0
+
+
+def test_a_revoked_camera_does_not_speak_through_its_gateway(stack, ingest, db, uid) -> None:
+    """Issue 19 item 6: after `devices revoke` of a camera, its gateway's events about it were still stored.
+    The camera a gateway's message names is checked like a device that publishes itself: revoked ->
+    `revoked_device`, nothing stored; the gateway's other cameras are unaffected."""
+    from core.device_registry import revoke
+
+    gateway, camera, other = f"frigate{uid}", f"cam{uid}", f"cam2{uid}"
+    keyring(stack).ensure({gateway: "karroad", camera: "karroad", other: "karroad"})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        map_camera(conn, gateway, "rue_revoquee", camera, (1280, 720))
+        map_camera(conn, gateway, "rue_active", other, (1280, 720))
+        revoke(conn, camera)
+    revoked_id, active_id = f"1795420861.1-{uid[:6]}", f"1795420861.2-{uid[:6]}"
+    publish_all(
+        stack,
+        [*frigate_messages(gateway, "rue_revoquee", revoked_id), *frigate_messages(gateway, "rue_active", active_id)],
+    )
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s AND event_type = 'end'", active_id),
+        what="the active camera's object stored",
+    )
+    letters = wait_for(
+        lambda: db.execute(
+            "SELECT reason_code, reason, device_id FROM dead_letters WHERE reason_code = 'revoked_device' "
+            "AND reason LIKE %s",
+            (f"%{camera}%",),
+        ).fetchall(),
+        what="the revoked camera's dead letters",
+    )
+    assert all(gateway in letter["reason"] for letter in letters)
+    assert count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s", revoked_id) == 0
+    assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 0

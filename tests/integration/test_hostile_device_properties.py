@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import resource
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -102,3 +103,37 @@ def _is_valid_reading(payload: bytes) -> bool:
     except Exception:  # noqa: BLE001 - an adapter bug is dead-lettered as adapter_error
         return False
     return True
+
+
+# ---- issue 19 item 0: MQTT v5 user properties the broker accepts ----------------------------------------
+def _broker_accepts(c: str) -> bool:
+    """Mosquitto 2.0's UTF-8 check (utf8_mosq.c): no controls, no non-characters; U+FEFF is fine."""
+    cp = ord(c)
+    return not (cp <= 0x1F or 0x7F <= cp <= 0x9F or 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFF) >= 0xFFFE)
+
+
+property_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]).filter(_broker_accepts) | st.just("\ufeff"),
+    max_size=20,
+)
+_FRAME = (
+    Path(__file__).parents[2] / "device_adapters/bathy/testdata/valid_frame_v5_properties/payload.jpg"
+).read_bytes()
+_DRONE = "hostile-props-drone"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(extra=st.lists(st.tuples(property_text.map(lambda k: "x-" + k), property_text), min_size=1, max_size=4))
+def test_no_user_property_the_broker_accepts_cuts_ingest_off(stack, ingest, db, extra) -> None:
+    """Whatever user properties a device adds (U+FEFF, any script, empty strings), the frame is stored once
+    and the worker keeps its connection: no reconnect, nothing left unacknowledged."""
+    index = count(db, "SELECT count(*) FROM drone_frames WHERE device_id = %s", _DRONE)
+    generation = ingest.worker.consumer.generation
+    props = (("mission_id", "M-props"), ("ts", _ts(index)), ("chainage_m", "1.5"), *extra)
+    publish_all(stack, [OutboundMessage(f"bathy/{_DRONE}/frame", _FRAME, props)])
+    wait_for(
+        lambda: count(db, "SELECT count(*) FROM drone_frames WHERE device_id = %s", _DRONE) == index + 1,
+        what="the frame stored",
+    )
+    assert ingest.worker.consumer.generation == generation, "the worker reconnected"
+    assert ingest.worker.metrics.health().healthy, ingest.worker.metrics.health()
