@@ -39,7 +39,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from core.errors import first_line
-from core.media_store import MediaStore
+from core.media_store import MediaStore, delete_if_unnamed
 from core.privacy_masks import WHOLE_FRAME, image_region, masks_of
 from device_adapters.karroad.frigate import snapshot_region
 from device_adapters.masking import WHOLE_IMAGE, Point, Region, polygons_in
@@ -296,15 +296,14 @@ def make_copy(conn: psycopg.Connection[Any], media: MediaStore, original: Origin
     """Make, store and record the copy of ``original``; returns its hash (None: could not be made, recorded with
     the reason so it is not tried again). Raises ``Stale`` when the image's context changed meanwhile."""
     outcome = make_copy_outcome(conn, media, original)
-    remove_files(media, outcome.retired)
+    remove_files(conn, media, outcome.retired)
     return outcome.copy_sha256
 
 
-def remove_files(media: MediaStore, shas: Sequence[str]) -> None:
+def remove_files(conn: psycopg.Connection[Any], media: MediaStore, shas: Sequence[str]) -> None:
+    """Delete retired copies' files, each claimed first: a row naming the same bytes again keeps it."""
     for sha in shas:
-        path = media.open(sha)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        delete_if_unnamed(conn, media, sha)
 
 
 def make_copy_outcome(conn: psycopg.Connection[Any], media: MediaStore, original: Original) -> Outcome:

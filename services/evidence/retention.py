@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from core.media_store import MediaStore
+from core.media_store import MediaStore, delete_if_unnamed
 
 logger = logging.getLogger(__name__)
 ACTOR = "retention"
@@ -148,9 +148,8 @@ def purge(
     except DryRun:
         gone = []
     for sha in gone:
-        path = media.open(sha)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        # claimed first: the same image arriving again right now (a camera re-sending it) keeps its file
+        if delete_if_unnamed(conn, media, sha):
             report.files += 1
     if not dry_run:
         logger.info("camera data purged", extra=report.as_dict())

@@ -76,7 +76,7 @@ class EvidenceWorker:
             except Stale:  # its context changed meanwhile: queued again, made at the next pass
                 stale += 1
                 continue
-            remove_files(self.media, outcome.retired)  # withdrawn copies, after the commit
+            remove_files(conn, self.media, outcome.retired)  # withdrawn copies, after the commit
             if outcome.copy_sha256 is None:
                 failed += 1
             else:
