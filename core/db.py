@@ -16,18 +16,41 @@ from psycopg_pool import ConnectionPool
 API_SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 
 
-def create_pool(database_url: str, *, min_size: int = 1, max_size: int = 10) -> ConnectionPool[Any]:
+def create_pool(
+    database_url: str, *, min_size: int = 1, max_size: int = 10, statement_timeout_s: float | None = None
+) -> ConnectionPool[Any]:
+    """The API's pool. With ``statement_timeout_s``, every statement on its connections is cancelled by
+    the server past that time (a caller may raise it for one checkout with :func:`set_statement_timeout`;
+    the pool puts the default back when the connection returns), so no request holds a connection for
+    longer: ten connections cannot be starved by ten slow queries."""
+    options = API_SESSION_OPTIONS
+    if statement_timeout_s is not None:
+        options += f" -c statement_timeout={_ms(statement_timeout_s)}"
     pool: ConnectionPool[Any] = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"row_factory": dict_row, "autocommit": True, "options": API_SESSION_OPTIONS},
+        kwargs={"row_factory": dict_row, "autocommit": True, "options": options},
         open=False,
         check=ConnectionPool.check_connection,
+        reset=_reset_session if statement_timeout_s is not None else None,
         timeout=5,
     )
     pool.open(wait=False)
     return pool
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def set_statement_timeout(conn: psycopg.Connection[Any], seconds: float) -> None:
+    """Statements on ``conn`` are cancelled after ``seconds`` (until the pool resets the connection)."""
+    conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{_ms(seconds)}ms",))
+
+
+def _reset_session(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("RESET statement_timeout")  # back to the connection's default (its options)
 
 
 def one_row(cursor: psycopg.Cursor[Any]) -> Any:

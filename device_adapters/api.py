@@ -36,8 +36,11 @@ class ApiKit(Protocol):
     def next_cursor(self, rows: Sequence[dict[str, Any]], limit: int, columns: Sequence[str]) -> str | None: ...
 
     def time_range(
-        self, start: datetime | None, end: datetime | None, default: timedelta
-    ) -> tuple[datetime, datetime]: ...
+        self, start: datetime | None, end: datetime | None, default: timedelta, max_span: timedelta = ...
+    ) -> tuple[datetime, datetime]:
+        """[start, end) with its default span; a 422 for a zone-less time, an empty range or a span longer
+        than ``max_span`` (366 days unless the route says less)."""
+        ...
 
     def not_found(self, what: str) -> Exception:
         """The 404 to raise for ``what``."""

@@ -1,14 +1,23 @@
-"""The audit middleware: one append-only row per audited call, allowed or refused."""
+"""The audit middleware: one append-only row per audited call, allowed or refused, whatever the caller sent."""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from core.storable import storable_text
+
 logger = logging.getLogger(__name__)
+
+# What a caller chose (its path, query, user agent) is stored escaped and bounded (core/storable.py): a NUL
+# or a lone surrogate in a path made PostgreSQL refuse the row, and the refusal went unaudited.
+MAX_PATH_CHARS = 2048
+MAX_AGENT_CHARS = 512
+INCIDENT_PATH = re.compile(r"/v1/incidents/([0-9]{1,19})(?:/|$)")
 
 INSERT = """
 INSERT INTO audit_log (principal, token_id, roles, method, path, query, status, client, user_agent, subject)
@@ -25,15 +34,19 @@ def _write(pool: Any, request: Request, status: int) -> None:
         principal.token_id if principal else presented,
         sorted(str(r) for r in principal.roles) if principal else [],
         request.method,
-        request.url.path,
-        request.url.query or None,
+        storable_text(request.url.path, MAX_PATH_CHARS),
+        storable_text(request.url.query, MAX_PATH_CHARS) if request.url.query else None,
         status,
         request.client.host if request.client else None,
-        request.headers.get("user-agent"),
-        _subject(request),
+        _storable(request.headers.get("user-agent"), MAX_AGENT_CHARS),
+        _storable(_subject(request), MAX_PATH_CHARS),
     )
     with pool.connection() as conn:
         conn.execute(INSERT, row)
+
+
+def _storable(value: str | None, limit: int) -> str | None:
+    return None if value is None else storable_text(value, limit)
 
 
 def _subject(request: Request) -> str | None:
@@ -41,7 +54,10 @@ def _subject(request: Request) -> str | None:
     call (stopped before the route ran) names its incident too."""
     subject = getattr(request.state, "audit_subject", None)
     if subject is None:
+        # path_params are not there when the guard refused the call before routing: read the path
         incident = request.scope.get("path_params", {}).get("incident_id")
+        if incident is None and (found := INCIDENT_PATH.match(request.url.path)):
+            incident = found.group(1)
         subject = f"incident:{incident}" if incident is not None and str(incident).isdigit() else None
     return subject
 

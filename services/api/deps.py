@@ -26,9 +26,10 @@ def _names(roles: Iterable[Role]) -> str:
     return ", ".join(sorted(r.value for r in roles)) or "none"
 
 
-def authorize(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Principal:
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller's principal, from the request's headers alone (401/403 otherwise). Run by the guard
+    (``services/api/guard.py``) before any body is read; what it sets on ``request.state`` is what the
+    audit row records."""
     template, policy = match_request(request.method, request.url.path)
     request.state.audit = policy.audit
     unauthenticated = {"WWW-Authenticate": "Bearer"}
@@ -47,7 +48,19 @@ def authorize(
             403,
             f"roles {_names(principal.roles)} may not {request.method} {template} (allowed: {_names(policy.roles)})",
         )
+    request.state.authorized = principal
     return principal
+
+
+def authorize(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """The router-level dependency of /v1: the guard's verdict when it ran (it always does in the app),
+    else the same check now."""
+    decided = getattr(request.state, "authorized", None)
+    if isinstance(decided, Principal):
+        return decided
+    return authenticate(request, credentials)
 
 
 def require_family_reader(request: Request, principal: Principal, family: str | None) -> None:
@@ -73,4 +86,13 @@ def storable_parameters(request: Request) -> None:
 
 PrincipalDep = Annotated[Principal, Depends(authorize)]
 
-__all__ = ["ConnDep", "MediaDep", "PrincipalDep", "SettingsDep", "authorize", "get_conn", "require_family_reader"]
+__all__ = [
+    "ConnDep",
+    "MediaDep",
+    "PrincipalDep",
+    "SettingsDep",
+    "authenticate",
+    "authorize",
+    "get_conn",
+    "require_family_reader",
+]

@@ -8,8 +8,12 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from core.db import create_pool
 from core.errors import first_line
@@ -19,6 +23,8 @@ from core.settings import Settings
 from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
 from services.api.family_routes import FAMILY_ROUTERS
+from services.api.guard import Guard, too_large
+from services.api.limits import STATEMENT_TIMEOUT_S
 from services.api.routes import (
     alert_rules,
     alert_stream,
@@ -36,7 +42,7 @@ from services.api.routes import (
     tokens,
     webhooks,
 )
-from services.api.schemas import ERROR_RESPONSES
+from services.api.schemas import ERROR_RESPONSES, echoed, encodable
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (psycopg.OperationalError, SchemaBehind) as exc:  # serve anyway: /health tells
             logger.warning("database not ready at start-up", extra={"error": first_line(exc)})
         app.state.settings = settings
-        app.state.pool = create_pool(settings.database_url)
+        app.state.pool = create_pool(settings.database_url, statement_timeout_s=STATEMENT_TIMEOUT_S["default"])
         app.state.media = MediaStore(settings.media_path)
         yield
         app.state.pool.close()
@@ -97,7 +103,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="What the database can do (TimescaleDB TSL features or not)",
     )
     app.include_router(v1)
+    app.add_middleware(Guard)  # inside the audit middleware: its refusals are audited like the routes'
     app.middleware("http")(audit_middleware)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's handler echoes each refused input: a lone surrogate in it made the 422 itself a 500
+        return JSONResponse({"detail": jsonable_encoder(echoed(exc.errors()))}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 413 and MAX_BODY_SIZE_SCOPE_KEY in request.scope:  # a chunked body over its limit
+            return JSONResponse({"detail": too_large(request.scope[MAX_BODY_SIZE_SCOPE_KEY])}, status_code=413)
+        if exc.status_code in (204, 304):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": encodable(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(psycopg.errors.QueryCanceled)
+    async def query_too_long(request: Request, _exc: psycopg.errors.QueryCanceled) -> JSONResponse:
+        # statement_timeout (services/api/limits.py): the statement is cancelled, its connection is free again
+        limit = getattr(request.state, "statement_timeout_s", STATEMENT_TIMEOUT_S["default"])
+        logger.warning("query cancelled after its time limit", extra={"path": request.url.path, "limit_s": limit})
+        return JSONResponse(
+            {
+                "detail": f"the query ran longer than this route allows ({limit:g} s) and was cancelled: narrow "
+                "the time span, the filters or the page size, or retry later"
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(psycopg.OperationalError)

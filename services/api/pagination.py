@@ -4,14 +4,22 @@ list's index, so page 1000 costs what page 1 costs (OFFSET reads and drops every
 A list orders by a unique key (e.g. ``(last_received_at, id)`` descending); ``next_cursor`` is that key of
 the page's last row, opaque to clients (base64url of a JSON array). ``offset`` still works for the first
 pages and for existing clients; ``cursor`` and ``offset`` together are refused.
+
+A cursor is bound to the list that issued it (its method, path and filters, hashed into the cursor):
+many lists share a key's shape (a time, or a time and an id), and a readings cursor given to a mission's
+frames, or a raw readings cursor to the bucketed list, would otherwise start that list at a point it
+never gave. The guard (``services/api/guard.py``) names the list of the request being served; ``limit``
+may change from page to page.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -29,8 +37,37 @@ Cursor = Annotated[
 ]
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+PAGE_PARAMETERS = frozenset({"cursor", "offset", "limit"})
+
+
+def list_name(method: str, path: str, params: Iterable[tuple[str, Any]]) -> str:
+    """Which list a request reads, for its cursors: method, path and filters, not the page's place or
+    size. A raw readings cursor is not a bucketed one's, nor one of another device, metric or window."""
+    filters = sorted((str(k), str(v)) for k, v in params if k not in PAGE_PARAMETERS)
+    return f"{method.upper()} {path} {filters}"
+
+
+_LIST: contextvars.ContextVar[str] = contextvars.ContextVar("tlab_cursor_list", default="")
+
+
+def bind_cursors(list_name: str) -> contextvars.Token[str]:
+    """Cursors made and read from now on (in this request) belong to ``list_name``."""
+    return _LIST.set(list_name)
+
+
+def unbind_cursors(token: contextvars.Token[str]) -> None:
+    _LIST.reset(token)
+
+
+def _list_tag(list_name: str | None = None) -> str:
+    name = _LIST.get() if list_name is None else list_name
+    return hashlib.sha256(name.encode("utf-8", "backslashreplace")).hexdigest()[:8]
+
+
+def encode_cursor(values: Sequence[Any], list_name: str | None = None) -> str:
+    """The cursor after ``values``, for the list being served, or outside a request for ``list_name`` (made
+    by :func:`list_name` from the request the cursor is meant for)."""
+    plain = [_list_tag(list_name), *(v.isoformat() if isinstance(v, datetime) else v for v in values)]
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
@@ -43,9 +80,11 @@ def decode_cursor(cursor: str | None, kinds: Sequence[type], offset: int = 0) ->
         raise invalid("query", "cursor", "give cursor or offset, not both", cursor)
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or len(raw) != len(kinds):
+        if not isinstance(raw, list) or len(raw) != len(kinds) + 1:
             raise ValueError("wrong length")
-        values = [_typed(kind, value) for kind, value in zip(kinds, raw, strict=True)]
+        if raw[0] != _list_tag():
+            raise ValueError("it was issued by another list")
+        values = [_typed(kind, value) for kind, value in zip(kinds, raw[1:], strict=True)]
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise invalid("query", "cursor", f"not a cursor of this list ({exc})", cursor) from exc
     return tuple(values)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -10,6 +12,8 @@ from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, Field
+
+from services.api.limits import MAX_BUCKETED_SPAN, MAX_LIMIT, MAX_OFFSET
 
 T = TypeVar("T")
 
@@ -25,6 +29,41 @@ def unstorable(value: str) -> str | None:
     return None
 
 
+ECHO_CHARS = 200  # of a refused value, what an error message quotes back
+
+
+def encodable(value: Any) -> Any:
+    """``value`` (an error's detail) with every text made encodable: lone surrogates and undecodable bytes
+    escaped (``\\udc80``, ``\\xff``), so that no input can turn its own refusal into a 500 (a JSON body
+    that UTF-8 cannot carry)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "backslashreplace")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8") if unstorable(value) else value
+    if isinstance(value, dict):
+        return {encodable(k): encodable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encodable(v) for v in value]
+    return value
+
+
+def echoed(errors: Sequence[Any]) -> list[Any]:
+    """Validation errors as a 422 body may quote them: encodable, each refused input cut to
+    ``ECHO_CHARS`` (a 16 KiB body is not sent back)."""
+    cut = []
+    for error in errors:
+        error = dict(error)
+        value = error.get("input")
+        if isinstance(value, bytes):
+            value = error["input"] = value.decode("utf-8", "backslashreplace")
+        if isinstance(value, str) and len(value) > ECHO_CHARS:
+            error["input"] = value[:ECHO_CHARS] + "…"
+        elif isinstance(value, dict | list) and len(json.dumps(value, default=str)) > ECHO_CHARS:
+            error["input"] = f"({type(value).__name__} of {len(value)} items, not repeated)"
+        cut.append(encodable(error))
+    return cut
+
+
 def _encodable(value: str) -> str:
     problem = unstorable(value)
     if problem:
@@ -33,8 +72,11 @@ def _encodable(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_encodable)]
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+Offset = Annotated[
+    int,
+    Query(ge=0, le=MAX_OFFSET, description=f"Items to skip (at most {MAX_OFFSET}; deeper, follow `next_cursor`)."),
+]
 
 
 class Page(BaseModel, Generic[T]):
@@ -144,7 +186,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorMessage, "description": "No valid bearer token"},
     403: {"model": ErrorMessage, "description": "The token's roles may not call this route"},
     404: {"model": ErrorMessage, "description": "No such resource"},
-    503: {"model": ErrorMessage, "description": "The database is unavailable"},
+    413: {"model": ErrorMessage, "description": "The request body is larger than the route takes"},
+    503: {"model": ErrorMessage, "description": "The database is unavailable, or the query ran past its time limit"},
 }
 
 
@@ -173,7 +216,7 @@ def label_filter(pairs: list[str] | None) -> Jsonb | None:
 
 def parse_bucket(text: str) -> timedelta:
     """'30s', '15m', '1h', '1d' -> timedelta (1 second to 366 days)."""
-    match = _INTERVAL.match(text)
+    match = _INTERVAL.fullmatch(text)
     if not match:
         raise invalid("query", "bucket", f"bucket {text!r}: use a number and a unit s, m, h or d (e.g. 15m)", text)
     delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
@@ -182,15 +225,41 @@ def parse_bucket(text: str) -> timedelta:
     return delta
 
 
-def time_range(start: datetime | None, end: datetime | None, default: timedelta) -> tuple[datetime, datetime]:
-    end = end or datetime.now(UTC)
-    start = start or end - default
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise invalid("query", name, f"{name} needs a time zone (e.g. 2026-11-28T10:00:00Z)", value.isoformat())
-    if start >= end:
+def zoned(name: str, value: datetime | None) -> datetime | None:
+    """``value`` if it says its time zone; a 422 naming the parameter otherwise (a zone-less time would be
+    read in the database server's zone)."""
+    if value is not None and value.tzinfo is None:
+        raise invalid("query", name, f"{name} needs a time zone (e.g. 2026-11-28T10:00:00Z)", value.isoformat())
+    return value
+
+
+def ordered(start: datetime | None, end: datetime | None) -> None:
+    """A 422 unless ``start`` is before ``end`` (either may be open)."""
+    zoned("start", start)
+    zoned("end", end)
+    if start is not None and end is not None and start >= end:
         raise invalid(
             "query", "start", f"start ({start.isoformat()}) must be before end ({end.isoformat()})", start.isoformat()
+        )
+
+
+def time_range(
+    start: datetime | None, end: datetime | None, default: timedelta, max_span: timedelta = MAX_BUCKETED_SPAN
+) -> tuple[datetime, datetime]:
+    """[start, end) with its defaults; a 422 for a zone-less time, an empty range or one longer than
+    ``max_span`` (a query's span is what bounds its cost: services/api/limits.py)."""
+    zoned("start", start)
+    zoned("end", end)
+    end = end or datetime.now(UTC)
+    start = start or end - default
+    ordered(start, end)
+    if end - start > max_span:
+        raise invalid(
+            "query",
+            "start",
+            f"the span from start to end may be at most {max_span.days} days here (asked: {end - start}); "
+            "ask for it in several parts",
+            start.isoformat(),
         )
     return start, end
 

@@ -58,13 +58,13 @@ def create_token(
 def presented_token_id(token: str) -> int | None:
     """The id a presented token claims (``tlab_<id>_…``), whether or not it is valid: the audit log
     names what was tried, a revoked token's id included."""
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     return int(match.group(1)) if match else None
 
 
 def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
     """The principal of a valid, unexpired, unrevoked token; None otherwise (never says which)."""
-    match = TOKEN.match(token)
+    match = TOKEN.fullmatch(token)
     if not match:
         return None
     token_id, secret = int(match.group(1)), match.group(2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -49,7 +50,8 @@ def test_the_fixture_family_flows_to_the_api_with_its_reader_policy(stack, inges
     )
 
     readings = f"/v1/devices/{device}/readings"
-    params = {"metric": "weight_kg", "start": "2000-01-01T00:00:00Z"}
+    since = (datetime.now(UTC) - timedelta(days=30)).isoformat()  # the simulator stamps the current time
+    params = {"metric": "weight_kg", "start": since}
     allowed = api.get(readings, params=params, headers={"Authorization": f"Bearer {issue_token('green_spaces')}"})
     assert allowed.status_code == 200, allowed.text
     assert len(allowed.json()["items"]) == 5

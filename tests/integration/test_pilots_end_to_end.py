@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -16,6 +17,9 @@ from services.evidence.worker import EvidenceWorker
 from sim.credentials import ApiProvisioner, DeviceKeyring
 from sim.runner import run_simulator
 from tests.conftest import count, wait_for
+
+# everything the simulators sent (they stamp the current time), within the readings' longest span (31 days)
+SINCE = (datetime.now(UTC) - timedelta(days=30)).isoformat()
 
 pytestmark = pytest.mark.integration
 
@@ -37,9 +41,7 @@ def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
     devices = api.get("/v1/devices", params={"family": "ptipot", "limit": 1000}).json()["items"]
     assert {d["device_id"] for d in devices} >= {f"g{uid}-01", f"g{uid}-02", f"g{uid}-03"}
 
-    raw = api.get(
-        f"/v1/devices/g{uid}-01/readings", params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z"}
-    ).json()
+    raw = api.get(f"/v1/devices/g{uid}-01/readings", params={"metric": "soil_vwc_pct", "start": SINCE}).json()
     assert len(raw["items"]) == 10 and raw["next_offset"] is None
     stored = db.execute(
         "SELECT soil_vwc_pct FROM garden_readings WHERE device_id = %s ORDER BY time", (f"g{uid}-01",)
@@ -48,7 +50,7 @@ def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
 
     bucketed = api.get(
         f"/v1/devices/g{uid}-01/readings",
-        params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "bucket": "1d"},
+        params={"metric": "soil_vwc_pct", "start": SINCE, "bucket": "1d"},
     ).json()
     assert sum(b["count"] for b in bucketed["items"]) == 10
     values = [r["value"] for r in raw["items"]]
@@ -57,7 +59,7 @@ def test_garden_fleet_reaches_the_api(stack, ingest, api, db, uid) -> None:
 
     page = api.get(
         f"/v1/devices/g{uid}-01/readings",
-        params={"metric": "soil_vwc_pct", "start": "2000-01-01T00:00:00Z", "limit": 4},
+        params={"metric": "soil_vwc_pct", "start": SINCE, "limit": 4},
     ).json()
     assert len(page["items"]) == 4 and page["next_offset"] == 4
 

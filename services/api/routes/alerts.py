@@ -21,7 +21,7 @@ from services.alerts.actions import ActionRefused, acknowledge, assign, resolve_
 from services.alerts.queries import ALERT_COLUMNS, series_source
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, page
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, ordered, page
 from services.auth.policy import family_readers
 from services.auth.roles import Role
 from services.auth.tokens import Principal
@@ -111,6 +111,7 @@ def list_alerts(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Page[Alert]:
+    ordered(start, end)  # zone-less or inverted times: a 422 naming the parameter, as on the readings
     key = decode_cursor(cursor, (datetime, int), offset)
     keyset, key_params = after(LIST_KEY, key, descending=True)
     filters = [

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from device_adapters.registry import ADAPTERS, metric_catalog
 from services.api.deps import ConnDep, PrincipalDep, require_family_reader
+from services.api.limits import MAX_BUCKETED_SPAN, MAX_RAW_SPAN
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import (
     BucketedReading,
@@ -93,7 +94,10 @@ def get_readings(
     request: Request,
     device_id: str,
     metric: Annotated[str, Query(description="Metric name, see /v1/metrics (e.g. soil_vwc_pct).")],
-    start: Annotated[datetime | None, Query(description="Inclusive start; default end - 24 h.")] = None,
+    start: Annotated[
+        datetime | None,
+        Query(description="Inclusive start; default end - 24 h. At most 31 days before end (366 with `bucket`)."),
+    ] = None,
     end: Annotated[datetime | None, Query(description="Exclusive end; default now.")] = None,
     bucket: Annotated[str | None, Query(description="Aggregate per interval: 30s, 15m, 1h, 1d.")] = None,
     limit: Limit = 1000,
@@ -106,7 +110,7 @@ def get_readings(
     if spec is None:
         known = ", ".join(m.name for m in _metrics_of(family)) or "none"
         raise HTTPException(404, f"metric {metric!r} does not exist for {family} devices (known: {known})")
-    start, end = time_range(start, end, timedelta(hours=24))
+    start, end = time_range(start, end, timedelta(hours=24), MAX_RAW_SPAN if bucket is None else MAX_BUCKETED_SPAN)
     # the cursor is the time of the page's last point (or bucket): the next page starts after it
     key = decode_cursor(cursor, (datetime,), offset)
     params = {"device": device_id, "start": start, "end": end, "limit": limit, "offset": offset}

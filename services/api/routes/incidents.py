@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.api.deps import ConnDep, MediaDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page, zoned
 from services.auth.roles import Role
 from services.auth.tokens import Principal
 from services.incidents.lifecycle import Action, NotAllowed, act, hold, release
@@ -114,6 +114,7 @@ def list_incidents(
     offset: Offset = 0,
     cursor: Cursor = None,
 ) -> Page[Incident]:
+    zoned("since", since)  # a zone-less time would be read in the server's zone: a 422 naming it
     key = decode_cursor(cursor, (datetime, int), offset)
     keyset, key_params = after(LIST_KEY, key, descending=True)
     query = sql.SQL(

@@ -7,10 +7,13 @@ import re
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
+from device_adapters.registry import FAMILIES
 from services.api.deps import ConnDep, MediaDep, PrincipalDep, require_family_reader
 from services.api.schemas import ErrorMessage, invalid
 
 router = APIRouter(prefix="/media", tags=["media"])
+PERSONAL = frozenset(family.name for family in FAMILIES if family.personal_images)
+NON_PERSONAL_MAX_AGE_S = 86_400
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -21,7 +24,7 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
     responses={200: {"content": {"image/jpeg": {}}}, 410: {"model": ErrorMessage, "description": "File gone"}},
 )
 def get_media(conn: ConnDep, media: MediaDep, principal: PrincipalDep, request: Request, sha256: str) -> FileResponse:
-    if not SHA256.match(sha256):
+    if not SHA256.fullmatch(sha256):
         raise invalid("path", "sha256", "sha256 must be 64 lowercase hexadecimal characters", sha256)
     row = conn.execute(
         "SELECT m.content_type, m.family, m.personal, c.copy_sha256 FROM media m "
@@ -45,5 +48,14 @@ def get_media(conn: ConnDep, media: MediaDep, principal: PrincipalDep, request: 
     path = media.open(sha256)
     if path is None:
         raise HTTPException(410, f"media {sha256} is registered but its file is gone (retention or loss)")
-    headers = {"Cache-Control": "private, max-age=31536000, immutable"}
-    return FileResponse(path, media_type=row["content_type"], headers=headers)
+    return FileResponse(path, media_type=row["content_type"], headers={"Cache-Control": cache_control(row["family"])})
+
+
+def cache_control(family: str | None) -> str:
+    """How long a client may keep an image. A family's personal images (a camera's privacy copies) fall
+    under its retention (30 days) and may be purged or re-made (a new mask, a new box) any day: no cache
+    keeps them (``no-store``: not a browser's, not a shared one; they were ``immutable`` for a year).
+    Other media are kept privately, for a day at most."""
+    if family in PERSONAL:
+        return "private, no-store"
+    return f"private, max-age={NON_PERSONAL_MAX_AGE_S}"

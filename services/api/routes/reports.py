@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
@@ -34,13 +37,24 @@ def mission_report(
     report = build(conn, mission_id, media if format in ("html", "pdf") else None)
     if report is None:
         raise HTTPException(404, f"mission {mission_id!r} not found")
-    name = f"inspection-{report.mission['pipe_id'] or mission_id}".replace('"', "")
+    name = f"inspection-{report.mission['pipe_id'] or mission_id}"
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})  # fmt: skip
+                        headers={"Content-Disposition": attachment(f"{name}.csv")})  # fmt: skip
     if format == "html":
         return HTMLResponse(as_html(report))
     if format == "pdf":
         return Response(as_pdf(report), media_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})  # fmt: skip
+                        headers={"Content-Disposition": attachment(f"{name}.pdf")})  # fmt: skip
     return JSONResponse(jsonable_encoder(as_json(report)))
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename`` whatever its characters (a pipe id is the drone's text: Œ, €,
+    quotes, slashes): RFC 6266 ``filename*`` in UTF-8 percent-encoding (RFC 8187) for every current
+    client, and an ASCII ``filename`` for the others. HTTP headers are latin-1 on the wire: the name
+    itself there made every export of the mission a 500."""
+    name = "".join("_" if c in "/\\" or unicodedata.category(c).startswith("C") else c for c in filename)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("_.") or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
