@@ -316,18 +316,9 @@ class BatchWriter:
         try:
             with conn.transaction(), conn.cursor() as cur:
                 foreign = _foreign_objects(cur, accepted)
-                for index, reason in sorted(foreign.items()):
-                    item = accepted[index]
-                    dead.append(
-                        DeadLetter(
-                            item.message,
-                            "foreign_object",
-                            reason,
-                            item.decoded.family,
-                            item.decoded.device_id,
-                            item.decoded,
-                        )
-                    )
+                dead.extend(
+                    _refused(accepted[index], "foreign_object", reason) for index, reason in sorted(foreign.items())
+                )
                 accepted = [item for index, item in enumerate(accepted) if index not in foreign]
                 result = self._write_rows(cur, conn, accepted, dead, keep_bytes, created)
         except BaseException:
@@ -365,18 +356,9 @@ class BatchWriter:
         if accepted:  # delivered at COMMIT: the alert evaluator re-reads what changed (services/alerts)
             cur.execute("NOTIFY tlab_readings")
         conflicts = self._write_records(cur, accepted, result, created)
-        for index, reason in sorted(conflicts.items()):
-            item = accepted[index]
-            dead.append(
-                DeadLetter(
-                    item.message,
-                    "conflicting_duplicate",
-                    reason,
-                    item.decoded.family,
-                    item.decoded.device_id,
-                    item.decoded,
-                )
-            )
+        dead.extend(
+            _refused(accepted[index], "conflicting_duplicate", reason) for index, reason in sorted(conflicts.items())
+        )
         keep = self.keep_bytes if keep_bytes is None else keep_bytes
         for letter in dead:
             cur.execute(UPSERT_DEAD_LETTER, dead_letter_params(letter, keep, self._kept_payload(conn, letter)))
@@ -579,3 +561,9 @@ def merge_results(total: BatchResult, part: BatchResult) -> None:
     total.clear_retained += part.clear_retained
     for code, n in part.rejected_by_code.items():
         total.rejected_by_code[code] += n
+
+
+def _refused(item: Accepted, code: str, reason: str) -> DeadLetter:
+    """The dead letter of a decoded message the database side refuses (it names another device's object,
+    or its records conflict with stored ones)."""
+    return DeadLetter(item.message, code, reason, item.decoded.family, item.decoded.device_id, item.decoded)
