@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.api.policy import UNDECLARED, match_request
 from services.api.resources import ConnDep, MediaDep, SettingsDep, get_conn
 from services.api.schemas import invalid, unstorable
-from services.auth.policy import UNDECLARED, family_readers, match_request
+from services.auth.policy import family_readers
 from services.auth.roles import Role
 from services.auth.tokens import Principal, presented_token_id, verify_token
 

@@ -37,8 +37,8 @@ from core.errors import first_line
 from services.api import pagination
 from services.api.deps import authenticate, bearer
 from services.api.limits import body_limit, statement_timeout_s
+from services.api.policy import UNDECLARED, match_request
 from services.api.schemas import encodable
-from services.auth.policy import UNDECLARED, match_request
 
 logger = logging.getLogger(__name__)
 

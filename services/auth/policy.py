@@ -1,7 +1,8 @@
 """Who may call which route: one table, read by the one authorisation dependency.
 
-Every /v1 operation must appear here; a route missing from the table is refused to everyone (fail
-closed) and ``tests/integration/test_auth.py`` fails until it is declared. ``audit`` marks the routes
+Every /v1 operation of the platform must appear here (a family's own routes get its readers' policy, added
+by the API that mounts them: ``services/api/policy.py``); a route missing from the table is refused to
+everyone (fail closed) and ``tests/integration/test_auth.py`` fails until it is declared. ``audit`` marks the routes
 whose every call, allowed or refused, goes to the audit log: all writes and the reads of sensitive
 resources (media, dead letters, pipe inspections, camera evidence, credentials, the log itself).
 """
@@ -9,11 +10,11 @@ resources (media, dead letters, pipe inspections, camera evidence, credentials, 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from device_adapters.family import Family
 from device_adapters.registry import FAMILIES
-from services.api.family_routes import family_of_routes
 from services.auth.readers import STAFF, reader_roles
 from services.auth.roles import ALL_ROLES, Role
 
@@ -45,7 +46,7 @@ FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for fam
 MEDIA_ROUTE = "/v1/media/{sha256}"
 ACT_ON_ALERTS = Policy(ALL_ROLES - {Role.VIEWER}, audit=True)
 
-POLICIES: dict[tuple[str, str], Policy] = {
+PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/capabilities"): EVERYONE,
     ("GET", "/v1/metrics"): EVERYONE,
     ("GET", "/v1/devices"): EVERYONE,
@@ -107,9 +108,6 @@ POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/audit"): allow(ADMIN, audit=True),
 }
 
-# A family's own routes (device_adapters/<family>/api.py) serve its data: its readers may call them.
-POLICIES.update({route: readers_policy(family) for route, family in family_of_routes().items()})
-
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
@@ -124,39 +122,46 @@ def family_readers(family: str | None) -> Policy:
 UNDECLARED = Policy(frozenset(), audit=True)
 
 
-def policy_for(method: str, path_template: str) -> Policy:
-    return POLICIES.get((method.upper(), path_template), UNDECLARED)
-
-
 def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")))
 
 
-# Most literal templates first, so /v1/dead-letters/replay wins over /v1/dead-letters/{dead_letter_id}.
-_MATCHERS = sorted(
-    ((method, template, _pattern(template)) for method, template in POLICIES), key=lambda m: m[1].count("{")
-)
+class PolicyTable:
+    """A whole table, (method, /v1 template) -> policy: the platform's routes and the families' own (their
+    readers may call them), composed by the API that mounts the latter (``services/api/policy.py``)."""
 
+    def __init__(self, platform: Mapping[tuple[str, str], Policy], family_routes: Mapping[tuple[str, str], Family]):
+        self.policies: dict[tuple[str, str], Policy] = {
+            **platform,
+            **{route: readers_policy(family) for route, family in family_routes.items()},
+        }
+        # Most literal templates first, so /v1/dead-letters/replay wins over /v1/dead-letters/{dead_letter_id}.
+        self._matchers = sorted(
+            ((method, template, _pattern(template)) for method, template in self.policies),
+            key=lambda m: m[1].count("{"),
+        )
 
-def match_request(method: str, path: str) -> tuple[str, Policy]:
-    """(route template, policy) of a concrete request path; a path no declared template matches gets
-    UNDECLARED. Matching the request rather than reading the router keeps this independent of how
-    the web framework nests routers."""
-    for route_method, template, pattern in _MATCHERS:
-        if route_method == method.upper() and pattern.fullmatch(path):
-            return template, POLICIES[(route_method, template)]
-    return path, UNDECLARED
+    def policy_for(self, method: str, path_template: str) -> Policy:
+        return self.policies.get((method.upper(), path_template), UNDECLARED)
 
+    def match_request(self, method: str, path: str) -> tuple[str, Policy]:
+        """(route template, policy) of a concrete request path; a path no declared template matches gets
+        UNDECLARED. Matching the request rather than reading the router keeps this independent of how
+        the web framework nests routers."""
+        for route_method, template, pattern in self._matchers:
+            if route_method == method.upper() and pattern.fullmatch(path):
+                return template, self.policies[(route_method, template)]
+        return path, UNDECLARED
 
-def role_matrix_markdown() -> list[str]:
-    """The policy as a Markdown table (route x role), for the README (``tlab policy --markdown``)."""
-    roles = list(Role)
-    lines = ["| route | " + " | ".join(r.value for r in roles) + " | audited |", "|---" * (len(roles) + 2) + "|"]
-    for (method, template), policy in POLICIES.items():
-        marks = " | ".join("✓" if role in policy.roles else "" for role in roles)
-        note = "yes" if policy.audit else ""
-        if template in NARROWED_BY_FAMILY:
-            narrowed = [(f, p) for f, p in FAMILY_READERS.items() if p.roles != ALL_ROLES]
-            note = "; ".join(f"{f} data: {', '.join(r.value for r in roles if r in p.roles)}" for f, p in narrowed)
-        lines.append(f"| `{method} {template}` | {marks} | {note} |")
-    return lines
+    def role_matrix_markdown(self) -> list[str]:
+        """The policy as a Markdown table (route x role), for the README (``tlab policy --markdown``)."""
+        roles = list(Role)
+        lines = ["| route | " + " | ".join(r.value for r in roles) + " | audited |", "|---" * (len(roles) + 2) + "|"]
+        for (method, template), policy in self.policies.items():
+            marks = " | ".join("✓" if role in policy.roles else "" for role in roles)
+            note = "yes" if policy.audit else ""
+            if template in NARROWED_BY_FAMILY:
+                narrowed = [(f, p) for f, p in FAMILY_READERS.items() if p.roles != ALL_ROLES]
+                note = "; ".join(f"{f} data: {', '.join(r.value for r in roles if r in p.roles)}" for f, p in narrowed)
+            lines.append(f"| `{method} {template}` | {marks} | {note} |")
+        return lines

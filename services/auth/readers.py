@@ -13,6 +13,7 @@ from __future__ import annotations
 from device_adapters.family import EVERY_ROLE, Family
 from device_adapters.registry import FAMILIES
 from services.auth.roles import ALL_ROLES, Role
+from services.auth.tokens import Principal
 
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
 STAFF = frozenset({Role.ADMIN, Role.OPERATOR})
@@ -32,6 +33,14 @@ def readers_of(family: str) -> frozenset[Role]:
     if family == EVERY_FAMILY:
         return frozenset.intersection(ALL_ROLES, *readers.values())
     return readers.get(family, STAFF)
+
+
+def visible_services(principal: Principal) -> list[str] | None:
+    """The services whose alerts (and silences) ``principal`` sees: a role is a service; None: all of them
+    (admin, operator). One rule for the alert list, its stream and the silences."""
+    if principal.roles & {Role.ADMIN, Role.OPERATOR}:
+        return None
+    return sorted(r.value for r in principal.roles)
 
 
 def _names(roles: frozenset[Role]) -> str:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import dict_row
 
 from core.db import one_row
 from services.auth.roles import Role
@@ -44,14 +44,14 @@ def create_token(
     if not roles:
         raise ValueError("a token needs at least one role")
     secret = secrets.token_urlsafe(32)
-    cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the caller's connection has
-    expires = None if expires_in is None else one_row(cur.execute("SELECT now() + %s", (expires_in,)))[0]
+    cur = conn.cursor(row_factory=dict_row)  # whatever row factory the caller's connection has
+    expires = None if expires_in is None else one_row(cur.execute("SELECT now() + %s AS at", (expires_in,)))["at"]
     token_id = one_row(
         cur.execute(
             "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
             (name, _digest(secret), sorted({str(r) for r in roles}), expires),
         )
-    )[0]
+    )["id"]
     return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
 
 

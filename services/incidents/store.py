@@ -1,11 +1,12 @@
 """Incidents in the database: the rule's suspicions reconciled with what is stored (docs/incidents.md).
 
 Reconciling, not appending: the worker recomputes the suspicions of the recent window each cycle and
-this module makes the rows agree, writing only what changed, so a redelivery, a duplicate or a second
-worker changes nothing. A new suspicion is an incident in state ``suspected`` with a ``dumping_suspected``
-domain event (the camera pack's alert rule, to cleanliness); its object gone (every track ended) clears
-it and ends the event; a suspicion whose object the camera later marks a false positive is withdrawn if
-nobody acted on it yet. What people decide (confirm, dismiss, clear, close) is kept.
+this module makes the rows agree, writing only what changed (through ``lifecycle``, which owns every
+write), so a redelivery, a duplicate or a second worker changes nothing. A new suspicion is an incident in
+state ``suspected`` with a ``dumping_suspected`` domain event (the camera pack's alert rule, to
+cleanliness); its object gone (every track ended) clears it and ends the event; a suspicion whose object
+the camera later marks a false positive is withdrawn if nobody acted on it yet. What people decide
+(confirm, dismiss, clear, close) is kept.
 
 An incident stored cleared that gains a track still open (the tracker's successor for the object, processed
 after the clearance: a gateway reconnecting, ingest behind) is reopened: the object is back. It returns to
@@ -20,12 +21,10 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
-from core.domain_events import end_event, raise_event, withdraw_event
-from services.incidents.lifecycle import EVENT_TYPE
+from services.incidents.lifecycle import RULE, clear, open_incident, reopen, retrack, withdraw
 from services.incidents.rule import Policy, Suspicion, Track, suspicions, zones_of
-
-RULE = "rule"
 
 TRACKS_SQL = (
     "SELECT event_id, device_id, label, box, current_zones, entered_zones, zone, start_time, updated_at, end_time, "
@@ -34,10 +33,21 @@ TRACKS_SQL = (
 
 
 def load_tracks(conn: psycopg.Connection[Any], since: datetime) -> list[Track]:
-    rows = conn.execute(TRACKS_SQL, (since, since)).fetchall()
+    rows = conn.cursor(row_factory=dict_row).execute(TRACKS_SQL, (since, since)).fetchall()
     return [
-        Track(r[0], r[1], r[2], tuple(r[3]), zones_of(r[4], r[5], r[6]), *r[7:12])  # type: ignore[arg-type]
-        for r in (tuple(row.values()) if isinstance(row, dict) else row for row in rows)
+        Track(
+            r["event_id"],
+            r["device_id"],
+            r["label"],
+            tuple(r["box"]),
+            zones_of(r["current_zones"], r["entered_zones"], r["zone"]),
+            r["start_time"],
+            r["updated_at"],
+            r["end_time"],
+            r["stationary"],
+            r["false_positive"],
+        )
+        for r in rows
     ]
 
 
@@ -50,40 +60,37 @@ def reconcile(
     false_positive = {t.event_id for t in tracks if t.false_positive}
     changes = {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0, "reopened": 0}
     stored = {
-        r[1]: r
-        for r in conn.execute(
+        r["key"]: r
+        for r in conn.cursor(row_factory=dict_row)
+        .execute(
             "SELECT id, key, tracks, context, zone, cleared_at, state FROM incidents WHERE began_at >= %s", (since,)
-        ).fetchall()
+        )
+        .fetchall()
     }
     started = {t.event_id: t.start_time for t in tracks}
     for s in found:
         row = stored.pop(s.key, None)
         if row is None:
-            _insert(conn, s)
+            open_incident(conn, s)
             changes["new"] += 1
             continue
-        incident, _, had, context, zone, cleared_at, state = row
+        incident, had, cleared_at, state = row["id"], row["tracks"], row["cleared_at"], row["state"]
+        context, zone = row["context"], row["zone"]
         if (list(had), list(context), zone) != (list(s.tracks), list(s.context), s.zone):
-            conn.execute(
-                "UPDATE incidents SET tracks = %s, context = %s, zone = %s, updated_at = now() WHERE id = %s",
-                (list(s.tracks), list(s.context), s.zone, incident),
-            )
             joined = s.tracks[len(had) :]
-            if joined:
-                _timeline(conn, incident, "joined", RULE, f"tracks {', '.join(joined)}")
-                if state == "cleared" and s.cleared_at is None:  # a joined track is still open: it is back
-                    back = min((started[t] for t in joined if t in started), default=cleared_at)
-                    _reopen(conn, incident, s, max(back, cleared_at), joined)
-                    changes["reopened"] += 1
+            retrack(conn, incident, s, joined)
+            if joined and state == "cleared" and s.cleared_at is None:  # a joined track is still open: it is back
+                back = min((started[t] for t in joined if t in started), default=cleared_at)
+                reopen(conn, incident, s, max(back, cleared_at), joined)
+                changes["reopened"] += 1
             changes["updated"] += 1
         if s.cleared_at is not None and cleared_at is None:
             clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
             changes["cleared"] += 1
-    for incident, key, _, _, _, _, state in stored.values():
+    for row in stored.values():
+        incident, key, state = row["id"], row["key"], row["state"]
         if state == "suspected" and key in false_positive:  # not a dumping after all, and nobody acted on it
-            conn.execute("UPDATE incidents SET state = 'dismissed', updated_at = now() WHERE id = %s", (incident,))
-            _timeline(conn, incident, "withdrawn", RULE, "the camera now takes the object for a false positive")
-            withdraw_event(conn, type=EVENT_TYPE, key=f"incident:{incident}")
+            withdraw(conn, incident, "the camera now takes the object for a false positive")
             changes["withdrawn"] += 1
     return changes
 
@@ -92,67 +99,3 @@ def refresh(conn: psycopg.Connection[Any], since: datetime, policy: Policy = Pol
     """The rule over the tracks of the window, reconciled (one transaction: the caller's)."""
     tracks = load_tracks(conn, since)
     return reconcile(conn, suspicions(tracks, policy), since, tracks)
-
-
-def clear(conn: psycopg.Connection[Any], incident: int, actor: str, note: str, at: datetime | None = None) -> None:
-    """The object is gone: cleared (from suspected or confirmed), the time kept, the event ended."""
-    row = conn.execute(
-        "UPDATE incidents SET cleared_at = coalesce(cleared_at, coalesce(%s, now())), "
-        "state = CASE WHEN state IN ('suspected', 'confirmed') THEN 'cleared' ELSE state END, updated_at = now() "
-        "WHERE id = %s RETURNING cleared_at",
-        (at, incident),
-    ).fetchone()
-    if row is None:
-        return
-    _timeline(conn, incident, "cleared", actor, note)
-    end_event(conn, type=EVENT_TYPE, key=f"incident:{incident}", ended_at=row[0])
-
-
-def _insert(conn: psycopg.Connection[Any], s: Suspicion) -> None:
-    row = conn.execute(
-        "INSERT INTO incidents (key, device_id, label, zone, tracks, context, began_at, suspected_at) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id",
-        (s.key, s.device_id, s.label, s.zone, list(s.tracks), list(s.context), s.began_at, s.suspected_at),
-    ).fetchone()
-    if row is None:
-        return  # another worker inserted it in the meantime
-    incident = int(row[0])
-    _timeline(conn, incident, "suspected", RULE, f"{s.label} still in {s.zone or 'the scene'} since {s.began_at:%H:%M}")
-    _raise(conn, incident, s, s.suspected_at, f"since {s.began_at:%Y-%m-%d %H:%M} UTC")
-    if s.cleared_at is not None:
-        clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
-
-
-def _reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: datetime, joined: Sequence[str]) -> None:
-    """The object of a cleared incident is back: the state it was cleared from (confirmed, if an agent had
-    confirmed it), no clearance, its event raised again from ``back`` (a new alert: the cleared one stays)."""
-    confirmed = conn.execute(
-        "SELECT 1 FROM incident_timeline WHERE incident_id = %s AND kind = 'confirmed'", (incident,)
-    ).fetchone()
-    conn.execute(
-        "UPDATE incidents SET state = %s, cleared_at = NULL, updated_at = now() WHERE id = %s AND state = 'cleared'",
-        ("confirmed" if confirmed else "suspected", incident),
-    )
-    _timeline(conn, incident, "reopened", RULE, f"the object is back (tracks {', '.join(joined)})")
-    _raise(conn, incident, s, back, f"back since {back:%Y-%m-%d %H:%M} UTC")
-
-
-def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, since: str) -> None:
-    raise_event(
-        conn,
-        type=EVENT_TYPE,
-        key=f"incident:{incident}",
-        device_id=s.device_id,
-        family="karroad",
-        occurred_at=at,
-        summary=f"{s.label} left in {s.zone or 'view'} {since} (incident {incident})",
-        attributes={"incident_id": incident, "label": s.label, "zone": s.zone, "context": list(s.context)},
-        raised_by="incidents",
-    )
-
-
-def _timeline(conn: psycopg.Connection[Any], incident: int, kind: str, actor: str, note: str | None) -> None:
-    conn.execute(
-        "INSERT INTO incident_timeline (incident_id, kind, actor, note) VALUES (%s, %s, %s, %s)",
-        (incident, kind, actor, note),
-    )

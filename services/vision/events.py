@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from core.domain_events import raise_event, withdraw_event
 
@@ -20,19 +21,29 @@ RAISED_FROM_GRADE = 4
 
 
 def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
-    row = conn.execute(
-        "SELECT o.id, o.mission_id, coalesce(o.recoded_code, o.code) AS code, "
-        "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
-        "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
-        "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-        "o.best_frame_time, o.created_at, m.device_id, o.provisional "
-        "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id WHERE o.id = %s",
-        (observation_id,),
-    ).fetchone()
+    row = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT o.id, o.mission_id, coalesce(o.recoded_code, o.code) AS code, "
+            "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
+            "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
+            "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
+            "o.best_frame_time, o.created_at, m.device_id, o.provisional "
+            "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id WHERE o.id = %s",
+            (observation_id,),
+        )
+        .fetchone()
+    )
     if row is None:
         return
-    values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
-    oid, mission, code, grade, state, chainage, clock_from, clock_to, seen_at, created, device, provisional = values
+    oid, mission, code, grade, state = row["id"], row["mission_id"], row["code"], row["grade"], row["state"]
+    chainage, clock_from, clock_to = row["chainage_start_m"], row["clock_from"], row["clock_to"]
+    seen_at, created, device, provisional = (
+        row["best_frame_time"],
+        row["created_at"],
+        row["device_id"],
+        row["provisional"],
+    )
     key = f"observation:{oid}"
     raised = conn.execute("SELECT 1 FROM domain_events WHERE type = %s AND key = %s", (EVENT_TYPE, key)).fetchone()
     if state in ("rejected", "withdrawn"):

@@ -8,7 +8,7 @@ import re
 import psycopg
 import pytest
 
-from services.auth.policy import POLICIES, UNDECLARED, policy_for
+from services.api.policy import POLICIES, UNDECLARED, policy_for
 from services.auth.roles import Role
 
 pytestmark = pytest.mark.integration

@@ -40,9 +40,9 @@ from starlette.types import Receive, Scope, Send
 
 from services.alerts.queries import ALERT_COLUMNS
 from services.api.deps import PrincipalDep, bearer
-from services.api.routes.alerts import visible_services
 from services.api.schemas import ErrorMessage, invalid
 from services.api.stream_slots import StreamsExhausted, StreamSlot, StreamSlots
+from services.auth.readers import visible_services
 from services.auth.tokens import verify_token
 
 logger = logging.getLogger(__name__)

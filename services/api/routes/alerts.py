@@ -23,7 +23,7 @@ from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, ordered, page
 from services.auth.policy import family_readers
-from services.auth.roles import Role
+from services.auth.readers import visible_services
 from services.auth.tokens import Principal
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -83,13 +83,6 @@ class AlertDetail(Alert):
     readings_withheld: str | None = Field(
         None, description="Why the readings are not shown: the caller's roles may not read the family's data."
     )
-
-
-def visible_services(principal: Principal) -> list[str] | None:
-    """The services whose alerts ``principal`` sees; None: all of them."""
-    if principal.roles & {Role.ADMIN, Role.OPERATOR}:
-        return None
-    return sorted(r.value for r in principal.roles)
 
 
 @router.get("", summary="Alerts of the caller's service, the most recently fired first")

@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse
-from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
 from services.api.deps import ConnDep, MediaDep, PrincipalDep
@@ -18,17 +17,14 @@ from services.api.pagination import Cursor, after, decode_cursor, next_cursor
 from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page, zoned
 from services.auth.roles import Role
 from services.auth.tokens import Principal
+from services.incidents import queries
 from services.incidents.lifecycle import Action, NotAllowed, act, hold, release
+from services.incidents.queries import LIST_KEY
 
 router = APIRouter(tags=["incidents"])
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Incident id.")]
 State = Literal["suspected", "confirmed", "dismissed", "cleared", "closed"]
 HoldAction = Literal["hold", "release"]
-COLUMNS = (
-    "id, device_id, label, zone, state, began_at, suspected_at, cleared_at, tracks, context, created_at, updated_at, "
-    "held_at, held_by, hold_note, evidence_purged_at"
-)
-LIST_KEY = ("began_at", "id")
 
 
 class LegalHold(BaseModel):
@@ -117,31 +113,20 @@ def list_incidents(
     zoned("since", since)  # a zone-less time would be read in the server's zone: a 422 naming it
     key = decode_cursor(cursor, (datetime, int), offset)
     keyset, key_params = after(LIST_KEY, key, descending=True)
-    query = sql.SQL(
-        "SELECT " + COLUMNS + " FROM incidents WHERE began_at >= %(since)s "
-        "AND (%(state)s::text IS NULL OR state = %(state)s) AND (%(device)s::text IS NULL OR device_id = %(device)s) "
-        "AND (%(label)s::text IS NULL OR label = %(label)s){keyset} "
-        "ORDER BY began_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(keyset=keyset)
-    start = since or datetime.now().astimezone() - timedelta(days=30)
-    params = {"since": start, "state": state, "device": device_id, "label": label, "limit": limit, "offset": offset}
-    rows = conn.execute(query, {**params, **key_params}).fetchall()
+    rows = queries.list_incidents(
+        conn,
+        since=since or datetime.now().astimezone() - timedelta(days=30),
+        state=state,
+        device_id=device_id,
+        label=label,
+        limit=limit,
+        offset=offset,
+        keyset=keyset,
+        key_params=key_params,
+    )
     return page(
         [_incident(r) for r in rows], limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None
     )
-
-
-# an incident's events, each with its images (camera_event_images: its own snapshots, and its camera's of its
-# label while it lasted) and their privacy copies
-EVENTS = """
-SELECT e.event_id, CASE WHEN e.event_id = ANY(%(tracks)s) THEN 'object' ELSE 'context' END AS role,
-    e.label, e.start_time, e.end_time, e.plate, coalesce((
-        SELECT json_agg(json_build_object('time', i.time, 'sha', i.media_sha256, 'copy', c.copy_sha256,
-            'error', c.error) ORDER BY i.time)
-        FROM camera_event_images i LEFT JOIN evidence_copies c ON c.original_sha256 = i.media_sha256
-        WHERE i.event_id = e.event_id), '[]') AS evidence
-FROM camera_events e WHERE e.event_id = ANY(%(all)s) ORDER BY e.start_time
-"""
 
 
 def _is_police(principal: Principal) -> bool:
@@ -158,17 +143,11 @@ def _evidence(incident_id: int, item: dict, police: bool) -> Evidence:
     )
 
 
-def _events(conn: ConnDep, row: dict) -> list[dict]:
-    return conn.execute(EVENTS, {"tracks": row["tracks"], "all": row["tracks"] + row["context"]}).fetchall()
-
-
 def _detail(conn: ConnDep, principal: Principal, incident_id: int) -> IncidentDetail:
-    row = conn.execute(f"SELECT {COLUMNS} FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+    row = queries.incident(conn, incident_id)
     if row is None:
         raise HTTPException(404, f"incident {incident_id} not found")
-    timeline = conn.execute(
-        "SELECT at, kind, actor, note FROM incident_timeline WHERE incident_id = %s ORDER BY at, id", (incident_id,)
-    ).fetchall()
+    timeline = queries.timeline(conn, incident_id)
     police = _is_police(principal)
     events = [
         IncidentEvent(
@@ -177,7 +156,7 @@ def _detail(conn: ConnDep, principal: Principal, incident_id: int) -> IncidentDe
             plate=e["plate"] if police else None,
             evidence=[_evidence(incident_id, item, police) for item in e["evidence"]],
         )
-        for e in _events(conn, row)
+        for e in queries.events(conn, row["tracks"], row["context"])
     ]
     return IncidentDetail(**_incident(row).model_dump(), timeline=[TimelineEntry(**t) for t in timeline], events=events)
 
@@ -216,16 +195,16 @@ def get_original(
     incident_id: SubjectId,
     sha256: Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The original's SHA-256.")],
 ) -> FileResponse:
-    row = conn.execute("SELECT tracks, context FROM incidents WHERE id = %s", (incident_id,)).fetchone()
-    if row is None:
+    evidence = queries.evidence_of(conn, incident_id)
+    if evidence is None:
         raise HTTPException(404, f"incident {incident_id} not found")
-    if not any(item["sha"] == sha256 for e in _events(conn, row) for item in e["evidence"]):
+    if sha256 not in evidence:
         raise HTTPException(404, f"image {sha256} is not evidence of incident {incident_id}")
-    found = conn.execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,)).fetchone()
+    found = queries.content_type(conn, sha256)
     path = media.open(sha256)
     if found is None or path is None:
         raise HTTPException(410, f"image {sha256} is gone (retention or loss)")
-    return FileResponse(path, media_type=found["content_type"], headers={"Cache-Control": "private, no-store"})
+    return FileResponse(path, media_type=found, headers={"Cache-Control": "private, no-store"})
 
 
 def _decide(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text
-from services.vision.events import sync_event
+from services.vision import review as vision_review
 
 router = APIRouter(tags=["inspections"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
@@ -136,17 +136,11 @@ class Review(BaseModel):
 def review_observation(
     conn: ConnDep, principal: PrincipalDep, observation_id: ObservationId, review: Review
 ) -> Observation:
-    state = {"confirm": "confirmed", "reject": "rejected", "recode": "recoded"}[review.decision]
-    with conn.transaction():
-        current = _get(conn, observation_id)
-        if current["state"] == "withdrawn":
-            raise HTTPException(409, "a later analysis withdrew this observation; review the current ones")
-        conn.execute(
-            "UPDATE observations SET state = %s, reviewed_by = %s, reviewed_at = now(), review_note = %s, "
-            "recoded_code = %s, recoded_grade = %s, recoded_clock_from = %s, recoded_clock_to = %s, "
-            "updated_at = now() WHERE id = %s",
-            (state, principal.name, review.note, review.code, review.grade, review.clock_from, review.clock_to,
-             observation_id),
-        )  # fmt: skip
-        sync_event(conn, observation_id)
+    decision = vision_review.Review(**review.model_dump())
+    try:
+        found = vision_review.review(conn, observation_id, principal.name, decision)
+    except vision_review.NotReviewable as exc:
+        raise HTTPException(409, str(exc)) from exc
+    if not found:
+        raise HTTPException(404, f"observation {observation_id} not found")
     return _observation(_get(conn, observation_id))

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.alerts.rules import LabelKey, LabelValue
 from services.api.deps import ConnDep, PrincipalDep
-from services.api.routes.alerts import visible_services
 from services.api.schemas import Text
+from services.auth.readers import visible_services
 
 router = APIRouter(prefix="/silences", tags=["alerts"])
 SilenceId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Silence id.")]

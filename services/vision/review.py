@@ -1,0 +1,58 @@
+"""A person's review of a pipe observation (docs/vision.md): confirm, reject or recode, with who and when.
+
+Not a worker's job (no image is read, nothing is analysed): one row written and the observation's domain
+event synced, in the caller's transaction. The API's review route calls it; its SQL lives here, with the
+vision's data, so the handler writes none. Rejected and recoded observations are kept and counted: they are
+the vision's production precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import psycopg
+from psycopg.rows import dict_row
+
+from services.vision.events import sync_event
+
+Decision = Literal["confirm", "reject", "recode"]
+STATES: dict[str, str] = {"confirm": "confirmed", "reject": "rejected", "recode": "recoded"}
+
+
+class NotReviewable(ValueError):
+    """A later analysis withdrew the observation: the current ones are to be reviewed instead."""
+
+
+@dataclass(frozen=True)
+class Review:
+    decision: Decision
+    note: str | None = None
+    code: str | None = None  # recode: the right code, grade, clock positions (None: unchanged)
+    grade: int | None = None
+    clock_from: int | None = None
+    clock_to: int | None = None
+
+
+def review(conn: psycopg.Connection[Any], observation_id: int, reviewer: str, decision: Review) -> bool:
+    """Record ``decision`` by ``reviewer`` and sync the observation's event; False if there is no such
+    observation. Raises NotReviewable for a withdrawn one. Runs in one transaction (the caller's, if any)."""
+    with conn.transaction():
+        row = (
+            conn.cursor(row_factory=dict_row)
+            .execute("SELECT state FROM observations WHERE id = %s FOR UPDATE", (observation_id,))
+            .fetchone()
+        )
+        if row is None:
+            return False
+        if row["state"] == "withdrawn":
+            raise NotReviewable("a later analysis withdrew this observation; review the current ones")
+        conn.execute(
+            "UPDATE observations SET state = %s, reviewed_by = %s, reviewed_at = now(), review_note = %s, "
+            "recoded_code = %s, recoded_grade = %s, recoded_clock_from = %s, recoded_clock_to = %s, "
+            "updated_at = now() WHERE id = %s",
+            (STATES[decision.decision], reviewer, decision.note, decision.code, decision.grade,
+             decision.clock_from, decision.clock_to, observation_id),
+        )  # fmt: skip
+        sync_event(conn, observation_id)
+    return True
