@@ -49,7 +49,7 @@ from core.device_registry import (
     mosquitto_hash_matches,
     render_device_files,
 )
-from core.errors import first_line
+from core.listening import listen_and_work
 from core.private_files import write_private
 from core.processes import pid_alive
 from core.settings import INGEST_MQTT_USER, Settings
@@ -287,41 +287,40 @@ class BrokerCredentialsOwner:
         self.poll_s = poll_s
         self.writes = 0
         self.owning = threading.Event()
+        # what runs each notified rewrite; the metrics wrap it to count passes and errors by kind
+        self.wrap_pass: Callable[[Callable[[Any], bool]], Callable[[Any], bool]] = lambda work: work
 
     def run(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                self._own(stop)
-                delay = 1.0
-            except Exception as exc:  # noqa: BLE001 - the one writer must outlive any error, and say it
-                if self.owning.is_set():  # it was working: the growing delay starts over
-                    delay = 1.0
-                self.owning.clear()
-                if isinstance(exc, psycopg.OperationalError):
-                    logger.warning("broker credentials: database unavailable", extra={"error": first_line(exc)})
-                elif isinstance(exc, psycopg.Error):  # e.g. a database recreated, not migrated or granted yet
-                    logger.warning("broker credentials: database refused, retrying", extra={"error": first_line(exc)})
-                else:
-                    logger.exception("broker credentials: write failed, retrying", extra={"error": first_line(exc)})
-                stop.wait(delay)
-                delay = min(30.0, delay * 2)
+        listen_and_work(
+            self.settings.database_url,
+            CREDENTIALS_CHANNEL,
+            self.wrap_pass(self._rewrite),
+            stop,
+            ready=self.owning,
+            poll_s=self.poll_s,
+            name="broker credentials",
+            on_connect=lambda conn: self._take_lock(conn, stop),
+            # the one writer must outlive any error (a database recreated, not migrated or granted yet; a file
+            # not writable), and say it
+            survives=(Exception,),
+            only_when_notified=True,
+        )
 
-    def _own(self, stop: threading.Event) -> None:
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-            while not stop.is_set():
-                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
-                if row and row[0]:
-                    break
-                stop.wait(2.0)  # another owner runs: stand by
-            if stop.is_set():
+    def _take_lock(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
+        """Once per connection: wait for the lock (another owner runs: stand by), then write the files, so
+        a change made while nobody listened is not missed."""
+        while not stop.is_set():
+            row = (
+                conn.cursor(row_factory=tuple_row).execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
+            )
+            if row and row[0]:
+                self._write(conn)
                 return
-            conn.execute(f"LISTEN {CREDENTIALS_CHANNEL}")
-            self._write(conn)
-            self.owning.set()
-            while not stop.is_set():
-                if list(conn.notifies(timeout=self.poll_s)):
-                    self._write(conn)
+            stop.wait(2.0)
+
+    def _rewrite(self, conn: psycopg.Connection[Any]) -> bool:
+        self._write(conn)
+        return False
 
     def _write(self, conn: psycopg.Connection[Any]) -> None:
         confirmed = apply(self.files, conn)

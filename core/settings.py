@@ -209,6 +209,32 @@ class Settings(BaseSettings):
     ingest_stuck_after_s: float = Field(
         30.0, gt=0, description="/healthz says 'stuck' when messages wait and nothing was committed for this long."
     )
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address of the other workers' /metrics and /healthz (alerts, deliveries, vision, incidents, "
+        "evidence, broker credentials); 0.0.0.0 in a container.",
+    )
+    alerts_metrics_port: int = Field(
+        9109, ge=0, le=65535, description="Port of `tlab alerts`' Prometheus /metrics and /healthz (0 = off)."
+    )
+    deliveries_metrics_port: int = Field(
+        9110, ge=0, le=65535, description="Port of `tlab deliveries`' Prometheus /metrics and /healthz (0 = off)."
+    )
+    vision_metrics_port: int = Field(
+        9111, ge=0, le=65535, description="Port of `tlab vision`'s Prometheus /metrics and /healthz (0 = off)."
+    )
+    incidents_metrics_port: int = Field(
+        9112, ge=0, le=65535, description="Port of `tlab incidents`' Prometheus /metrics and /healthz (0 = off)."
+    )
+    evidence_metrics_port: int = Field(
+        9113, ge=0, le=65535, description="Port of `tlab evidence`'s Prometheus /metrics and /healthz (0 = off)."
+    )
+    broker_credentials_metrics_port: int = Field(
+        9114,
+        ge=0,
+        le=65535,
+        description="Port of `tlab broker-credentials`' Prometheus /metrics and /healthz (0 = off).",
+    )
     max_payload_bytes: int = Field(
         8 * 1024 * 1024, description="Largest accepted payload; larger messages are dead-lettered."
     )

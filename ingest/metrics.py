@@ -16,27 +16,20 @@ broker but not yet committed.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core.worker_metrics import Health
+from core.worker_metrics import serve as serve_registry
+
 if TYPE_CHECKING:
     from ingest.worker import IngestWorker
-
-
-@dataclass(frozen=True)
-class Health:
-    status: str
-    healthy: bool
-    detail: dict[str, Any]
 
 
 class IngestMetrics(Collector):
@@ -127,30 +120,6 @@ class IngestMetrics(Collector):
 
 
 def serve(metrics: IngestMetrics, host: str, port: int) -> ThreadingHTTPServer:
-    """Serve /metrics and /healthz from a daemon thread; returns the server (``.shutdown()`` stops it)."""
-    handlers: dict[str, Callable[[], tuple[int, str, bytes]]] = {
-        "/metrics": lambda: (200, "text/plain; version=0.0.4", generate_latest(metrics.registry)),
-        "/healthz": lambda: _health_response(metrics.health()),
-    }
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            handler = handlers.get(self.path.split("?", 1)[0])
-            status, ctype, body = handler() if handler else (404, "text/plain", b"not found\n")
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:  # scrapes are not worth a log line each
-            return
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="ingest-metrics", daemon=True).start()
-    return server
-
-
-def _health_response(health: Health) -> tuple[int, str, bytes]:
-    body = json.dumps({"status": health.status, **health.detail}).encode()
-    return (200 if health.healthy else 503), "application/json", body
+    """Serve /metrics and /healthz from a daemon thread (core/worker_metrics.py, as every worker does);
+    returns the server (``.shutdown()`` stops it)."""
+    return serve_registry(metrics.registry, metrics.health, host, port, "ingest")

@@ -42,6 +42,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         ingest_client_id=f"tlab-test-ingest-{uuid.uuid4().hex[:8]}",
         ingest_batch_ms=20,
         ingest_metrics_port=0,  # tests that read metrics give their worker a free port
+        **{f"{w}_metrics_port": 0 for w in ("alerts", "deliveries", "vision", "incidents", "evidence")},
+        broker_credentials_metrics_port=0,
     )
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 import psycopg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -28,6 +29,7 @@ from core import domain_events
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.settings import Settings
+from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serving
 from device_adapters.registry import family as find_family
 from services.alerts.engine import (
     DomainEvent,
@@ -112,22 +114,45 @@ class AlertEvaluator:
         self._queued_at: datetime | None = None
         self._ticked = False  # the time rules' first tick evaluates every device in scope
         self.ready = threading.Event()
+        self.heartbeat = Heartbeat("alerts", self.ready)
+        self.metrics = WorkerMetrics("tlab_alerts", self.heartbeat, self._families)
         self._last_tick = 0.0  # when the time rules last ran (monotonic); 0: at the next pass
         self._noted: dict[int, tuple[str, float]] = {}  # rule id -> the error last written on it, when
         self._failed_now: set[int] = set()  # rules that failed in the current look (not to be cleared)
 
     def run(self, stop: threading.Event) -> None:
-        listen_and_work(
-            self.settings.database_url,
-            (CHANNEL, domain_events.CHANNEL),
-            self._pass,
-            stop,
-            ready=self.ready,
-            poll_s=min(1.0, self.tick_s),
-            name="alerts",
-            row_factory=dict_row,
-            on_connect=lambda conn: setattr(self, "_last_tick", 0.0),
-        )
+        with serving(self.metrics, self.settings.metrics_host, self.settings.alerts_metrics_port):
+            listen_and_work(
+                self.settings.database_url,
+                (CHANNEL, domain_events.CHANNEL),
+                self.heartbeat.wrap(self._pass),
+                stop,
+                ready=self.ready,
+                poll_s=min(1.0, self.tick_s),
+                name="alerts",
+                row_factory=dict_row,
+                on_connect=lambda conn: setattr(self, "_last_tick", 0.0),
+            )
+
+    def _families(self) -> Iterator[Any]:
+        """The evaluator's counters, and how far behind it is: the database time its last look covered (the
+        watermark) against now, and the devices still queued for the whole look-back."""
+        s = self.stats
+        yield counter("tlab_alerts_evaluations", "Locked (rule, subject) evaluations", s.evaluations)
+        yield counter("tlab_alerts_skipped", "Subjects whose stored alerts already said what the data shows", s.skipped)
+        yield labelled(CounterMetricFamily, "tlab_alerts_changes", "Alert changes written (fired, cleared, "
+                       "retracted, began_earlier ...), by kind", "kind", dict(s.changes))  # fmt: skip
+        yield labelled(CounterMetricFamily, "tlab_alerts_rule_errors", "Failed evaluations, by rule", "rule",
+                       dict(s.rule_errors))  # fmt: skip
+        behind = time.time() - self.watermark.timestamp() if self.watermark else 0.0
+        yield GaugeMetricFamily(
+            "tlab_alerts_behind_seconds", "Now minus the database time the last look at changed devices covered "
+            "(0 before the first)", value=max(0.0, behind),
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "tlab_alerts_recheck_queue", "Devices queued for a re-check of their whole look-back",
+            value=len(self._recheck),
+        )  # fmt: skip
 
     def _pass(self, conn: psycopg.Connection[Any]) -> bool:
         """One look at what changed, then (every ``tick_s``) the time rules; then wait for a change."""
@@ -149,6 +174,7 @@ class AlertEvaluator:
             if isinstance(exc, psycopg.OperationalError) or conn.broken or conn.closed:
                 raise
             self.stats.errors += 1
+            self.heartbeat.error(phase.__name__, exc)
             logger.error(f"alerts: {phase.__name__} failed", extra={"error": first_line(exc)}, exc_info=True)
 
     def evaluate_changed(self, conn: psycopg.Connection[Any]) -> int:
@@ -350,6 +376,7 @@ class AlertEvaluator:
         for the same error: a rule failing at every tick floods neither)."""
         self._failed_now.add(rule_id)
         self.stats.errors += 1
+        self.heartbeat.error("rule", error)
         self.stats.rule_errors[name] = self.stats.rule_errors.get(name, 0) + 1
         error = error[:1000]
         noted = self._noted.get(rule_id)

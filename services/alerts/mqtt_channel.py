@@ -23,6 +23,7 @@ from psycopg.rows import dict_row
 
 from core.listening import listen_and_work
 from core.settings import Settings
+from core.worker_metrics import Heartbeat
 from services.alerts.notify_wait import verdict
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class MqttAlertChannel:
     def __init__(self, settings: Settings, *, poll_s: float = 0.25, client_id: str = "tlab-alerts-mqtt") -> None:
         self.settings, self.poll_s, self.client_id = settings, poll_s, client_id
         self.published = 0
+        self.not_published = 0  # attempts the broker did not acknowledge (retried)
+        self.ready = threading.Event()
+        self.heartbeat = Heartbeat("alerts mqtt", self.ready)
 
     def run(self, stop: threading.Event) -> None:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
@@ -47,8 +51,9 @@ class MqttAlertChannel:
             listen_and_work(
                 self.settings.database_url,
                 (),
-                lambda conn: self._send_next(conn, client),
+                self.heartbeat.wrap(lambda conn: self._send_next(conn, client)),
                 stop,
+                ready=self.ready,
                 poll_s=self.poll_s,
                 name="alerts mqtt",
                 row_factory=dict_row,
@@ -86,8 +91,12 @@ class MqttAlertChannel:
             info.wait_for_publish(timeout=10)
         except (RuntimeError, ValueError) as exc:  # not queued (disconnected, queue full): retried next poll
             logger.warning("alerts mqtt: not published", extra={"error": str(exc)})
+            self.not_published += 1
+            self.heartbeat.error("not_published", exc)
             return False
         if not info.is_published():
+            self.not_published += 1
+            self.heartbeat.error("not_published", "no acknowledgement within 10 s")
             return False
         conn.execute("UPDATE alert_channels SET delivered_through = %s WHERE name = %s", (row["id"], CHANNEL))
         self.published += 1

@@ -34,6 +34,7 @@ from psycopg.rows import dict_row
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.settings import Settings
+from core.worker_metrics import Heartbeat
 from services.alerts.egress import PinnedTransport, parse_allow
 from services.alerts.notify_wait import verdict
 from services.alerts.signing import sign
@@ -64,8 +65,10 @@ class WebhookSender:
         max_attempts: int = 8,
         max_backoff_s: float = 300.0,
         poll_s: float = 0.5,
+        outcomes: dict[tuple[int, str], int] | None = None,
     ) -> None:
         self.settings, self.webhook = settings, webhook
+        self.outcomes = outcomes if outcomes is not None else {}  # (webhook id, outcome) -> attempts
         self.total_s = total_s
         self.allow = parse_allow(settings.webhook_allow)
         self.timeout_s, self.max_attempts, self.max_backoff_s, self.poll_s = (
@@ -139,6 +142,8 @@ class WebhookSender:
                 error = f"DeliveryTimeout: no complete answer within {self.total_s:g} s"
             delivered = status is not None and 200 <= status < 300
             outcome = "delivered" if delivered else "gave_up" if attempt == self.max_attempts else "retrying"
+            key = (self.webhook.id, outcome)  # one sender per webhook writes this key: no lock needed
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
             conn.execute(
                 "INSERT INTO alert_webhook_deliveries (webhook_id, outbox_id, message_id, attempt, status, error, "
                 "duration_ms, outcome) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -159,6 +164,9 @@ class WebhookDeliverer:
         self.settings, self.refresh_s, self.sender_options = settings, refresh_s, sender_options
         parse_allow(settings.webhook_allow)  # a mistyped allowance stops the start, not a sender later
         self.senders: dict[int, tuple[threading.Thread, threading.Event]] = {}
+        self.outcomes: dict[tuple[int, str], int] = {}  # (webhook id, delivered | retrying | gave_up) -> attempts
+        self.ready = threading.Event()
+        self.heartbeat = Heartbeat("webhooks", self.ready)
 
     def _refreshed(self, conn: psycopg.Connection[Any]) -> bool:
         self._refresh(conn)
@@ -168,8 +176,9 @@ class WebhookDeliverer:
         listen_and_work(
             self.settings.database_url,
             (),
-            self._refreshed,
+            self.heartbeat.wrap(self._refreshed),
             stop,
+            ready=self.ready,
             poll_s=self.refresh_s,
             name="webhooks",
             row_factory=dict_row,
@@ -196,7 +205,7 @@ class WebhookDeliverer:
             if not (got and got["ok"]):
                 continue  # another deliverer serves it
             own_stop = threading.Event()
-            sender = WebhookSender(self.settings, webhook, **self.sender_options)
+            sender = WebhookSender(self.settings, webhook, outcomes=self.outcomes, **self.sender_options)
             thread = threading.Thread(target=sender.run, args=(own_stop,), name=f"webhook-{webhook_id}", daemon=True)
             thread.start()
             self.senders[webhook_id] = (thread, own_stop)

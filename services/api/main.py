@@ -25,6 +25,7 @@ from services.api.deps import authorize, storable_parameters
 from services.api.family_routes import FAMILY_ROUTERS
 from services.api.guard import Guard, too_large
 from services.api.limits import STATEMENT_TIMEOUT_S
+from services.api.metrics import install as install_metrics
 from services.api.routes import (
     alert_rules,
     alert_stream,
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.add_middleware(Guard)  # inside the audit middleware: its refusals are audited like the routes'
     app.middleware("http")(audit_middleware)
+    install_metrics(app)  # outermost: counts the guard's and the audit's answers too; GET /metrics
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

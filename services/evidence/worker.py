@@ -14,13 +14,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from prometheus_client.core import GaugeMetricFamily
 
 from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
+from core.worker_metrics import Heartbeat, WorkerMetrics, counter, serving
 from services.evidence.clears import ClearsError, drain_clears, has_clears
 from services.evidence.copies import SETTLE_S, Stale, claim, make_copy_outcome, pending, remove_files
 from services.evidence.retention import purge
@@ -28,6 +31,13 @@ from services.evidence.retention import purge
 logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
 PURGE_LOCK = 0x746C_6162_7075_7267  # "tlabpurg"
+PENDING_CAP = 10_000  # the depth gauge counts up to this many originals
+# on media_copy_pending_idx (a partial index: only what waits), capped
+COPIES_PENDING = """
+SELECT count(*) AS n, min(created_at) AS oldest, now() AS now FROM (
+    SELECT created_at FROM media WHERE copy_pending LIMIT %(cap)s
+) waiting
+"""
 
 
 class EvidenceWorker:
@@ -38,17 +48,46 @@ class EvidenceWorker:
         self.made = 0
         self.failed = 0
         self._purged_at = float("-inf")
+        self.purged_ok_at: float | None = None  # wall clock of the last purge that completed, by this worker
+        self.purges = 0
+        self.heartbeat = Heartbeat("evidence", self.ready, stale_after_s=900.0)  # a pass may hold a whole purge
+        self.metrics = WorkerMetrics(
+            "tlab_evidence", self.heartbeat, self._families, database_url=settings.database_url, gauges=self._gauges
+        )
 
     def run(self, stop: threading.Event) -> None:
-        listen_and_work(
-            self.settings.database_url,
-            CHANNEL,
-            self._cycle,
-            stop,
-            ready=self.ready,
-            poll_s=self.poll_s,
-            name="evidence",
+        with serving(self.metrics, self.settings.metrics_host, self.settings.evidence_metrics_port):
+            listen_and_work(
+                self.settings.database_url,
+                CHANNEL,
+                self.heartbeat.wrap(self._cycle),
+                stop,
+                ready=self.ready,
+                poll_s=self.poll_s,
+                name="evidence",
+            )
+
+    def _families(self) -> Iterator[Any]:
+        yield counter("tlab_evidence_copies_made", "Privacy copies made", self.made)
+        yield counter("tlab_evidence_copies_failed", "Originals recorded as not copyable", self.failed)
+        yield counter("tlab_evidence_purges", "Retention purges completed by this worker", self.purges)
+        # 0 until this worker completes one: a city alerts on the max over the evidence workers
+        yield GaugeMetricFamily(
+            "tlab_retention_last_success_timestamp_seconds",
+            "Unix time of the last retention purge this worker completed (0: none since it started)",
+            value=self.purged_ok_at or 0.0,
         )
+
+    def _gauges(self, conn: psycopg.Connection[Any]) -> Iterator[Any]:
+        n, oldest, now = conn.execute(COPIES_PENDING, {"cap": PENDING_CAP}).fetchone()  # type: ignore[misc]
+        yield GaugeMetricFamily(
+            "tlab_evidence_copies_pending", f"Personal images waiting for their privacy copy (up to {PENDING_CAP})",
+            value=n,
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "tlab_evidence_oldest_pending_age_seconds", "Age of the oldest image waiting for its copy (0: none)",
+            value=(now - oldest).total_seconds() if oldest else 0.0,
+        )  # fmt: skip
 
     def _cycle(self, conn: psycopg.Connection[Any]) -> bool:
         if time.monotonic() - self._purged_at >= self.settings.retention_interval_s:
@@ -57,7 +96,8 @@ class EvidenceWorker:
                 self.purge_once(conn)
             except psycopg.OperationalError:
                 raise  # the database is gone: the loop reconnects
-            except Exception:  # a failed purge must not stop the copies; it is tried again next interval
+            except Exception as exc:  # a failed purge must not stop the copies; it is tried again next interval
+                self.heartbeat.error("purge_failed", exc)
                 logger.exception("retention purge failed")
         self.clear_once(conn)
         return self.copy_once(conn) > 0  # more may wait (the queue serves one image per camera per batch)
@@ -94,6 +134,7 @@ class EvidenceWorker:
         try:
             return drain_clears(conn, self.settings)
         except ClearsError as exc:
+            self.heartbeat.error("clear_failed", exc)
             logger.warning("retained snapshots not cleared yet", extra={"error": str(exc)})
             return 0
 
@@ -103,5 +144,6 @@ class EvidenceWorker:
         try:
             now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
             purge(conn, self.media, now, self.settings.camera_retention_days)
+            self.purged_ok_at, self.purges = time.time(), self.purges + 1
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import psycopg
+from prometheus_client.core import CounterMetricFamily
 
 from core.listening import listen_and_work
 from core.settings import Settings
+from core.worker_metrics import Heartbeat, WorkerMetrics, labelled, serving
 from services.incidents.rule import Policy
 from services.incidents.store import refresh
 
@@ -37,17 +40,26 @@ class IncidentWorker:
         self.settings, self.poll_s, self.window, self.policy = settings, poll_s, window, policy
         self.changes: dict[str, int] = {}
         self.ready = threading.Event()
+        self.heartbeat = Heartbeat("incidents", self.ready)
+        self.metrics = WorkerMetrics("tlab_incidents", self.heartbeat, self._families)
 
     def run(self, stop: threading.Event) -> None:
-        listen_and_work(
-            self.settings.database_url,
-            CHANNEL,
-            self._cycle,
-            stop,
-            ready=self.ready,
-            poll_s=self.poll_s,
-            name="incidents",
-        )
+        with serving(self.metrics, self.settings.metrics_host, self.settings.incidents_metrics_port):
+            listen_and_work(
+                self.settings.database_url,
+                CHANNEL,
+                self.heartbeat.wrap(self._cycle),
+                stop,
+                ready=self.ready,
+                poll_s=self.poll_s,
+                name="incidents",
+            )
+
+    def _families(self) -> Iterator[Any]:
+        """Incidents new, updated, cleared, withdrawn, reopened by this worker (its lag is the last pass's age:
+        each pass recomputes the whole window)."""
+        yield labelled(CounterMetricFamily, "tlab_incidents_changes", "Incident changes written, by kind", "kind",
+                       dict(self.changes))  # fmt: skip
 
     def _cycle(self, conn: psycopg.Connection[Any]) -> bool:
         self.work_once(conn)

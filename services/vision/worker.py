@@ -16,21 +16,34 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import psycopg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
+from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serving
 from services.vision.analysis import MODEL, UnreadableFrame, analyse, decode
 from services.vision.store import claim_frames, missions_to_settle, regroup, write_analysis
 
 logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
+AWAITING_CAP = 10_000  # the depth gauge counts up to this many frames (a bounded read, like the claim's)
+# The claim's own scan (oldest first, the analyses' primary key probed per frame), capped: its cost is the
+# claim's plus at most AWAITING_CAP probes, never a count of the hypertable.
+AWAITING = """
+SELECT count(*) AS n, min(time) AS oldest, now() AS now FROM (
+    SELECT f.time FROM drone_frames f WHERE f.time >= now() - %(lookback)s AND NOT EXISTS
+    (SELECT 1 FROM frame_analyses a WHERE a.device_id = f.device_id AND a.time = f.time AND a.model = %(model)s)
+    ORDER BY f.time LIMIT %(cap)s
+) waiting
+"""
 
 
 @dataclass
@@ -56,17 +69,44 @@ class VisionWorker:
         self.batch, self.poll_s, self.lookback, self.model = batch, poll_s, lookback, model
         self.stats = VisionStats()
         self.ready = threading.Event()
+        self.heartbeat = Heartbeat("vision", self.ready)
+        self.metrics = WorkerMetrics(
+            "tlab_vision", self.heartbeat, self._families, database_url=settings.database_url, gauges=self._gauges
+        )
 
     def run(self, stop: threading.Event) -> None:
-        listen_and_work(
-            self.settings.database_url,
-            CHANNEL,
-            lambda conn: self.work_once(conn) > 0,
-            stop,
-            ready=self.ready,
-            poll_s=self.poll_s,
-            name="vision",
+        with serving(self.metrics, self.settings.metrics_host, self.settings.vision_metrics_port):
+            listen_and_work(
+                self.settings.database_url,
+                CHANNEL,
+                self.heartbeat.wrap(lambda conn: self.work_once(conn) > 0),
+                stop,
+                ready=self.ready,
+                poll_s=self.poll_s,
+                name="vision",
+            )
+
+    def _families(self) -> Iterator[Any]:
+        yield counter("tlab_vision_frames_analysed", "Frames analysed (with or without an error)", self.stats.frames)
+        yield counter("tlab_vision_frames_failed", "Frames recorded with an error (unreadable, detector failed)",
+                      self.stats.errors)  # fmt: skip
+        yield counter("tlab_vision_analysis_seconds", "Time spent in analysis batches", self.stats.seconds)
+        yield labelled(CounterMetricFamily, "tlab_vision_observation_changes", "Observation changes, by kind",
+                       "kind", dict(self.stats.changes))  # fmt: skip
+
+    def _gauges(self, conn: psycopg.Connection[Any]) -> Iterator[Any]:
+        n, oldest, now = conn.execute(
+            AWAITING, {"lookback": self.lookback, "model": self.model, "cap": AWAITING_CAP}
+        ).fetchone()  # type: ignore[misc]
+        yield GaugeMetricFamily(
+            "tlab_vision_frames_awaiting",
+            f"Frames not yet analysed by the current model (counted up to {AWAITING_CAP})",
+            value=n,
         )
+        yield GaugeMetricFamily(
+            "tlab_vision_oldest_awaiting_age_seconds", "Age of the oldest frame not yet analysed (0: none)",
+            value=(now - oldest).total_seconds() if oldest else 0.0,
+        )  # fmt: skip
 
     def work_once(self, conn: psycopg.Connection[Any]) -> int:
         """Analyse one batch, then settle the missions that are over; returns how many frames and missions it
@@ -85,10 +125,12 @@ class VisionWorker:
                 except UnreadableFrame as exc:
                     error = str(exc)
                     self.stats.errors += 1
+                    self.heartbeat.error("unreadable_frame", exc)
                 except Exception as exc:  # a detector's bug on one odd frame must not stall every frame after it
                     logger.exception("vision: analysis failed", extra={"frame": frame.media_sha256[:12]})
                     error = f"analysis failed: {type(exc).__name__}: {first_line(exc)}"[:500]
                     self.stats.errors += 1
+                    self.heartbeat.error("analysis_failed", exc)
                 write_analysis(conn, frame, self.model, detections, error)
             for mission in sorted({f.mission_id for f in frames}):
                 for kind, n in regroup(conn, mission, self.model, self.media).items():
