@@ -39,6 +39,10 @@ retention_app = typer.Typer(help="Retention of camera data (docs/incidents.md)."
 app.add_typer(retention_app, name="retention")
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+deploy_app = typer.Typer(
+    help="Deployments generated from the declared processes (core/platform.py).", no_args_is_help=True
+)
+app.add_typer(deploy_app, name="deploy")
 
 
 def _settings() -> Settings:
@@ -124,12 +128,17 @@ def broker_credentials() -> None:
     import threading
 
     from core.broker_credentials import BrokerCredentialsOwner
+    from core.broker_credentials_metrics import broker_credentials_metrics
+    from core.worker_metrics import serving
     from deploy import broker_probe  # noqa: F401 - the owner confirms each reload with a login
 
+    settings = _settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    BrokerCredentialsOwner(_settings()).run(stop)
+    owner = BrokerCredentialsOwner(settings)
+    with serving(broker_credentials_metrics(owner), settings.metrics_host, settings.broker_credentials_metrics_port):
+        owner.run(stop)
 
 
 @app.command("alerts")
@@ -161,17 +170,13 @@ def deliveries() -> None:
     import signal
     import threading
 
-    from services.alerts.mqtt_channel import MqttAlertChannel
-    from services.alerts.webhooks import WebhookDeliverer
+    from services.alerts.deliveries import Deliveries
 
     settings = _settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    mqtt_thread = threading.Thread(target=MqttAlertChannel(settings).run, args=(stop,), name="alerts-mqtt")
-    mqtt_thread.start()
-    WebhookDeliverer(settings).run(stop)
-    mqtt_thread.join(15)
+    Deliveries(settings).run(stop)  # metrics and health on TLAB_DELIVERIES_METRICS_PORT
 
 
 @app.command("incidents")
@@ -352,7 +357,7 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README table."
 @app.command("policy")
 def policy(markdown: Annotated[bool, typer.Option(help="Print the README table.")] = False) -> None:
     """Show which role may call which HTTP route (services/auth/policy.py)."""
-    from services.auth.policy import POLICIES, role_matrix_markdown
+    from services.api.policy import POLICIES, role_matrix_markdown
 
     if markdown:
         typer.echo("\n".join(role_matrix_markdown()))
@@ -762,6 +767,25 @@ def bench_ingest(
         phases=tuple(phases.split(",")),
         repeat=repeat,
     )
+
+
+@deploy_app.command("render")
+def deploy_render(
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 if a generated file is stale.")] = False,
+) -> None:
+    """Write deploy/docker-compose.yml and deploy/k8s/ from core/platform.py (the declared processes)."""
+    from core.platform import PROCESSES
+    from deploy.render import render_all, stale, write
+    from device_adapters.registry import BUILT_IN
+
+    rendered = render_all(PROCESSES, BUILT_IN)  # the built-in families' simulators, never a test's fixture
+    if check:
+        problems = stale(rendered)
+        for problem in problems:
+            typer.echo(f"stale: {problem}", err=True)
+        raise typer.Exit(1 if problems else 0)
+    for path in write(rendered):
+        typer.echo(f"{'wrote' if path.exists() else 'removed'} {path.relative_to(REPO_ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """``tlab run``: the whole platform on one machine, each part in its own process.
 
-Order: stack up -> migrations -> broker credentials' owner -> ingest -> API -> simulators (which get
-their credentials from the API, as a device maker does); live counts every few seconds;
-Ctrl-C (or SIGTERM) stops simulators first, then ingest (which flushes and acknowledges), then the
-API, then the stack, so nothing that was published is left half-processed.
+Order: stack up -> migrations -> the declared processes (``core/platform.py``, in its order: the broker
+credentials' owner first, the API last) -> simulators (which get their credentials from the API, as a
+device maker does); live counts every few seconds. Ctrl-C (or SIGTERM) stops simulators first, then the
+workers (ingest flushes and acknowledges), then the API and the credentials' owner, then the stack, so
+nothing that was published is left half-processed. The same list gives compose and Kubernetes
+(``tlab deploy render``), so what runs here is what a city deploys.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import psycopg
 from core.db import one_row
 from core.errors import first_line
 from core.migrate import migrate
+from core.platform import PROCESSES, Process
+from core.platform import process as declared
 from core.private_files import write_private
 from core.processes import port_open, wait_http
 from core.settings import Settings
@@ -150,17 +154,36 @@ def simulated_devices(fleet: dict[str, int]) -> dict[str, str]:
     return found
 
 
+def metrics_address(settings: Settings, process: Process) -> tuple[str, int]:
+    """Where a declared process serves ``/metrics`` and its health (0: off)."""
+    host = getattr(settings, process.metrics_host_setting, "127.0.0.1")
+    return str(host), int(getattr(settings, process.metrics_port_setting, process.metrics_port))
+
+
+def ports_in_use(settings: Settings) -> list[str]:
+    """A sentence for each declared process whose port another process holds already."""
+    taken = []
+    for process in PROCESSES:
+        host, port = metrics_address(settings, process)
+        if port and port_open(host, port):
+            variable = "TLAB_" + process.metrics_port_setting.upper()
+            taken.append(f"port {port} for {process.name} is taken by another process: stop it or set {variable}")
+    return taken
+
+
+def platform_commands() -> list[tuple[str, list[str]]]:
+    """(name, ``tlab`` arguments) of every process ``./lab run`` supervises, in start order."""
+    return [(process.name, list(process.command)) for process in PROCESSES]
+
+
 def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    for name, host, port, variable in (
-        ("the API", settings.api_host, settings.api_port, "TLAB_API_PORT"),
-        ("ingest metrics", settings.ingest_metrics_host, settings.ingest_metrics_port, "TLAB_INGEST_METRICS_PORT"),
-    ):
-        if port and port_open(host, port):
-            print(f"port {port} for {name} is taken by another process: stop it or set {variable}", file=sys.stderr)
-            return 2
+    taken = ports_in_use(settings)
+    if taken:
+        print("\n".join(taken), file=sys.stderr)
+        return 2
     stack = LocalStack(settings)
     print(f"starting the stack in {settings.state_dir} ...", flush=True)
     stack.up()
@@ -168,18 +191,13 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     stack.sync_auth_from_registry()
     token = _demo_admin_token(settings)
     env = dict(os.environ)
-    credentials = _spawn("broker-credentials", ["broker-credentials"], env)
-    ingest = _spawn("ingest", ["ingest"], env)
-    alerts = _spawn("alerts", ["alerts"], env)
-    hooks = _spawn("deliveries", ["deliveries"], env)
-    vision = _spawn("vision", ["vision"], env)
-    incidents = _spawn("incidents", ["incidents"], env)
-    evidence = _spawn("evidence", ["evidence"], env)
-    api = _spawn("api", ["api"], env)
+    children = [_spawn(name, args, env) for name, args in platform_commands()]
+    first = {p.name for p in PROCESSES if p.stop_first}
     base = f"http://{settings.api_host}:{settings.api_port}"
-    if not wait_http(f"{base}/health", 30):
-        print(f"the API did not answer on {base}/health", file=sys.stderr)
-        _stop([api, evidence, incidents, vision, hooks, alerts, ingest, credentials])
+    health = f"{base}{declared('api').health_path}"
+    if not wait_http(health, 30):
+        print(f"the API did not answer on {health}", file=sys.stderr)
+        _stop(children[::-1])
         return 1
     print("provisioning the simulated devices ...", flush=True)
     DeviceKeyring(settings).ensure(simulated_devices(fleet))
@@ -199,8 +217,14 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
             if settings.mqtt_tls_port
             else ""
         )
-        + f"  Ingest    http://{settings.ingest_metrics_host}:{settings.ingest_metrics_port}/metrics  (/healthz)\n"
-        f"  Database  {settings.database_url_shown}  (password: {settings.pg_secret_file})\n"
+        + "  Workers   Prometheus /metrics and /healthz (core/platform.py):\n"
+        + "".join(
+            f"            {p.name:<19} http://{host}:{port}/metrics\n"
+            for p in PROCESSES
+            for host, port in [metrics_address(settings, p)]
+            if port and p.name != "api"
+        )
+        + f"  Database  {settings.database_url_shown}  (password: {settings.pg_secret_file})\n"
         f"  Admin token (local demo, new each run; also in {settings.state_dir / 'admin.token'}):\n"
         f"            {token}\n"
         f'  Try      curl -H "Authorization: Bearer $(cat {settings.state_dir / "admin.token"})" {base}/v1/devices\n'
@@ -217,7 +241,7 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         ticks = 0
         while not stop.wait(1):
             # a simulator that finished its run is done; the other processes are restarted if they die
-            for child in (credentials, ingest, alerts, hooks, vision, incidents, evidence, api):
+            for child in children:
                 child.restart_if_dead()
             ticks += 1
             if ticks % 5 == 0:
@@ -226,8 +250,8 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
         counts.close()
         print("stopping ...", flush=True)
         _stop(sims)
-        _stop([ingest, alerts, hooks, vision, incidents, evidence])
-        _stop([api, credentials])
+        _stop([c for c in children if c.name in first])
+        _stop([c for c in children if c.name not in first])
         stack.down()
         print("stopped.", flush=True)
     return code
