@@ -102,7 +102,16 @@ def test_vision_frames_awaiting_then_analysed(stack, ingest, db, uid) -> None:
     assert (status, body["status"]) == (503, "starting")
 
     with running(worker.run, worker.ready):
-        wait_for(lambda: value(scrape(port), "tlab_vision_frames_awaiting") == 0, timeout=120, what="frames analysed")
+        # counters move when the worker's pass returns, the depth when its transaction commits: wait for both
+        wait_for(
+            lambda: (
+                (s := scrape(port))
+                and value(s, "tlab_vision_frames_awaiting") == 0
+                and value(s, "tlab_vision_frames_analysed_total") >= frames
+            ),
+            timeout=120,
+            what="frames analysed",
+        )
         after = scrape(port)
         assert value(after, "tlab_vision_frames_analysed_total") >= frames
         assert value(after, "tlab_vision_oldest_awaiting_age_seconds") == 0
@@ -125,7 +134,16 @@ def test_evidence_copies_pending_then_made_and_the_purge_time(stack, ingest, db,
     started = time.time()
 
     with running(worker.run, worker.ready):
-        wait_for(lambda: value(scrape(port), "tlab_evidence_copies_pending") == 0, timeout=60, what="copies made")
+        wait_for(
+            lambda: (
+                (s := scrape(port))
+                and value(s, "tlab_evidence_copies_pending") == 0
+                and value(s, "tlab_evidence_copies_made_total") >= 1
+                and value(s, "tlab_evidence_purges_total") == 1
+            ),
+            timeout=60,
+            what="copies made and counted, the first purge done",
+        )
         after = scrape(port)
         assert value(after, "tlab_evidence_copies_made_total") >= 1
         assert value(after, "tlab_evidence_oldest_pending_age_seconds") == 0
@@ -157,13 +175,14 @@ def test_alerts_evaluator_counts_what_it_fires(stack, ingest, db, uid) -> None:
     port = free_port()
     evaluator = AlertEvaluator(stack.model_copy(update={"alerts_metrics_port": port}), tick_s=3600)
     with running(evaluator.run, evaluator.ready):
-        wait_for(lambda: healthz(port)[0] == 200, what="a first pass")
+        wait_for(lambda: healthz(port)[0] == 200, what="the evaluator connected")
         publish_all(stack, readings(device, (30, 0.1), (25, 0.1), (19, 0.1)))
         wait_for(lambda: value(scrape(port), "tlab_alerts_changes_total", kind="fired"), what="an alert fired")
         samples = scrape(port)
         assert value(samples, "tlab_alerts_evaluations_total") >= 1
         assert 0 < value(samples, "tlab_alerts_behind_seconds") < 3600  # a watermark, from the database's clock
-        assert value(samples, "tlab_alerts_passes_total") >= 1
+        # a pass is counted when it returns: the fired alert may be scraped while its pass still runs
+        wait_for(lambda: value(scrape(port), "tlab_alerts_passes_total") >= 1, what="the pass counted")
 
 
 def test_deliveries_pending_per_webhook_then_given_up(stack, ingest, db, uid) -> None:
