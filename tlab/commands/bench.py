@@ -1,0 +1,105 @@
+"""``tlab bench``: the benchmarks, which print figures and write them to benchmarks/results/."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from core import logs
+from core.settings import Settings
+from tlab.commands import load_settings
+
+bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
+
+
+@bench_app.command("table-design")
+def bench_table_design(
+    messages: Annotated[int, typer.Option(help="Drone telemetry messages to write per design.")] = 100_000,
+) -> None:
+    """Narrow vs wide telemetry tables: write rate, size, query latency (starts the stack if needed)."""
+    from benchmarks.table_design import main
+    from deploy.local_stack import LocalStack
+
+    settings = load_settings()
+    stack = LocalStack(settings)
+    stack.up()
+    stack.ensure_database("tlab_bench")
+    main(settings.model_copy(update={"pg_database": "tlab_bench"}).owner_database_url, messages)
+
+
+@bench_app.command("lists")
+def bench_lists(
+    samples: Annotated[int, typer.Option(help="Requests per figure (after 2 warm-up ones).")] = 15,
+    reload: Annotated[bool, typer.Option("--reload", help="Load the data again (minutes).")] = False,
+    repeat: Annotated[int, typer.Option(help="Runs of each phase; the medians are reported.")] = 3,
+) -> None:
+    """Every list route on 10 M readings and 1 M dead letters: page 1 and a deep page, before/after issue 9."""
+    from benchmarks.list_routes import main
+
+    logs.configure("WARNING")
+    main(Settings(), samples, reload, repeat)
+
+
+@bench_app.command("alerts")
+def bench_alerts(
+    devices: Annotated[int, typer.Option(help="Garden devices, each under the 5 default rules of a garden.")] = 1000,
+    messages: Annotated[int, typer.Option(help="Messages per throughput run, spread over the devices.")] = 150_000,
+    repeat: Annotated[int, typer.Option(help="Throughput runs without and with the evaluator (medians).")] = 3,
+    latency_seconds: Annotated[float, typer.Option(help="Length of the latency run (2 alerts a second).")] = 60.0,
+    phases: Annotated[str, typer.Option(help="Phases to run: throughput,latency.")] = "throughput,latency",
+) -> None:
+    """Ingest's committed rate without and with the alert evaluator; reading commit -> alert seen, p99."""
+    from benchmarks.alerts import main
+
+    logs.configure("WARNING")
+    main(devices, messages, repeat, latency_seconds, tuple(phases.split(",")))
+
+
+@bench_app.command("vision")
+def bench_vision(
+    missions: Annotated[int, typer.Option(help="Rendered missions of 30 m (61 frames each), seeds 1..N.")] = 24,
+    repeat: Annotated[int, typer.Option(help="Timed passes over all frames; the median is reported.")] = 3,
+) -> None:
+    """Frames per second per core of the whole analysis at 640x480, peak memory, precision/recall per code."""
+    from benchmarks.vision import main
+
+    logs.configure("WARNING")
+    main(missions, repeat)
+
+
+@bench_app.command("evidence")
+def bench_evidence(
+    images: Annotated[int, typer.Option(help="Generated images per resolution (640x480 to 4096x3072).")] = 20,
+    repeat: Annotated[int, typer.Option(help="Timed passes; the median is reported.")] = 3,
+) -> None:
+    """What privacy costs per image: ingest's check and masks, the privacy copy, the copy's bytes."""
+    from benchmarks.evidence import main
+
+    logs.configure("WARNING")
+    main(images, repeat)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    messages: Annotated[int, typer.Option(help="Messages of the realistic mix per phase.")] = 60_000,
+    workers: Annotated[str, typer.Option(help="Worker counts to measure, comma-separated.")] = "1,2,3",
+    latency_seconds: Annotated[float, typer.Option(help="Length of the fixed-rate latency run.")] = 10.0,
+    latency_rate: Annotated[
+        float | None, typer.Option(help="Rate of the latency run; default half the best measured rate.")
+    ] = None,
+    phases: Annotated[str, typer.Option(help="Phases to run: ceiling,platform,latency.")] = "ceiling,platform,latency",
+    repeat: Annotated[int, typer.Option(help="Runs of each throughput phase; the median is reported.")] = 3,
+) -> None:
+    """MQTT client ceiling vs committed rate, latency at half load, API visibility, memory, CPU."""
+    from benchmarks.ingest import main
+
+    logs.configure("WARNING")
+    main(
+        messages,
+        [int(k) for k in workers.split(",")],
+        latency_seconds,
+        latency_rate=latency_rate,
+        phases=tuple(phases.split(",")),
+        repeat=repeat,
+    )

@@ -1,0 +1,40 @@
+"""``tlab retention``: purge the camera data past its retention (docs/incidents.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from tlab.commands import load_settings
+
+retention_app = typer.Typer(help="Retention of camera data (docs/incidents.md).", no_args_is_help=True)
+
+
+@retention_app.command("purge")
+def retention_purge(
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Purge as if it were this moment (ISO 8601, e.g. 2027-01-15T00:00:00+00:00); default: now."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+) -> None:
+    """Purge camera events, snapshots, privacy copies and the cameras' dead letters older than
+    TLAB_CAMERA_RETENTION_DAYS (held incidents keep theirs); prints what went."""
+    import json
+
+    import psycopg
+
+    from core.media_store import MediaStore
+    from services.evidence.clears import drain_clears
+    from services.evidence.retention import purge
+
+    settings = load_settings()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        moment = now or conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        if moment.tzinfo is None:
+            raise typer.BadParameter("--now needs a time zone (…Z or …+01:00)")
+        report = purge(conn, MediaStore(settings.media_path), moment, settings.camera_retention_days, dry_run=dry_run)
+        cleared = 0 if dry_run else drain_clears(conn, settings)  # the broker's retained copies of what went
+    typer.echo(json.dumps({**report.as_dict(), "retained_cleared": cleared}, indent=2))
