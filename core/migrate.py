@@ -1,5 +1,7 @@
-"""Schema migrations: plain SQL files in core/migrations (what every family shares) and in each family's
-folder (device_adapters/<family>/migrations: its own tables), applied by yoyo-migrations.
+"""Schema migrations: plain SQL files in core/migrations (what every family shares), in each capability's
+folder (device_adapters/capabilities/<capability>/migrations: the tables the families that provide it
+share and the services read, applied whatever families are registered) and in each family's folder
+(device_adapters/<family>/migrations: its own tables), applied by yoyo-migrations.
 
 yoyo keeps the SQL as plain files (TimescaleDB calls such as create_hypertable read as they are),
 records what was applied, and takes a lock so several workers starting at once apply each migration once.
@@ -17,6 +19,7 @@ from psycopg import sql
 from yoyo import get_backend, read_migrations
 
 from core.settings import Settings
+from device_adapters import capabilities
 from device_adapters.registry import FAMILIES
 
 logger = logging.getLogger(__name__)
@@ -24,11 +27,16 @@ logger = logging.getLogger(__name__)
 logging.getLogger("yoyo").setLevel(logging.WARNING)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CAPABILITIES_DIR = Path(capabilities.__file__).resolve().parent
 
 
 def migration_sources() -> list[str]:
-    """The core's migrations, then every registered family's."""
-    return [str(MIGRATIONS_DIR), *(str(f.migrations) for f in FAMILIES if f.migrations.is_dir())]
+    """The core's migrations, every capability's, then every registered family's."""
+    return [
+        str(MIGRATIONS_DIR),
+        *(str(d) for d in sorted(CAPABILITIES_DIR.glob("*/migrations")) if d.is_dir()),
+        *(str(f.migrations) for f in FAMILIES if f.migrations.is_dir()),
+    ]
 
 
 def _backend_url(database_url: str) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from device_adapters.capabilities import Capability
+
 
 class Scaling(StrEnum):
     """How more than one copy of a process shares the work (docs/deploy.md)."""
@@ -62,8 +64,8 @@ class Process:
     """One long-running process of the platform.
 
     ``metrics_port_setting`` names the Settings field holding the port of its ``/metrics`` and of its
-    health (``health_path``); ``metrics_port`` is that field's default. ``capabilities`` are what it
-    consumes of the families (free text until families declare capabilities, issue 20 item 2)."""
+    health (``health_path``); ``metrics_port`` is that field's default. ``consumes``: the capabilities
+    of the families it serves (device_adapters/capabilities): it selects on them, never on family names."""
 
     name: str
     command: tuple[str, ...]
@@ -77,7 +79,7 @@ class Process:
     health_path: str
     media: Media
     secrets: tuple[str, ...]
-    capabilities: tuple[str, ...]
+    consumes: tuple[Capability, ...]
     resources: Resources
     stop_grace_s: int = 30
     stop_first: bool = True
@@ -119,7 +121,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.NONE,
         secrets=(PG_PASSWORD, MQTT_PASSWORD),
-        capabilities=("device_registry",),
+        consumes=(),
         resources=Resources("50m", "64Mi", "192Mi"),
         stop_first=False,
         uses_broker=True,
@@ -139,7 +141,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.WRITE,
         secrets=(PG_PASSWORD, MQTT_PASSWORD),
-        capabilities=("device_payloads",),
+        consumes=(),  # every family: it decodes what each adapter declares
         resources=Resources("500m", "128Mi", "256Mi"),
         stable_identity=True,
         uses_broker=True,
@@ -158,7 +160,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.NONE,
         secrets=(PG_PASSWORD,),
-        capabilities=("time_series_readings", "domain_events"),
+        consumes=(Capability.READINGS,),
         resources=Resources("250m", "128Mi", "384Mi"),
     ),
     Process(
@@ -175,7 +177,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.NONE,
         secrets=(PG_PASSWORD, MQTT_PASSWORD),
-        capabilities=("alert_events",),
+        consumes=(),
         resources=_SMALL,
         uses_broker=True,
     ),
@@ -192,7 +194,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.WRITE,
         secrets=(PG_PASSWORD,),
-        capabilities=("pipe_video",),
+        consumes=(Capability.PIPE_INSPECTION,),
         resources=Resources("1", "256Mi", "768Mi"),
     ),
     Process(
@@ -209,7 +211,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.NONE,
         secrets=(PG_PASSWORD,),
-        capabilities=("camera_detections",),
+        consumes=(Capability.CAMERA_DETECTIONS,),
         resources=_SMALL,
     ),
     Process(
@@ -226,7 +228,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/healthz",
         media=Media.WRITE,
         secrets=(PG_PASSWORD, MQTT_PASSWORD),
-        capabilities=("camera_detections", "personal_images"),
+        consumes=(Capability.CAMERA_DETECTIONS, Capability.PERSONAL_IMAGES),
         resources=Resources("500m", "256Mi", "768Mi"),
         uses_broker=True,
     ),
@@ -243,7 +245,7 @@ PROCESSES: tuple[Process, ...] = (
         health_path="/health",
         media=Media.READ,
         secrets=(PG_PASSWORD,),
-        capabilities=("device_registry", "personal_images", "pipe_video", "camera_detections"),
+        consumes=tuple(Capability),
         resources=Resources("250m", "128Mi", "384Mi"),
         stop_first=False,
         metrics_host_setting="api_host",

@@ -464,7 +464,7 @@ def process_table(processes: Iterable[Process]) -> str:
             f"| {p.name} | `tlab {' '.join(p.command)}` | {p.scaling}: {p.scaling_note} | {p.replicas}"
             f"{' (StatefulSet)' if p.stable_identity else ''} | `{env_name(p.metrics_port_setting)}` "
             f"({p.metrics_port}) `/metrics`, `{p.health_path}` | {p.media} | "
-            f"{', '.join(f'`{s}`' for s in p.secrets)} | {', '.join(p.capabilities)} |"
+            f"{', '.join(f'`{s}`' for s in p.secrets)} | {', '.join(c.value for c in p.consumes) or '—'} |"
         )
     return "\n".join(rows) + "\n"
 

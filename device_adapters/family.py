@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from device_adapters.capabilities import Capability
 from device_adapters.contract import DeviceAdapter
 from device_adapters.simulation import SimulatorSpec
 from device_adapters.storage import StorageSpec
@@ -41,9 +42,18 @@ class Family:
     # module with ``routes(kit) -> fastapi.APIRouter`` (device_adapters/api.py), by name: imported by the
     # API only, so the family's pure parts never load the web framework
     api: str | None = None
-    # its images show people (a street camera): personal data; the original is served to police only,
-    # through an incident, everyone else gets the privacy copy (services/evidence, docs/incidents.md)
-    personal_images: bool = False
+    # what it provides to the services (device_adapters/capabilities): they select on these, never on names
+    provides: frozenset[Capability] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.adapter.metrics and Capability.READINGS not in self.provides:
+            raise ValueError(f"family {self.name!r} declares metrics: it provides Capability.READINGS")
+
+    @property
+    def personal_images(self) -> bool:
+        """Its images show people (a street camera): personal data; the original is served to police only,
+        through an incident, everyone else gets the privacy copy (services/evidence, docs/incidents.md)."""
+        return Capability.PERSONAL_IMAGES in self.provides
 
     @property
     def name(self) -> str:

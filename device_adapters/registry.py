@@ -12,6 +12,7 @@ import importlib
 import os
 
 from device_adapters import bathy, karroad, ptipot
+from device_adapters.capabilities import Capability
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.family import Family
 from device_adapters.status import AVAILABLE_LEVEL, STATUS_LEVEL, decode_status, is_status_topic
@@ -80,6 +81,15 @@ def family(name: str) -> Family:
     if found is None:
         raise KeyError(f"unknown family {name!r} (known: {', '.join(f.name for f in FAMILIES)})")
     return found
+
+
+def providing(capability: Capability) -> tuple[Family, ...]:
+    """The registered families that provide ``capability``: what a service serves (it never names one)."""
+    return tuple(f for f in FAMILIES if capability in f.provides)
+
+
+def family_names(capability: Capability) -> tuple[str, ...]:
+    return tuple(f.name for f in providing(capability))
 
 
 def device_topics(family: str, device_id: str) -> list[str]:

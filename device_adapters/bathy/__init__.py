@@ -5,6 +5,7 @@ from pathlib import Path
 from device_adapters.bathy.adapter import BathyAdapter
 from device_adapters.bathy.simulator import DroneMission
 from device_adapters.bathy.storage import STORAGE
+from device_adapters.capabilities import Capability
 from device_adapters.family import Family, Readers
 from device_adapters.simulation import SimOption, SimulatorSpec
 
@@ -46,6 +47,7 @@ FAMILY = Family(
     storage=STORAGE,
     readers=Readers(("admin", "operator", "sanitation"), audited=True),  # pipe maps: sensitive infrastructure
     folder=Path(__file__).parent,
+    provides=frozenset({Capability.PIPE_INSPECTION, Capability.READINGS}),
     simulator=SIMULATOR,
     api=f"{__name__}.api",
 )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from device_adapters.capabilities import Capability
 from device_adapters.family import Family, Readers
 from device_adapters.karroad.adapter import KarroadAdapter
 from device_adapters.karroad.frigate_sim import FrigateGateway
@@ -47,9 +48,9 @@ FAMILY = Family(
     # camera events and snapshots are personal data (CNIL): the cleanliness service and police
     readers=Readers(("admin", "operator", "cleanliness", "police"), audited=True),
     folder=Path(__file__).parent,
+    provides=frozenset({Capability.CAMERA_DETECTIONS, Capability.PERSONAL_IMAGES}),
     simulator=SIMULATOR,
     api=f"{__name__}.api",
-    personal_images=True,
 )
 
 __all__ = ["FAMILY", "KarroadAdapter"]

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from device_adapters.capabilities import Capability
 from device_adapters.family import Family, Readers
 from device_adapters.ptipot.adapter import PtipotAdapter
 from device_adapters.ptipot.simulator import GardenFleet
@@ -36,6 +37,7 @@ FAMILY = Family(
     storage=STORAGE,
     readers=Readers.everyone(),  # garden conditions are open data
     folder=Path(__file__).parent,
+    provides=frozenset({Capability.READINGS}),
     simulator=SIMULATOR,
 )
 

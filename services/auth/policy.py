@@ -13,8 +13,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from device_adapters.capabilities import Capability
 from device_adapters.family import Family
-from device_adapters.registry import FAMILIES
+from device_adapters.registry import FAMILIES, providing
 from services.auth.readers import STAFF, reader_roles
 from services.auth.roles import ALL_ROLES, Role
 
@@ -42,6 +43,20 @@ def readers_policy(family: Family) -> Policy:
 # Routes that serve several families (readings, media) narrow to the family of what they serve: a
 # drone's telemetry or frame is pipe data, a camera snapshot is evidence, whichever route asks for it.
 FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for family in FAMILIES}
+
+
+
+def capability_readers(capability: Capability) -> Policy:
+    """Who may read what a capability's service derives from every family that provides it (incidents
+    from all the cameras, observations from all the drones): the roles *every* such family lets read
+    (fail closed: a second camera vendor readable by fewer roles narrows the incidents to those), audited
+    when any of them is; the platform's staff, audited, while no family provides it."""
+    families = providing(capability)
+    if not families:
+        return Policy(STAFF, audit=True)
+    roles = frozenset.intersection(*(reader_roles(f) for f in families))
+    return Policy(roles, any(f.readers.audited for f in families))
+
 
 MEDIA_ROUTE = "/v1/media/{sha256}"
 ACT_ON_ALERTS = Policy(ALL_ROLES - {Role.VIEWER}, audit=True)
@@ -85,14 +100,14 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     # privacy masks: what a camera must never show; set by the platform's admin (the DPO's decision)
     ("GET", "/v1/devices/{device_id}/privacy-masks"): allow(ADMIN, OPERATOR),
     ("PUT", "/v1/devices/{device_id}/privacy-masks"): allow(ADMIN, audit=True),
-    # pipe observations are the drone family's data (its readers); sanitation and operator review them
-    ("GET", "/v1/missions/{mission_id}/observations"): FAMILY_READERS["bathy"],
-    ("GET", "/v1/observations/{observation_id}"): FAMILY_READERS["bathy"],
-    ("GET", "/v1/missions/{mission_id}/report"): FAMILY_READERS["bathy"],
+    # pipe observations are the drones' data (their readers); sanitation and operator review them
+    ("GET", "/v1/missions/{mission_id}/observations"): capability_readers(Capability.PIPE_INSPECTION),
+    ("GET", "/v1/observations/{observation_id}"): capability_readers(Capability.PIPE_INSPECTION),
+    ("GET", "/v1/missions/{mission_id}/report"): capability_readers(Capability.PIPE_INSPECTION),
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
-    ("GET", "/v1/incidents"): FAMILY_READERS["karroad"],
-    ("GET", "/v1/incidents/{incident_id}"): FAMILY_READERS["karroad"],
+    ("GET", "/v1/incidents"): capability_readers(Capability.CAMERA_DETECTIONS),
+    ("GET", "/v1/incidents/{incident_id}"): capability_readers(Capability.CAMERA_DETECTIONS),
     **{
         ("POST", f"/v1/incidents/{{incident_id}}/{action}"): allow(ADMIN, OPERATOR, Role.CLEANLINESS, audit=True)
         for action in ("confirm", "dismiss", "clear", "close")
