@@ -253,6 +253,34 @@ PROCESSES: tuple[Process, ...] = (
 )
 """In start order: the credentials' owner before anything logs in to the broker, the API last."""
 
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A command run on a schedule where the deployment has a scheduler (a Kubernetes CronJob); where it has
+    none (compose, ``./lab run``), the worker named in ``backstop_for`` runs the same work on its interval."""
+
+    name: str
+    command: tuple[str, ...]
+    schedule: str  # cron syntax, the cluster's time zone
+    summary: str
+    backstop_for: str
+    media: Media
+    secrets: tuple[str, ...]
+
+
+SCHEDULED: tuple[ScheduledJob, ...] = (
+    ScheduledJob(
+        name="retention-purge",
+        command=("retention", "purge", "--by", "retention CronJob"),
+        schedule="23 * * * *",
+        summary="the camera-data retention purge (L.252-3), hourly, even when every evidence worker is down or "
+        "crash-looping on a bad image; it takes the workers' purge lock, so it skips while one purges",
+        backstop_for="evidence",
+        media=Media.WRITE,
+        secrets=(PG_PASSWORD, MQTT_PASSWORD),  # the broker: the retained snapshots of what went are cleared
+    ),
+)
+
 MIGRATE: tuple[str, ...] = ("migrate",)
 """The one-shot schema migration (owner role) every process waits for: a Job, a compose one-shot service."""
 MIGRATE_SECRETS: tuple[str, ...] = (PG_OWNER_PASSWORD, PG_PASSWORD)

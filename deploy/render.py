@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from core.platform import MIGRATE, MIGRATE_SECRETS, Media, Process, Scaling
+from core.platform import MIGRATE, MIGRATE_SECRETS, SCHEDULED, Media, Process, Scaling, ScheduledJob
 from core.settings import REPO_ROOT
 from device_adapters.family import Family
 
@@ -320,6 +320,44 @@ def _migrate_job() -> str:
     return GENERATED + "# Schema migrations (workers and the API also check the schema at start-up).\n" + _dump(doc)
 
 
+def _cronjob(job: ScheduledJob) -> str:
+    container: dict[str, Any] = {
+        "name": job.name,
+        "image": "territoire-lab",
+        "args": list(job.command),
+        "envFrom": [{"configMapRef": {"name": "tlab-config"}}],
+        "env": _secret_env(job.secrets),
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "768Mi"}},
+    }
+    pod: dict[str, Any] = {
+        "restartPolicy": "OnFailure",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+        "containers": [container],
+    }
+    if job.media is not Media.NONE:
+        container["volumeMounts"] = [{"name": "media", "mountPath": MEDIA_MOUNT}]
+        claim: dict[str, Any] = {"claimName": "tlab-media"}
+        if job.media is Media.READ:
+            container["volumeMounts"][0]["readOnly"] = claim["readOnly"] = True
+        pod["volumes"] = [{"name": "media", "persistentVolumeClaim": claim}]
+    doc = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": f"tlab-{job.name}", "labels": {"app.kubernetes.io/part-of": "territoire-lab"}},
+        "spec": {
+            "schedule": job.schedule,
+            "concurrencyPolicy": "Forbid",  # and the command's own lock keeps it from racing a worker
+            "startingDeadlineSeconds": 3600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 5,  # a failing purge stays visible (kubectl get jobs)
+            "jobTemplate": {"spec": {"backoffLimit": 3, "template": {"spec": pod}}},
+        },
+    }
+    lines = textwrap.wrap(f"{job.name}: {job.summary}", 108)
+    lines.append(f"backstop for the {job.name} work the `{job.backstop_for}` workers also run on their interval")
+    return GENERATED + "".join(f"# {line}\n" for line in lines) + _dump(doc)
+
+
 def _volumes() -> str:
     def claim(name: str, size: str) -> dict[str, Any]:
         spec = {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": size}}}
@@ -437,6 +475,7 @@ def render_k8s(processes: Iterable[Process]) -> dict[str, str]:
         "migrate-job.yaml": _migrate_job(),
         "broker.yaml": _broker(),
         **{f"{p.name}.yaml": _process_manifest(p) for p in procs},
+        **{f"{job.name}-cronjob.yaml": _cronjob(job) for job in SCHEDULED},
     }
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",

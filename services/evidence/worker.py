@@ -26,11 +26,10 @@ from core.settings import Settings
 from core.worker_metrics import Heartbeat, WorkerMetrics, counter, serving
 from services.evidence.clears import ClearsError, drain_clears, has_clears
 from services.evidence.copies import SETTLE_S, Stale, claim, make_copy_outcome, pending, remove_files
-from services.evidence.retention import purge
+from services.evidence.purge_runs import last_success, purge_under_lock
 
 logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
-PURGE_LOCK = 0x746C_6162_7075_7267  # "tlabpurg"
 PENDING_CAP = 10_000  # the depth gauge counts up to this many originals
 # on media_copy_pending_idx (a partial index: only what waits), capped
 COPIES_PENDING = """
@@ -48,7 +47,6 @@ class EvidenceWorker:
         self.made = 0
         self.failed = 0
         self._purged_at = float("-inf")
-        self.purged_ok_at: float | None = None  # wall clock of the last purge that completed, by this worker
         self.purges = 0
         self.heartbeat = Heartbeat("evidence", self.ready, stale_after_s=900.0)  # a pass may hold a whole purge
         self.metrics = WorkerMetrics(
@@ -71,14 +69,15 @@ class EvidenceWorker:
         yield counter("tlab_evidence_copies_made", "Privacy copies made", self.made)
         yield counter("tlab_evidence_copies_failed", "Originals recorded as not copyable", self.failed)
         yield counter("tlab_evidence_purges", "Retention purges completed by this worker", self.purges)
-        # 0 until this worker completes one: a city alerts on the max over the evidence workers
-        yield GaugeMetricFamily(
-            "tlab_retention_last_success_timestamp_seconds",
-            "Unix time of the last retention purge this worker completed (0: none since it started)",
-            value=self.purged_ok_at or 0.0,
-        )
 
     def _gauges(self, conn: psycopg.Connection[Any]) -> Iterator[Any]:
+        # read from the database: the same on every worker, and counting every purger (worker, CronJob, CLI)
+        last = last_success(conn)
+        yield GaugeMetricFamily(
+            "tlab_retention_last_success_timestamp_seconds",
+            "Unix time of the last retention purge completed by any process (0: none ever)",
+            value=last.timestamp() if last else 0.0,
+        )
         n, oldest, now = conn.execute(COPIES_PENDING, {"cap": PENDING_CAP}).fetchone()  # type: ignore[misc]
         yield GaugeMetricFamily(
             "tlab_evidence_copies_pending", f"Personal images waiting for their privacy copy (up to {PENDING_CAP})",
@@ -139,11 +138,5 @@ class EvidenceWorker:
             return 0
 
     def purge_once(self, conn: psycopg.Connection[Any]) -> None:
-        if not conn.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone()[0]:  # type: ignore[index]
-            return
-        try:
-            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-            purge(conn, self.media, now, self.settings.camera_retention_days)
-            self.purged_ok_at, self.purges = time.time(), self.purges + 1
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
+        if purge_under_lock(conn, self.media, self.settings.camera_retention_days, by="evidence worker"):
+            self.purges += 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -25,17 +27,19 @@ from psycopg.rows import dict_row
 
 from core.broker_credentials import BrokerCredentialsOwner
 from core.broker_credentials_metrics import broker_credentials_metrics
+from core.settings import REPO_ROOT
 from core.worker_metrics import WorkerMetrics, serving
 from device_adapters.contract import OutboundMessage
 from ingest.worker import IngestWorker
 from services.alerts.deliveries import Deliveries
 from services.alerts.evaluator import AlertEvaluator
 from services.alerts.store import save_pack
+from services.evidence.purge_runs import PURGE_LOCK
 from services.evidence.worker import EvidenceWorker
 from services.incidents.worker import IncidentWorker
 from services.vision.worker import VisionWorker
 from tests.conftest import count, wait_for
-from tests.integration.helpers import keyring, publish_all
+from tests.integration.helpers import keyring, publish_all, worker_env
 from tests.integration.test_alerts import frost_rule, readings
 from tests.integration.test_evidence import jpeg, street
 from tests.integration.test_vision import LENGTH_M, STEP_M, mission_messages
@@ -125,6 +129,7 @@ def test_evidence_copies_pending_then_made_and_the_purge_time(stack, ingest, db,
     keyring(stack).ensure({camera: "karroad"})
     publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", jpeg(street(int(uid[:5], 16) * 64 + 3)))])
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
+    db.execute("DELETE FROM retention_runs")  # the gauge reads the database: no purge recorded yet
     port = free_port()
     worker = EvidenceWorker(stack.model_copy(update={"evidence_metrics_port": port}), settle_s=0, batch=50)
     with serving(worker.metrics, "127.0.0.1", port):
@@ -152,13 +157,14 @@ def test_evidence_copies_pending_then_made_and_the_purge_time(stack, ingest, db,
         assert healthz(port)[0] == 200
 
 
-def test_a_failing_purge_is_an_error_of_its_kind_and_leaves_the_purge_time_unset(stack, monkeypatch) -> None:
-    import services.evidence.worker as worker_module
+def test_a_failing_purge_is_an_error_of_its_kind_and_leaves_the_purge_time_unset(stack, db, monkeypatch) -> None:
+    import services.evidence.purge_runs as purge_runs
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the purge")
 
-    monkeypatch.setattr(worker_module, "purge", broken)
+    db.execute("DELETE FROM retention_runs")
+    monkeypatch.setattr(purge_runs, "purge", broken)
     port = free_port()
     worker = EvidenceWorker(stack.model_copy(update={"evidence_metrics_port": port}), settle_s=0)
     with running(worker.run, worker.ready):
@@ -167,6 +173,29 @@ def test_a_failing_purge_is_an_error_of_its_kind_and_leaves_the_purge_time_unset
         assert value(samples, "tlab_retention_last_success_timestamp_seconds") == 0
         status, body = healthz(port)
         assert status == 200 and "a bug in the purge" in body["last_error"]  # the copies go on: alive
+
+
+def test_the_purge_gauge_counts_every_purger_and_two_never_purge_at_once(stack, db) -> None:
+    """The CronJob backstop (`tlab retention purge`) skips while a worker holds the purge lock, purges once it
+    is free, and its purge is the last success every evidence worker's gauge then reports."""
+    db.execute("DELETE FROM retention_runs")
+    env = worker_env(stack, "unused")
+    command = [sys.executable, "-m", "tlab.cli", "retention", "purge", "--by", "retention CronJob"]
+    with psycopg.connect(stack.database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (PURGE_LOCK,))  # a worker purging right now
+        skipped = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        assert skipped.returncode == 0, skipped.stderr
+        assert json.loads(skipped.stdout) == {"skipped": "another purge holds the lock"}
+        assert count(db, "SELECT count(*) FROM retention_runs") == 0
+    started = time.time()
+    done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "cutoff" in json.loads(done.stdout)
+    assert count(db, "SELECT count(*) FROM retention_runs WHERE last_by = 'retention CronJob'") == 1
+    port = free_port()
+    worker = EvidenceWorker(stack.model_copy(update={"evidence_metrics_port": port}), settle_s=0)
+    with serving(worker.metrics, "127.0.0.1", port):
+        assert value(scrape(port), "tlab_retention_last_success_timestamp_seconds") >= started - 1
 
 
 def test_alerts_evaluator_counts_what_it_fires(stack, ingest, db, uid) -> None:

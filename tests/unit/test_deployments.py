@@ -15,7 +15,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from core.platform import MIGRATE, MQTT_PASSWORD, PG_OWNER_PASSWORD, PROCESSES, Media, Process
+from core.platform import (
+    MIGRATE,
+    MQTT_PASSWORD,
+    PG_OWNER_PASSWORD,
+    PROCESSES,
+    SCHEDULED,
+    Media,
+    Process,
+    ScheduledJob,
+)
 from core.settings import REPO_ROOT, Settings
 from deploy.render import COMPOSE, DEPLOY_DOC, K8S, render_all, stale
 from device_adapters.registry import BUILT_IN
@@ -174,3 +183,19 @@ def test_kubernetes_accepts_the_manifests() -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     for doc in k8s_documents():
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+@pytest.mark.parametrize("job", SCHEDULED, ids=lambda j: j.name)
+def test_k8s_runs_every_scheduled_job_as_a_cronjob(job: ScheduledJob) -> None:
+    """The retention purge must run even when every evidence worker is down: a CronJob runs the same command,
+    with the secrets and the media it needs, and never two at once."""
+    cronjobs = {d["metadata"]["name"]: d for d in k8s_documents() if d["kind"] == "CronJob"}
+    cron = cronjobs[f"tlab-{job.name}"]
+    assert cron["spec"]["schedule"] == job.schedule and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == list(job.command)
+    assert {e["name"] for e in container["env"]} == set(job.secrets)
+    assert ("volumeMounts" in container) == (job.media is not Media.NONE)
+    assert CliRunner().invoke(app, [*job.command, "--help"]).exit_code == 0
+    assert job.backstop_for in {p.name for p in PROCESSES}
