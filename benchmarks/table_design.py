@@ -61,7 +61,7 @@ def _messages(n: int, devices: int, seed: int) -> list[tuple[datetime, str, str,
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
     out = []
     for i in range(n):
-        device = f"bathy-{i % devices:02d}"
+        device = f"drone-{i % devices:02d}"  # as long as the drones' ids it stands for
         ts = t0 + timedelta(milliseconds=200 * (i // devices))
         out.append((ts, device, f"{device}-m{i // 5000}", tuple(round(rng.uniform(0, 100), 3) for _ in METRICS)))
     return out

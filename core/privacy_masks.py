@@ -17,7 +17,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.rows import tuple_row
 
-from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from device_adapters.masking import Point, Region, check_polygons
 
 WholeFrame = Literal["whole frame"]

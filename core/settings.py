@@ -98,8 +98,8 @@ class Settings(BaseSettings):
     mqtt_device_mount: str = Field(
         "devices/",
         pattern=r"^([A-Za-z0-9_-]+/)?$",
-        description="Mosquitto mount point of the device listeners: a device publishes ptipot/<id>/readings, the "
-        "platform sees devices/ptipot/<id>/readings. It keeps devices out of the platform's shared subscription "
+        description="Mosquitto mount point of the device listeners: a device publishes `<root>/<id>/...`, "
+        "the platform sees `devices/<root>/<id>/...`. It keeps devices out of the platform's shared subscription "
         "(Mosquitto's ACL file cannot refuse a subscription). Empty for a broker that enforces subscribe ACLs "
         "(EMQX, HiveMQ).",
     )

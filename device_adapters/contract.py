@@ -131,8 +131,8 @@ class MetricSpec:
 
 
 class DeviceAdapter(Protocol):
-    """One device family. ``topic_root`` is the first topic level it owns (``ptipot/...``);
-    ``topic_shapes`` are the topics its devices publish (``ptipot/<device_id>/readings``): the broker
+    """One device family. ``topic_root`` is the first topic level it owns (``garden/...``);
+    ``topic_shapes`` are the topics its devices publish (``garden/<device_id>/readings``): the broker
     lets a device publish on those (and its status topic) and nothing else."""
 
     family: str

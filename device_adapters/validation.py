@@ -129,7 +129,7 @@ def topic_pattern(shape: str) -> re.Pattern[str]:
 
 
 def topic_parts(topic: str, root: str, shape: str) -> list[str]:
-    """Split ``topic`` and check it has the documented shape, e.g. ``ptipot/<device_id>/readings``."""
+    """Split ``topic`` and check it has the documented shape, e.g. ``garden/<device_id>/readings``."""
     parts = topic.split("/")
     expected = shape.split("/")
     if len(parts) != len(expected) or parts[0] != root:

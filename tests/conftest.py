@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 
-# The suite runs with a fourth, throwaway family mounted by its one registration (tests/fixtures/families/
-# beehive): every list the platform derives from the registry (subscriptions, storage, migrations, the
-# reader policy, simulators, golden cases) must take it, in this process and in those the tests start.
-os.environ.setdefault("TLAB_EXTRA_FAMILIES", "tests.fixtures.families.beehive")
+# The suite runs with throwaway families mounted by their one registration (tests/fixtures/families/): beehive
+# scales (readings) and vigie street cameras (a second camera vendor: camera detections, personal images).
+# Every list the platform derives from the registry (subscriptions, storage, migrations, the reader policy,
+# simulators, golden cases) and every service that selects on a capability must take them, in this process
+# and in those the tests start.
+os.environ.setdefault("TLAB_EXTRA_FAMILIES", "tests.fixtures.families.beehive,tests.fixtures.families.vigie")
 import threading
 import time
 import uuid

@@ -1,11 +1,12 @@
-"""Bathy's pipe-inspection drone. Contract: README.md beside this file."""
+"""Bathy's pipe-inspection drone. Contract: README.md beside this file. It provides the pipe inspection
+(device_adapters/capabilities/pipe_inspection: its records, tables and storage) and the telemetry as readings."""
 
 from pathlib import Path
 
 from device_adapters.bathy.adapter import BathyAdapter
 from device_adapters.bathy.simulator import DroneMission
-from device_adapters.bathy.storage import STORAGE
 from device_adapters.capabilities import Capability
+from device_adapters.capabilities.pipe_inspection.storage import STORAGE
 from device_adapters.family import Family, Readers
 from device_adapters.simulation import SimOption, SimulatorSpec
 

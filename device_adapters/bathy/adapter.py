@@ -1,4 +1,5 @@
-"""Bathy Drone Solutions pipe-inspection drone. Contract: README.md beside this file."""
+"""Bathy Drone Solutions pipe-inspection drone: its wire format (README.md beside this file), decoded into the
+pipe-inspection capability's records (device_adapters/capabilities/pipe_inspection)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
-from device_adapters.bathy.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
+from device_adapters.capabilities.pipe_inspection.records import (
+    TELEMETRY_METRICS,
+    DroneFrame,
+    DroneTelemetry,
+    MissionEnd,
+    MissionStart,
+)
 from device_adapters.contract import Decoded, InboundMessage, MediaBlob, MetricSpec, Rejection
 from device_adapters.validation import (
     StrictPayload,
@@ -22,22 +29,6 @@ from device_adapters.validation import (
 
 MissionId = str
 MISSION_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-TABLE = DroneTelemetry.table
-METRICS = (
-    MetricSpec("chainage_m", TABLE, "chainage_m", "m", "Distance along the pipe from the start manhole"),
-    MetricSpec("speed_mps", TABLE, "speed_mps", "m/s", "Speed along the pipe"),
-    MetricSpec("heading_deg", TABLE, "heading_deg", "°", "Heading (0-360)"),
-    MetricSpec("pitch_deg", TABLE, "pitch_deg", "°", "Pitch"),
-    MetricSpec("roll_deg", TABLE, "roll_deg", "°", "Roll"),
-    MetricSpec("water_level_pct", TABLE, "water_level_pct", "%", "Water level as % of pipe diameter"),
-    MetricSpec("water_temp_c", TABLE, "water_temp_c", "°C", "Water temperature"),
-    MetricSpec("air_temp_c", TABLE, "air_temp_c", "°C", "Air temperature in the pipe"),
-    MetricSpec("h2s_ppm", TABLE, "h2s_ppm", "ppm", "Hydrogen sulphide"),
-    MetricSpec("ch4_pct_lel", TABLE, "ch4_pct_lel", "%LEL", "Methane, % of lower explosive limit"),
-    MetricSpec("o2_pct", TABLE, "o2_pct", "%", "Oxygen"),
-    MetricSpec("battery_pct", TABLE, "battery_pct", "%", "Battery charge"),
-    MetricSpec("rssi_dbm", TABLE, "rssi_dbm", "dBm", "Link received signal strength"),
-)
 
 
 class PipeSegment(StrictPayload):
@@ -115,7 +106,7 @@ class BathyAdapter:
     family = "bathy"
     topic_root = "bathy"
     topic_shapes: tuple[str, ...] = tuple(SHAPES.values())
-    metrics: tuple[MetricSpec, ...] = METRICS
+    metrics: tuple[MetricSpec, ...] = TELEMETRY_METRICS  # it fills in every column of the shared table
 
     def decode(self, message: InboundMessage) -> Decoded:
         levels = message.topic.split("/")

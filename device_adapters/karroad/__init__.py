@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from device_adapters.capabilities import Capability
+from device_adapters.capabilities.camera_detections.storage import STORAGE
 from device_adapters.family import Family, Readers
 from device_adapters.karroad.adapter import KarroadAdapter
 from device_adapters.karroad.frigate_sim import FrigateGateway
 from device_adapters.karroad.simulator import CameraFleet
-from device_adapters.karroad.storage import STORAGE
 from device_adapters.simulation import SimOption, SimulatorSpec
 
 SIMULATOR = SimulatorSpec(

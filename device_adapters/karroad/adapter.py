@@ -14,9 +14,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from device_adapters.capabilities.camera_detections import label_snapshot_shape
+from device_adapters.capabilities.camera_detections.records import CameraEvent, CameraSnapshot, LabelSnapshot
 from device_adapters.contract import Decoded, InboundMessage, MetricSpec, Rejection
 from device_adapters.karroad.frigate import CAMERA_NAME, LABEL, epoch, parse_event
-from device_adapters.karroad.records import CameraEvent, CameraSnapshot, LabelSnapshot
 from device_adapters.validation import (
     StrictPayload,
     Timestamp,
@@ -59,8 +60,9 @@ SHAPES = {
     "events": "karroad/<camera_id>/events",
     "snapshots": "karroad/<camera_id>/snapshots/<event_id>",
 }
-# a Frigate gateway's snapshot per camera and label (its topic_prefix is karroad/<gateway id>): retained
-FRIGATE_SNAPSHOT = "karroad/<gateway_id>/<camera_name>/<label>/snapshot"
+# a Frigate gateway's snapshot per camera and label (its topic_prefix is karroad/<gateway id>): retained, at the
+# camera capability's shape for label snapshots (the purge clears them from the broker by it)
+FRIGATE_SNAPSHOT = label_snapshot_shape("karroad")
 
 
 class KarroadAdapter:
@@ -121,6 +123,7 @@ class KarroadAdapter:
             end_time=None if body.end_time is None else check_time("end_time", body.end_time, message.received_at),
             stationary=body.stationary,
             has_snapshot=body.has_snapshot,
+            source=self.family,
         )
 
 

@@ -20,9 +20,9 @@ from datetime import datetime
 import cv2
 import numpy as np
 
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from device_adapters.contract import OutboundMessage
 from device_adapters.images import encode_jpeg
-from device_adapters.karroad.frigate import snapshot_region
 from device_adapters.karroad.render import HEIGHT, WIDTH, street_snapshot
 
 CYCLE_S = 360.0

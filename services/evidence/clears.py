@@ -1,12 +1,12 @@
 """Retained camera snapshots leave the broker when the platform stops keeping them (issue 19, item 4c).
 
-A Frigate gateway publishes its snapshots retained (``<prefix>/<camera>/<label>/snapshot``): the broker keeps
-the last one per topic in its persistence and hands it to every new subscriber, for ever. Once the platform
-has purged the image (retention), or no longer accepts the camera's data (unmapped, camera or gateway
-revoked), that copy must go too. The purge and the database's triggers (migration karroad_0008) queue the
-topics in ``retained_clears``; this module publishes an empty retained message on each (MQTT's way of
-deleting a retained message), which ingest receives and ignores, and forgets the topics the broker
-acknowledged.
+A camera gateway (a Frigate server) publishes its label snapshots retained (``<family>/<gateway>/<camera>/
+<label>/snapshot``, the camera capability's shape): the broker keeps the last one per topic in its persistence
+and hands it to every new subscriber, for ever. Once the platform has purged the image (retention), or no
+longer accepts the camera's data (unmapped, camera or gateway revoked), that copy must go too. The purge and
+the database's triggers (migration camera_detections_0009) queue the topics in ``retained_clears``; this
+module publishes an empty retained message on each (MQTT's way of deleting a retained message), which ingest
+receives and ignores, and forgets the topics the broker acknowledged.
 
 It logs in with the platform's account on the service listener (the one whose ACL writes under the device
 mount point, as ingest's own clears do: ``core/broker_credentials.py``), with a client id of its own, only

@@ -13,14 +13,16 @@ The copy fails closed (issue 19, item 3):
   box cannot be placed in it (no such object tracked when it was taken, a box outside the image, a crop that
   cannot be located) is blurred whole; so is a snapshot naming an event that is not stored (yet);
 - when the image gains a context (another camera or event names it, an event's box or span changes, a mask,
-  a detect size: triggers of migration karroad_0008) it is queued again and its copy withdrawn at once (the
-  API says ``pending``); the new copy blurs what the old one did plus what the new context adds (a box that
-  was right when the image was taken is never dropped because the object moved since); a copy that would
-  gain nothing is restored as it was. A copy made while the context changed under it is not recorded
-  (``media.context_version``).
+  a detect size: the camera capability's triggers, migration camera_detections_0009) it is queued again and
+  its copy withdrawn at once (the API says ``pending``); the new copy blurs what the old one did plus what the
+  new context adds (a box that was right when the image was taken is never dropped because the object moved
+  since); a copy that would gain nothing is restored as it was. A copy made while the context changed under
+  it is not recorded (``media.context_version``).
 
-Boxes are in the camera's detect pixels; a Frigate snapshot may be a crop of the frame around an object
-(``core/privacy_masks.image_region``): boxes and masks are mapped into it.
+Boxes are in the camera's detect pixels; a snapshot may be a crop of the frame around an object (as Frigate
+cuts them: ``device_adapters/capabilities/camera_detections/geometry.py``, ``core/privacy_masks.image_region``):
+boxes and masks are mapped into it. Every camera family's images are copied alike: they are in the capability's
+tables (``Capability.CAMERA_DETECTIONS``), whichever vendor sent them.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ from psycopg.types.json import Jsonb
 from core.errors import first_line
 from core.media_store import MediaStore, delete_if_unnamed
 from core.privacy_masks import WHOLE_FRAME, image_region, masks_of
-from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
+from device_adapters.capabilities.camera_detections.records import PRIVATE_LABELS
 from device_adapters.masking import WHOLE_IMAGE, Point, Region, polygons_in
 from services.evidence.privacy import Box, encode_copy, privacy_copy
 from services.evidence.retention import unreferenced_media
@@ -49,9 +52,6 @@ from services.evidence.retention import unreferenced_media
 logger = logging.getLogger(__name__)
 
 METHOD = "context+masks+boxes+haar-2026.12.06"
-# labels whose boxes are blurred: people and what carries a number plate (Frigate's and Karroad's names); the
-# database's evidence_private_labels() (migration 0027) lists the same, for its re-queue triggers
-PRIVATE_LABELS = ("person", "face", "car", "van", "truck", "bus", "motorcycle", "bicycle", "license_plate")
 SETTLE_S = 5.0  # an image is copied once it is this old: the events describing it have had time to arrive
 TIME_SLACK = "5 seconds"  # a box counts for an image taken within this of its event's span
 INSIDE = 0.5  # the subject's box must lie at least this much inside the image to be placed

@@ -11,11 +11,13 @@ One purge, in one transaction, at a given ``now`` (the caller's clock: a test mo
   4. media rows nothing refers to any more: no snapshot, no copy, nor any other table's foreign key to
      ``media`` (read from the catalog, so a table added later is respected); then their files, after the
      commit (a crash in between leaves files nothing names, never a row naming a missing file);
-  5. the cameras' dead letters older than the cut-off (their payloads are camera images too); the retained
-     snapshots of what went are queued for deletion from the broker (``retained_clears``, drained by
-     ``clears.py``: the broker keeps the last one of each topic for ever otherwise);
+  5. the dead letters of every family that provides personal images (``Capability.PERSONAL_IMAGES``) older
+     than the cut-off (their payloads are camera images too); the retained snapshots of what went are queued
+     for deletion from the broker (``retained_clears``, drained by ``clears.py``: the broker keeps the last
+     one of each topic for ever otherwise);
   6. the incidents whose evidence went get a timeline entry; the purge itself is one audit-log row.
-Incidents themselves stay (a case record: states, decisions, times; no image, no plate).
+Incidents themselves stay (a case record: states, decisions, times; no image, no plate). The tables are the
+camera capability's (``device_adapters/capabilities/camera_detections``): every camera family's data alike.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import psycopg
 from psycopg import sql
 
 from core.media_store import MediaStore, delete_if_unnamed
+from device_adapters.capabilities import Capability
+from device_adapters.registry import family_names, may_be_retained
 
 logger = logging.getLogger(__name__)
 ACTOR = "retention"
@@ -73,12 +77,15 @@ DELETE FROM dead_letters WHERE family = ANY(%(families)s) AND last_received_at <
 """
 # the broker still keeps the last retained snapshot of each (gateway, camera name, label): once nothing of that
 # topic is kept here any more (no snapshot of that camera and label, no letter on it), it goes from the broker
-# too (services/evidence/clears.py drains the queue)
+# too (services/evidence/clears.py drains the queue). The topic is the camera capability's label snapshot
+# shape under the gateway's family (<family>/<gateway>/<camera name>/<label>/snapshot: its topic root is its
+# name), as migration camera_detections_0009's triggers build it.
 CLEAR_RETAINED = """
 INSERT INTO retained_clears (topic, reason)
-SELECT DISTINCT format('karroad/%%s/%%s/%%s/snapshot', g.gateway_id, g.camera_name, p.label), 'retention'
+SELECT DISTINCT format('%%s/%%s/%%s/%%s/snapshot', gd.family, g.gateway_id, g.camera_name, p.label), 'retention'
 FROM unnest(%(devices)s::text[], %(labels)s::text[], %(gateways)s::text[]) AS p(device_id, label, gateway_id)
 JOIN gateway_cameras g ON g.gateway_id = p.gateway_id AND g.device_id = p.device_id
+JOIN devices gd ON gd.device_id = g.gateway_id
 WHERE NOT EXISTS (SELECT 1 FROM camera_label_snapshots l
                   WHERE l.device_id = p.device_id AND l.label = p.label AND l.gateway_id = p.gateway_id)
 UNION
@@ -134,10 +141,13 @@ def purge(
     now: datetime,
     days: int,
     *,
-    families: tuple[str, ...] = ("karroad",),
+    families: tuple[str, ...] | None = None,
     dry_run: bool = False,
 ) -> PurgeReport:
-    """Purge what is older than ``days`` before ``now`` (see the module's docstring)."""
+    """Purge what is older than ``days`` before ``now`` (see the module's docstring). ``families``: whose dead
+    letters go; by default every family that provides personal images (``Capability.PERSONAL_IMAGES``)."""
+    if families is None:
+        families = family_names(Capability.PERSONAL_IMAGES)
     report = PurgeReport(cutoff=now - timedelta(days=days), dry_run=dry_run)
     gone: list[str] = []
     try:
@@ -181,7 +191,7 @@ def _purge_rows(
             "devices": [r[1] for r in label_rows],
             "labels": [r[2] for r in label_rows],
             "gateways": [r[3] for r in label_rows],
-            "topics": sorted({t for t in letters if t.startswith("karroad/")}),
+            "topics": sorted({t for t in letters if may_be_retained(t)}),  # the SQL keeps the label snapshots
         },
     ).rowcount
     note = f"images and events older than {report.cutoff:%Y-%m-%d %H:%M} UTC purged (retention)"

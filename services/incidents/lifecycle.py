@@ -153,12 +153,17 @@ def reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: dat
 
 
 def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, since: str) -> None:
+    """The incident's domain event, under its camera's family (whichever camera family sent the events: the
+    alert rules select on it)."""
+    device = _one(conn, "SELECT family FROM devices WHERE device_id = %s", (s.device_id,))
+    if device is None:  # ingest registers a device in the batch that stores its first record: never here
+        raise LookupError(f"incident {incident}: camera {s.device_id!r} is not registered")
     raise_event(
         conn,
         type=EVENT_TYPE,
         key=f"incident:{incident}",
         device_id=s.device_id,
-        family="karroad",
+        family=device["family"],
         occurred_at=at,
         summary=f"{s.label} left in {s.zone or 'view'} {since} (incident {incident})",
         attributes={"incident_id": incident, "label": s.label, "zone": s.zone, "context": list(s.context)},

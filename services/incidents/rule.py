@@ -49,8 +49,9 @@ class Policy:
 
 def zones_of(current: Sequence[str], entered: Sequence[str], zone: str | None) -> tuple[str, ...]:
     """The zones a track counts as in: where it is now; for one that has left them or ended (Frigate then
-    sends no current zone), the zones it entered; for Karroad's native events, their one zone. (Current zones
-    alone lost the van that drove off before the couch was suspected: no context, seen on ./lab run.)"""
+    sends no current zone), the zones it entered; for a camera that names one zone per event, that zone.
+    (Current zones alone lost the van that drove off before the couch was suspected: no context, seen on
+    ./lab run.)"""
     return tuple(current) or tuple(entered) or ((zone,) if zone else ())
 
 

@@ -28,8 +28,11 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
             "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
             "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
             "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-            "o.best_frame_time, o.created_at, m.device_id, o.provisional "
-            "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id WHERE o.id = %s",
+            "o.best_frame_time, o.created_at, o.provisional, coalesce(m.device_id, f.device_id) AS device_id, "
+            "coalesce(d.family, f.family) AS family "
+            "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id "
+            "LEFT JOIN media f ON f.sha256 = o.best_frame_sha256 "
+            "LEFT JOIN devices d ON d.device_id = coalesce(m.device_id, f.device_id) WHERE o.id = %s",
             (observation_id,),
         )
         .fetchone()
@@ -59,7 +62,7 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         type=EVENT_TYPE,
         key=key,
         device_id=device or "unknown",
-        family="bathy",
+        family=row["family"] or "unknown",  # the drone's, whichever family flies the pipe (never named here)
         occurred_at=seen_at or created,
         summary=f"{code} of grade {grade} at {chainage:.1f} m, {clock_from}-{clock_to} o'clock (mission {mission})",
         attributes={

@@ -130,7 +130,7 @@ def regroup(
             ).fetchone()
             kept.add(_values(row, 1)[0])
             counts["inserted"] += 1
-            _annotate(conn, media, _values(row, 1)[0], obs, sha, mission_id)
+            _annotate(conn, media, _values(row, 1)[0], obs, sha)
             sync_event(conn, _values(row, 1)[0])
             continue
         kept.add(match["id"])
@@ -148,7 +148,7 @@ def regroup(
         )
         if cur.rowcount:
             counts["updated"] += 1
-            _annotate(conn, media, match["id"], obs, sha, mission_id)
+            _annotate(conn, media, match["id"], obs, sha)
             sync_event(conn, match["id"])
     for s in pool:
         if s["id"] not in kept and s["state"] == "automatic":  # what a person reviewed stays as reviewed
@@ -205,9 +205,10 @@ def _annotate(
     observation_id: int,
     obs: Observation,
     sha: str,
-    mission_id: str,
 ) -> None:
-    """Draw the observation's region on a copy of its best frame and keep it as a medium of the drone."""
+    """Draw the observation's region on a copy of its best frame and keep it as a medium of the drone that
+    sent the frame: its family and device from the frame's own media row (whichever family flew the mission),
+    so the copy is read by the roles that read the frame, and is as personal as the frame."""
     path = media.open(sha) if media is not None else None
     if media is None or path is None:
         return
@@ -221,10 +222,10 @@ def _annotate(
     data, digest, width, height = drawn
     media.put(digest, data)  # the file first: a crash before COMMIT leaves a file, never a row without one
     conn.execute(
-        "INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id) "
-        "SELECT %s, 'image/jpeg', %s, %s, %s, 'bathy', device_id FROM missions WHERE mission_id = %s "
-        "ON CONFLICT (sha256) DO NOTHING",
-        (digest, len(data), width, height, mission_id),
+        "INSERT INTO media (sha256, content_type, size_bytes, width, height, family, device_id, personal, "
+        "copy_pending) SELECT %s, 'image/jpeg', %s, %s, %s, family, device_id, personal, personal FROM media "
+        "WHERE sha256 = %s ON CONFLICT (sha256) DO NOTHING",
+        (digest, len(data), width, height, sha),
     )
     conn.execute("UPDATE observations SET annotated_sha256 = %s WHERE id = %s", (digest, observation_id))
 

@@ -25,7 +25,7 @@ import pytest
 from core.gateways import map_camera
 from core.media_store import MediaStore
 from core.privacy_masks import set_masks
-from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from device_adapters.masking import black_out
 from services.evidence.copies import claim, pending
 from services.evidence.retention import purge
@@ -406,7 +406,7 @@ def test_an_image_the_copy_fails_on_is_recorded_not_retried_for_ever(stack, inge
 
 
 def test_a_failing_purge_does_not_stop_the_copies(stack, ingest, db, uid, monkeypatch) -> None:
-    import services.evidence.worker as worker_module
+    import services.evidence.purge_runs as purge_runs
 
     camera = f"pf{uid}"
     keyring(stack).ensure({camera: "karroad"})
@@ -416,7 +416,7 @@ def test_a_failing_purge_does_not_stop_the_copies(stack, ingest, db, uid, monkey
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the purge")
 
-    monkeypatch.setattr(worker_module, "purge", broken)
+    monkeypatch.setattr(purge_runs, "purge", broken)
     worker = EvidenceWorker(stack, settle_s=0)
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         while worker._cycle(conn):  # the first cycle runs the (failing) purge, then copies

@@ -27,7 +27,7 @@ from core.device_registry import revoke
 from core.gateways import map_camera, unmap_camera
 from core.media_store import MediaStore
 from core.privacy_masks import set_masks
-from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from services.evidence.clears import drain_clears
 from services.evidence.retention import purge
 from services.evidence.worker import EvidenceWorker

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from device_adapters.capabilities.camera_detections.records import CameraEvent, LabelSnapshot
 from device_adapters.contract import InboundMessage
 from device_adapters.karroad.frigate_sim import CYCLE_S, FrigateGateway
-from device_adapters.karroad.records import CameraEvent, LabelSnapshot
 from device_adapters.registry import decode
 from services.incidents.rule import Track, suspicions, zones_of
 

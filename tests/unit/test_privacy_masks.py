@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.settings import Settings
-from device_adapters.karroad.frigate import snapshot_region
+from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from device_adapters.masking import MaskError, black_out, mask_jpeg, parse_polygon, polygons_in
 from device_adapters.validation import jpeg_blob
 from services.evidence.copies import _to_image

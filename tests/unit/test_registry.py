@@ -25,11 +25,18 @@ def test_topic_filters_cover_each_family() -> None:
 
 
 def test_each_family_declares_its_tables_readers_and_simulator() -> None:
+    from core.migrate import CAPABILITIES_DIR
     from services.auth.roles import Role
 
     for family in FAMILIES:
-        assert family.migrations.is_dir() and list(family.migrations.glob(f"{family.name}_*.sql")), family.name
         assert family.tables, f"{family.name} stores nothing"
+        # its tables are its own migrations' (<family>_NNNN_...) or those of a capability it provides
+        own = sorted(family.migrations.glob("*.sql")) if family.migrations.is_dir() else []
+        assert all(m.name.startswith(f"{family.name}_") for m in own), family.name
+        shared = [m for c in family.provides for m in sorted((CAPABILITIES_DIR / c.value / "migrations").glob("*.sql"))]
+        created = "".join(m.read_text() for m in own + shared)
+        for table in family.tables:
+            assert f"CREATE TABLE IF NOT EXISTS {table} (" in created, f"{family.name}: no migration creates {table}"
         for role in family.readers.roles:
             assert role == "*" or Role(role), f"{family.name}: unknown role {role!r}"
         assert family.simulator is None or family.simulator.device_families(1), family.name
@@ -63,7 +70,7 @@ def test_the_fixture_family_wrote_no_sql_by_hand() -> None:
 
 
 def test_latest_state_upserts_only_a_newer_state_of_the_same_device() -> None:
-    from device_adapters.karroad.records import CameraEvent
+    from device_adapters.capabilities.camera_detections.records import CameraEvent
     from device_adapters.storage import latest_state
 
     sql = latest_state(CameraEvent, key="event_id", version="updated_at").sql

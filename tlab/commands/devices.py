@@ -9,6 +9,15 @@ import typer
 from core.settings import Settings
 from tlab.commands import load_settings
 
+
+def _family_help() -> str:
+    """The registered families, from the registry (a family added there is offered here with no edit)."""
+    from device_adapters.registry import FAMILIES
+
+    names = [f.name for f in FAMILIES]
+    return f"{', '.join(names[:-1])} or {names[-1]}." if len(names) > 1 else f"{names[0]}."
+
+
 devices_app = typer.Typer(help="Device provisioning: MQTT credentials from the registry.", no_args_is_help=True)
 
 
@@ -18,21 +27,20 @@ def _registry_change(change: Any) -> Any:
     broker-credentials``, run by ``./lab run``); with no owner running, the files are written here. If the
     broker has not confirmed within TLAB_MQTT_CREDENTIALS_WAIT_S, stderr says so (stdout keeps only what
     was asked for, so ``PW=$(…)`` still gets the password)."""
-    import psycopg
-
     from core.broker_credentials import sync_once, wait_applied
+    from core.db import connect
     from core.device_registry import Credentials, RegistryError
     from deploy import broker_probe  # noqa: F401 - the writer confirms the reload with a login
 
     settings = load_settings()
     try:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        with connect(settings.database_url) as conn:
             result = change(conn)
     except RegistryError as exc:
         raise typer.BadParameter(str(exc)) from exc
     sync_once(settings)
     generation = result.generation if isinstance(result, Credentials) else int(result)
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+    with connect(settings.database_url) as conn:
         ready = wait_applied(conn, generation, settings.mqtt_credentials_wait_s)
     if not ready:
         typer.echo(
@@ -70,7 +78,7 @@ def _print_credentials(creds: Any, settings: Settings, password_only: bool = Fal
 @devices_app.command("provision")
 def devices_provision(
     device_id: Annotated[str, typer.Argument(help="The device's id (its topic level).")],
-    family: Annotated[str, typer.Option(help="ptipot, bathy or karroad.")],
+    family: Annotated[str, typer.Option(help=_family_help())],
     pilot: Annotated[str | None, typer.Option(help="The laureate company.")] = None,
     location: Annotated[str | None, typer.Option(help="Where it is installed.")] = None,
     description: Annotated[str | None, typer.Option()] = None,
@@ -125,8 +133,7 @@ def devices_map_camera(
 ) -> None:
     """Say which registered camera a gateway's camera name is (a gateway's message about a name not
     mapped is dead-lettered: unknown_camera)."""
-    import psycopg
-
+    from core.db import connect
     from core.gateways import GatewayError, map_camera
 
     size = None
@@ -137,7 +144,7 @@ def devices_map_camera(
         except ValueError as exc:
             raise typer.BadParameter(f"--detect {detect!r}: WIDTHxHEIGHT, e.g. 1280x720") from exc
     try:
-        with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+        with connect(load_settings().database_url) as conn:
             mapped = map_camera(conn, gateway_id, camera_name, device_id, size)
     except GatewayError as exc:
         raise typer.BadParameter(str(exc)) from exc
@@ -151,11 +158,10 @@ def devices_unmap_camera(
 ) -> None:
     """Stop accepting a gateway's camera name: its messages are dead-lettered from now on (unknown_camera),
     and the snapshots the broker keeps retained under that name are deleted by `tlab evidence`."""
-    import psycopg
-
+    from core.db import connect
     from core.gateways import unmap_camera
 
-    with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+    with connect(load_settings().database_url) as conn:
         if not unmap_camera(conn, gateway_id, camera_name):
             raise typer.BadParameter(f"{gateway_id!r} has no camera named {camera_name!r}")
     typer.echo(f"{gateway_id}: {camera_name} unmapped")
@@ -175,12 +181,11 @@ def devices_mask(
 ) -> None:
     """Privacy masks (private windows, gardens): blacked out of every image the camera sends from now on,
     before it is stored. Without options, shows the camera's masks."""
-    import psycopg
-
+    from core.db import connect
     from core.privacy_masks import masks_of, set_masks
     from device_adapters.masking import MaskError, parse_polygon
 
-    with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+    with connect(load_settings().database_url) as conn:
         if polygon or clear:
             try:
                 polygons = [] if clear else [parse_polygon(p) for p in polygon or []]
@@ -195,11 +200,10 @@ def devices_mask(
 @devices_app.command("cameras")
 def devices_cameras(gateway_id: str) -> None:
     """The cameras a gateway speaks for."""
-    import psycopg
-
+    from core.db import connect
     from core.gateways import cameras_of
 
-    with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+    with connect(load_settings().database_url) as conn:
         for c in cameras_of(conn, gateway_id):
             size = f"  {c.detect_width}x{c.detect_height}" if c.detect_width else ""
             typer.echo(f"{c.camera_name} -> {c.device_id}{size}")

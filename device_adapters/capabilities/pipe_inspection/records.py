@@ -1,4 +1,6 @@
-"""Bathy's records: missions (a pipe segment flown), telemetry along it, video frames."""
+"""The records of a pipe inspection, whichever drone flew it: missions (a pipe segment flown), telemetry
+along it, video frames. A family providing ``Capability.PIPE_INSPECTION`` decodes its own wire format into
+these (README.md beside this file); the pipe vision, the observations and the reports read their tables."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from device_adapters.contract import MetricSpec
 from device_adapters.storage import Owned
 
 MISSION = Owned("missions", "mission_id", "mission")
@@ -71,3 +74,23 @@ class DroneFrame:
     chainage_m: float
     media_sha256: str
     seq: int | None = None
+
+
+# The telemetry table's columns as readings (the readings API, the alert rules): they describe the shared
+# table, so they live with it; a family whose drone measures less declares the subset it fills in.
+_TABLE = DroneTelemetry.table
+TELEMETRY_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("chainage_m", _TABLE, "chainage_m", "m", "Distance along the pipe from the start manhole"),
+    MetricSpec("speed_mps", _TABLE, "speed_mps", "m/s", "Speed along the pipe"),
+    MetricSpec("heading_deg", _TABLE, "heading_deg", "°", "Heading (0-360)"),
+    MetricSpec("pitch_deg", _TABLE, "pitch_deg", "°", "Pitch"),
+    MetricSpec("roll_deg", _TABLE, "roll_deg", "°", "Roll"),
+    MetricSpec("water_level_pct", _TABLE, "water_level_pct", "%", "Water level as % of pipe diameter"),
+    MetricSpec("water_temp_c", _TABLE, "water_temp_c", "°C", "Water temperature"),
+    MetricSpec("air_temp_c", _TABLE, "air_temp_c", "°C", "Air temperature in the pipe"),
+    MetricSpec("h2s_ppm", _TABLE, "h2s_ppm", "ppm", "Hydrogen sulphide"),
+    MetricSpec("ch4_pct_lel", _TABLE, "ch4_pct_lel", "%LEL", "Methane, % of lower explosive limit"),
+    MetricSpec("o2_pct", _TABLE, "o2_pct", "%", "Oxygen"),
+    MetricSpec("battery_pct", _TABLE, "battery_pct", "%", "Battery charge"),
+    MetricSpec("rssi_dbm", _TABLE, "rssi_dbm", "dBm", "Link received signal strength"),
+)

@@ -1,8 +1,10 @@
-"""Bathy's storage: telemetry and frames are series; a mission is state merged from its start and end."""
+"""How a pipe inspection is stored, whichever drone flew it: telemetry and frames are series; a mission is
+state merged from its start and end. A family providing ``Capability.PIPE_INSPECTION`` stores its records
+with ``STORAGE`` (its ``Family.storage``), into the tables of ``migrations/`` beside this file."""
 
 from __future__ import annotations
 
-from device_adapters.bathy.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
+from device_adapters.capabilities.pipe_inspection.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
 from device_adapters.storage import StorageSpec, Upsert, time_series
 
 # A mission row may be created by its end message if that arrives first (late or out-of-order data);

@@ -1,7 +1,8 @@
 """Pipe observations found by the vision worker (docs/vision.md), and their review by a person.
 
-Readable by the drone family's readers (pipe maps are sensitive infrastructure: admin, operator,
-sanitation); reviewed by sanitation and operator (and admin). A review is recorded with who and when;
+Readable by the roles every family providing the pipe inspection lets read (``capability_readers``: pipe
+maps are sensitive infrastructure: admin, operator, sanitation); reviewed by sanitation and operator (and
+admin). A review is recorded with who and when;
 rejected and recoded observations are kept and counted: they are the vision's production precision.
 """
 
