@@ -46,6 +46,10 @@ class Family:
     provides: frozenset[Capability] = frozenset()
 
     def __post_init__(self) -> None:
+        # the services build a family's topics from its name (a gateway's retained snapshots: migration
+        # camera_detections_0009), so the name is the first topic level
+        if self.adapter.topic_root != self.adapter.family:
+            raise ValueError(f"family {self.name!r}: its topic root must be its name, not {self.adapter.topic_root!r}")
         if self.adapter.metrics and Capability.READINGS not in self.provides:
             raise ValueError(f"family {self.name!r} declares metrics: it provides Capability.READINGS")
 

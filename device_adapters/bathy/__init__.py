@@ -50,7 +50,6 @@ FAMILY = Family(
     folder=Path(__file__).parent,
     provides=frozenset({Capability.PIPE_INSPECTION, Capability.READINGS}),
     simulator=SIMULATOR,
-    api=f"{__name__}.api",
 )
 
 __all__ = ["FAMILY", "BathyAdapter"]

@@ -40,4 +40,11 @@ DESCRIPTIONS: dict[Capability, str] = {
     Capability.PERSONAL_IMAGES: "images that may show people (privacy copies, police-only originals, retention)",
 }
 
-__all__ = ["DESCRIPTIONS", "Capability"]
+# The capabilities' own HTTP routes (``routes(kit) -> APIRouter``, as a family's ``api``), by module name:
+# mounted once by the API while some family provides the capability, whatever families provide it.
+API_MODULES: dict[Capability, str] = {
+    Capability.PIPE_INSPECTION: f"{__name__}.pipe_inspection.api",
+    Capability.CAMERA_DETECTIONS: f"{__name__}.camera_detections.api",
+}
+
+__all__ = ["API_MODULES", "DESCRIPTIONS", "Capability"]

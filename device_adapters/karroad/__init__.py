@@ -50,7 +50,6 @@ FAMILY = Family(
     folder=Path(__file__).parent,
     provides=frozenset({Capability.CAMERA_DETECTIONS, Capability.PERSONAL_IMAGES}),
     simulator=SIMULATOR,
-    api=f"{__name__}.api",
 )
 
 __all__ = ["FAMILY", "KarroadAdapter"]

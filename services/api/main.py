@@ -22,7 +22,7 @@ from core.migrate import SchemaBehind, require_current_schema
 from core.settings import Settings
 from services.api.audit import audit_middleware
 from services.api.deps import authorize, storable_parameters
-from services.api.family_routes import FAMILY_ROUTERS
+from services.api.family_routes import CAPABILITY_ROUTERS, FAMILY_ROUTERS
 from services.api.guard import Guard, too_large
 from services.api.limits import STATEMENT_TIMEOUT_S
 from services.api.metrics import install as install_metrics
@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
     ):
         v1.include_router(module.router)
+    for _capability, router in CAPABILITY_ROUTERS:  # each provided capability's routes, once
+        v1.include_router(router)
     for _family, router in FAMILY_ROUTERS:  # each family's own routes, from its folder
         v1.include_router(router)
     v1.add_api_route(

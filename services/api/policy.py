@@ -1,5 +1,6 @@
-"""The API's whole access policy: the platform's routes (``services/auth/policy.py``) and the routes each
-family mounts from its folder (``services/api/family_routes.py``), which its readers may call.
+"""The API's whole access policy: the platform's routes (``services/auth/policy.py``), the capabilities'
+routes (the roles every providing family lets read) and the routes each family mounts from its folder
+(``services/api/family_routes.py``), which its readers may call.
 
 Composed here, where the family routers are built, so that ``services.auth`` needs nothing of the web
 layer; the authorisation dependency, the guard, ``tlab policy`` and the tests read this one table.
@@ -7,10 +8,12 @@ layer; the authorisation dependency, the guard, ``tlab policy`` and the tests re
 
 from __future__ import annotations
 
-from services.api.family_routes import family_of_routes
-from services.auth.policy import PLATFORM_POLICIES, UNDECLARED, Policy, PolicyTable
+from services.api.family_routes import capability_of_routes, family_of_routes
+from services.auth.policy import PLATFORM_POLICIES, UNDECLARED, Policy, PolicyTable, capability_readers
 
-TABLE = PolicyTable(PLATFORM_POLICIES, family_of_routes())
+# a capability's routes: the roles every family that provides it lets read
+CAPABILITY_POLICIES = {route: capability_readers(cap) for route, cap in capability_of_routes().items()}
+TABLE = PolicyTable({**PLATFORM_POLICIES, **CAPABILITY_POLICIES}, family_of_routes())
 POLICIES: dict[tuple[str, str], Policy] = TABLE.policies
 policy_for = TABLE.policy_for
 match_request = TABLE.match_request

@@ -174,8 +174,12 @@ def test_a_second_camera_family_gets_incidents_privacy_copies_masks_and_retentio
     changed[black_out(np.full_like(original, 255), [WINDOW]).max(axis=2) == 0] = False
     assert not changed.any(), "the copy differs outside the person's box and the mask"
 
-    # the built-in camera family's own routes serve its own devices' events only (their readers are its own)
-    assert api.get(f"/v1/camera-events/{couch}").status_code == 404
+    # the camera capability's routes serve every camera family's events, the snapshot as its privacy copy
+    listed = api.get("/v1/camera-events", params={"device_id": camera}, headers=cleanliness)
+    assert listed.status_code == 200, listed.text
+    assert couch in {e["event_id"] for e in listed.json()["items"]}
+    detail = api.get(f"/v1/camera-events/{couch}", headers=cleanliness).json()
+    assert detail["source"] == "vigie" and [s["media_url"] for s in detail["snapshots"]] == [f"/v1/media/{copy_sha}"]
 
     # the original: refused to cleanliness (the copy's address in the answer), served to police via the incident
     refused = api.get(f"/v1/media/{original_sha}", headers=cleanliness)

@@ -1,10 +1,9 @@
 # mypy: disable-error-code="valid-type,attr-defined"
 # (the routes are annotated with the kit's types, which FastAPI reads at run time and mypy cannot follow)
-"""Karroad's own API routes: detection events of its cameras (and of the Frigate gateways logged in as
-karroad devices), with their snapshots. Mounted by the API from ``Family.api``; readable by the family's
-readers (camera data is personal data: audited). The events' tables are the camera capability's, shared with
-every camera family: these routes serve karroad's devices' events only (another camera family's readers may
-be others).
+"""The camera capability's API routes: detection events of every camera family's cameras (and of the
+Frigate gateways logged in as camera devices), with their snapshots. Mounted once by the API
+(``capabilities.API_MODULES``) while a family provides camera detections; readable by the roles every such
+family lets read (``capability_readers``: camera data is personal data, audited).
 
 No ``from __future__ import annotations`` here: the routes are defined inside ``routes(kit)`` and FastAPI
 reads their annotations, which name the kit's types.
@@ -65,8 +64,6 @@ LEFT JOIN evidence_copies c ON c.original_sha256 = i.media_sha256
 WHERE i.event_id = %(e)s ORDER BY i.time
 """
 LIST_KEY = ("start_time", "event_id")  # the list's order, unique: its keyset
-# this family's devices only (a semi-join on the devices' primary key, row by row down the list's index)
-OWN = "EXISTS (SELECT 1 FROM devices d WHERE d.device_id = camera_events.device_id AND d.family = 'karroad')"
 
 
 def routes(kit: ApiKit) -> APIRouter:
@@ -91,9 +88,9 @@ def routes(kit: ApiKit) -> APIRouter:
         filters = [("device_id = %(d)s", device_id), ("label = %(l)s", label), ("zone = %(z)s", zone)]
         where = sql.SQL("").join(sql.SQL(f" AND {f}") for f, v in filters if v is not None)
         query = sql.SQL(
-            "SELECT {columns} FROM camera_events WHERE start_time >= %(start)s AND start_time < %(end)s AND {own}"
+            "SELECT {columns} FROM camera_events WHERE start_time >= %(start)s AND start_time < %(end)s"
             "{where}{keyset} ORDER BY start_time DESC, event_id DESC LIMIT %(limit)s OFFSET %(offset)s"
-        ).format(columns=sql.SQL(EVENT_COLUMNS), own=sql.SQL(OWN), where=where, keyset=keyset)
+        ).format(columns=sql.SQL(EVENT_COLUMNS), where=where, keyset=keyset)
         params = {"start": start, "end": end, "d": device_id, "l": label, "z": zone, "limit": limit, "offset": offset}
         rows = conn.execute(query, {**params, **key_params}).fetchall()
         items = [CameraEvent(**r) for r in rows]
@@ -101,9 +98,7 @@ def routes(kit: ApiKit) -> APIRouter:
 
     @router.get("/{event_id}", summary="One event with its snapshots")
     def get_event(conn: Conn, event_id: str) -> CameraEventDetail:
-        row = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE event_id = %s AND {OWN}", (event_id,)
-        ).fetchone()
+        row = conn.execute(f"SELECT {EVENT_COLUMNS} FROM camera_events WHERE event_id = %s", (event_id,)).fetchone()
         if row is None:
             raise kit.not_found(f"camera event {event_id!r}")
         snaps = conn.execute(SNAPSHOTS, {"e": event_id}).fetchall()

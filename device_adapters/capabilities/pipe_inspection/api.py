@@ -1,7 +1,9 @@
 # mypy: disable-error-code="valid-type,attr-defined"
 # (the routes are annotated with the kit's types, which FastAPI reads at run time and mypy cannot follow)
-"""Bathy's own API routes: missions (a pipe segment flown) with their telemetry along the pipe and their
-video frames. Mounted by the API from ``Family.api``; readable by the family's readers.
+"""The pipe-inspection capability's API routes: missions (a pipe segment flown, by any inspection-drone
+family) with their telemetry along the pipe and their video frames. Mounted once by the API
+(``capabilities.API_MODULES``) while a family provides pipe inspection; readable by the roles every such
+family lets read (``capability_readers``).
 
 No ``from __future__ import annotations`` here: the routes are defined inside ``routes(kit)`` and FastAPI
 reads their annotations, which name the kit's types.
