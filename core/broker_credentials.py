@@ -40,8 +40,8 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 
+from core.db import connect, scalar
 from core.device_registry import (
     CREDENTIALS_CHANNEL,
     MOSQUITTO_HASH,
@@ -210,8 +210,7 @@ class BrokerCredentials:
 def _generation(conn: psycopg.Connection[Any]) -> int:
     """The registry's credential generation, read *before* the devices: every change that carries a
     generation up to it has committed, so the devices read next include it."""
-    row = conn.cursor(row_factory=tuple_row).execute("SELECT generation FROM broker_credentials_state").fetchone()
-    return int(row[0]) if row else 0
+    return int(scalar(conn, "SELECT generation FROM broker_credentials_state") or 0)
 
 
 def _record_applied(conn: psycopg.Connection[Any], generation: int) -> None:
@@ -234,26 +233,22 @@ def apply(files: BrokerCredentials, conn: psycopg.Connection[Any]) -> bool:
 
 def owner_running(conn: psycopg.Connection[Any]) -> bool:
     """Whether a ``tlab broker-credentials`` holds the files' lock (in this database)."""
-    row = (
-        conn.cursor(row_factory=tuple_row)
-        .execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 1",
-            (OWNER_LOCK >> 32, OWNER_LOCK & 0xFFFFFFFF),
-        )
-        .fetchone()
+    held = scalar(
+        conn,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND objsubid = 1",
+        (OWNER_LOCK >> 32, OWNER_LOCK & 0xFFFFFFFF),
     )
-    return bool(row and row[0])
+    return bool(held)
 
 
 def wait_applied(conn: psycopg.Connection[Any], generation: int, timeout: float) -> bool:
     """Wait (at most ``timeout`` s) until the broker has taken the registry's ``generation``. Returns
     at once with False when no owner runs: nobody would apply it (``tlab devices sync-broker`` does)."""
     deadline = time.monotonic() + timeout
-    cur = conn.cursor(row_factory=tuple_row)
     while True:
-        row = cur.execute("SELECT generation FROM broker_credentials_applied").fetchone()
-        if row and int(row[0]) >= generation:
+        applied = scalar(conn, "SELECT generation FROM broker_credentials_applied")
+        if applied is not None and int(applied) >= generation:
             return True
         if time.monotonic() > deadline or not owner_running(conn):
             return False
@@ -263,9 +258,8 @@ def wait_applied(conn: psycopg.Connection[Any], generation: int, timeout: float)
 def sync_once(settings: Settings) -> bool:
     """Write the files from the registry now, unless the owner runs (it holds the lock and has the change
     already, through its notification). Returns whether this call wrote them."""
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
-        if not (row and row[0]):
+    with connect(settings.database_url) as conn:
+        if not scalar(conn, "SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)):
             return False
         try:
             apply(BrokerCredentials(settings), conn)
@@ -310,10 +304,7 @@ class BrokerCredentialsOwner:
         """Once per connection: wait for the lock (another owner runs: stand by), then write the files, so
         a change made while nobody listened is not missed."""
         while not stop.is_set():
-            row = (
-                conn.cursor(row_factory=tuple_row).execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
-            )
-            if row and row[0]:
+            if scalar(conn, "SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)):
                 self._write(conn)
                 return
             stop.wait(2.0)

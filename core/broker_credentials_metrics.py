@@ -17,6 +17,7 @@ import psycopg
 from prometheus_client.core import GaugeMetricFamily
 
 from core.broker_credentials import OWNER_LOCK, BrokerCredentialsOwner
+from core.db import scalar
 from core.errors import first_line
 from core.worker_metrics import Health, Heartbeat, WorkerMetrics, bounded_query, counter
 
@@ -47,12 +48,12 @@ def broker_credentials_metrics(owner: BrokerCredentialsOwner) -> WorkerMetrics:
         try:
             held = bounded_query(
                 owner.settings.database_url,
-                lambda conn: conn.execute(LOCK_HELD, (OWNER_LOCK >> 32, OWNER_LOCK & 0xFFFFFFFF)).fetchone(),
+                lambda conn: scalar(conn, LOCK_HELD, (OWNER_LOCK >> 32, OWNER_LOCK & 0xFFFFFFFF)),
             )
         except psycopg.Error as exc:
             detail["error"] = first_line(exc)
             return Health("database_unavailable", False, detail)
-        if held and held[0]:
+        if held:
             return Health("standby", True, detail)
         return Health("not_owning", False, detail)
 

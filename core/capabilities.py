@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
+
+from core.db import scalar
 
 
 @dataclass(frozen=True)
@@ -30,16 +31,15 @@ class DatabaseCapabilities:
 
 
 def detect(conn: psycopg.Connection[Any]) -> DatabaseCapabilities:
-    cur = conn.cursor(row_factory=tuple_row)
-    pg_version = cur.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-    row = cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-    if row is None:
+    pg_version = scalar(conn, "SHOW server_version")
+    timescaledb = scalar(conn, "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+    if timescaledb is None:
         return DatabaseCapabilities(pg_version, None, None, False, False, False, False)
-    license_ = cur.execute("SELECT current_setting('timescaledb.license', true)").fetchone()[0]  # type: ignore[index]
+    license_ = scalar(conn, "SELECT current_setting('timescaledb.license', true)")
     tsl = license_ == "timescale"
     return DatabaseCapabilities(
         postgres_version=pg_version,
-        timescaledb_version=row[0],
+        timescaledb_version=timescaledb,
         timescaledb_license=license_,
         hypertables=True,
         compression=tsl,

@@ -1,11 +1,14 @@
-"""Database access for services: one psycopg connection pool per process, rows as dicts."""
+"""Database access: every connection of the platform is opened here (``connect``, or the API's pool), and
+its rows are dicts (``row["column"]``), whoever opened it: a function that takes a connection knows what it
+reads. A single value is read with ``scalar``."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import DictRow, dict_row, scalar_row
 from psycopg_pool import ConnectionPool
 
 # The API's queries are parameter-sensitive: a time range decides which chunks a hypertable query reads
@@ -14,6 +17,28 @@ from psycopg_pool import ConnectionPool
 # the list benchmark, page 1 of a bucketed readings query went from 5 to 25 ms once a deep page had been
 # asked on the same connection. Custom plans keep the parse saved and plan with the real values.
 API_SESSION_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+
+
+def connect(database_url: str, *, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[DictRow]:
+    """A connection whose rows are dicts, in autocommit unless told (a statement commits on its own; a
+    ``with conn.transaction()`` block is one transaction). ``kwargs`` are psycopg's: ``connect_timeout``,
+    ``options``, ``application_name``..."""
+    return psycopg.connect(database_url, autocommit=autocommit, row_factory=dict_row, **kwargs)
+
+
+def legacy_tuple_connect(database_url: str, **kwargs: Any) -> psycopg.Connection[tuple[Any, ...]]:
+    """TRANSITIONAL (issue 20 item 5, until its second pass): tuple rows, only for the code of the services
+    that still read rows by position (services/vision, services/evidence, services/incidents: their workers'
+    loops in core/listening.py and core/worker_metrics.py, and ``tlab retention purge``). Goes once they
+    read dicts."""
+    return psycopg.connect(database_url, autocommit=True, **kwargs)
+
+
+def scalar(conn: psycopg.Connection[Any], query: QueryNoTemplate, params: Params | None = None) -> Any:
+    """The first column of the first row of ``query`` (a count, a lock taken or not, an id ``RETURNING``);
+    None when it returns no row. A single value has no column name worth writing, hence its own cursor."""
+    with conn.cursor(row_factory=scalar_row) as cur:
+        return cur.execute(query, params).fetchone()
 
 
 def create_pool(

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row, tuple_row
 from psycopg.types.json import Jsonb
 
+from core.db import connect, scalar
 from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
 
@@ -77,10 +77,9 @@ MOSQUITTO_HASH = re.compile(r"\$7\$[0-9]{1,9}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+
 def _notify_broker(conn: psycopg.Connection[Any], device_id: str) -> int:
     """Move the registry's generation on (the row lock orders changes as they commit) and wake the
     files' owner; returns the generation that carries this change."""
-    cur = conn.cursor(row_factory=tuple_row)
-    row = cur.execute("UPDATE broker_credentials_state SET generation = generation + 1 RETURNING generation").fetchone()
+    generation = scalar(conn, "UPDATE broker_credentials_state SET generation = generation + 1 RETURNING generation")
     conn.execute("SELECT pg_notify(%s, %s)", (CREDENTIALS_CHANNEL, device_id))
-    return int(row[0]) if row else 0
+    return int(generation or 0)
 
 
 def valid_device_id(device_id: object) -> bool:
@@ -143,19 +142,16 @@ def rotate(conn: psycopg.Connection[Any], device_id: str) -> Credentials:
     """New secret; the old one stops working at the next broker reload."""
     secret = secrets.token_urlsafe(24)
     with conn.transaction():
-        row = (
-            conn.cursor(row_factory=tuple_row)
-            .execute(
-                "UPDATE devices SET mqtt_password_hash = %s, credentials_issued_at = now(), revoked_at = NULL "
-                "WHERE device_id = %s AND mqtt_password_hash IS NOT NULL RETURNING family",
-                (mosquitto_hash(secret), device_id),
-            )
-            .fetchone()
+        family = scalar(
+            conn,
+            "UPDATE devices SET mqtt_password_hash = %s, credentials_issued_at = now(), revoked_at = NULL "
+            "WHERE device_id = %s AND mqtt_password_hash IS NOT NULL RETURNING family",
+            (mosquitto_hash(secret), device_id),
         )
-        if row is None:
+        if family is None:
             raise RegistryError(f"device {device_id!r} has no credentials to rotate")
         generation = _notify_broker(conn, device_id)
-    return Credentials(device_id, row[0], device_id, secret, generation)
+    return Credentials(device_id, family, device_id, secret, generation)
 
 
 def revoke(conn: psycopg.Connection[Any], device_id: str) -> int:
@@ -172,14 +168,10 @@ def revoke(conn: psycopg.Connection[Any], device_id: str) -> int:
 
 
 def _credentialed(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            "SELECT device_id, family, mqtt_password_hash FROM devices WHERE mqtt_password_hash IS NOT NULL "
-            "ORDER BY device_id"
-        )
-        .fetchall()
-    )
+    return conn.execute(
+        "SELECT device_id, family, mqtt_password_hash FROM devices WHERE mqtt_password_hash IS NOT NULL "
+        "ORDER BY device_id"
+    ).fetchall()
 
 
 def _renderable(d: dict[str, Any]) -> str | None:
@@ -231,7 +223,7 @@ class RegistryProvisioner:
         self.pilot = pilot
 
     def issue(self, device_id: str, family: str) -> str:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with connect(self.database_url) as conn:
             try:
                 return provision(conn, device_id, family, pilot=self.pilot).password
             except RegistryError:

@@ -19,6 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.db import scalar
+
 CHANNEL = "tlab_domain_events"
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_.-]{0,99}$")
 MAX_ATTRIBUTES_BYTES = 8192  # events are facts about a thing, not a place to store the thing
@@ -58,16 +60,17 @@ def raise_event(
     if size > MAX_ATTRIBUTES_BYTES:
         raise DomainEventError(f"event attributes over {MAX_ATTRIBUTES_BYTES} bytes")
     body = Jsonb(attributes or {})
-    row = conn.execute(
+    event_id = scalar(
+        conn,
         "INSERT INTO domain_events (type, key, device_id, family, occurred_at, summary, attributes, raised_by) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (type, key) DO UPDATE SET device_id = EXCLUDED.device_id, family = EXCLUDED.family, "
         "occurred_at = EXCLUDED.occurred_at, summary = EXCLUDED.summary, attributes = EXCLUDED.attributes, "
         "raised_by = EXCLUDED.raised_by, ended_at = NULL, withdrawn = false, changed_at = now() RETURNING id",
         (type, key, device_id, family, occurred_at, summary[:500], body, raised_by),
-    ).fetchone()
+    )
     _wake(conn)
-    return int(row[0] if not isinstance(row, dict) else row["id"])  # type: ignore[index]
+    return int(event_id)
 
 
 def end_event(conn: psycopg.Connection[Any], *, type: str, key: str, ended_at: datetime) -> bool:

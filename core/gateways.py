@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from core.db import scalar
+
 # A camera's name in Frigate's configuration: ASCII letters, digits, underscores and hyphens.
 CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -49,10 +51,14 @@ def map_camera(
         raise GatewayError(
             f"camera name {camera_name!r} must match {CAMERA_NAME.pattern} (as in Frigate's configuration)"
         )
-    rows = conn.execute(
-        "SELECT device_id, family FROM devices WHERE device_id = ANY(%s)", ([gateway_id, device_id],)
-    ).fetchall()
-    families = {r[0]: r[1] for r in rows}
+    families = (
+        scalar(
+            conn,
+            "SELECT jsonb_object_agg(device_id, family) FROM devices WHERE device_id = ANY(%s)",
+            ([gateway_id, device_id],),
+        )
+        or {}
+    )
     for which, name in (("gateway", gateway_id), ("camera", device_id)):
         if name not in families:
             raise GatewayError(f"{which} {name!r} is not a registered device")
@@ -94,4 +100,4 @@ def cameras_of(conn: psycopg.Connection[Any], gateway_id: str) -> list[GatewayCa
         "WHERE gateway_id = %s ORDER BY camera_name",
         (gateway_id,),
     ).fetchall()
-    return [GatewayCamera(*r) for r in rows]
+    return [GatewayCamera(**r) for r in rows]

@@ -16,9 +16,14 @@ from typing import Any
 
 import psycopg
 
+from core.db import connect, legacy_tuple_connect
 from core.errors import first_line
 
 logger = logging.getLogger(__name__)
+
+# TRANSITIONAL (issue 20 item 5, until its second pass): the loops of the services that still read rows by
+# position get tuple rows; every other loop reads dicts. This set goes once those services read dicts.
+TUPLE_ROW_LOOPS = frozenset({"vision", "evidence", "incidents"})
 
 
 def listen_and_work(
@@ -30,7 +35,6 @@ def listen_and_work(
     ready: threading.Event | None = None,
     poll_s: float,
     name: str,
-    row_factory: Any = None,
     on_connect: Callable[[psycopg.Connection[Any]], object] | None = None,
     first_retry_s: float = 1.0,
     survives: tuple[type[Exception], ...] = (psycopg.Error,),
@@ -41,15 +45,13 @@ def listen_and_work(
     connection; ``ready`` is set while connected. After an error of a ``survives`` kind (logged, with its
     traceback when it is not the database's) the retry waits ``first_retry_s``, doubling to 30 s while the
     error lasts. ``only_when_notified``: after a wait, ``work`` runs only if a NOTIFY came (those that come
-    together are one call)."""
+    together are one call). The connection is ``core.db.connect``'s: autocommit, rows as dicts."""
     channels = [channel] if isinstance(channel, str) else list(channel)
-    options: dict[str, Any] = {"autocommit": True}
-    if row_factory is not None:
-        options["row_factory"] = row_factory
+    opened: Callable[[str], psycopg.Connection[Any]] = legacy_tuple_connect if name in TUPLE_ROW_LOOPS else connect
     delay = first_retry_s
     while not stop.is_set():
         try:
-            with psycopg.connect(database_url, **options) as conn:
+            with opened(database_url) as conn:
                 for listened in channels:
                     conn.execute(f"LISTEN {listened}")
                 if on_connect is not None:

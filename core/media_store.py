@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +134,8 @@ def delete_if_unnamed(
     found again since); True if deleted. One hash per transaction: a claim never waits while holding another."""
     deleted = False
     try:
-        with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
-            if cur.execute(CLAIM, (sha256,)).fetchone() is not None:  # no row names it, none is in flight
+        with conn.transaction():
+            if conn.execute(CLAIM, (sha256,)).fetchone() is not None:  # no row names it, none is in flight
                 path = media.path_for(sha256)
                 try:
                     young = cutoff is not None and path.stat().st_mtime >= cutoff
@@ -183,8 +182,7 @@ def sweep_orphans(conn: psycopg.Connection[Any], media: MediaStore, older_than_s
 
 
 def _delete_unnamed(conn: psycopg.Connection[Any], media: MediaStore, shas: list[str], cutoff: float) -> int:
-    with conn.cursor(row_factory=tuple_row) as cur:
-        named = {r[0] for r in cur.execute("SELECT sha256 FROM media WHERE sha256 = ANY(%s)", (shas,))}
+    named = {r["sha256"] for r in conn.execute("SELECT sha256 FROM media WHERE sha256 = ANY(%s)", (shas,))}
     deleted = 0
     for sha in shas:
         if sha not in named and delete_if_unnamed(conn, media, sha, cutoff=cutoff):

@@ -14,10 +14,10 @@ import io
 import logging
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 
+from core.db import connect
 from core.settings import Settings
 from device_adapters import capabilities
 from device_adapters.registry import FAMILIES
@@ -67,7 +67,7 @@ def apply_migrations(database_url: str, runtime_role: str | None = None) -> list
 
 
 def grant_runtime(database_url: str, role: str) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+    with connect(database_url) as conn, conn.transaction():
         who = sql.Identifier(role)
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(who))
         conn.execute(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(who))

@@ -9,6 +9,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.db import scalar
+
 CHANNEL = "tlab_replay_requests"
 
 
@@ -34,10 +36,10 @@ def request_replay(
         "family": selection.family,
         "limit": selection.limit,
     }
-    row = conn.execute(
+    request_id = scalar(
+        conn,
         "INSERT INTO replay_requests (requested_by, selection, dry_run) VALUES (%s, %s, %s) RETURNING id",
         (requested_by, Jsonb(body), dry_run),
-    ).fetchone()
+    )
     conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-    assert row is not None
-    return int(row["id"] if isinstance(row, dict) else row[0])
+    return int(request_id)

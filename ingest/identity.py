@@ -23,7 +23,9 @@ from typing import Any
 
 import psycopg
 
-SELECT_ENTRIES = "SELECT device_id, family, mqtt_password_hash IS NOT NULL, revoked_at IS NOT NULL FROM devices"
+SELECT_ENTRIES = (
+    "SELECT device_id, family, mqtt_password_hash IS NOT NULL AS active, revoked_at IS NOT NULL AS revoked FROM devices"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,10 @@ class IdentityRefusal:
     reason: str
 
 
+def _entry(row: dict[str, Any]) -> RegistryEntry:
+    return RegistryEntry(row["family"], row["active"], row["revoked"])
+
+
 class DeviceDirectory:
     def __init__(self, ttl_s: float = 5.0) -> None:
         self.ttl_s = ttl_s
@@ -47,14 +53,14 @@ class DeviceDirectory:
 
     def _load(self, conn: psycopg.Connection[Any]) -> None:
         rows = conn.execute(SELECT_ENTRIES).fetchall()
-        self._entries = {r[0]: RegistryEntry(r[1], r[2], r[3]) for r in rows}
+        self._entries = {r["device_id"]: _entry(r) for r in rows}
         self._loaded_at = time.monotonic()
 
     def _lookup(self, conn: psycopg.Connection[Any], device_id: str) -> RegistryEntry | None:
         row = conn.execute(SELECT_ENTRIES + " WHERE device_id = %s", (device_id,)).fetchone()
         if row is None:
             return None
-        entry = self._entries[device_id] = RegistryEntry(row[1], row[2], row[3])
+        entry = self._entries[device_id] = _entry(row)
         return entry
 
     def refresh_if_stale(self, conn: psycopg.Connection[Any]) -> None:
@@ -95,7 +101,7 @@ class GatewayDirectory:
 
     def resolve(self, conn: psycopg.Connection[Any], gateway_id: str, name: str) -> str | None:
         if time.monotonic() - self._loaded_at > self.ttl_s:
-            self._devices = {(r[0], r[1]): r[2] for r in conn.execute(self.SELECT).fetchall()}
+            self._devices = {(r["gateway_id"], r["camera_name"]): r["device_id"] for r in conn.execute(self.SELECT)}
             self._loaded_at = time.monotonic()
         found = self._devices.get((gateway_id, name))
         if found is None:
@@ -103,5 +109,5 @@ class GatewayDirectory:
                 self.SELECT + " WHERE gateway_id = %s AND camera_name = %s", (gateway_id, name)
             ).fetchone()
             if row is not None:
-                found = self._devices[(gateway_id, name)] = row[2]
+                found = self._devices[(gateway_id, name)] = row["device_id"]
         return found

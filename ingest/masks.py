@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 
 from core.privacy_masks import WHOLE_FRAME, all_masks, image_region
 from device_adapters.contract import Decoded, MediaBlob, Rejection
@@ -158,6 +157,5 @@ def _kept(data: bytes, note: str) -> KeptPayload:
 
 def _cameras_behind(conn: psycopg.Connection[Any], device_id: str) -> list[str]:
     """The cameras a gateway speaks for (none for a camera): only read for dead letters of masked fleets."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        rows = cur.execute("SELECT device_id FROM gateway_cameras WHERE gateway_id = %s", (device_id,)).fetchall()
-    return [r[0] for r in rows]
+    rows = conn.execute("SELECT device_id FROM gateway_cameras WHERE gateway_id = %s", (device_id,)).fetchall()
+    return [r["device_id"] for r in rows]

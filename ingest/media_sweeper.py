@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from core.db import connect, scalar
 from core.errors import first_line
 from core.media_store import MediaStore, sweep_orphans
 
@@ -39,7 +40,7 @@ class MediaSweeper:
 
     def sweep_once(self) -> int | None:
         """One round; None if another worker holds the sweep."""
-        with psycopg.connect(self.database_url, autocommit=True, connect_timeout=5) as conn:
+        with connect(self.database_url, connect_timeout=5) as conn:
             if not _try_lock(conn):
                 return None
             try:
@@ -53,5 +54,4 @@ class MediaSweeper:
 
 
 def _try_lock(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (SWEEP_LOCK,)).fetchone()
-    return bool(row and row[0])
+    return bool(scalar(conn, "SELECT pg_try_advisory_lock(%s)", (SWEEP_LOCK,)))

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
+from core.db import connect
 from core.media_store import MediaStore
 from core.replay_requests import ReplayFilter
 from core.settings import Settings
@@ -79,23 +79,19 @@ def replay_dead_letters(settings: Settings, selection: ReplayFilter, *, dry_run:
     # A dry run does exactly what the run does, in one transaction that is rolled back at the end:
     # letters that conflict with each other or with stored rows are reported as the run would.
     with (
-        psycopg.connect(settings.database_url, autocommit=True) as conn,
+        connect(settings.database_url) as conn,
         conn.transaction(force_rollback=dry_run),
     ):
-        letters = (
-            conn.cursor(row_factory=dict_row)
-            .execute(
-                SELECT_LETTERS,
-                {
-                    "ids": list(selection.ids),
-                    "reason_code": selection.reason_code,
-                    "topic": selection.topic,
-                    "family": selection.family,
-                    "limit": selection.limit,
-                },
-            )
-            .fetchall()
-        )
+        letters = conn.execute(
+            SELECT_LETTERS,
+            {
+                "ids": list(selection.ids),
+                "reason_code": selection.reason_code,
+                "topic": selection.topic,
+                "family": selection.family,
+                "limit": selection.limit,
+            },
+        ).fetchall()
         for letter in letters:
             _replay_one(conn, writer, letter, report)
     logger.info("replay done", extra=report.as_dict())

@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from core.db import is_outage
@@ -66,7 +65,6 @@ class ReplayRequestRunner:
             stop,
             poll_s=self.poll_s,
             name="replay requests",
-            row_factory=dict_row,
             first_retry_s=self.poll_s,
         )
 

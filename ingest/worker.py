@@ -28,7 +28,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from core.db import is_outage
+from core.db import connect, is_outage
 from core.errors import first_line
 from core.media_store import MediaStore
 from core.settings import Settings
@@ -138,11 +138,8 @@ class IngestWorker:
     # ---- database ------------------------------------------------------------------------------
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(
-                self.settings.database_url,
-                autocommit=True,
-                connect_timeout=5,
-                application_name=self.settings.ingest_client_id,
+            self._conn = connect(
+                self.settings.database_url, connect_timeout=5, application_name=self.settings.ingest_client_id
             )
         return self._conn
 

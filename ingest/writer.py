@@ -467,9 +467,9 @@ class BatchWriter:
             inserted = cur.rowcount
             # every staged row inserted: nothing can clash, skip the round trip
             clashing = [] if inserted == len(records) else cur.execute(target.conflicts_sql()).fetchall()
-            for index, *key in clashing:
-                described = ", ".join(f"{k}={v}" for k, v in zip(target.key, key, strict=True))
-                conflicts[index] = (
+            for clash in clashing:
+                described = ", ".join(f"{k}={clash[k]}" for k in target.key)
+                conflicts[clash["msg"]] = (
                     f"{target.table} already holds a different row for {described}; "
                     "a device must not send two different values for the same key"
                 )
@@ -494,7 +494,7 @@ def _foreign_objects(cur: psycopg.Cursor[Any], accepted: Sequence[Accepted]) -> 
     for owned, claimed in claims.items():
         ids = sorted({object_id for _, object_id, _ in claimed})
         query = f"SELECT {owned.key}, device_id FROM {owned.table} WHERE {owned.key} = ANY(%s)"
-        owners = dict(cur.execute(query, (ids,)).fetchall())
+        owners = {r[owned.key]: r["device_id"] for r in cur.execute(query, (ids,))}
         for index, object_id, device_id in claimed:
             owner = owners.get(object_id)
             if owner is not None and owner != device_id:

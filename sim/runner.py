@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from core.db import connect
 from core.gateways import map_camera
 from core.settings import Settings
 from device_adapters.simulation import Simulator
@@ -35,7 +36,7 @@ def map_gateway_cameras(sim: Simulator, settings: Settings) -> None:
     if not wanted:
         return
     try:
-        with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=5) as conn:
+        with connect(settings.database_url, connect_timeout=5) as conn:
             for gateway, cameras in wanted.items():
                 for name, (device, size) in cameras.items():
                     map_camera(conn, gateway, name, device, size)

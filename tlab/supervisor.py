@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from core.db import one_row
+from core.db import connect, one_row
 from core.errors import first_line
 from core.migrate import migrate
 from core.platform import PROCESSES, Process
@@ -100,13 +100,13 @@ class LiveCounts:
     def line(self) -> str:
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=3)
+                self._conn = connect(self.database_url, connect_timeout=3)
             labels, query = count_sql()
             row = one_row(self._conn.execute(query, {"since": self.since}))
         except psycopg.OperationalError as exc:
             self.close()
             return f"database unavailable ({first_line(exc)})"
-        return "  ".join(f"{n}={v}" for n, v in zip(labels, row, strict=True))
+        return "  ".join(f"{n}={row[n]}" for n in labels)
 
     def close(self) -> None:
         if self._conn is not None:
@@ -138,7 +138,7 @@ def _demo_admin_token(settings: Settings) -> str:
     from services.auth.roles import Role
     from services.auth.tokens import create_token
 
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+    with connect(settings.database_url) as conn:
         conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'demo-admin' AND revoked_at IS NULL")
         token = create_token(conn, "demo-admin", [Role.ADMIN]).token
     write_private(settings.state_dir / "admin.token", token + "\n")

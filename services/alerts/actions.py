@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from core.db import scalar
 from services.alerts.timeline import lock_outbox, record_event
 
 
@@ -27,8 +28,7 @@ def _act(
         {**params, "id": alert_id, "allowed": list(allowed)},
     ).fetchone()
     if row is None:
-        state = conn.execute("SELECT state FROM alerts WHERE id = %s", (alert_id,)).fetchone()
-        current = state["state"] if isinstance(state, dict) else state[0] if state else "absent"
+        current = scalar(conn, "SELECT state FROM alerts WHERE id = %s", (alert_id,)) or "absent"
         raise ActionRefused(f"alert {alert_id} is {current}")
 
 

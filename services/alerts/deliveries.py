@@ -115,10 +115,10 @@ class Deliveries:
             labels=["target", "id"],
         )
         rows = conn.execute(PENDING, {"cap": PENDING_CAP}).fetchall()
-        if not any(r[0] == "channel" for r in rows):
-            rows.append(("channel", MQTT_CHANNEL, 0, None, None))  # before the channel's first connection
-        for kind, name, n, first, now in rows:
-            pending.add_metric([kind, name], n)
-            oldest.add_metric([kind, name], (now - first).total_seconds() if first else 0.0)
+        if not any(r["kind"] == "channel" for r in rows):  # before the channel's first connection
+            rows.append({"kind": "channel", "name": MQTT_CHANNEL, "n": 0, "oldest": None, "now": None})
+        for r in rows:
+            pending.add_metric([r["kind"], r["name"]], r["n"])
+            oldest.add_metric([r["kind"], r["name"]], (r["now"] - r["oldest"]).total_seconds() if r["oldest"] else 0.0)
         yield pending
         yield oldest

@@ -23,9 +23,9 @@ from typing import Any, NoReturn
 import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from psycopg import sql
-from psycopg.rows import dict_row
 
 from core import domain_events
+from core.db import scalar
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.settings import Settings
@@ -130,7 +130,6 @@ class AlertEvaluator:
                 ready=self.ready,
                 poll_s=min(1.0, self.tick_s),
                 name="alerts",
-                row_factory=dict_row,
                 on_connect=lambda conn: setattr(self, "_last_tick", 0.0),
             )
 
@@ -182,7 +181,7 @@ class AlertEvaluator:
         pass over the whole look-back, later ones over the *tail* (readings stamped since the last pass, or
         since the oldest late row ingest flagged), each changed device being queued for the backstop
         re-check over the whole look-back (``recheck_late``)."""
-        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        now = scalar(conn, "SELECT now()")
         since = (self.watermark or now - self.lookback) - SAFETY
         devices = conn.execute(
             "SELECT device_id, family, labels, data_late_at, least(data_late_from, data_late_prev) AS late_from "
@@ -220,7 +219,7 @@ class AlertEvaluator:
         reading stamped before the tail (a device's buffer flushed, a replayed dead letter) changed."""
         if not self._recheck:
             return 0
-        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        now = scalar(conn, "SELECT now()")
         keys = list(self._recheck)[:chunk]
         subjects = [self._recheck.pop(k) for k in keys]
         done = 0
@@ -290,7 +289,7 @@ class AlertEvaluator:
 
     def evaluate_events(self, conn: psycopg.Connection[Any]) -> int:
         """Re-evaluate the event rules on every domain event raised, ended or withdrawn since the last look."""
-        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        now = scalar(conn, "SELECT now()")
         since = (self.events_watermark or now - self.lookback) - SAFETY
         rules = self._rules(conn, (DomainEventRule,))
         rows = conn.execute(
@@ -318,7 +317,7 @@ class AlertEvaluator:
         """The rules whose data is time passing (absence, offline, dead-letter surge), for the devices in
         their scope: every one at the first tick (past episodes, e.g. while no worker ran), then those that
         could be in an episode now (``time_candidates``) or have an open alert."""
-        now = conn.execute("SELECT now() AS now").fetchone()["now"]  # type: ignore[index]
+        now = scalar(conn, "SELECT now()")
         done = 0
         for stored in self._rules(conn, TIME_RULES):
             with self._guard(conn, stored):

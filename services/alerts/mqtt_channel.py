@@ -19,7 +19,6 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from psycopg.rows import dict_row
 
 from core.listening import listen_and_work
 from core.settings import Settings
@@ -56,7 +55,6 @@ class MqttAlertChannel:
                 ready=self.ready,
                 poll_s=self.poll_s,
                 name="alerts mqtt",
-                row_factory=dict_row,
                 on_connect=lambda conn: conn.execute(
                     "INSERT INTO alert_channels (name, delivered_through) "
                     "SELECT %s, coalesce(max(id), 0) FROM alert_outbox ON CONFLICT (name) DO NOTHING",

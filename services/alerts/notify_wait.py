@@ -19,8 +19,6 @@ from typing import Any, Literal
 
 import psycopg
 
-from services.alerts.queries import column_of
-
 ENDINGS = ("cleared", "retracted", "resolved_by_hand")
 
 
@@ -42,7 +40,7 @@ def verdict(conn: psycopg.Connection[Any], alert_id: int, wait_s: float) -> Verd
         "FROM (SELECT min(at) AS at FROM alert_events WHERE alert_id = %(id)s AND kind = 'fired') f",
         {"id": alert_id, "w": wait_s, "endings": list(ENDINGS)},
     ).fetchone()
-    remaining, ended = (column_of(row, "remaining", 0), column_of(row, "ended", 1)) if row else (None, None)
+    remaining, ended = (row["remaining"], row["ended"]) if row else (None, None)
     if remaining is None:  # no 'fired' event (not an alert the evaluator raised): nothing to hold
         return Verdict("send")
     if ended:

@@ -3,8 +3,6 @@ modules: an HTTP handler never runs a worker's job)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from device_adapters.registry import metric_catalog
 
 ALERT_COLUMNS = (
@@ -12,11 +10,6 @@ ALERT_COLUMNS = (
     "fired_at, cleared_at, trigger_time, trigger_value, worst_value, summary, acknowledged_by, acknowledged_at, "
     "assignee, resolved_by, resolved_at, created_at, updated_at"
 )
-
-
-def column_of(row: Any, name: str, index: int) -> Any:
-    """A column of a row read with either the dict or the tuple row factory."""
-    return row[name] if isinstance(row, dict) else row[index]
 
 
 def series_source(family: str, metric: str) -> tuple[str, str]:

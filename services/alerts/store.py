@@ -19,8 +19,9 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter, ValidationError
 
+from core.db import scalar
 from services.alerts.engine import Episode, Sample
-from services.alerts.queries import column_of, series_source
+from services.alerts.queries import series_source
 from services.alerts.rules import AnyRule, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Rule, Threshold
 from services.alerts.timeline import record_event
 from services.alerts.validation import problem_of
@@ -63,7 +64,7 @@ def load_rules(conn: psycopg.Connection[Any]) -> tuple[list[StoredRule], list[Un
     rows = conn.execute("SELECT id, name, definition, last_error FROM alert_rules WHERE enabled ORDER BY id").fetchall()
     runnable, unrunnable = [], []
     for r in rows:
-        rule_id, name, definition = column_of(r, "id", 0), column_of(r, "name", 1), column_of(r, "definition", 2)
+        rule_id, name, definition = r["id"], r["name"], r["definition"]
         try:
             rule = RULE.validate_python(definition)
         except ValidationError as exc:
@@ -73,7 +74,7 @@ def load_rules(conn: psycopg.Connection[Any]) -> tuple[list[StoredRule], list[Un
         if problem is not None:
             unrunnable.append(UnrunnableRule(rule_id, name, f"{problem.field}: {problem.message}"))
         else:
-            runnable.append(StoredRule(rule_id, rule, column_of(r, "last_error", 3)))
+            runnable.append(StoredRule(rule_id, rule, r["last_error"]))
     return runnable, unrunnable
 
 
@@ -118,9 +119,7 @@ def load_samples(
     query = sql.SQL(
         "SELECT time, {col} FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL ORDER BY time"
     ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
-    return [
-        Sample(column_of(r, "time", 0), float(column_of(r, column, 1))) for r in conn.execute(query, (device_id, start))
-    ]
+    return [Sample(r["time"], float(r[column])) for r in conn.execute(query, (device_id, start))]
 
 
 def load_samples_of_many(
@@ -133,9 +132,7 @@ def load_samples_of_many(
     ).format(col=sql.Identifier(column), tab=sql.Identifier(table))
     found: dict[str, list[Sample]] = {}
     for r in conn.execute(query, (list(device_ids), start)):
-        found.setdefault(column_of(r, "device_id", 0), []).append(
-            Sample(column_of(r, "time", 1), float(column_of(r, column, 2)))
-        )
+        found.setdefault(r["device_id"], []).append(Sample(r["time"], float(r[column])))
     return found
 
 
@@ -144,7 +141,7 @@ def open_subjects(conn: psycopg.Connection[Any], rule_id: int, subjects: Sequenc
         "SELECT DISTINCT subject FROM alerts WHERE rule_id = %s AND subject = ANY(%s) AND state <> 'resolved'",
         (rule_id, list(subjects)),
     ).fetchall()
-    return {column_of(r, "subject", 0) for r in rows}
+    return {r["subject"] for r in rows}
 
 
 def settled(
@@ -159,10 +156,8 @@ def settled(
         "AND subject = ANY(%s) AND (state <> 'resolved' OR cleared_at IS NULL OR cleared_at >= %s)",
         (rule_id, list(computed), start),
     ).fetchall()
-    names = ("subject", "state", "resolution", "began_at", "cleared_at", "worst_value")
     stored: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        alert = {name: column_of(r, name, i) for i, name in enumerate(names)}
+    for alert in rows:
         stored.setdefault(alert["subject"], []).append(alert)
     done = set()
     for subject, episodes in computed.items():
@@ -184,15 +179,15 @@ def load_times(
     query = sql.SQL("SELECT time FROM {tab} WHERE device_id = %s AND time >= %s AND {col} IS NOT NULL").format(
         col=sql.Identifier(column), tab=sql.Identifier(table)
     )
-    return [column_of(r, "time", 0) for r in conn.execute(query, (device_id, start))]
+    return [r["time"] for r in conn.execute(query, (device_id, start))]
 
 
 def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> datetime | None:
-    row = conn.execute(
+    return scalar(
+        conn,
         "SELECT min(began_at) FROM alerts WHERE rule_id = %s AND subject = %s AND state <> 'resolved'",
         (rule_id, subject),
-    ).fetchone()
-    return column_of(row, "min", 0) if row else None
+    )
 
 
 def _summary(rule: AnyRule, subject: Subject, episode: Episode) -> str:
@@ -261,13 +256,11 @@ def reconcile(
     """Make the stored alerts of (rule, subject) agree with ``episodes`` (those computed from readings at or
     after ``window_start``). Returns the changes as (kind, alert id)."""
     rule = stored_rule.rule
-    rows = conn.execute(
+    stored: list[dict[str, Any]] = conn.execute(
         "SELECT id, state, resolution, began_at, cleared_at FROM alerts WHERE rule_id = %s AND subject = %s "
         "AND (cleared_at IS NULL OR cleared_at >= %s OR state <> 'resolved') ORDER BY began_at",
         (stored_rule.id, subject.key, window_start),
     ).fetchall()
-    names = ("id", "state", "resolution", "began_at", "cleared_at")
-    stored = [{name: column_of(r, name, i) for i, name in enumerate(names)} for r in rows]
     changes: list[tuple[str, int]] = []
     supported: set[int] = set()
     for episode in (e for e in episodes if e.fired_at is not None):
@@ -313,7 +306,7 @@ def reconcile(
         ).fetchone()  # fmt: skip
         if row is None:
             continue  # written already (the lock makes this the rare path: a concurrent writer without it)
-        alert_id = column_of(row, "id", 0)
+        alert_id = row["id"]
         stored.append(
             {
                 "id": alert_id,

@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from services.alerts.queries import ALERT_COLUMNS, column_of
+from core.db import scalar
+from services.alerts.queries import ALERT_COLUMNS
 
 EVALUATOR = "evaluator"
 OUTBOX_LOCK = 0x6F7574626F78  # "outbox"
@@ -40,19 +41,20 @@ def record_event(
     A silence active now that matches the alert marks the outbox row (the deliveries skip it) and is
     named in the event's detail."""
     lock_outbox(conn)  # taken already by a well-behaved caller, before its first alert row
-    silence = conn.execute(SILENCE, {"id": alert_id}).fetchone()
-    silenced_by = column_of(silence, "id", 0) if silence else None
+    silenced_by = scalar(conn, SILENCE, {"id": alert_id})
     if silenced_by is not None:
         detail = {**detail, "silenced_by": silenced_by}
-    event = conn.execute(
-        "INSERT INTO alert_events (alert_id, kind, actor, detail) VALUES (%s, %s, %s, %s) RETURNING id",
-        (alert_id, kind, actor, Jsonb(detail)),
-    ).fetchone()
-    alert = conn.execute(
-        f"SELECT row_to_json(a) FROM (SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s) a", (alert_id,)
-    ).fetchone()
-    event_id = int(column_of(event, "id", 0))
-    body = {"event": kind, "actor": actor, "alert": column_of(alert, "row_to_json", 0)}
+    event_id = int(
+        scalar(
+            conn,
+            "INSERT INTO alert_events (alert_id, kind, actor, detail) VALUES (%s, %s, %s, %s) RETURNING id",
+            (alert_id, kind, actor, Jsonb(detail)),
+        )
+    )
+    alert = scalar(
+        conn, f"SELECT row_to_json(a) FROM (SELECT {ALERT_COLUMNS} FROM alerts WHERE id = %s) a", (alert_id,)
+    )
+    body = {"event": kind, "actor": actor, "alert": alert}
     conn.execute(
         "INSERT INTO alert_outbox (event_id, alert_id, service, body, silenced_by) "
         "SELECT %s, %s, service, %s, %s FROM alerts WHERE id = %s",

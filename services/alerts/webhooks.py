@@ -29,8 +29,8 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg.rows import dict_row
 
+from core.db import connect, scalar
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.settings import Settings
@@ -80,7 +80,7 @@ class WebhookSender:
 
     def run(self, stop: threading.Event) -> None:
         with (
-            psycopg.connect(self.settings.database_url, autocommit=True, row_factory=dict_row) as conn,
+            connect(self.settings.database_url) as conn,
             asyncio.Runner() as runner,
         ):
             while not stop.is_set():
@@ -181,7 +181,6 @@ class WebhookDeliverer:
             ready=self.ready,
             poll_s=self.refresh_s,
             name="webhooks",
-            row_factory=dict_row,
         )
         for _thread, own_stop in self.senders.values():
             own_stop.set()
@@ -201,8 +200,7 @@ class WebhookDeliverer:
         for webhook_id, webhook in wanted.items():
             if webhook_id in self.senders:
                 continue
-            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s::int) AS ok", (LOCK_SPACE, webhook_id)).fetchone()
-            if not (got and got["ok"]):
+            if not scalar(conn, "SELECT pg_try_advisory_lock(%s, %s::int)", (LOCK_SPACE, webhook_id)):
                 continue  # another deliverer serves it
             own_stop = threading.Event()
             sender = WebhookSender(self.settings, webhook, outcomes=self.outcomes, **self.sender_options)

@@ -11,9 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
-from core.db import one_row
+from core.db import scalar
 from services.auth.roles import Role
 
 TOKEN = re.compile(r"^tlab_(\d{1,18})_([A-Za-z0-9_-]{43})$")
@@ -44,14 +43,12 @@ def create_token(
     if not roles:
         raise ValueError("a token needs at least one role")
     secret = secrets.token_urlsafe(32)
-    cur = conn.cursor(row_factory=dict_row)  # whatever row factory the caller's connection has
-    expires = None if expires_in is None else one_row(cur.execute("SELECT now() + %s AS at", (expires_in,)))["at"]
-    token_id = one_row(
-        cur.execute(
-            "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
-            (name, _digest(secret), sorted({str(r) for r in roles}), expires),
-        )
-    )["id"]
+    expires = None if expires_in is None else scalar(conn, "SELECT now() + %s", (expires_in,))
+    token_id = scalar(
+        conn,
+        "INSERT INTO api_tokens (name, secret_sha256, roles, expires_at) VALUES (%s, %s, %s, %s) RETURNING id",
+        (name, _digest(secret), sorted({str(r) for r in roles}), expires),
+    )
     return IssuedToken(token_id, name, tuple(roles), f"tlab_{token_id}_{secret}")
 
 
@@ -68,8 +65,7 @@ def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
     if not match:
         return None
     token_id, secret = int(match.group(1)), match.group(2)
-    cur = conn.cursor(row_factory=dict_row)
-    row = cur.execute(
+    row = conn.execute(
         "SELECT name, secret_sha256, roles, last_used_at < now() - interval '1 minute' AS stale FROM api_tokens "
         "WHERE id = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
         (token_id,),
@@ -77,7 +73,7 @@ def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
     if row is None or not hmac.compare_digest(row["secret_sha256"], _digest(secret)):
         return None
     if row["stale"] is not False:  # NULL (never used) or over a minute old: a write per minute, not per request
-        cur.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = %s", (token_id,))
+        conn.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = %s", (token_id,))
     return Principal(row["name"], frozenset(Role(r) for r in row["roles"]), token_id)
 
 
@@ -87,8 +83,6 @@ def revoke_token(conn: psycopg.Connection[Any], token_id: int) -> bool:
 
 
 def list_tokens(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute("SELECT id, name, roles, created_at, expires_at, revoked_at, last_used_at FROM api_tokens ORDER BY id")
-        .fetchall()
-    )
+    return conn.execute(
+        "SELECT id, name, roles, created_at, expires_at, revoked_at, last_used_at FROM api_tokens ORDER BY id"
+    ).fetchall()

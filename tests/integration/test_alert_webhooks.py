@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -133,12 +132,13 @@ def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake
     from paho.mqtt.enums import CallbackAPIVersion
 
     from core.broker_credentials import BrokerCredentials
+    from core.db import connect
     from device_adapters.contract import OutboundMessage
     from tests.integration.helpers import device_publisher
 
     files = BrokerCredentials(stack)
     secret = files.add_service_account(f"tlab-display-{uid}", ["topic read tlab/alerts/#"])
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         files.write(conn)
     display = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"tlab-display-{uid}", protocol=mqtt.MQTTv5)
     display.username_pw_set(f"tlab-display-{uid}", secret)

@@ -68,8 +68,7 @@ def test_a_malformed_packet_becomes_a_dead_letter_with_its_topic_and_raw_payload
     is dead-lettered as ``malformed_packet`` with its topic and raw payload, whatever the adapter would say."""
     from datetime import UTC, datetime
 
-    import psycopg
-
+    from core.db import connect
     from core.media_store import MediaStore
     from device_adapters.contract import InboundMessage
     from ingest.writer import BatchWriter
@@ -83,7 +82,7 @@ def test_a_malformed_packet_becomes_a_dead_letter_with_its_topic_and_raw_payload
         {"mission_id": f"m{uid}", "ts": "2026-11-29T04:00:00Z", "chainage_m": "1", "note": "caf\\xe9"},
         malformed="the client refused the PUBLISH (x); User Property value is not UTF-8 (byte 0xe9 at offset 3)",
     )
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         result = BatchWriter(MediaStore(stack.media_path), stack.max_payload_bytes).write(conn, [message])
     assert result.rejected == 1 and result.stored == 0
     letter = db.execute(

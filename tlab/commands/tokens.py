@@ -25,8 +25,7 @@ def tokens_create(
     """Issue a token and print it (the only time it is shown)."""
     from datetime import timedelta
 
-    import psycopg
-
+    from core.db import connect
     from services.auth.roles import Role
     from services.auth.tokens import create_token
 
@@ -34,7 +33,7 @@ def tokens_create(
         roles = [Role(r) for r in role]
     except ValueError as exc:
         raise typer.BadParameter(f"{exc}; roles: {', '.join(Role)}") from exc
-    with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+    with connect(load_settings().database_url) as conn:
         issued = create_token(conn, name, roles, timedelta(days=expires_in_days) if expires_in_days else None)
     typer.echo(issued.token)
 
@@ -42,11 +41,10 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list() -> None:
     """Every token, without secrets."""
-    import psycopg
-
+    from core.db import connect
     from services.auth.tokens import list_tokens
 
-    with psycopg.connect(load_settings().database_url) as conn:
+    with connect(load_settings().database_url) as conn:
         for t in list_tokens(conn):
             state = "revoked" if t["revoked_at"] else "active"
             typer.echo(
@@ -57,11 +55,10 @@ def tokens_list() -> None:
 @tokens_app.command("revoke")
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once."""
-    import psycopg
-
+    from core.db import connect
     from services.auth.tokens import revoke_token
 
-    with psycopg.connect(load_settings().database_url, autocommit=True) as conn:
+    with connect(load_settings().database_url) as conn:
         if not revoke_token(conn, token_id):
             raise typer.BadParameter(f"no active token {token_id}")
     typer.echo(f"revoked {token_id}")

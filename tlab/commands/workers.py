@@ -49,15 +49,14 @@ def broker_credentials() -> None:
 
 def alerts() -> None:
     """Run the alert evaluator: default rule packs loaded, then readings turned into alerts until SIGTERM."""
-    import psycopg
-
+    from core.db import connect
     from core.migrate import require_current_schema
     from services.alerts.evaluator import AlertEvaluator
     from services.alerts.packs import load_packs
 
     settings = load_settings()
     require_current_schema(settings.database_url)
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+    with connect(settings.database_url) as conn:
         typer.echo(f"rule packs: {load_packs(conn)} rules written")
     stop = _stop_on_signals()
     AlertEvaluator(settings).run(stop)
@@ -91,8 +90,7 @@ def evidence(
 ) -> None:
     """Make the privacy copy of every camera image and purge what is past retention (docs/incidents.md)
     until SIGTERM."""
-    import psycopg
-
+    from core.db import connect
     from core.migrate import require_current_schema
     from services.evidence.copies import retry_failed as requeue
     from services.evidence.worker import EvidenceWorker
@@ -100,7 +98,7 @@ def evidence(
     settings = load_settings()
     require_current_schema(settings.database_url)
     if retry_failed:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        with connect(settings.database_url) as conn:
             typer.echo(f"{requeue(conn)} image(s) queued again")
         return
     stop = _stop_on_signals()
@@ -113,8 +111,7 @@ def vision(
     ] = None,
 ) -> None:
     """Analyse the drone's frames into EN 13508-2 observations (docs/vision.md) until SIGTERM."""
-    import psycopg
-
+    from core.db import connect
     from core.migrate import require_current_schema
     from services.vision.analysis import MODEL
     from services.vision.worker import VisionWorker
@@ -122,7 +119,7 @@ def vision(
     settings = load_settings()
     require_current_schema(settings.database_url)
     if reanalyse:
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        with connect(settings.database_url) as conn:
             gone = conn.execute(
                 "DELETE FROM frame_analyses WHERE mission_id = %s AND model = %s", (reanalyse, MODEL)
             ).rowcount
