@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from core import logs
-from core.settings import Settings
+from core.settings import REPO_ROOT, Settings
 from tlab.commands import load_settings
 
+REAL_SET = REPO_ROOT / ".state" / "real-frames"
 bench_app = typer.Typer(help="Benchmarks: print figures and write them to benchmarks/results/.", no_args_is_help=True)
 
 
@@ -60,12 +62,55 @@ def bench_alerts(
 def bench_vision(
     missions: Annotated[int, typer.Option(help="Rendered missions of 30 m (61 frames each), seeds 1..N.")] = 24,
     repeat: Annotated[int, typer.Option(help="Timed passes over all frames; the median is reported.")] = 3,
+    real: Annotated[
+        Path | None,
+        typer.Option(help="Score on the labelled real frames of this set (its manifest.jsonl) instead of renders."),
+    ] = None,
 ) -> None:
     """Frames per second per core of the whole analysis at 640x480, peak memory, precision/recall per code."""
+    logs.configure("WARNING")
+    if real is not None:
+        from benchmarks.real_frames.manifest import ManifestError
+        from benchmarks.vision_real import main as main_real
+
+        try:
+            main_real(real)
+        except ManifestError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--real") from exc
+        return
     from benchmarks.vision import main
 
-    logs.configure("WARNING")
     main(missions, repeat)
+
+
+real_set_app = typer.Typer(help="The labelled real-frame set of `bench vision --real` (docs/vision-real-frames.md).",
+                           no_args_is_help=True)  # fmt: skip
+bench_app.add_typer(real_set_app, name="real-set")
+
+
+@real_set_app.command("build")
+def real_set_build(
+    out: Annotated[Path, typer.Option(help="Where to write the images and manifest.jsonl (git-ignored).")] = REAL_SET,
+    mirrors: Annotated[
+        Path, typer.Option(help="Where the sources' bare mirrors are: <mirrors>/<owner>+<name>/repo.")
+    ] = Path("/work/.mirror"),
+) -> None:
+    """Rebuild the real-frame set from local mirrors of its public sources (nothing is downloaded)."""
+    from benchmarks.real_frames.build import build
+    from benchmarks.real_frames.sources import MissingMirror
+
+    logs.configure("WARNING")
+    try:
+        report = build(out, mirrors)
+    except MissingMirror as exc:
+        typer.echo(f"missing sources: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    typer.echo(f"{report.frames} frames in {report.directory} ({report.identical} identical and "
+               f"{report.near_duplicates} re-encoded copies skipped, {report.unreadable} unreadable)")  # fmt: skip
+    for name, splits in report.counts.items():
+        typer.echo(f"  {name}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
 
 
 @bench_app.command("evidence")
