@@ -46,7 +46,8 @@ class Scope(BaseModel):
 
 class RuleBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    # `<name>@<family>`: a family's copy of a capability's default rule (services/alerts/packs.py)
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9][a-z0-9_.-]*(@[a-z0-9][a-z0-9_.-]*)?$")
     description: str = Field("", max_length=2000)
     scope: Scope
     severity: Severity

@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 
 from core.domain_events import DomainEventError, end_event, raise_event, withdraw_event
 from services.alerts.evaluator import AlertEvaluator
-from services.alerts.packs import family_pack
+from services.alerts.packs import default_rules
 from services.alerts.rules import Threshold
 from services.alerts.store import save_pack
 from tests.conftest import count, wait_for
@@ -44,10 +44,10 @@ def timeline(db: psycopg.Connection[Any], alert_id: int) -> list[str]:
 
 @pytest.fixture
 def defect_rule(db, uid) -> str:
-    """The drone pack's grade >= 4 rule, scoped to this test's drone."""
+    """The pipe inspection pack's grade >= 4 rule (the drone's copy), scoped to this test's drone."""
     from device_adapters.registry import family
 
-    (rule,) = [r for r in family_pack(family("bathy")) if r.kind == "event"]
+    (rule,) = [r for r in default_rules(family("bathy")) if r.kind == "event"]
     drone = f"ev{uid}"
     mine = rule.model_copy(
         update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(update={"devices": [drone]})}
@@ -170,7 +170,7 @@ def test_a_labelled_device_gets_its_own_threshold(stack, ingest, api, db, uid) -
     own, default = f"sd{uid}", f"sn{uid}"
     assert api.post("/v1/devices", json={"device_id": own, "family": "ptipot",
                                          "labels": {"soil_dry_below_pct": "25"}}).status_code == 201  # fmt: skip
-    (dry,) = [r for r in family_pack(family("ptipot")) if r.name == "garden-soil-dry"]
+    (dry,) = [r for r in default_rules(family("ptipot")) if r.name == "garden-soil-dry"]
     scope = dry.scope.model_copy(update={"devices": [own, default]})
     save_pack(db, [dry.model_copy(update={"name": f"dry-{uid}", "scope": scope, "for_": timedelta(0)})], source="test")
     at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()

@@ -401,7 +401,7 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
     from device_adapters.bathy.simulator import DroneMission
     from device_adapters.ptipot.simulator import GardenFleet
     from device_adapters.registry import family
-    from services.alerts.packs import family_pack
+    from services.alerts.packs import default_rules
     from sim.runner import run_simulator
     from tests.integration.helpers import keyring
 
@@ -421,7 +421,7 @@ def test_each_scenario_fires_its_default_rules(stack, ingest, db, uid) -> None:
     rules = [
         rule.model_copy(update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(update=mine)})
         for name in ("ptipot", "bathy")
-        for rule in family_pack(family(name))
+        for rule in default_rules(family(name))  # the family's own and its capabilities' (the drone's gases)
     ]
     save_pack(db, rules, source="test")
     for fleet in fleets.values():

@@ -1,6 +1,7 @@
-"""Alert rules over HTTP: the default packs' rules (``source: pack:<family>``) and people's own. Editing a
-pack rule makes it the editor's (``source: api``): the pack no longer overwrites it at start. A rule that
-fired alerts is disabled, not deleted (its alerts name it)."""
+"""Alert rules over HTTP: the default packs' rules (``source: pack:<family>``, ``pack:<capability>``,
+``pack:platform``: services/alerts/packs.py) and people's own. Editing a pack rule makes it the editor's
+(``source: api``): the pack no longer overwrites it at start. A rule that fired alerts is disabled, not
+deleted (its alerts name it)."""
 
 from __future__ import annotations
 
