@@ -26,14 +26,6 @@ def connect(database_url: str, *, autocommit: bool = True, **kwargs: Any) -> psy
     return psycopg.connect(database_url, autocommit=autocommit, row_factory=dict_row, **kwargs)
 
 
-def legacy_tuple_connect(database_url: str, **kwargs: Any) -> psycopg.Connection[tuple[Any, ...]]:
-    """TRANSITIONAL (issue 20 item 5, until its second pass): tuple rows, only for the code of the services
-    that still read rows by position (services/vision, services/evidence, services/incidents: their workers'
-    loops in core/listening.py and core/worker_metrics.py, and ``tlab retention purge``). Goes once they
-    read dicts."""
-    return psycopg.connect(database_url, autocommit=True, **kwargs)
-
-
 def scalar(conn: psycopg.Connection[Any], query: QueryNoTemplate, params: Params | None = None) -> Any:
     """The first column of the first row of ``query`` (a count, a lock taken or not, an id ``RETURNING``);
     None when it returns no row. A single value has no column name worth writing, hence its own cursor."""

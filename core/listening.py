@@ -16,14 +16,10 @@ from typing import Any
 
 import psycopg
 
-from core.db import connect, legacy_tuple_connect
+from core.db import connect
 from core.errors import first_line
 
 logger = logging.getLogger(__name__)
-
-# TRANSITIONAL (issue 20 item 5, until its second pass): the loops of the services that still read rows by
-# position get tuple rows; every other loop reads dicts. This set goes once those services read dicts.
-TUPLE_ROW_LOOPS = frozenset({"vision", "evidence", "incidents"})
 
 
 def listen_and_work(
@@ -47,11 +43,10 @@ def listen_and_work(
     error lasts. ``only_when_notified``: after a wait, ``work`` runs only if a NOTIFY came (those that come
     together are one call). The connection is ``core.db.connect``'s: autocommit, rows as dicts."""
     channels = [channel] if isinstance(channel, str) else list(channel)
-    opened: Callable[[str], psycopg.Connection[Any]] = legacy_tuple_connect if name in TUPLE_ROW_LOOPS else connect
     delay = first_retry_s
     while not stop.is_set():
         try:
-            with opened(database_url) as conn:
+            with connect(database_url) as conn:
                 for listened in channels:
                     conn.execute(f"LISTEN {listened}")
                 if on_connect is not None:

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import tuple_row
 
+from core.db import scalar
 from device_adapters.capabilities.camera_detections.geometry import snapshot_region
 from device_adapters.masking import Point, Region, check_polygons
 
@@ -41,30 +41,29 @@ def set_masks(conn: psycopg.Connection[Any], device_id: str, polygons: Sequence[
     return len(checked)
 
 
-def _query(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows as tuples whatever the connection's row factory (the API's gives dicts)."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        return cur.execute(query, params).fetchall()
+def _points(polygons: Any) -> list[list[Point]]:
+    return [[(float(x), float(y)) for x, y in polygon] for polygon in polygons]
 
 
 def all_masks(conn: psycopg.Connection[Any]) -> dict[str, list[list[Point]]]:
-    rows = _query(conn, "SELECT device_id, polygons FROM privacy_masks")
-    return {r[0]: [[(float(x), float(y)) for x, y in polygon] for polygon in r[1]] for r in rows}
+    rows = conn.execute("SELECT device_id, polygons FROM privacy_masks").fetchall()
+    return {r["device_id"]: _points(r["polygons"]) for r in rows}
 
 
 def masks_of(conn: psycopg.Connection[Any], device_id: str) -> list[list[Point]]:
-    rows = _query(conn, "SELECT polygons FROM privacy_masks WHERE device_id = %s", (device_id,))
-    row = rows[0] if rows else None
-    return [] if row is None else [[(float(x), float(y)) for x, y in polygon] for polygon in row[0]]
+    polygons = scalar(conn, "SELECT polygons FROM privacy_masks WHERE device_id = %s", (device_id,))
+    return [] if polygons is None else _points(polygons)
 
 
 def detect_size(conn: psycopg.Connection[Any], device_id: str) -> tuple[int, int] | None | Literal["unknown"]:
     """The camera's detect resolution in its gateway; None for a camera behind no gateway (a native one:
     its images are whole frames); "unknown" for a gateway's camera mapped without one."""
-    rows = _query(conn, "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s", (device_id,))
-    if not rows:
+    row = conn.execute(
+        "SELECT detect_width, detect_height FROM gateway_cameras WHERE device_id = %s", (device_id,)
+    ).fetchone()
+    if row is None:
         return None
-    width, height = rows[0]
+    width, height = row["detect_width"], row["detect_height"]
     return "unknown" if width is None or height is None else (int(width), int(height))
 
 
@@ -100,18 +99,17 @@ def image_region(
         return WHOLE_FRAME, frame
     if label is None:
         return None, frame
-    rows = (
-        _query(conn, SNAPSHOT_BOX_AT, (device_id, label, at, at))
+    box = (
+        scalar(conn, SNAPSHOT_BOX_AT, (device_id, label, at, at))
         if at is not None
-        else _query(
+        else scalar(
             conn,
             "SELECT snapshot_box FROM camera_events WHERE device_id = %s AND label = %s AND snapshot_box IS NOT NULL "
             "ORDER BY updated_at DESC LIMIT 1",
             (device_id, label),
         )
     )
-    row = rows[0] if rows else None
-    if row is None:
+    if box is None:
         return None, frame
-    x1, y1, x2, y2 = row[0]
+    x1, y1, x2, y2 = box
     return snapshot_region(fw, fh, (x1, y1, x2, y2)), frame

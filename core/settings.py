@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from pydantic import Field, field_validator
@@ -223,6 +223,19 @@ class Settings(BaseSettings):
     vision_metrics_port: int = Field(
         9111, ge=0, le=65535, description="Port of `tlab vision`'s Prometheus /metrics and /healthz (0 = off)."
     )
+    vision_model: Path | None = Field(
+        None,
+        description="A trained pipe-defect detector for `tlab vision`: a YOLO-style ONNX file, its sidecar (class "
+        'names -> EN 13508-2 codes, input size, version) beside it as `<name>.toml` (docs/vision.md, "Plugging in a '
+        'trained model"). A model or sidecar that does not meet the contract stops the worker at start. Unset: the '
+        "classical detectors alone.",
+    )
+    vision_model_mode: Literal["replace", "add"] = Field(
+        "replace",
+        description="What TLAB_VISION_MODEL does to the classical detectors: `replace` (the model alone finds the "
+        "codes it maps; the classical detectors the others) or `add` (both find them: more found, more false "
+        "alarms). A change analyses the frames again.",
+    )
     incidents_metrics_port: int = Field(
         9112, ge=0, le=65535, description="Port of `tlab incidents`' Prometheus /metrics and /healthz (0 = off)."
     )
@@ -305,7 +318,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "state_dir", "media_root", "mqtt_tls_certfile", "mqtt_tls_keyfile", "mqtt_tls_cafile", "mqtt_auth_dir"
+        "state_dir",
+        "media_root",
+        "mqtt_tls_certfile",
+        "mqtt_tls_keyfile",
+        "mqtt_tls_cafile",
+        "mqtt_auth_dir",
+        "vision_model",
     )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:

@@ -30,16 +30,13 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from core.db import connect, legacy_tuple_connect
+from core.db import connect
 from core.errors import first_line
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SCRAPE_TIMEOUT_MS = 2000  # a scrape's own statements; Prometheus' default scrape timeout is 10 s
-# TRANSITIONAL (issue 20 item 5, until its second pass): the gauges of the services that still read rows by
-# position get tuple rows; every other worker's read dicts. This set goes once those services read dicts.
-TUPLE_ROW_GAUGES = frozenset({"tlab_vision", "tlab_evidence"})
 
 
 @dataclass(frozen=True)
@@ -150,11 +147,7 @@ class WorkerMetrics(Collector):
         yield from self.heartbeat.families(self.prefix)
         if self.gauges is not None and self.database_url is not None:
             try:
-                yield from bounded_query(
-                    self.database_url,
-                    lambda conn: list(self.gauges(conn)),  # type: ignore[misc]
-                    tuple_rows=self.prefix in TUPLE_ROW_GAUGES,
-                )
+                yield from bounded_query(self.database_url, lambda conn: list(self.gauges(conn)))  # type: ignore[misc]
             except psycopg.Error as exc:
                 self.scrape_errors += 1
                 logger.warning(f"{self.prefix}: scrape query failed", extra={"error": first_line(exc)})
@@ -163,11 +156,9 @@ class WorkerMetrics(Collector):
         )
 
 
-def bounded_query(database_url: str, read: Callable[[psycopg.Connection[Any]], T], *, tuple_rows: bool = False) -> T:
-    """Run ``read`` on a short-lived connection (rows as dicts) whose statements stop after SCRAPE_TIMEOUT_MS.
-    ``tuple_rows``: TRANSITIONAL, see TUPLE_ROW_GAUGES."""
-    opened: Callable[..., psycopg.Connection[Any]] = legacy_tuple_connect if tuple_rows else connect
-    with opened(database_url, connect_timeout=2, options=f"-c statement_timeout={SCRAPE_TIMEOUT_MS}") as conn:
+def bounded_query(database_url: str, read: Callable[[psycopg.Connection[Any]], T]) -> T:
+    """Run ``read`` on a short-lived connection (rows as dicts) whose statements stop after SCRAPE_TIMEOUT_MS."""
+    with connect(database_url, connect_timeout=2, options=f"-c statement_timeout={SCRAPE_TIMEOUT_MS}") as conn:
         return read(conn)
 
 

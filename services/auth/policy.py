@@ -45,7 +45,6 @@ def readers_policy(family: Family) -> Policy:
 FAMILY_READERS: dict[str, Policy] = {family.name: readers_policy(family) for family in FAMILIES}
 
 
-
 def capability_readers(capability: Capability) -> Policy:
     """Who may read what a capability's service derives from every family that provides it (incidents
     from all the cameras, observations from all the drones): the roles *every* such family lets read

@@ -23,8 +23,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
-from psycopg.rows import tuple_row
 
+from core.db import scalar
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -38,23 +38,20 @@ class ClearsError(RuntimeError):
 
 
 def has_clears(conn: psycopg.Connection[Any]) -> bool:
-    with conn.cursor(row_factory=tuple_row) as cur:
-        row = cur.execute("SELECT EXISTS (SELECT 1 FROM retained_clears)").fetchone()
-    return bool(row and row[0])
+    return bool(scalar(conn, "SELECT EXISTS (SELECT 1 FROM retained_clears)"))
 
 
 def drain_clears(conn: psycopg.Connection[Any], settings: Settings, *, limit: int = BATCH) -> int:
     """Publish an empty retained message on up to ``limit`` queued topics; returns how many the broker took.
     Those, and those it refused (logged), are forgotten; those it did not answer stay queued."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        topics = [r[0] for r in cur.execute("SELECT topic FROM retained_clears ORDER BY queued_at LIMIT %s", (limit,))]
+    queued = conn.execute("SELECT topic FROM retained_clears ORDER BY queued_at LIMIT %s", (limit,)).fetchall()
+    topics = [r["topic"] for r in queued]
     if not topics:
         return 0
     done, refused = _publish_empty_retained(settings, topics)
     if refused:  # a negative acknowledgement is the broker's answer, not a hiccup: asking again changes nothing
         logger.error("retained snapshots refused by the broker", extra={"topics": refused[:10], "count": len(refused)})
-    with conn.cursor() as cur:
-        cur.execute("DELETE FROM retained_clears WHERE topic = ANY(%s)", (done + refused,))
+    conn.execute("DELETE FROM retained_clears WHERE topic = ANY(%s)", (done + refused,))
     if done:
         logger.info("retained snapshots cleared from the broker", extra={"count": len(done)})
     return len(done)

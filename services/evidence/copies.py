@@ -37,9 +37,9 @@ from typing import Any
 import cv2
 import numpy as np
 import psycopg
-from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from core.db import scalar
 from core.errors import first_line
 from core.media_store import MediaStore, delete_if_unnamed
 from core.privacy_masks import WHOLE_FRAME, image_region, masks_of
@@ -92,7 +92,7 @@ WHERE device_id = %(device)s AND label = ANY(%(labels)s)
 """
 
 CURRENT = """
-SELECT m.context_version, c.made_with, c.superseded_sha256, c.copy_sha256 FROM media m
+SELECT m.context_version, c.made_with, c.superseded_sha256 FROM media m
 LEFT JOIN evidence_copies c ON c.original_sha256 = m.sha256 WHERE m.sha256 = %s
 """
 # the copy is recorded only if the image's context has not changed since it was read (the row lock also
@@ -176,14 +176,13 @@ class Plan:
 
 def pending(conn: psycopg.Connection[Any], limit: int, settle_s: float = SETTLE_S) -> list[Original]:
     rows = conn.execute(PENDING, {"limit": limit, "settle": settle_s}).fetchall()
-    return [Original(*(row.values() if isinstance(row, dict) else row)) for row in rows]
+    return [Original(**row) for row in rows]
 
 
 def claim(conn: psycopg.Connection[Any], original: Original) -> bool:
     """Inside a transaction: True if this worker may copy ``original`` now (nobody else holds it, and it
     still waits for its copy)."""
-    locked = conn.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (original.sha256,)).fetchone()
-    if not locked or not locked[0]:
+    if not scalar(conn, "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (original.sha256,)):
         return False
     waiting = conn.execute("SELECT 1 FROM media WHERE sha256 = %s AND copy_pending", (original.sha256,)).fetchone()
     return waiting is not None
@@ -243,14 +242,15 @@ def context_plan(
 
 def plan(conn: psycopg.Connection[Any], sha256: str, size: tuple[int, int]) -> Plan:
     """The boxes to blur and the masks to black out for every context of the image, in its own pixels."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        appearances = cur.execute(APPEARANCES, {"sha": sha256}).fetchall()
+    appearances = conn.execute(APPEARANCES, {"sha": sha256}).fetchall()
     if not appearances:  # named by nothing (its rows purged or refused): nothing can say what it shows
         return Plan(size, whole=True)
     boxes: set[Box] = set()
     masks: set[tuple[Point, ...]] = set()
     whole = False
-    for device_id, label, time, named, own_box, own_snapshot_box in appearances:
+    for seen in appearances:
+        device_id, label, time, named = seen["device_id"], seen["label"], seen["time"], seen["named"]
+        own_box, own_snapshot_box = seen["box"], seen["snapshot_box"]
         camera_masks = masks_of(conn, device_id)
         region, frame = image_region(conn, device_id, label, size, at=time)
         if named and own_snapshot_box and frame is not None and region not in (None, WHOLE_FRAME):
@@ -258,22 +258,16 @@ def plan(conn: psycopg.Connection[Any], sha256: str, size: tuple[int, int]) -> P
         placed = region if region not in (None, WHOLE_FRAME) else None
         found: list[tuple[str, Box]] = []
         if region is not None:
-            with conn.cursor(row_factory=tuple_row) as cur:
-                rows = cur.execute(
-                    BOXES, {"device": device_id, "labels": list(PRIVATE_LABELS), "time": time}
-                ).fetchall()
+            rows = conn.execute(BOXES, {"device": device_id, "labels": list(PRIVATE_LABELS), "time": time}).fetchall()
             if named and label in PRIVATE_LABELS and own_box:
-                rows.append((label, own_box, own_snapshot_box))
-            for event_label, box, snapshot_box in rows:
-                for b in (box, snapshot_box):
+                rows.append({"label": label, "box": own_box, "snapshot_box": own_snapshot_box})
+            for r in rows:
+                for b in (r["box"], r["snapshot_box"]):
                     if b:
-                        found.append((event_label, _to_image((b[0], b[1], b[2], b[3]), placed, frame, size)))
+                        found.append((r["label"], _to_image((b[0], b[1], b[2], b[3]), placed, frame, size)))
         elif label is not None:  # a crop that cannot be located: were persons or vehicles tracked then?
-            with conn.cursor(row_factory=tuple_row) as cur:
-                rows = cur.execute(
-                    BOXES, {"device": device_id, "labels": list(PRIVATE_LABELS), "time": time}
-                ).fetchall()
-            found = [(r[0], (0, 0, 0, 0)) for r in rows]
+            rows = conn.execute(BOXES, {"device": device_id, "labels": list(PRIVATE_LABELS), "time": time}).fetchall()
+            found = [(r["label"], (0, 0, 0, 0)) for r in rows]
         these, blur_all = context_plan(label, region is not None, found, size)
         boxes |= these
         whole = whole or blur_all
@@ -309,9 +303,10 @@ def remove_files(conn: psycopg.Connection[Any], media: MediaStore, shas: Sequenc
 def make_copy_outcome(conn: psycopg.Connection[Any], media: MediaStore, original: Original) -> Outcome:
     """``make_copy`` inside the caller's transaction: the withdrawn copy it deleted (``retired``) loses its
     file only after the caller commits."""
-    with conn.cursor(row_factory=tuple_row) as cur:
-        current = cur.execute(CURRENT, (original.sha256,)).fetchone()
-    version, made_with, superseded, _ = current if current else (0, None, None, None)
+    current = conn.execute(CURRENT, (original.sha256,)).fetchone()
+    version = current["context_version"] if current else 0
+    made_with = current["made_with"] if current else None
+    superseded = current["superseded_sha256"] if current else None
     previous = Plan.from_json(made_with)
     if superseded is not None and previous is not None and original.width and original.height:
         size = (original.width, original.height)
@@ -383,7 +378,7 @@ RETRY_FAILED = "SELECT original_sha256 FROM evidence_copies WHERE error IS NOT N
 
 def retry_failed(conn: psycopg.Connection[Any]) -> int:
     """Queue again the images whose copy failed (after a fix, or once their file is back); returns how many."""
-    with conn.transaction(), conn.cursor(row_factory=tuple_row) as cur:
-        failed = [r[0] for r in cur.execute(RETRY_FAILED).fetchall()]
-        cur.execute("SELECT evidence_requeue(%s)", (failed,))
+    with conn.transaction():
+        failed = [r["original_sha256"] for r in conn.execute(RETRY_FAILED).fetchall()]
+        conn.execute("SELECT evidence_requeue(%s)", (failed,))
         return len(failed)

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 
+from core.db import scalar
 from core.media_store import MediaStore
 from services.evidence.retention import PurgeReport, purge
 
@@ -41,21 +41,20 @@ def purge_under_lock(
 ) -> PurgeReport | None:
     """Purge as of ``now`` (the database's clock by default) unless another purge holds the lock (then
     None: it is doing the same work). A completed purge (not a dry run) is recorded as the last success."""
-    cur = conn.cursor(row_factory=tuple_row)
-    if not cur.execute("SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)).fetchone()[0]:  # type: ignore[index]
+    if not scalar(conn, "SELECT pg_try_advisory_lock(%s)", (PURGE_LOCK,)):
         logger.info("retention purge skipped: another purge holds the lock", extra={"by": by})
         return None
     try:
-        moment = now or cur.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        moment = now or scalar(conn, "SELECT now()")
         report = purge(conn, media, moment, days, dry_run=dry_run)
         if not dry_run:
-            cur.execute(RECORD, (by, json.dumps(report.as_dict())))
+            conn.execute(RECORD, (by, json.dumps(report.as_dict())))
         return report
     finally:
-        cur.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
+        conn.execute("SELECT pg_advisory_unlock(%s)", (PURGE_LOCK,))
 
 
 def last_success(conn: psycopg.Connection[Any]) -> datetime | None:
     """When the last completed purge finished (the database's clock), by any purger; None if none ever did."""
-    row = conn.cursor(row_factory=tuple_row).execute("SELECT last_success_at FROM retention_runs").fetchone()
-    return row[0] if row else None
+    last: datetime | None = scalar(conn, "SELECT last_success_at FROM retention_runs")
+    return last

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from core.db import scalar
 from core.media_store import MediaStore, delete_if_unnamed
 from device_adapters.capabilities import Capability
 from device_adapters.registry import family_names, may_be_retained
@@ -68,7 +69,7 @@ RETURNING c.original_sha256, c.copy_sha256, c.superseded_sha256
 """
 # every (table, column) with a foreign key to media(sha256): a file goes only when none of them names it
 MEDIA_REFERENCES = """
-SELECT c.conrelid::regclass::text, a.attname FROM pg_constraint c
+SELECT c.conrelid::regclass::text AS table_name, a.attname AS column_name FROM pg_constraint c
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
 WHERE c.contype = 'f' AND c.confrelid = 'media'::regclass
 """
@@ -170,27 +171,27 @@ def _purge_rows(
     conn: psycopg.Connection[Any], report: PurgeReport, now: datetime, families: tuple[str, ...]
 ) -> list[str]:
     params: dict[str, Any] = {"cutoff": report.cutoff, "now": now, "families": list(families)}
-    report.held_incidents = conn.execute("SELECT count(*) FROM incidents WHERE held_at IS NOT NULL").fetchone()[0]  # type: ignore[index]
+    report.held_incidents = scalar(conn, "SELECT count(*) FROM incidents WHERE held_at IS NOT NULL")
     conn.execute(HELD_EVENTS)
-    events = [r[0] for r in conn.execute(PURGE_EVENTS, params).fetchall()]
-    snaps = [r[0] for r in conn.execute(PURGE_SNAPSHOTS, params).fetchall()]
+    events = [r["event_id"] for r in conn.execute(PURGE_EVENTS, params).fetchall()]
+    snaps = [r["media_sha256"] for r in conn.execute(PURGE_SNAPSHOTS, params).fetchall()]
     label_rows = conn.execute(PURGE_LABEL_SNAPSHOTS, params).fetchall()
-    labels = [r[0] for r in label_rows]
+    labels = [r["media_sha256"] for r in label_rows]
     report.events, report.snapshots, report.label_snapshots = len(events), len(snaps), len(labels)
     candidates = sorted(set(snaps) | set(labels))
     copies = conn.execute(PURGE_COPIES, {"candidates": candidates}).fetchall()
     report.copies = len(copies)
-    candidates = sorted(set(candidates) | {s for c in copies for s in c[1:] if s})
+    candidates = sorted(set(candidates) | {s for c in copies for s in (c["copy_sha256"], c["superseded_sha256"]) if s})
     gone = unreferenced_media(conn, candidates)
     report.media_rows = len(gone)
-    letters = [r[0] for r in conn.execute(PURGE_DEAD_LETTERS, params).fetchall()]
+    letters = [r["topic"] for r in conn.execute(PURGE_DEAD_LETTERS, params).fetchall()]
     report.dead_letters = len(letters)
     report.retained_clears = conn.execute(
         CLEAR_RETAINED,
         {
-            "devices": [r[1] for r in label_rows],
-            "labels": [r[2] for r in label_rows],
-            "gateways": [r[3] for r in label_rows],
+            "devices": [r["device_id"] for r in label_rows],
+            "labels": [r["label"] for r in label_rows],
+            "gateways": [r["gateway_id"] for r in label_rows],
             "topics": sorted({t for t in letters if may_be_retained(t)}),  # the SQL keeps the label snapshots
         },
     ).rowcount
@@ -207,10 +208,10 @@ def unreferenced_media(conn: psycopg.Connection[Any], candidates: list[str]) -> 
     refs = conn.execute(MEDIA_REFERENCES).fetchall()
     clauses = [
         sql.SQL("NOT EXISTS (SELECT 1 FROM {t} r WHERE r.{c} = m.sha256)").format(
-            t=sql.SQL(table), c=sql.Identifier(column)
+            t=sql.SQL(r["table_name"]), c=sql.Identifier(r["column_name"])
         )
-        for table, column in refs
+        for r in refs
     ]
     where = sql.SQL(" AND ").join([sql.SQL("m.sha256 = ANY(%(c)s)"), *clauses])
     query = sql.SQL("DELETE FROM media m WHERE {where} RETURNING m.sha256").format(where=where)
-    return [r[0] for r in conn.execute(query, {"c": candidates}).fetchall()]
+    return [r["sha256"] for r in conn.execute(query, {"c": candidates}).fetchall()]

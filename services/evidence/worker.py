@@ -78,14 +78,15 @@ class EvidenceWorker:
             "Unix time of the last retention purge completed by any process (0: none ever)",
             value=last.timestamp() if last else 0.0,
         )
-        n, oldest, now = conn.execute(COPIES_PENDING, {"cap": PENDING_CAP}).fetchone()  # type: ignore[misc]
+        row = conn.execute(COPIES_PENDING, {"cap": PENDING_CAP}).fetchone()
+        assert row is not None  # an aggregate: one row
         yield GaugeMetricFamily(
             "tlab_evidence_copies_pending", f"Personal images waiting for their privacy copy (up to {PENDING_CAP})",
-            value=n,
+            value=row["n"],
         )  # fmt: skip
         yield GaugeMetricFamily(
             "tlab_evidence_oldest_pending_age_seconds", "Age of the oldest image waiting for its copy (0: none)",
-            value=(now - oldest).total_seconds() if oldest else 0.0,
+            value=(row["now"] - row["oldest"]).total_seconds() if row["oldest"] else 0.0,
         )  # fmt: skip
 
     def _cycle(self, conn: psycopg.Connection[Any]) -> bool:

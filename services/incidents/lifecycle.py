@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import dict_row
 
+from core.db import scalar
 from core.domain_events import end_event, raise_event, withdraw_event
 from services.incidents.rule import Suspicion
 
@@ -37,14 +37,14 @@ class NotAllowed(ValueError):
 
 def act(conn: psycopg.Connection[Any], incident: int, action: Action, actor: str, note: str | None) -> bool:
     """Apply ``action`` (False if there is no such incident); raises NotAllowed from the wrong state."""
-    row = _one(conn, "SELECT state FROM incidents WHERE id = %s FOR UPDATE", (incident,))
+    row = conn.execute("SELECT state FROM incidents WHERE id = %s FOR UPDATE", (incident,)).fetchone()
     if row is None:
         return False
     state = row["state"]
     allowed, target = TRANSITIONS[action]
     if state not in allowed:
         raise NotAllowed(f"incident {incident} is {state}; {action} applies to {' or '.join(sorted(allowed))}")
-    cleared = _one(
+    cleared_at = scalar(
         conn,
         "UPDATE incidents SET state = %s, updated_at = now(), "
         "cleared_at = CASE WHEN %s = 'cleared' THEN coalesce(cleared_at, now()) ELSE cleared_at END "
@@ -56,7 +56,7 @@ def act(conn: psycopg.Connection[Any], incident: int, action: Action, actor: str
     if target == "dismissed":
         withdraw_event(conn, type=EVENT_TYPE, key=key)
     elif target == "cleared":
-        end_event(conn, type=EVENT_TYPE, key=key, ended_at=cleared["cleared_at"])  # type: ignore[index]
+        end_event(conn, type=EVENT_TYPE, key=key, ended_at=cleared_at)
     return True
 
 
@@ -71,7 +71,9 @@ def release(conn: psycopg.Connection[Any], incident: int, actor: str, note: str 
 
 
 def _set_hold(conn: psycopg.Connection[Any], incident: int, actor: str, note: str | None, *, held: bool) -> bool:
-    row = _one(conn, "SELECT held_at IS NOT NULL AS held FROM incidents WHERE id = %s FOR UPDATE", (incident,))
+    row = conn.execute(
+        "SELECT held_at IS NOT NULL AS held FROM incidents WHERE id = %s FOR UPDATE", (incident,)
+    ).fetchone()
     if row is None:
         return False
     is_held = row["held"]
@@ -86,20 +88,14 @@ def _set_hold(conn: psycopg.Connection[Any], incident: int, actor: str, note: st
     return True
 
 
-def _one(conn: psycopg.Connection[Any], query: str, params: Any) -> dict[str, Any] | None:
-    """One row as a dict, whatever the connection's row factory (the API's pool, a worker's connection)."""
-    return conn.cursor(row_factory=dict_row).execute(query, params).fetchone()
-
-
 def clear(conn: psycopg.Connection[Any], incident: int, actor: str, note: str, at: datetime | None = None) -> None:
     """The object is gone: cleared (from suspected or confirmed), the time kept, the event ended."""
-    row = _one(
-        conn,
+    row = conn.execute(
         "UPDATE incidents SET cleared_at = coalesce(cleared_at, coalesce(%s, now())), "
         "state = CASE WHEN state IN ('suspected', 'confirmed') THEN 'cleared' ELSE state END, updated_at = now() "
         "WHERE id = %s RETURNING cleared_at",
         (at, incident),
-    )
+    ).fetchone()
     if row is None:
         return
     _timeline(conn, incident, "cleared", actor, note)
@@ -108,15 +104,15 @@ def clear(conn: psycopg.Connection[Any], incident: int, actor: str, note: str, a
 
 def open_incident(conn: psycopg.Connection[Any], s: Suspicion) -> None:
     """A new suspicion: an incident ``suspected``, its event raised (cleared at once if its object is gone)."""
-    row = _one(
+    inserted = scalar(
         conn,
         "INSERT INTO incidents (key, device_id, label, zone, tracks, context, began_at, suspected_at) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING RETURNING id",
         (s.key, s.device_id, s.label, s.zone, list(s.tracks), list(s.context), s.began_at, s.suspected_at),
     )
-    if row is None:
+    if inserted is None:
         return  # another worker inserted it in the meantime
-    incident = int(row["id"])
+    incident = int(inserted)
     _timeline(conn, incident, "suspected", RULE, f"{s.label} still in {s.zone or 'the scene'} since {s.began_at:%H:%M}")
     _raise(conn, incident, s, s.suspected_at, f"since {s.began_at:%Y-%m-%d %H:%M} UTC")
     if s.cleared_at is not None:
@@ -143,7 +139,11 @@ def withdraw(conn: psycopg.Connection[Any], incident: int, note: str) -> None:
 def reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: datetime, joined: Sequence[str]) -> None:
     """The object of a cleared incident is back: the state it was cleared from (confirmed, if an agent had
     confirmed it), no clearance, its event raised again from ``back`` (a new alert: the cleared one stays)."""
-    confirmed = _one(conn, "SELECT 1 FROM incident_timeline WHERE incident_id = %s AND kind = 'confirmed'", (incident,))
+    confirmed = scalar(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM incident_timeline WHERE incident_id = %s AND kind = 'confirmed')",
+        (incident,),
+    )
     conn.execute(
         "UPDATE incidents SET state = %s, cleared_at = NULL, updated_at = now() WHERE id = %s AND state = 'cleared'",
         ("confirmed" if confirmed else "suspected", incident),
@@ -155,7 +155,7 @@ def reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: dat
 def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, since: str) -> None:
     """The incident's domain event, under its camera's family (whichever camera family sent the events: the
     alert rules select on it)."""
-    device = _one(conn, "SELECT family FROM devices WHERE device_id = %s", (s.device_id,))
+    device = conn.execute("SELECT family FROM devices WHERE device_id = %s", (s.device_id,)).fetchone()
     if device is None:  # ingest registers a device in the batch that stores its first record: never here
         raise LookupError(f"incident {incident}: camera {s.device_id!r} is not registered")
     raise_event(

@@ -1,8 +1,7 @@
 """What is read about incidents (docs/incidents.md): the list, one incident with its timeline, its events and
 their evidence. The API's routes read through here and write through ``lifecycle``; nothing here writes.
 
-Every function reads with ``dict_row`` whatever the connection's own row factory, so a caller gets the same
-rows from the API's pool as from a worker's connection.
+Rows are dicts (``core.db``: the API's pool and a worker's connection alike).
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+
+from core.db import scalar
 
 COLUMNS = (
     "id, device_id, label, zone, state, began_at, suspected_at, cleared_at, tracks, context, created_at, updated_at, "
@@ -54,40 +54,28 @@ def list_incidents(
         "ORDER BY began_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
     ).format(keyset=keyset)
     params = {"since": since, "state": state, "device": device_id, "label": label, "limit": limit, "offset": offset}
-    return conn.cursor(row_factory=dict_row).execute(query, {**params, **key_params}).fetchall()
+    return conn.execute(query, {**params, **key_params}).fetchall()
 
 
 def incident(conn: psycopg.Connection[Any], incident_id: int) -> dict[str, Any] | None:
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(f"SELECT {COLUMNS} FROM incidents WHERE id = %s", (incident_id,))
-        .fetchone()
-    )
+    return conn.execute(f"SELECT {COLUMNS} FROM incidents WHERE id = %s", (incident_id,)).fetchone()
 
 
 def timeline(conn: psycopg.Connection[Any], incident_id: int) -> list[dict[str, Any]]:
-    return (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            "SELECT at, kind, actor, note FROM incident_timeline WHERE incident_id = %s ORDER BY at, id", (incident_id,)
-        )
-        .fetchall()
-    )
+    return conn.execute(
+        "SELECT at, kind, actor, note FROM incident_timeline WHERE incident_id = %s ORDER BY at, id", (incident_id,)
+    ).fetchall()
 
 
 def events(conn: psycopg.Connection[Any], tracks: list[str], context: list[str]) -> list[dict[str, Any]]:
     """The incident's events (its tracks: ``role`` object; its context: ``role`` context), each with its
     ``evidence``: images (``sha``), their privacy copies (``copy``, or the copy's ``error``)."""
-    return conn.cursor(row_factory=dict_row).execute(EVENTS, {"tracks": tracks, "all": tracks + context}).fetchall()
+    return conn.execute(EVENTS, {"tracks": tracks, "all": tracks + context}).fetchall()
 
 
 def evidence_of(conn: psycopg.Connection[Any], incident_id: int) -> set[str] | None:
     """The SHA-256 of every image that is evidence of the incident; None: no such incident."""
-    row = (
-        conn.cursor(row_factory=dict_row)
-        .execute("SELECT tracks, context FROM incidents WHERE id = %s", (incident_id,))
-        .fetchone()
-    )
+    row = conn.execute("SELECT tracks, context FROM incidents WHERE id = %s", (incident_id,)).fetchone()
     if row is None:
         return None
     return {item["sha"] for e in events(conn, row["tracks"], row["context"]) for item in e["evidence"]}
@@ -95,9 +83,4 @@ def evidence_of(conn: psycopg.Connection[Any], incident_id: int) -> set[str] | N
 
 def content_type(conn: psycopg.Connection[Any], sha256: str) -> str | None:
     """The stored medium's content type; None: not (or no longer) stored."""
-    row = (
-        conn.cursor(row_factory=dict_row)
-        .execute("SELECT content_type FROM media WHERE sha256 = %s", (sha256,))
-        .fetchone()
-    )
-    return row["content_type"] if row else None
+    return scalar(conn, "SELECT content_type FROM media WHERE sha256 = %s", (sha256,))

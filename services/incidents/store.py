@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from services.incidents.lifecycle import RULE, clear, open_incident, reopen, retrack, withdraw
 from services.incidents.rule import Policy, Suspicion, Track, suspicions, zones_of
@@ -33,7 +32,7 @@ TRACKS_SQL = (
 
 
 def load_tracks(conn: psycopg.Connection[Any], since: datetime) -> list[Track]:
-    rows = conn.cursor(row_factory=dict_row).execute(TRACKS_SQL, (since, since)).fetchall()
+    rows = conn.execute(TRACKS_SQL, (since, since)).fetchall()
     return [
         Track(
             r["event_id"],
@@ -61,11 +60,9 @@ def reconcile(
     changes = {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0, "reopened": 0}
     stored = {
         r["key"]: r
-        for r in conn.cursor(row_factory=dict_row)
-        .execute(
+        for r in conn.execute(
             "SELECT id, key, tracks, context, zone, cleared_at, state FROM incidents WHERE began_at >= %s", (since,)
-        )
-        .fetchall()
+        ).fetchall()
     }
     started = {t.event_id: t.start_time for t in tracks}
     for s in found:

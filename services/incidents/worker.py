@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from prometheus_client.core import CounterMetricFamily
 
+from core.db import scalar
 from core.listening import listen_and_work
 from core.settings import Settings
 from core.worker_metrics import Heartbeat, WorkerMetrics, labelled, serving
@@ -67,9 +68,9 @@ class IncidentWorker:
 
     def work_once(self, conn: psycopg.Connection[Any]) -> dict[str, int]:
         with conn.transaction():
-            if not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK,)).fetchone()[0]:  # type: ignore[index]
+            if not scalar(conn, "SELECT pg_try_advisory_xact_lock(%s)", (LOCK,)):
                 return {}
-            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+            now = scalar(conn, "SELECT now()")
             changes = refresh(conn, now - self.window, self.policy)
         for kind, n in changes.items():
             self.changes[kind] = self.changes.get(kind, 0) + n

@@ -2,13 +2,18 @@
 
 A frame that shows nothing (too dark, fogged) is a loss of vision and nothing else is looked for in it.
 ``MODEL`` names this analysis: frames are analysed once per model, and a new model re-analyses on demand.
+A deployment's trained model (``TLAB_VISION_MODEL``, ``trained.py``) runs beside the classical detectors
+and, by default, replaces them for the codes it maps: ``Analysis.model`` then names both.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import cv2
 import numpy as np
 
+from core.settings import Settings
 from services.vision.cracks import cracks
 from services.vision.deformation import deformation
 from services.vision.detections import Detection
@@ -17,11 +22,16 @@ from services.vision.geometry import locate
 from services.vision.intrusions import intrusions
 from services.vision.quality import loss_of_vision
 from services.vision.scoring import clock_hours
+from services.vision.trained import TrainedModel, load
 from services.vision.water import water_level, water_wedge
 
 MODEL = "classical-2026.11.29e"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
+Mode = Literal["replace", "add"]
+# one classical detector's three readings of one thing (the grouping joins them): a model that maps one of
+# them replaces the three
+STANDING = frozenset({"BBA", "BBB", "BBE"})
 
 
 class UnreadableFrame(ValueError):
@@ -43,7 +53,31 @@ def decode(jpeg: bytes) -> np.ndarray:
     return image
 
 
-def analyse(image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
+class Analysis:
+    """What the vision worker runs on each frame, and the name its analyses are stored under."""
+
+    def __init__(self, trained: TrainedModel | None = None, mode: Mode = "replace") -> None:
+        self.trained, self.mode = trained, mode
+
+    @property
+    def model(self) -> str:
+        """``MODEL``, or with a trained model: ``MODEL+onnx-<sha256 prefix>@<its version>/<mode>``."""
+        return MODEL if self.trained is None else f"{MODEL}+{self.trained.identity}/{self.mode}"
+
+    def __call__(self, image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
+        return analyse(image, diameter_mm, self.trained, self.mode)
+
+
+def configured(settings: Settings) -> Analysis:
+    """The deployment's analysis (``TLAB_VISION_MODEL``, ``TLAB_VISION_MODEL_MODE``); ``trained.ModelRefused``
+    when its model does not meet the contract."""
+    model = settings.vision_model
+    return Analysis(None if model is None else load(model), settings.vision_model_mode)
+
+
+def analyse(
+    image: np.ndarray, diameter_mm: int | None, trained: TrainedModel | None = None, mode: Mode = "replace"
+) -> list[Detection]:
     blind = loss_of_vision(image)
     if blind is not None:
         return [blind]
@@ -64,4 +98,10 @@ def analyse(image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
     seen = [d for d in cracks(image, geometry, wedge, lines) if not clock_hours(d.clock_from, d.clock_to) & taken]
     if squeezed is not None:  # a deformed joint wanders out of the cracks' joint band: its arcs are not cracks
         seen = [d for d in seen if d.characterisation == "A"]
-    return found + seen + standing
+    found += seen + standing
+    if trained is None:
+        return found
+    if mode == "replace":
+        replaced = trained.codes | (STANDING if trained.codes & STANDING else frozenset())
+        found = [d for d in found if d.code not in replaced]
+    return found + trained.detect(image, geometry)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
+from core.db import scalar
 from core.domain_events import raise_event, withdraw_event
 
 EVENT_TYPE = "pipe_defect"
@@ -21,22 +21,18 @@ RAISED_FROM_GRADE = 4
 
 
 def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
-    row = (
-        conn.cursor(row_factory=dict_row)
-        .execute(
-            "SELECT o.id, o.mission_id, coalesce(o.recoded_code, o.code) AS code, "
-            "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
-            "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
-            "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-            "o.best_frame_time, o.created_at, o.provisional, coalesce(m.device_id, f.device_id) AS device_id, "
-            "coalesce(d.family, f.family) AS family "
-            "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id "
-            "LEFT JOIN media f ON f.sha256 = o.best_frame_sha256 "
-            "LEFT JOIN devices d ON d.device_id = coalesce(m.device_id, f.device_id) WHERE o.id = %s",
-            (observation_id,),
-        )
-        .fetchone()
-    )
+    row = conn.execute(
+        "SELECT o.id, o.mission_id, coalesce(o.recoded_code, o.code) AS code, "
+        "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
+        "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
+        "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
+        "o.best_frame_time, o.created_at, o.provisional, coalesce(m.device_id, f.device_id) AS device_id, "
+        "coalesce(d.family, f.family) AS family "
+        "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id "
+        "LEFT JOIN media f ON f.sha256 = o.best_frame_sha256 "
+        "LEFT JOIN devices d ON d.device_id = coalesce(m.device_id, f.device_id) WHERE o.id = %s",
+        (observation_id,),
+    ).fetchone()
     if row is None:
         return
     oid, mission, code, grade, state = row["id"], row["mission_id"], row["code"], row["grade"], row["state"]
@@ -48,7 +44,7 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         row["provisional"],
     )
     key = f"observation:{oid}"
-    raised = conn.execute("SELECT 1 FROM domain_events WHERE type = %s AND key = %s", (EVENT_TYPE, key)).fetchone()
+    raised = scalar(conn, "SELECT EXISTS (SELECT 1 FROM domain_events WHERE type = %s AND key = %s)", (EVENT_TYPE, key))
     if state in ("rejected", "withdrawn"):
         if raised:
             withdraw_event(conn, type=EVENT_TYPE, key=key)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
-from psycopg.rows import dict_row
 
+from core.db import scalar
 from services.vision.events import sync_event
 
 Decision = Literal["confirm", "reject", "recode"]
@@ -38,14 +38,10 @@ def review(conn: psycopg.Connection[Any], observation_id: int, reviewer: str, de
     """Record ``decision`` by ``reviewer`` and sync the observation's event; False if there is no such
     observation. Raises NotReviewable for a withdrawn one. Runs in one transaction (the caller's, if any)."""
     with conn.transaction():
-        row = (
-            conn.cursor(row_factory=dict_row)
-            .execute("SELECT state FROM observations WHERE id = %s FOR UPDATE", (observation_id,))
-            .fetchone()
-        )
-        if row is None:
+        state = scalar(conn, "SELECT state FROM observations WHERE id = %s FOR UPDATE", (observation_id,))
+        if state is None:
             return False
-        if row["state"] == "withdrawn":
+        if state == "withdrawn":
             raise NotReviewable("a later analysis withdrew this observation; review the current ones")
         conn.execute(
             "UPDATE observations SET state = %s, reviewed_by = %s, reviewed_at = now(), review_note = %s, "

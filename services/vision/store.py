@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from core.db import scalar
 from core.media_store import MediaStore
 from services.vision.annotate import annotate
 from services.vision.detections import Detection
@@ -64,7 +65,7 @@ def claim_frames(conn: psycopg.Connection[Any], model: str, since: datetime, lim
         "ORDER BY f.time LIMIT %s FOR UPDATE OF f SKIP LOCKED",
         (since, model, limit),
     ).fetchall()
-    return [ClaimedFrame(*_values(r, 6)) for r in rows]
+    return [ClaimedFrame(**r) for r in rows]
 
 
 def write_analysis(
@@ -90,21 +91,25 @@ def regroup(
         (mission_id, model),
     ).fetchall()
     frames, shots = [], {}
-    for device_id, time, chainage, sha, detections in (_values(r, 5) for r in rows):
-        frame_id = f"{device_id}@{time.isoformat()}"
-        shots[frame_id] = (time, sha)
-        found = tuple(Detection(**{**d, "outline": tuple(tuple(p) for p in d.get("outline", ()))}) for d in detections)
-        frames.append(FrameResult(frame_id, chainage, found))
-    over = conn.execute(f"SELECT {MISSION_OVER}", {"mission": mission_id, "model": model, "quiet": QUIET}).fetchone()
-    ended = bool(_values(over, 1)[0])
+    for r in rows:
+        frame_id = f"{r['device_id']}@{r['time'].isoformat()}"
+        shots[frame_id] = (r["time"], r["media_sha256"])
+        found = tuple(
+            Detection(**{**d, "outline": tuple(tuple(p) for p in d.get("outline", ()))}) for d in r["detections"]
+        )
+        frames.append(FrameResult(frame_id, r["chainage_m"], found))
+    ended = bool(scalar(conn, f"SELECT {MISSION_OVER}", {"mission": mission_id, "model": model, "quiet": QUIET}))
     computed = group(frames, ended=ended)
     stored = conn.execute(
         "SELECT id, code, chainage_start_m, chainage_end_m, clock_from, clock_to, state FROM observations "
         "WHERE mission_id = %s AND state <> 'withdrawn' ORDER BY id",
         (mission_id,),
     ).fetchall()
-    pool = [dict(zip(("id", "code", "start", "end", "clock_from", "clock_to", "state"), _values(r, 7), strict=True))
-            for r in stored]  # fmt: skip
+    pool = [
+        {"id": r["id"], "code": r["code"], "start": r["chainage_start_m"], "end": r["chainage_end_m"],
+         "clock_from": r["clock_from"], "clock_to": r["clock_to"], "state": r["state"]}
+        for r in stored
+    ]  # fmt: skip
     counts = {"inserted": 0, "updated": 0, "withdrawn": 0}
     kept: set[int] = set()
     for obs in computed:
@@ -120,18 +125,19 @@ def regroup(
             "mission": mission_id, "provisional": not obs.settled,
         }  # fmt: skip
         if match is None:
-            row = conn.execute(
+            inserted = scalar(
+                conn,
                 "INSERT INTO observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, "
                 "clock_from, clock_to, quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, "
                 "model, remark, provisional) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, "
                 "%(clock_from)s, %(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, "
                 "%(best_time)s, %(best_sha)s, %(model)s, %(remark)s, %(provisional)s) RETURNING id",
                 fields,
-            ).fetchone()
-            kept.add(_values(row, 1)[0])
+            )
+            kept.add(inserted)
             counts["inserted"] += 1
-            _annotate(conn, media, _values(row, 1)[0], obs, sha)
-            sync_event(conn, _values(row, 1)[0])
+            _annotate(conn, media, inserted, obs, sha)
+            sync_event(conn, inserted)
             continue
         kept.add(match["id"])
         cur = conn.execute(
@@ -170,9 +176,9 @@ def missions_to_settle(conn: psycopg.Connection[Any], model: str, limit: int = 1
         (model,),
     ).fetchall()
     over = []
-    for (mission,) in (_values(r, 1) for r in candidates):
-        row = conn.execute(f"SELECT {MISSION_OVER}", {"mission": mission, "model": model, "quiet": QUIET}).fetchone()
-        if _values(row, 1)[0]:
+    for r in candidates:
+        mission = r["mission_id"]
+        if scalar(conn, f"SELECT {MISSION_OVER}", {"mission": mission, "model": model, "quiet": QUIET}):
             over.append(mission)
         if len(over) >= limit:
             break
@@ -186,12 +192,12 @@ def _cross_check(conn: psycopg.Connection[Any], mission_id: str, obs: Observatio
     if obs.code != "BDD" or obs.quantification is None:
         return obs.remark, obs.confidence
     end = obs.chainage_end_m if obs.chainage_end_m is not None else obs.chainage_start_m
-    row = conn.execute(
+    sensed = scalar(
+        conn,
         "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY water_level_pct) FROM drone_telemetry "
         "WHERE mission_id = %s AND chainage_m BETWEEN %s AND %s AND water_level_pct IS NOT NULL",
         (mission_id, obs.chainage_start_m - 1.0, end - 1.0),  # the frames' chainages: 1 m behind what they see
-    ).fetchone()
-    sensed = _values(row, 1)[0] if row else None
+    )
     if sensed is None:
         return "no water-level telemetry over this stretch", obs.confidence
     if abs(sensed - obs.quantification) > WATER_DISAGREEMENT_PCT:
@@ -242,7 +248,3 @@ def _same(stored: dict[str, Any], obs: Observation) -> bool:
     )
     hours = clock_hours(stored["clock_from"], stored["clock_to"], widen=1)
     return near and bool(hours & clock_hours(obs.clock_from, obs.clock_to))
-
-
-def _values(row: Any, n: int) -> tuple[Any, ...]:
-    return tuple(row.values())[:n] if isinstance(row, dict) else tuple(row)[:n]

@@ -24,12 +24,13 @@ from typing import Any
 import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from core.db import scalar
 from core.errors import first_line
 from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
 from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serving
-from services.vision.analysis import MODEL, UnreadableFrame, analyse, decode
+from services.vision.analysis import Analysis, UnreadableFrame, configured, decode
 from services.vision.store import claim_frames, missions_to_settle, regroup, write_analysis
 
 logger = logging.getLogger(__name__)
@@ -62,11 +63,12 @@ class VisionWorker:
         batch: int = 8,
         poll_s: float = 2.0,
         lookback: timedelta = timedelta(days=30),
-        model: str = MODEL,
+        analysis: Analysis | None = None,
     ) -> None:
         self.settings = settings
+        self.analysis = analysis or configured(settings)  # a trained model refused raises: no start
         self.media = MediaStore(settings.media_path)
-        self.batch, self.poll_s, self.lookback, self.model = batch, poll_s, lookback, model
+        self.batch, self.poll_s, self.lookback, self.model = batch, poll_s, lookback, self.analysis.model
         self.stats = VisionStats()
         self.ready = threading.Event()
         self.heartbeat = Heartbeat("vision", self.ready)
@@ -95,17 +97,16 @@ class VisionWorker:
                        "kind", dict(self.stats.changes))  # fmt: skip
 
     def _gauges(self, conn: psycopg.Connection[Any]) -> Iterator[Any]:
-        n, oldest, now = conn.execute(
-            AWAITING, {"lookback": self.lookback, "model": self.model, "cap": AWAITING_CAP}
-        ).fetchone()  # type: ignore[misc]
+        row = conn.execute(AWAITING, {"lookback": self.lookback, "model": self.model, "cap": AWAITING_CAP}).fetchone()
+        assert row is not None  # an aggregate: one row
         yield GaugeMetricFamily(
             "tlab_vision_frames_awaiting",
             f"Frames not yet analysed by the current model (counted up to {AWAITING_CAP})",
-            value=n,
+            value=row["n"],
         )
         yield GaugeMetricFamily(
             "tlab_vision_oldest_awaiting_age_seconds", "Age of the oldest frame not yet analysed (0: none)",
-            value=(now - oldest).total_seconds() if oldest else 0.0,
+            value=(row["now"] - row["oldest"]).total_seconds() if row["oldest"] else 0.0,
         )  # fmt: skip
 
     def work_once(self, conn: psycopg.Connection[Any]) -> int:
@@ -113,7 +114,7 @@ class VisionWorker:
         took (0: nothing waiting)."""
         started = time.perf_counter()
         with conn.transaction():
-            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+            now = scalar(conn, "SELECT now()")
             frames = claim_frames(conn, self.model, now - self.lookback, self.batch)
             for frame in frames:
                 detections, error = [], None
@@ -121,7 +122,7 @@ class VisionWorker:
                     path = self.media.open(frame.media_sha256)
                     if path is None:
                         raise UnreadableFrame(f"media {frame.media_sha256[:12]} is not in the store")
-                    detections = analyse(decode(path.read_bytes()), frame.diameter_mm)
+                    detections = self.analysis(decode(path.read_bytes()), frame.diameter_mm)
                 except UnreadableFrame as exc:
                     error = str(exc)
                     self.stats.errors += 1

@@ -19,9 +19,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-import psycopg
 import pytest
 
+from core.db import connect
 from core.gateways import map_camera
 from core.media_store import MediaStore
 from core.privacy_masks import set_masks
@@ -97,7 +97,7 @@ def stored(stack: Any, sha: str) -> np.ndarray:
 def scene(stack: Any, db: Any, gateway: str, camera: str, uid: str, variant: int = 0) -> tuple[int, dict[str, str]]:
     """Publish the scene; returns the couch's incident id and the object ids."""
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera, FRAME)
         set_masks(conn, camera, [WINDOW, GARDEN])
     ids = {"van": f"1797.0-{uid}", "couch": f"1797.1-{uid}", "person": f"1797.2-{uid}"}
@@ -126,7 +126,7 @@ def scene(stack: Any, db: Any, gateway: str, camera: str, uid: str, variant: int
         lambda: count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera) == 2,
         what="both snapshots stored",
     )
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         IncidentWorker(stack).work_once(conn)
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):
@@ -250,7 +250,7 @@ def test_retention_purges_rows_and_files_and_keeps_what_a_hold_keeps(stack, inge
     assert len(kept_media) == 4 and len(shared) == 2 and len(purged_own) == 2
     store = MediaStore(stack.media_path)
     later = db.execute("SELECT now() + interval '31 days' AS t").fetchone()["t"]
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         purge(conn, store, later - timedelta(days=2), 30)  # 29 days on: today's data is not past retention yet
         assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", purged_camera) == 3
         dry = purge(conn, store, later, 30, dry_run=True)
@@ -279,7 +279,7 @@ def test_retention_purges_rows_and_files_and_keeps_what_a_hold_keeps(stack, inge
 
     # released: the next purge takes it
     assert api.post(f"/v1/incidents/{kept}/release", headers=police, json={}).status_code == 200
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         purge(conn, store, later, 30)
     assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", kept_camera) == 0
     assert not any(store.open(s) for s in kept_media)
@@ -294,14 +294,14 @@ def test_two_evidence_workers_never_copy_the_same_image_twice(stack, ingest, db,
     publish_all(stack, [OutboundMessage(f"karroad/{camera}/snapshots/e{uid}", image)])
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", camera) == 1)
     (original,) = [o for o in pending(db, 1000, settle_s=0) if o.device_id == camera]
-    with psycopg.connect(stack.database_url) as first, psycopg.connect(stack.database_url, autocommit=True) as second:
+    with connect(stack.database_url, autocommit=False) as first, connect(stack.database_url) as second:
         assert claim(first, original)  # the first worker holds it (its transaction is open)...
         EvidenceWorker(stack, settle_s=0, batch=1000).copy_once(second)  # ...the second skips it
         assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", original.sha256) == 0
         first.rollback()  # the first worker died before copying: the image is free again
         EvidenceWorker(stack, settle_s=0, batch=1000).copy_once(second)
     assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", original.sha256) == 1
-    with psycopg.connect(stack.database_url) as late:
+    with connect(stack.database_url, autocommit=False) as late:
         assert not claim(late, original)  # copied: nothing left to claim
 
 
@@ -334,7 +334,7 @@ def test_a_masked_gateway_camera_without_its_detect_size_is_stored_black(stack, 
     the wrong place, so the image is stored black (and the log says to map the camera with --detect)."""
     gateway, camera = f"ng{uid}", f"nc{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera)  # no --detect
         set_masks(conn, camera, [WINDOW])
     crop = cv2.resize(street()[260:560, 590:890], (270, 270))
@@ -357,7 +357,7 @@ def test_a_camera_flooding_images_does_not_hold_back_the_others_copies(stack, in
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", noisy) == 6)
     publish_all(stack, [OutboundMessage(f"karroad/{quiet}/snapshots/e{uid}", jpeg(street(int(uid[:5], 16) * 64 + 30)))])
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_snapshots WHERE device_id = %s", quiet) == 1)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0, batch=50)  # more than the cameras waiting: one batch serves all
         assert worker.copy_once(conn)
         quiet_waiting = count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", quiet)
@@ -381,7 +381,7 @@ def test_an_image_the_copy_fails_on_is_recorded_not_retried_for_ever(stack, inge
         raise cv2.error("OpenCV(4.x) resize.cpp: error: (-215:Assertion failed) !ssize.empty()")
 
     monkeypatch.setattr(copies, "privacy_copy", broken)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):
             pass
@@ -392,7 +392,7 @@ def test_an_image_the_copy_fails_on_is_recorded_not_retried_for_ever(stack, inge
     ).fetchone()
     assert row["copy_sha256"] is None and "Assertion failed" in row["error"]
     monkeypatch.undo()  # fixed: queued again, copied
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         assert copies.retry_failed(conn) >= 1
         while worker.copy_once(conn):
             pass
@@ -418,7 +418,7 @@ def test_a_failing_purge_does_not_stop_the_copies(stack, ingest, db, uid, monkey
 
     monkeypatch.setattr(purge_runs, "purge", broken)
     worker = EvidenceWorker(stack, settle_s=0)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         while worker._cycle(conn):  # the first cycle runs the (failing) purge, then copies
             pass
     assert count(db, "SELECT count(*) FROM media WHERE device_id = %s AND copy_pending", camera) == 0

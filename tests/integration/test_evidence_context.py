@@ -23,6 +23,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.db import connect
 from core.device_registry import revoke
 from core.gateways import map_camera, unmap_camera
 from core.media_store import MediaStore
@@ -69,12 +70,12 @@ def snapshot_of(frame: np.ndarray, *, crop: bool, height: int) -> tuple[bytes, t
 
 def gateway_camera(stack: Any, gateway: str, camera: str) -> None:
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, CAMERA_NAME, camera, FRAME)
 
 
 def copy_all(stack: Any) -> None:
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0, batch=50)
         while worker.copy_once(conn):
             pass
@@ -222,13 +223,13 @@ def test_a_new_mask_makes_the_copy_again(stack, ingest, db, uid) -> None:
     ]
     first = db.execute("SELECT copy_sha256 FROM evidence_copies WHERE original_sha256 = %s", (sha,)).fetchone()
     assert stored(stack, first["copy_sha256"])[100:300, 900:1200].max() > 30  # not masked yet
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         set_masks(conn, camera, [[(0.6, 0.0), (1.0, 0.0), (1.0, 0.5), (0.6, 0.5)]])
     assert count(db, "SELECT count(*) FROM media WHERE sha256 = %s AND copy_pending", sha) == 1
     copy_all(stack)
     again = db.execute("SELECT copy_sha256 FROM evidence_copies WHERE original_sha256 = %s", (sha,)).fetchone()
     assert stored(stack, again["copy_sha256"])[100:300, 900:1200].max() < 16  # masked in the copy
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:  # the same mask again: nothing to redo
+    with connect(stack.database_url) as conn:  # the same mask again: nothing to redo
         set_masks(conn, camera, [[(0.6, 0.0), (1.0, 0.0), (1.0, 0.5), (0.6, 0.5)]])
     assert count(db, "SELECT count(*) FROM media WHERE sha256 = %s AND copy_pending", sha) == 0
 
@@ -303,16 +304,16 @@ def retained_scene(stack: Any, db: Any, uid: str, tag: str) -> tuple[str, str, R
 
 def drain(stack: Any) -> None:
     """What `tlab evidence` does each cycle: publish the queued clears (the first through the worker itself)."""
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         assert EvidenceWorker(stack).clear_once(conn) >= 1
         drain_clears(conn, stack)
-        assert conn.execute("SELECT count(*) FROM retained_clears").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) AS n FROM retained_clears").fetchone() == {"n": 0}
 
 
 def test_the_purge_clears_a_retained_snapshot_from_the_broker(stack, ingest, db, uid) -> None:
     _, camera, reader = retained_scene(stack, db, uid, "p")
     later = db.execute("SELECT now() + interval '31 days' AS t").fetchone()["t"]
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         purge(conn, MediaStore(stack.media_path), later, 30)
     assert count(db, "SELECT count(*) FROM camera_label_snapshots WHERE device_id = %s", camera) == 0
     drain(stack)
@@ -321,7 +322,7 @@ def test_the_purge_clears_a_retained_snapshot_from_the_broker(stack, ingest, db,
 
 def test_unmapping_a_camera_clears_its_retained_snapshots(stack, ingest, db, uid) -> None:
     gateway, _, reader = retained_scene(stack, db, uid, "u")
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         assert unmap_camera(conn, gateway, CAMERA_NAME)
     drain(stack)
     wait_for(lambda: reader.retained() == {}, what="the retained snapshot cleared")
@@ -330,7 +331,7 @@ def test_unmapping_a_camera_clears_its_retained_snapshots(stack, ingest, db, uid
 @pytest.mark.parametrize("who", ["camera", "gateway"])
 def test_revoking_a_camera_or_its_gateway_clears_its_retained_snapshots(stack, ingest, db, uid, who) -> None:
     gateway, camera, reader = retained_scene(stack, db, uid, who[0])
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         revoke(conn, camera if who == "camera" else gateway)
     drain(stack)
     wait_for(lambda: reader.retained() == {}, what="the retained snapshot cleared")
@@ -369,7 +370,7 @@ def test_a_copy_made_while_its_context_changed_is_not_recorded(stack, ingest, db
 
     monkeypatch.setattr(copies, "plan", plan_then_context_changes)
     files_before = {p.name for p in Path(stack.media_path).rglob("*") if p.is_file()}
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0, batch=50)
         worker.copy_once(conn)
     assert count(db, "SELECT count(*) FROM evidence_copies WHERE original_sha256 = %s", sha) == 0

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import psycopg
 import pytest
 
+from core.db import connect
 from core.gateways import GatewayError, map_camera
 from services.evidence.worker import EvidenceWorker
 from sim.publisher import OutboundMessage
@@ -48,7 +48,7 @@ def frigate_messages(gateway: str, camera_name: str, object_id: str) -> list[Out
 def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, api, db, uid) -> None:
     gateway, camera, stranger = f"frigate{uid}", f"cam{uid}", f"other{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad", stranger: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera, (1280, 720))
         with pytest.raises(GatewayError, match="already behind"):
             map_camera(conn, gateway, "other_name", camera)  # a camera is behind one gateway, one name
@@ -81,7 +81,7 @@ def test_a_frigate_gateway_speaks_for_its_mapped_cameras_only(stack, ingest, api
     )
     (pending,) = api.get(f"/v1/camera-events/{object_id}").json()["snapshots"]  # retained, sent twice: one
     assert pending["privacy"] == "pending" and pending["media_url"] is None  # nobody sees it before its copy
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):  # one image per camera per batch
             pass
@@ -134,7 +134,7 @@ def test_a_revoked_camera_does_not_speak_through_its_gateway(stack, ingest, db, 
 
     gateway, camera, other = f"frigate{uid}", f"cam{uid}", f"cam2{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad", other: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_revoquee", camera, (1280, 720))
         map_camera(conn, gateway, "rue_active", other, (1280, 720))
         revoke(conn, camera)

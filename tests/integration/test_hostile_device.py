@@ -18,6 +18,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.db import connect
 from services.evidence.worker import EvidenceWorker
 from sim.publisher import CountingPublisher, OutboundMessage
 from tests.conftest import RunningWorker, count, wait_for
@@ -328,7 +329,7 @@ def test_media_follow_the_reader_policy_of_their_family(stack, ingest, db, api, 
         "bathy": f"/v1/media/{hashlib.sha256(frame).hexdigest()}",
         "karroad": f"/v1/media/{hashlib.sha256(snapshot).hexdigest()}",
     }
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):  # one image per camera per batch
             pass

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
-import psycopg
 import pytest
 
+from core.db import connect
 from core.media_store import MediaStore
 from core.privacy_masks import set_masks
 from core.replay_requests import ReplayFilter
@@ -167,7 +167,7 @@ def _left_half_black(jpeg: bytes) -> bool:
 def test_a_masked_cameras_dead_letters_keep_only_the_masked_image(stack, ingest, db, uid):
     camera, other = f"m{uid}", f"n{uid}"
     keyring(stack).ensure({camera: "karroad", other: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         set_masks(conn, camera, LEFT_HALF)
     foreign_event = f"ev-o{uid}"
     publish_all(stack, [_event(other, foreign_event)])
@@ -208,7 +208,7 @@ def test_a_masked_cameras_image_that_cannot_be_masked_is_not_kept_in_its_letter(
     most of the scene to a lenient decoder) is not kept; its size and hash are."""
     camera = f"m{uid}"
     keyring(stack).ensure({camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         set_masks(conn, camera, LEFT_HALF)
     truncated = _jpeg(_seed(uid))[:-200]
     publish_all(stack, [_snapshot(camera, f"ev-{uid}", truncated)])

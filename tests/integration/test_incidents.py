@@ -8,9 +8,9 @@ import json
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from core.db import connect
 from core.gateways import map_camera
 from services.incidents.worker import IncidentWorker
 from sim.publisher import OutboundMessage
@@ -48,7 +48,7 @@ def state(
 def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, db, uid) -> None:
     gateway, camera = f"fg{uid}", f"fc{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera)
     couch, couch_again, bag = f"1795.1-{uid}", f"1795.2-{uid}", f"1795.3-{uid}"
     van = f"1795.0-{uid}"
@@ -65,7 +65,7 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
     )  # fmt: skip
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 4, what="4 tracks")
     worker = IncidentWorker(stack)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker.work_once(conn)  # other tests' cameras may have incidents too: this camera's are checked
         assert worker.work_once(conn) == {"new": 0, "updated": 0, "cleared": 0, "withdrawn": 0, "reopened": 0}
     assert count(db, "SELECT count(*) FROM incidents WHERE device_id = %s", camera) == 2
@@ -102,7 +102,7 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
         lambda: count(db, "SELECT count(*) FROM camera_events WHERE event_id = %s AND false_positive", bag),
         what="the bag marked a false positive",
     )
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         second = worker.work_once(conn)
     assert second["cleared"] >= 1 and second["withdrawn"] >= 1 and second["new"] == 0
     assert count(db, "SELECT count(*) FROM incidents WHERE device_id = %s", camera) == 2
@@ -124,7 +124,7 @@ def test_one_object_is_one_incident_raised_cleared_or_withdrawn(stack, ingest, d
 def test_agents_decide_incidents_through_the_api_and_others_may_not(stack, ingest, api, issue_token, db, uid) -> None:
     gateway, camera = f"ag{uid}", f"ac{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera)
     couch, van = f"1796.1-{uid}", f"1796.0-{uid}"
     publish_all(
@@ -135,7 +135,7 @@ def test_agents_decide_incidents_through_the_api_and_others_may_not(stack, inges
         ],
     )
     wait_for(lambda: count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 2, what="tracks")
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         IncidentWorker(stack).work_once(conn)
     (incident,) = db.execute("SELECT id FROM incidents WHERE device_id = %s", (camera,)).fetchall()
     path = f"/v1/incidents/{incident['id']}"
@@ -179,24 +179,24 @@ def test_an_object_back_after_its_incident_cleared_reopens_it_and_alerts_again(s
     new alert (the cleared one stays what it was)."""
     from device_adapters.registry import family
     from services.alerts.evaluator import AlertEvaluator
-    from services.alerts.packs import family_pack
+    from services.alerts.packs import default_rules
     from services.alerts.store import save_pack
 
     gateway, camera = f"rg{uid}", f"rc{uid}"
     keyring(stack).ensure({gateway: "karroad", camera: "karroad"})
-    (rule,) = [r for r in family_pack(family("karroad")) if r.kind == "event"]
+    (rule,) = [r for r in default_rules(family("karroad")) if r.kind == "event"]  # its camera capability's
     scoped = rule.model_copy(update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(
         update={"devices": [camera]})})  # fmt: skip
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera)
         save_pack(conn, [scoped], source="test")
     couch, successor = f"1797.1-{uid}", f"1797.2-{uid}"
     worker, evaluator = IncidentWorker(stack), AlertEvaluator(stack)
 
     def cycle() -> None:
-        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        with connect(stack.database_url) as conn:
             worker.work_once(conn)
-        with psycopg.connect(stack.database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+        with connect(stack.database_url) as conn:
             evaluator.evaluate_events(conn)
 
     publish_all(stack, [state(gateway, couch, "end", began_ago=600, seen_ago=120, ended=True)])

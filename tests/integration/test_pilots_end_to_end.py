@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
-import psycopg
 import pytest
 
+from core.db import connect
 from device_adapters.bathy.simulator import DroneMission
 from device_adapters.karroad.simulator import CameraFleet
 from device_adapters.ptipot.simulator import GardenFleet
@@ -106,7 +106,7 @@ def test_camera_events_reach_the_api(stack, ingest, api, db, uid) -> None:
         return items if len(items) == 2 and all(e["event_type"] == "end" for e in items) else []
 
     events = wait_for(ended, what="two ended events")
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):  # one image per camera per batch
             pass

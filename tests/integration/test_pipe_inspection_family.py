@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from core.db import connect
 from core.media_store import MediaStore
 from device_adapters.bathy.scene import Conditions, Defect, Scene, render
 from device_adapters.capabilities.pipe_inspection.records import DroneFrame, MissionEnd, MissionStart
@@ -67,7 +68,7 @@ def test_a_mission_of_any_family_is_analysed_and_its_findings_carry_that_family(
     _store(db, MissionEnd(mission, device, start + timedelta(seconds=60), "completed", 10.0))
 
     worker = VisionWorker(stack, batch=4)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         while worker.work_once(conn):
             pass
 

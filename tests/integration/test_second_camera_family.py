@@ -5,8 +5,8 @@ ingest, database, workers and API:
 
 - its camera, provisioned over the API, publishes over MQTT with its own credentials;
 - a couch left still on the pavement for ten minutes becomes an incident (the incidents worker's pass),
-  whose domain event names the camera's family as the registry of devices knows it, so the family's own
-  alert pack tells the cleanliness service (the alerts worker's pass);
+  whose domain event names the camera's family as the registry of devices knows it, so the camera
+  capability's alert pack, copied for the family, tells the cleanliness service (the alerts worker's pass);
 - the privacy mask set over the API is applied to the image ingest stores, the copy (the evidence worker's
   pass) blurs the person walking by, the cleanliness service reads the copy through the API and is refused
   the original, police read the original through the incident;
@@ -24,17 +24,16 @@ from typing import Any
 
 import cv2
 import numpy as np
-import psycopg
-import psycopg.rows
 import pytest
 
+from core.db import connect
 from core.gateways import map_camera, unmap_camera
 from core.media_store import MediaStore
 from device_adapters.capabilities import Capability
 from device_adapters.masking import black_out
 from device_adapters.registry import family, providing
 from services.alerts.evaluator import AlertEvaluator
-from services.alerts.packs import family_pack
+from services.alerts.packs import capability_pack, family_pack
 from services.alerts.store import save_pack
 from services.evidence.retention import purge
 from services.evidence.worker import EvidenceWorker
@@ -77,8 +76,10 @@ def test_a_second_camera_family_gets_incidents_privacy_copies_masks_and_retentio
     camera = f"vg{uid}"
     # provisioned as a device maker would be: over the admin API; its secret kept in the session's keyring
     DeviceKeyring(stack, ApiProvisioner(api)).ensure({camera: NAME})
-    # the family's default alert rule, scoped to this test's camera (as `tlab alerts` loads the packs)
-    (rule,) = [r for r in family_pack(family(NAME)) if r.kind == "event"]
+    # the family's copy of the capability's default alert rule (it ships none of its own), scoped to this
+    # test's camera (as `tlab alerts` loads the packs: services/alerts/packs.py)
+    assert family_pack(family(NAME)) == []
+    (rule,) = [r for r in capability_pack(Capability.CAMERA_DETECTIONS) if r.scope.family == NAME]
     mine = rule.model_copy(update={"name": f"{rule.name}-{uid}", "scope": rule.scope.model_copy(
         update={"devices": [camera]})})  # fmt: skip
     save_pack(db, [mine], source="test")
@@ -119,7 +120,7 @@ def test_a_second_camera_family_gets_incidents_privacy_copies_masks_and_retentio
     assert db.execute("SELECT personal FROM media WHERE sha256 = %s", (original_sha,)).fetchone()["personal"]
 
     # the incidents worker's pass: the couch, still for ten minutes, is a suspected dumping; the person is context
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         IncidentWorker(stack).work_once(conn)
     (incident,) = db.execute(
         "SELECT id, key, state, tracks, context FROM incidents WHERE device_id = %s", (camera,)
@@ -130,18 +131,18 @@ def test_a_second_camera_family_gets_incidents_privacy_copies_masks_and_retentio
         (f"incident:{incident['id']}",),
     ).fetchone()
     assert event == {"family": NAME, "device_id": camera}  # the camera's family, from the registry of devices
-    # ...so the family's own pack routes it: the cleanliness service is alerted (the alerts worker's pass)
-    with psycopg.connect(stack.database_url, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
+    # ...so the capability's rule routes it: the cleanliness service is alerted (the alerts worker's pass)
+    with connect(stack.database_url) as conn:
         AlertEvaluator(stack).evaluate_events(conn)
     alert = db.execute(
         "SELECT state, service, rule_name FROM alerts WHERE subject = %s",
         (f"dumping_suspected:incident:{incident['id']}",),
     ).fetchall()
     assert [(a["state"], a["service"]) for a in alert] == [("firing", "cleanliness")]
-    assert alert[0]["rule_name"].startswith(f"{NAME}-dumping-suspected")
+    assert alert[0]["rule_name"] == f"camera-dumping-suspected@{NAME}-{uid}"  # the capability's, the family's copy
 
     # the evidence worker's pass: the privacy copy
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         worker = EvidenceWorker(stack, settle_s=0)
         while worker.copy_once(conn):
             pass
@@ -196,7 +197,7 @@ def test_a_second_camera_family_gets_incidents_privacy_copies_masks_and_retentio
     store = MediaStore(stack.media_path)
     assert store.open(original_sha) and store.open(copy_sha)
     later = db.execute("SELECT now() + interval '31 days' AS t").fetchone()["t"]
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         purge(conn, store, later - timedelta(days=2), 30)  # 29 days on: not yet
         assert count(db, "SELECT count(*) FROM camera_events WHERE device_id = %s", camera) == 2
         report = purge(conn, store, later, 30)
@@ -218,7 +219,7 @@ def test_a_camera_unmapped_from_its_gateway_has_its_retained_snapshots_cleared_u
     broker keeps it retained) is queued for deletion from the broker when its camera is unmapped."""
     gateway, camera = f"vgw{uid}", f"vgc{uid}"
     keyring(stack).ensure({gateway: NAME, camera: NAME})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         map_camera(conn, gateway, "rue_des_fleurs", camera)
     topic = f"{NAME}/{gateway}/rue_des_fleurs/couch/snapshot"  # the capability's label snapshot shape
     publish_all(stack, [OutboundMessage(topic, jpeg(street(int(uid[:5], 16) * 64 + 91)))], injector=True)
@@ -228,7 +229,7 @@ def test_a_camera_unmapped_from_its_gateway_has_its_retained_snapshots_cleared_u
         "device_id": gateway,
     }
     try:
-        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        with connect(stack.database_url) as conn:
             assert unmap_camera(conn, gateway, "rue_des_fleurs")
         assert count(db, "SELECT count(*) FROM retained_clears WHERE topic = %s", topic) == 1
     finally:

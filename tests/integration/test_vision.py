@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
-import psycopg
 import pytest
 
+from core.db import connect
 from device_adapters.bathy.scene import Conditions, Defect, Scene, render
 from device_adapters.contract import OutboundMessage
 from device_adapters.images import encode_jpeg
@@ -58,7 +58,7 @@ def mission_messages(device: str, mission: str) -> list[OutboundMessage]:
 
 def analyse_all(stack) -> VisionWorker:
     worker = VisionWorker(stack, batch=4)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         while worker.work_once(conn):
             pass
     return worker
@@ -224,18 +224,18 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
 def test_a_detector_failing_on_one_frame_does_not_stall_the_others(stack, db, mission, monkeypatch) -> None:
     """A latent bug in a detector, triggered by one odd frame (simulated: the analysis raises on the first
     frame it is given), is recorded on that frame; every other frame is analysed, and the worker goes on."""
-    import services.vision.worker as worker_module
+    import services.vision.analysis as analysis_module
 
-    real = worker_module.analyse
+    real = analysis_module.analyse
     calls = {"n": 0}
 
-    def flaky(image, diameter):  # type: ignore[no-untyped-def]
+    def flaky(image, diameter, *args):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 1:
             raise ZeroDivisionError("a detector's bug")
-        return real(image, diameter)
+        return real(image, diameter, *args)
 
-    monkeypatch.setattr(worker_module, "analyse", flaky)
+    monkeypatch.setattr(analysis_module, "analyse", flaky)  # what the worker's Analysis calls on each frame
     failures = "SELECT count(*) FROM frame_analyses WHERE error LIKE 'analysis failed: ZeroDivisionError%%'"
     before = count(db, failures)
     worker = analyse_all(stack)  # (it also takes frames other tests' drones left, if any)

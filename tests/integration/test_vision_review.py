@@ -1,8 +1,8 @@
 """A person's review of a pipe observation (services/vision/review.py), called by the API's review route.
 
 The review moved out of its HTTP handler (issue 20): these pin what the handler did (404 for no such
-observation, 409 for a withdrawn one, left as it was) and that the review reads the same rows from a worker's
-tuple-row connection as from the API's dict-row pool."""
+observation, 409 for a withdrawn one, left as it was) and the review on a connection of core.db's (dict rows,
+as the API's pool gives), outside any route."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row, tuple_row
 
+from core.db import connect
 from core.settings import Settings
 from services.vision.review import NotReviewable, Review, review
 
@@ -47,14 +47,13 @@ def test_the_review_route_keeps_its_answers(api, db, uid, issue_token) -> None:
     assert body["state"] == "recoded" and (body["recoded_clock_from"], body["recoded_clock_to"]) == (3, 5)
 
 
-def test_a_review_reads_the_same_whatever_the_connections_row_factory(stack: Settings, db, uid) -> None:
-    for factory in (tuple_row, dict_row):
-        observation = _observation(db, f"m-{uid}", grade=4)
-        with psycopg.connect(stack.database_url, autocommit=True, row_factory=factory) as conn:
-            assert review(conn, observation, "agent-r", Review("reject", note="a shadow")) is True
-            assert review(conn, observation + 10**12, "agent-r", Review("confirm")) is False  # no such one
-            withdrawn = _observation(db, f"m-{uid}", state="withdrawn")
-            with pytest.raises(NotReviewable):
-                review(conn, withdrawn, "agent-r", Review("confirm"))
-        row = db.execute("SELECT state, reviewed_by, review_note FROM observations WHERE id = %s", (observation,))
-        assert row.fetchone() == {"state": "rejected", "reviewed_by": "agent-r", "review_note": "a shadow"}
+def test_a_review_outside_the_route(stack: Settings, db, uid) -> None:
+    observation = _observation(db, f"m-{uid}", grade=4)
+    with connect(stack.database_url) as conn:
+        assert review(conn, observation, "agent-r", Review("reject", note="a shadow")) is True
+        assert review(conn, observation + 10**12, "agent-r", Review("confirm")) is False  # no such one
+        withdrawn = _observation(db, f"m-{uid}", state="withdrawn")
+        with pytest.raises(NotReviewable):
+            review(conn, withdrawn, "agent-r", Review("confirm"))
+    row = db.execute("SELECT state, reviewed_by, review_note FROM observations WHERE id = %s", (observation,))
+    assert row.fetchone() == {"state": "rejected", "reviewed_by": "agent-r", "review_note": "a shadow"}

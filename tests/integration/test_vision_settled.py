@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from core.db import connect
 from device_adapters.bathy.scene import Conditions, Defect, Scene, render
 from device_adapters.contract import OutboundMessage
 from device_adapters.images import encode_jpeg
@@ -54,7 +55,7 @@ def start_message(device: str, mission: str, start: datetime) -> OutboundMessage
 
 def analyse_all(stack: Any) -> VisionWorker:
     worker = VisionWorker(stack, batch=4)
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+    with connect(stack.database_url) as conn:
         while worker.work_once(conn):
             pass
     return worker
@@ -137,7 +138,7 @@ def _analysed(db: psycopg.Connection[Any], mission: str, chainage: float, detect
 
 
 def _regroup(stack: Any, mission: str) -> None:
-    with psycopg.connect(stack.database_url) as conn, conn.transaction():
+    with connect(stack.database_url, autocommit=False) as conn, conn.transaction():
         regroup(conn, mission, MODEL)
 
 

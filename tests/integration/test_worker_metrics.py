@@ -23,10 +23,10 @@ from typing import Any
 import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from psycopg.rows import dict_row
 
 from core.broker_credentials import BrokerCredentialsOwner
 from core.broker_credentials_metrics import broker_credentials_metrics
+from core.db import connect
 from core.settings import REPO_ROOT
 from core.worker_metrics import WorkerMetrics, serving
 from device_adapters.contract import OutboundMessage
@@ -217,7 +217,7 @@ def test_alerts_evaluator_counts_what_it_fires(stack, ingest, db, uid) -> None:
 def test_deliveries_pending_per_webhook_then_given_up(stack, ingest, db, uid) -> None:
     device = f"md{uid}"
     save_pack(db, [frost_rule(device)], source="test")
-    with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
+    with connect(stack.database_url) as conn:
         AlertEvaluator(stack).evaluate_changed(conn)  # the session's earlier changes, so the next is this one's
         publish_all(stack, readings(device, (30, 0.1), (25, 0.1), (19, 0.1)))
         wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3)

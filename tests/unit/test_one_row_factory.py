@@ -1,6 +1,7 @@
 """One row factory everywhere (issue 20, item 5): every connection of the platform is opened by core/db.py
 (``connect``, or the API's pool), and its rows are dicts, so a function that takes a connection knows what it
-reads. A production module that opens its own connection (``psycopg.connect``, a pool) fails here.
+reads. A production module that opens its own connection (``psycopg.connect``, a pool), or picks another row
+factory for its cursors (``tuple_row``, ``row_factory=``), fails here.
 
 Excepted, each with its reason: the list only shrinks.
 """
@@ -16,22 +17,19 @@ import psycopg
 import pytest
 
 from core.db import connect, scalar
-from core.listening import TUPLE_ROW_LOOPS, listen_and_work
+from core.listening import listen_and_work
 from core.settings import Settings
-from core.worker_metrics import TUPLE_ROW_GAUGES, bounded_query
+from core.worker_metrics import bounded_query
 
 REPO = Path(__file__).resolve().parents[2]
 ROOTS = ("core", "services", "ingest", "tlab", "sim", "deploy", "device_adapters", "benchmarks")
 
 # path (a file, or a folder ending in /) -> why it may open connections itself
 ALLOWED: dict[str, str] = {
-    "core/db.py": "the one place connections are opened (connect, legacy_tuple_connect, the API's pool)",
+    "core/db.py": "the one place connections are opened (connect, the API's pool) and rows shaped (scalar)",
     "deploy/local_stack.py": "the superuser's bootstrap of the local stack (roles, databases), before any schema",
     "benchmarks/": "measurements with their own connections (superuser, owner), outside the platform",
 }
-# TRANSITIONAL (issue 20 item 5, until its second pass): who may still ask core.db for tuple rows, for the
-# services that read rows by position (services/vision, services/evidence, services/incidents). Only shrinks.
-LEGACY_TUPLE_USERS = {"core/db.py", "core/listening.py", "core/worker_metrics.py", "tlab/commands/retention.py"}
 
 OPENERS = {"psycopg.connect", "psycopg.Connection.connect", "psycopg.AsyncConnection.connect"}
 POOLS = {"ConnectionPool", "AsyncConnectionPool", "NullConnectionPool", "AsyncNullConnectionPool"}
@@ -116,15 +114,44 @@ def test_the_allowed_exceptions_still_exist() -> None:
         assert (REPO / key).exists(), f"{key} is gone: remove it from ALLOWED"
 
 
-def test_tuple_rows_are_asked_for_only_where_the_second_pass_has_not_been() -> None:
-    users = {
-        path.relative_to(REPO).as_posix()
-        for path in _production_files()
-        if "legacy_tuple_connect" in path.read_text(encoding="utf-8")
-    }
-    assert users <= LEGACY_TUPLE_USERS, f"new users of legacy_tuple_connect: {users - LEGACY_TUPLE_USERS}"
-    assert TUPLE_ROW_LOOPS - {"vision", "evidence", "incidents"} == set()
-    assert TUPLE_ROW_GAUGES - {"tlab_vision", "tlab_evidence"} == set()
+def row_factory_choices(source: str) -> list[int]:
+    """Lines of ``source`` that pick a row factory: an import from ``psycopg.rows``, a ``row_factory=``
+    argument, or a ``row_factory`` attribute set."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            (isinstance(node, ast.ImportFrom) and node.module == "psycopg.rows")
+            or (isinstance(node, ast.Call) and any(k.arg == "row_factory" for k in node.keywords))
+            or (isinstance(node, ast.Attribute) and node.attr == "row_factory" and isinstance(node.ctx, ast.Store))
+        ):
+            found.add(node.lineno)
+    return sorted(found)
+
+
+def test_the_scan_finds_every_row_factory_chosen() -> None:
+    source = """
+from psycopg.rows import tuple_row
+import psycopg
+
+conn.cursor(row_factory=tuple_row)
+conn.cursor(row_factory=psycopg.rows.namedtuple_row).execute("SELECT 1")
+conn.row_factory = psycopg.rows.tuple_row
+conn.cursor()  # the connection's: dicts
+factory = conn.row_factory  # read, not chosen
+"""
+    assert row_factory_choices(source) == [2, 5, 6, 7]
+
+
+def test_no_production_module_chooses_its_own_row_factory() -> None:
+    found = {}
+    for path in _production_files():
+        relative = path.relative_to(REPO).as_posix()
+        if relative == "core/db.py":
+            continue
+        lines = row_factory_choices(path.read_text(encoding="utf-8"))
+        if lines:
+            found[relative] = lines
+    assert not found, f"rows are core.db's dicts (row['column'], core.db.scalar for one value): {found}"
 
 
 # ---- against the real database ---------------------------------------------------------------------------

@@ -26,14 +26,13 @@ def retention_purge(
     purge lock: while one of them is purging, this says so and does nothing."""
     import json
 
-    from core.db import legacy_tuple_connect
+    from core.db import connect
     from core.media_store import MediaStore
     from services.evidence.clears import drain_clears
     from services.evidence.purge_runs import purge_under_lock
 
     settings = load_settings()
-    # TRANSITIONAL (issue 20 item 5): services/evidence reads the purge's rows by position until its second pass
-    with legacy_tuple_connect(settings.database_url) as conn:
+    with connect(settings.database_url) as conn:
         if now is not None and now.tzinfo is None:
             raise typer.BadParameter("--now needs a time zone (…Z or …+01:00)")
         report = purge_under_lock(

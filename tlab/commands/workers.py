@@ -113,19 +113,25 @@ def vision(
     """Analyse the drone's frames into EN 13508-2 observations (docs/vision.md) until SIGTERM."""
     from core.db import connect
     from core.migrate import require_current_schema
-    from services.vision.analysis import MODEL
+    from services.vision.analysis import configured
+    from services.vision.trained import ModelRefused
     from services.vision.worker import VisionWorker
 
     settings = load_settings()
+    try:
+        analysis = configured(settings)  # TLAB_VISION_MODEL: a model that does not meet the contract stops here
+    except ModelRefused as exc:
+        typer.echo(f"tlab vision: {exc}", err=True)
+        raise typer.Exit(2) from None
     require_current_schema(settings.database_url)
     if reanalyse:
         with connect(settings.database_url) as conn:
             gone = conn.execute(
-                "DELETE FROM frame_analyses WHERE mission_id = %s AND model = %s", (reanalyse, MODEL)
+                "DELETE FROM frame_analyses WHERE mission_id = %s AND model = %s", (reanalyse, analysis.model)
             ).rowcount
         typer.echo(f"{gone} analyses of {reanalyse} forgotten: its frames are analysed again")
     stop = _stop_on_signals()
-    VisionWorker(settings).run(stop)
+    VisionWorker(settings, analysis=analysis).run(stop)
 
 
 def api() -> None:
