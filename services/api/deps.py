@@ -85,6 +85,26 @@ def storable_parameters(request: Request) -> None:
             raise invalid(where, name, problem, value.encode("utf-8", "backslashreplace").decode())
 
 
+def known_parameters(request: Request) -> None:
+    """A query parameter the route does not take is refused (422, naming those it takes), never ignored: a
+    client that filters on a misspelt name (``?camera=`` for ``?device_id=``) would otherwise get every row
+    back and take it for the filtered list."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    taken: set[str] = set()
+    pending = [dependant]
+    while pending:  # the route's own parameters and its dependencies' (paging, time ranges)
+        current = pending.pop()
+        taken.update(param.alias for param in current.query_params)
+        pending.extend(current.dependencies)
+    for name in dict.fromkeys(request.query_params.keys()):
+        if name not in taken:
+            message = f"unknown query parameter; this route takes: {', '.join(sorted(taken)) or 'none'}"
+            raise invalid("query", name, message, request.query_params[name])
+
+
 PrincipalDep = Annotated[Principal, Depends(authorize)]
 
 __all__ = [
@@ -95,5 +115,6 @@ __all__ = [
     "authenticate",
     "authorize",
     "get_conn",
+    "known_parameters",
     "require_family_reader",
 ]

@@ -21,7 +21,7 @@ from core.media_store import MediaStore
 from core.migrate import SchemaBehind, require_current_schema
 from core.settings import Settings
 from services.api.audit import audit_middleware
-from services.api.deps import authorize, storable_parameters
+from services.api.deps import authorize, known_parameters, storable_parameters
 from services.api.family_routes import CAPABILITY_ROUTERS, FAMILY_ROUTERS
 from services.api.guard import Guard, too_large
 from services.api.limits import STATEMENT_TIMEOUT_S
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     v1 = APIRouter(
         # who first, then what: a refused caller is told 401/403 (and audited) whatever its parameters
         prefix="/v1",
-        dependencies=[Depends(authorize), Depends(storable_parameters)],
+        dependencies=[Depends(authorize), Depends(storable_parameters), Depends(known_parameters)],
         responses=ERROR_RESPONSES,
     )
     # the stream before the alert routes: /alerts/stream is not an alert id

@@ -334,3 +334,22 @@ def test_other_media_are_cached_privately_and_not_for_ever(api, db, stack, uid) 
     assert cache.startswith("private") and "immutable" not in cache
     max_age = int(cache.split("max-age=")[1].split(",")[0])
     assert max_age <= timedelta(days=1).total_seconds()
+
+
+# ---- a misspelt filter is refused, never ignored --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "wrong", "right"),
+    [
+        ("/v1/incidents", "camera", "device_id"),
+        ("/v1/alerts", "device", "device_id"),
+        ("/v1/camera-events", "bogus", "device_id"),
+        ("/v1/missions", "pipe", "limit"),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_422_naming_those_the_route_takes(api, path, wrong, right) -> None:
+    """Before: `?camera=nobody` answered 200 with every incident, which a client takes for the filtered list."""
+    refused = api.get(path, params={wrong: "nobody"})
+    assert refused.status_code == 422, refused.text
+    (error,) = refused.json()["detail"]
+    assert error["loc"] == ["query", wrong] and right in error["msg"]
+    assert api.get(path, params={"limit": 1}).status_code == 200  # what it does take still works

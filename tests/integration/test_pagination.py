@@ -49,7 +49,9 @@ def test_cursor_pages_give_every_item_once_in_order(stack, ingest, api, db, uid)
     letters = walk(api, "/v1/dead-letters", {"device_id": device}, 4)
     assert len(letters) == 17 and len({item["id"] for item in letters}) == 17
     whole_letters = api.get("/v1/dead-letters", params={"device_id": device, "limit": 100}).json()["items"]
-    assert letters == whole_letters
+    # the same letters in the same order (their replay counters may move meanwhile: another test's replay
+    # request names every invalid_field letter, and an ingest worker runs it while this one walks)
+    assert [item["id"] for item in letters] == [item["id"] for item in whole_letters]
 
     audit = walk(api, "/v1/audit", {"path_prefix": "/v1/dead-letters"}, 3)
     assert len(audit) >= 6 and [a["id"] for a in audit] == sorted((a["id"] for a in audit), reverse=True)
