@@ -2,7 +2,9 @@
 
 A case holds ``topic``, one ``payload.*`` file, optional ``properties.json`` (MQTT v5 user properties)
 and either ``expected.json`` (the records) or ``expected.err`` (``<code> <words of the reason>``).
-Every case is decoded as if received at :data:`RECEIVED_AT`. Adding a case is adding a folder.
+Every case is decoded as if received at :data:`RECEIVED_AT`. Adding a case is adding a folder;
+``tlab families golden <family> <case>`` prints what the adapter makes of it (:func:`expected_file`), in the
+form of the file to keep once read.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from device_adapters.contract import Decoded, InboundMessage, MediaBlob
+from device_adapters.contract import Decoded, InboundMessage, MediaBlob, Rejection
 
 ROOT = Path(__file__).resolve().parent
 RECEIVED_AT = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
@@ -80,3 +82,16 @@ def records_as_json(decoded: Decoded) -> list[dict[str, Any]]:
             doc[f.name] = value
         out.append(doc)
     return out
+
+
+def expected_file(case: GoldenCase) -> tuple[str, str]:
+    """(file name, content) of what the registered adapters make of ``case`` today: ``expected.json`` with its
+    records, or ``expected.err`` with the rejection's code and whole reason. What the adapter does, not what the
+    contract says: read it before keeping it."""
+    from device_adapters.registry import decode
+
+    try:
+        decoded = decode(case.message)
+    except Rejection as rejection:
+        return "expected.err", f"{rejection.code} {rejection.reason}\n"
+    return "expected.json", json.dumps(records_as_json(decoded), indent=2, ensure_ascii=False) + "\n"

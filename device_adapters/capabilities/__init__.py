@@ -47,4 +47,12 @@ API_MODULES: dict[Capability, str] = {
     Capability.CAMERA_DETECTIONS: f"{__name__}.camera_detections.api",
 }
 
-__all__ = ["API_MODULES", "DESCRIPTIONS", "Capability"]
+# The capabilities' storage (``STORAGE`` in ``<name>/storage.py``), by module name: a family providing one stores
+# its records with these specs into the capability's tables, created by the capability's migrations (``tlab
+# families ddl`` says so instead of printing them). READINGS and PERSONAL_IMAGES have no tables of their own.
+STORAGE_MODULES: dict[Capability, str] = {
+    Capability.PIPE_INSPECTION: f"{__name__}.pipe_inspection.storage",
+    Capability.CAMERA_DETECTIONS: f"{__name__}.camera_detections.storage",
+}
+
+__all__ = ["API_MODULES", "DESCRIPTIONS", "STORAGE_MODULES", "Capability"]

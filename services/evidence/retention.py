@@ -15,8 +15,10 @@ One purge, in one transaction, at a given ``now`` (the caller's clock: a test mo
      than the cut-off (their payloads are camera images too); the retained snapshots of what went are queued
      for deletion from the broker (``retained_clears``, drained by ``clears.py``: the broker keeps the last
      one of each topic for ever otherwise);
-  6. the incidents whose evidence went get a timeline entry; the purge itself is one audit-log row.
-Incidents themselves stay (a case record: states, decisions, times; no image, no plate). The tables are the
+  6. the incidents whose evidence went get a timeline entry; the purge itself is one audit-log row (its
+     counts; not ``files``, which go after the commit: the report and ``retention_runs`` have them).
+A dry run counts the same (``files``: the files of the media rows that would go), then rolls back and deletes
+nothing. Incidents themselves stay (a case record: states, decisions, times; no image, no plate). The tables are the
 camera capability's (``device_adapters/capabilities/camera_detections``): every camera family's data alike.
 """
 
@@ -99,6 +101,15 @@ WHERE split_part(t, '/', 5) = 'snapshot' AND split_part(t, '/', 6) = '' AND spli
                     AND l.label = split_part(t, '/', 4))
 ON CONFLICT (topic) DO NOTHING
 """
+# held incidents this purge spares: an event of theirs (object or context) whose last word is past the cut-off,
+# or one of their events' images taken before it; without the hold, the purge would have taken it
+HELD_SPARED = """
+SELECT count(*) FROM incidents i WHERE i.held_at IS NOT NULL AND (
+    EXISTS (SELECT 1 FROM camera_events e WHERE e.event_id = ANY(i.tracks || i.context)
+            AND coalesce(e.end_time, e.updated_at) < %(cutoff)s)
+    OR EXISTS (SELECT 1 FROM camera_event_images m WHERE m.event_id = ANY(i.tracks || i.context)
+               AND m.time < %(cutoff)s))
+"""
 MARK_INCIDENTS = """
 WITH touched AS (
     UPDATE incidents SET evidence_purged_at = %(now)s, updated_at = %(now)s
@@ -115,17 +126,22 @@ VALUES (%s, %s, '{}', 'PURGE', '/retention/camera-data', 200, NULL, %s)
 
 @dataclass
 class PurgeReport:
+    """What a purge deleted; in a dry run (``dry_run``), what it would delete: every count alike."""
+
     cutoff: datetime
     events: int = 0
     snapshots: int = 0
     label_snapshots: int = 0
     copies: int = 0
     media_rows: int = 0
+    # files deleted from the media store after the commit; in a dry run, the files of the media rows that would go
     files: int = 0
     dead_letters: int = 0
     retained_clears: int = 0  # retained snapshot topics queued for deletion from the broker
     incidents_marked: int = 0
-    held_incidents: int = 0
+    # incidents under a legal hold whose events or images past the cut-off this purge kept (``HELD_SPARED``); a
+    # held incident with nothing past the cut-off yet is not counted (it was ``held_incidents``, every held one)
+    held_incidents_spared: int = 0
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,13 +173,14 @@ def purge(
             if dry_run:
                 raise DryRun
     except DryRun:
-        gone = []
+        # nothing was deleted: the files that would go are those the media rows that would go still have
+        report.files = sum(1 for sha in gone if media.open(sha) is not None)
+        return report
     for sha in gone:
         # claimed first: the same image arriving again right now (a camera re-sending it) keeps its file
         if delete_if_unnamed(conn, media, sha):
             report.files += 1
-    if not dry_run:
-        logger.info("camera data purged", extra=report.as_dict())
+    logger.info("camera data purged", extra=report.as_dict())
     return report
 
 
@@ -171,7 +188,7 @@ def _purge_rows(
     conn: psycopg.Connection[Any], report: PurgeReport, now: datetime, families: tuple[str, ...]
 ) -> list[str]:
     params: dict[str, Any] = {"cutoff": report.cutoff, "now": now, "families": list(families)}
-    report.held_incidents = scalar(conn, "SELECT count(*) FROM incidents WHERE held_at IS NOT NULL")
+    report.held_incidents_spared = scalar(conn, HELD_SPARED, params)
     conn.execute(HELD_EVENTS)
     events = [r["event_id"] for r in conn.execute(PURGE_EVENTS, params).fetchall()]
     snaps = [r["media_sha256"] for r in conn.execute(PURGE_SNAPSHOTS, params).fetchall()]
@@ -198,7 +215,8 @@ def _purge_rows(
     note = f"images and events older than {report.cutoff:%Y-%m-%d %H:%M} UTC purged (retention)"
     marked = conn.execute(MARK_INCIDENTS, {**params, "events": events, "note": note}).fetchall()
     report.incidents_marked = len(marked)
-    conn.execute(AUDIT, (now, ACTOR, json.dumps(report.as_dict())))
+    counts = {k: v for k, v in report.as_dict().items() if k != "files"}  # the files go after the commit
+    conn.execute(AUDIT, (now, ACTOR, json.dumps(counts)))
     return gone
 
 

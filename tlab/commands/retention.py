@@ -18,12 +18,16 @@ def retention_purge(
         datetime | None,
         typer.Option(help="Purge as if it were this moment (ISO 8601, e.g. 2027-01-15T00:00:00+00:00); default: now."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; delete nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Count what would go (rows and files, as a run reports them); delete nothing."),
+    ] = False,
     by: Annotated[str, typer.Option(help="Who runs it, recorded with the purge (the CronJob says so).")] = "tlab CLI",
 ) -> None:
     """Purge camera events, snapshots, privacy copies and the cameras' dead letters older than
-    TLAB_CAMERA_RETENTION_DAYS (held incidents keep theirs); prints what went. Takes the evidence workers'
-    purge lock: while one of them is purging, this says so and does nothing."""
+    TLAB_CAMERA_RETENTION_DAYS (held incidents keep theirs); prints what went (``held_incidents_spared``: the held
+    incidents that kept something past the cut-off). Takes the evidence workers' purge lock: while one of them is
+    purging, this says so and does nothing."""
     import json
 
     from core.db import connect
