@@ -27,31 +27,33 @@ import numpy as np
 from benchmarks.real_frames import manifest
 from benchmarks.real_frames.scoring import Verdict, score_splits
 from benchmarks.results import write_results
-from services.vision.analysis import MODEL, analyse, decode
-from services.vision.detections import Detection
+from services.vision.analysis import MODEL, Analysis, FrameAnalysis, assess, decode
 from services.vision.grades import grade
 from services.vision.grouping import FrameResult, group
 
 STEP_M = 0.5  # the drone's distance between frames (docs/vision.md)
 SENT = 2  # times each real frame is sent along its mission
-Analyse = Callable[[np.ndarray, int | None], list[Detection]]  # a frame and its mission's diameter -> detections
+Analyse = Callable[[np.ndarray, int | None], FrameAnalysis]  # a frame and its mission's diameter -> its analysis
 
 
-def declared_not_judged(analyses: list[list[Detection]]) -> bool:
-    """The vision said it could not judge the frame: today only a loss of vision (a BDG and nothing else looked
-    for) says so; item 2 of issue 21 adds the analysis's own not-judged verdict, read here."""
-    return all(len(found) == 1 and found[0].code == "BDG" for found in analyses)
+def declared_not_judged(analyses: list[FrameAnalysis]) -> str:
+    """Why the vision said it could not judge the frame (``FrameAnalysis.not_judged``: a loss of vision, or the
+    gate's reason), every time it was sent; "" when it judged it."""
+    reasons = {a.not_judged for a in analyses}
+    (reason,) = reasons if len(reasons) == 1 else (None,)
+    return reason or ""
 
 
-def verdict_of(jpeg: bytes, mission: str, analyse_frame: Analyse = analyse) -> Verdict:
+def verdict_of(jpeg: bytes, mission: str, analyse_frame: Analyse = assess) -> Verdict:
     analyses = [analyse_frame(decode(jpeg), None) for _ in range(SENT)]
-    results = [FrameResult(f"{mission}-{k}", k * STEP_M, tuple(found)) for k, found in enumerate(analyses)]
+    results = [FrameResult(f"{mission}-{k}", k * STEP_M, tuple(a.detections)) for k, a in enumerate(analyses)]
     observations = group(results, ended=True)
     grades = [grade(o.code, o.quantification, o.characterisation) for o in observations]
-    return Verdict(frozenset(o.code for o in observations), declared_not_judged(analyses), max(grades, default=0))
+    reason = declared_not_judged(analyses)
+    return Verdict(frozenset(o.code for o in observations), bool(reason), max(grades, default=0), reason)
 
 
-def run(directory: Path, analyse_frame: Analyse = analyse, model: str = MODEL) -> dict[str, Any]:
+def run(directory: Path, analyse_frame: Analyse = assess, model: str = MODEL) -> dict[str, Any]:
     """``analyse_frame``: what the worker runs on each frame (the classical analysis; a deployment's
     configured one, trained model included, is passed here with its ``model`` name)."""
     frames = manifest.read(directory)
@@ -85,13 +87,16 @@ def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def main(directory: Path) -> dict[str, Any]:
-    result = run(directory)
+def main(directory: Path, analysis: Analysis | None = None) -> dict[str, Any]:
+    """``analysis``: a deployment's (a trained model with the classical detectors); default the classical one."""
+    result = run(directory) if analysis is None else run(directory, analysis, analysis.model)
     print(f"\nmodel {result['model']}: {result['frames_per_second_per_core']} frames/s per core "
           f"({result['analyses']} analyses, decoding and grouping included)")  # fmt: skip
     for split, s in result["splits"].items():
         alarms, judged = s["false_alarms"], s["not_judged"]
-        print(f"\n[{split}] {s['frames']} frames; not judged: {judged['frames']} ({_figure(judged['share'])})")
+        print(f"\n[{split}] {s['frames']} frames; not judged: {judged['frames']} ({_figure(judged['share'])}), "
+              f"by reason {judged['by_reason']}; on frames with a labelled defect: {judged['defect_frames']} of "
+              f"{judged['of_defect_frames']} ({_figure(judged['defect_share'])})")  # fmt: skip
         print(f"  false alarms: {alarms['with_a_defect_reported']} of {alarms['frames_without_defect']} frames "
               f"without a supported defect ({_figure(alarms['rate'])}), by code {alarms['by_code']}; "
               f"grade >= 4 on {alarms['with_grade_4_or_more']}")  # fmt: skip

@@ -236,6 +236,15 @@ class Settings(BaseSettings):
         "codes it maps; the classical detectors the others) or `add` (both find them: more found, more false "
         "alarms). A change analyses the frames again.",
     )
+    vision_trust_bar: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="The precision on real footage at or above which a code's automatic pipe observations are "
+        "trusted (measured by `tlab bench vision --real` on at least 20 reports: services/vision/trust.toml, or a "
+        "trained model's sidecar `[trust]`). Below it, or not measured, they are suggestions: shown for review, "
+        "never raising the grade-4 alert until a person confirms them (docs/vision.md).",
+    )
     incidents_metrics_port: int = Field(
         9112, ge=0, le=65535, description="Port of `tlab incidents`' Prometheus /metrics and /healthz (0 = off)."
     )

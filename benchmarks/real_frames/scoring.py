@@ -1,7 +1,7 @@
 """Frame-level figures of the vision on labelled real frames: pure arithmetic (docs/vision-real-frames.md).
 
 A frame's verdict is the set of codes of the observations the vision made of it (sent as a drone sends it),
-whether it declared it could not judge the frame, and the worst grade it gave. Per code, over the frames whose
+whether it declared it could not judge the frame (and why), and the worst grade it gave. Per code, over the frames whose
 label settles that code: a true positive is the code found where present, a false positive found where
 absent, a false negative not found where present (a frame declared not judged finds nothing: its defects are
 missed). A false alarm is a defect reported on a frame whose label says it shows none.
@@ -22,6 +22,7 @@ class Verdict:
     codes: frozenset[str]
     not_judged: bool = False
     worst_grade: int = 0  # 0: no observation
+    reason: str = ""  # why it was not judged (``FrameAnalysis.not_judged``)
 
 
 @dataclass
@@ -41,13 +42,19 @@ def score(frames: Iterable[Frame], verdicts: Mapping[str, Verdict]) -> dict[str,
     """The figures of ``frames`` (every one must have a verdict, keyed by its file)."""
     frames = list(frames)
     per_code = {code: {"tp": 0, "fp": 0, "fn": 0, "frames": 0} for code in SUPPORTED}
-    clean = alarms = clean_grade4 = unknown = unknown_reported = not_judged = 0
+    clean = alarms = clean_grade4 = unknown = unknown_reported = not_judged = with_defect = defect_not_judged = 0
     alarm_codes: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     by_class: dict[str, _ClassRow] = {}
     for frame in frames:
         verdict = verdicts[frame.file]
         found = verdict.codes
         not_judged += verdict.not_judged
+        if verdict.not_judged:
+            reasons[verdict.reason or "unsaid"] += 1
+        if frame.codes & DEFECTS:  # a gate that refuses the frames showing a defect is no fix: counted apart
+            with_defect += 1
+            defect_not_judged += verdict.not_judged
         for code in frame.scored:
             row, present, seen = per_code[code], code in frame.codes, code in found
             row["frames"] += 1
@@ -85,7 +92,14 @@ def score(frames: Iterable[Frame], verdicts: Mapping[str, Verdict]) -> dict[str,
             "by_code": dict(sorted(alarm_codes.items())),
             "with_grade_4_or_more": clean_grade4,
         },
-        "not_judged": {"frames": not_judged, "share": _ratio(not_judged, len(frames))},
+        "not_judged": {
+            "frames": not_judged,
+            "share": _ratio(not_judged, len(frames)),
+            "by_reason": dict(sorted(reasons.items())),
+            "defect_frames": defect_not_judged,
+            "of_defect_frames": with_defect,
+            "defect_share": _ratio(defect_not_judged, with_defect),
+        },
         "defects_unknown": {
             "frames": unknown,
             "with_a_defect_reported": unknown_reported,

@@ -4,8 +4,12 @@ One assembly (``build``) feeds every format: JSON (the data), CSV (one row per o
 EN 13508-2 columns and the pipe's header on every row, so a spreadsheet keeps both), HTML (self-contained:
 header, summary with the structural and service grades, a strip along the chainage with the water level,
 the gases and the observations, then each observation with its thumbnail) and PDF (the same page, printed
-by WeasyPrint). Each observation says whether a person confirmed it or it is automatic; rejected and
-withdrawn ones are left out of the pipe's grades and counted apart.
+by WeasyPrint). Each observation says what it stands as: confirmed by a person, or automatic and either
+trusted (its code's precision on real footage at or above the bar) or a suggestion to review (below it, or not
+measured: it raised no grade-4 alert); the summary counts the unreviewed suggestions apart and states the bar
+and where the precision was measured (services/vision/trust.py). Rejected and withdrawn observations are left
+out of the pipe's grades and counted apart. The labels of those states are in French (the rest of the report
+follows in issue 23).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from core.media_store import MediaStore
 from services.vision.grades import VERSION as GRADES_VERSION
 from services.vision.grades import family_of
+from services.vision.review import standing
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 THUMB_WIDTH = 240
@@ -33,8 +38,16 @@ STRIP_METRICS = ("water_level_pct", "h2s_ppm", "o2_pct", "ch4_pct_lel")
 CSV_COLUMNS = (
     "pipe_id", "start_manhole", "end_manhole", "direction", "shape", "diameter_mm", "material", "date", "operator",
     "chainage_m", "code", "characterisation", "quantification", "clock_from", "clock_to", "continuous_defect",
-    "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id",
+    "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id", "trust", "trust_precision",
 )  # fmt: skip
+# what an observation stands as, for staff (services/vision/review.py ``standing``)
+TRUST_LABELS = {
+    "confirmed": "confirmée",
+    "rejected": "rejetée",
+    "trusted": "automatique, code fiable",
+    "suggested": "suggestion à vérifier",
+    "withdrawn": "retirée par une analyse ultérieure",
+}
 
 
 @dataclass
@@ -43,6 +56,7 @@ class Report:
     observations: list[dict[str, Any]]
     excluded: dict[str, int]  # rejected, withdrawn: not in the grades
     summary: dict[str, Any]
+    trust: dict[str, Any]  # the bar(s) and the measurements the observations' trust rests on
     strip: dict[str, list[tuple[float, float]]]  # metric -> (chainage, value) along the pipe
     generated_at: datetime
     grades_version: str = GRADES_VERSION
@@ -62,7 +76,7 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
         "coalesce(recoded_clock_from, clock_from) AS clock_from, coalesce(recoded_clock_to, clock_to) AS clock_to, "
         "quantification, coalesce(recoded_grade, grade) AS grade, confidence, frames, best_frame_sha256, "
         "best_frame_time, annotated_sha256, remark, state, reviewed_by, reviewed_at, review_note, code AS found_code, "
-        "model "
+        "model, trust AS found_trust, trust_precision, trust_basis "
         "FROM observations WHERE mission_id = %s ORDER BY chainage_start_m, id",
         (mission_id,),
     ).fetchall()
@@ -70,11 +84,8 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
     excluded = {s: sum(1 for r in rows if r["state"] == s) for s in ("rejected", "withdrawn")}
     for i, obs in enumerate(kept, start=1):
         obs["photo"] = f"P{i:03d}"
-        obs["reviewed"] = (
-            f"confirmed by {obs['reviewed_by']}" if obs["state"] in ("confirmed", "recoded") else "automatic"
-        )
-        if obs["state"] == "recoded":
-            obs["reviewed"] = f"recoded by {obs['reviewed_by']} (found {obs['found_code']})"
+        obs["trust"] = standing(obs["state"], obs.pop("found_trust"))
+        obs["reviewed"] = _reviewed(obs)
     strip: dict[str, list[tuple[float, float]]] = {m: [] for m in STRIP_METRICS}
     for r in conn.execute(
         "SELECT chainage_m, water_level_pct, h2s_ppm, o2_pct, ch4_pct_lel FROM drone_telemetry "
@@ -84,7 +95,8 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
         for metric in STRIP_METRICS:
             if r[metric] is not None:
                 strip[metric].append((float(r["chainage_m"]), float(r[metric])))
-    report = Report(dict(mission), kept, excluded, _summary(mission, kept), strip, datetime.now().astimezone())
+    trust = _trust(kept)
+    report = Report(dict(mission), kept, excluded, _summary(mission, kept), trust, strip, datetime.now().astimezone())
     if media is not None:
         report.thumbnails = {
             o["id"]: uri for o in kept if (uri := _thumbnail(media, o["annotated_sha256"] or o["best_frame_sha256"]))
@@ -107,10 +119,51 @@ def _summary(mission: dict[str, Any], observations: list[dict[str, Any]]) -> dic
         "observations": len(observations),
         "confirmed": sum(1 for o in observations if o["state"] in ("confirmed", "recoded")),
         "automatic": sum(1 for o in observations if o["state"] == "automatic"),
+        "trusted": sum(1 for o in observations if o["trust"] == "trusted"),
+        "suggested": sum(1 for o in observations if o["trust"] == "suggested"),  # automatic, not reviewed yet
         "by_code_and_grade": {code: dict(sorted(g.items())) for code, g in sorted(counts.items())},
         "worst_grade": max((o["grade"] for o in observations), default=None),
         "structural_grade": max(graded["structural"], default=1),
         "service_grade": max(graded["service"], default=1),
+    }
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.2f}".replace(".", ",")
+
+
+def _reviewed(obs: dict[str, Any]) -> str:
+    """The review column: who confirmed it, or how far the vision's own finding can be trusted and why."""
+    label = TRUST_LABELS[obs["trust"]]
+    if obs["state"] == "recoded":
+        return f"recodée par {obs['reviewed_by']} (trouvée : {obs['found_code']})"
+    if obs["trust"] == "confirmed":
+        return f"{label} par {obs['reviewed_by']}"
+    basis, precision = obs["trust_basis"] or {}, obs["trust_precision"]
+    if precision is None:
+        return f"{label} (précision non mesurée)"
+    reports = (basis.get("tp") or 0) + (basis.get("fp") or 0)
+    if obs["trust"] == "trusted":
+        return f"{label} (précision {_decimal(precision)} sur {reports} détections)"
+    bar, least = basis.get("bar"), basis.get("min_reports")
+    if least is not None and reports < least:
+        return f"{label} (précision {_decimal(precision)} sur {reports} détections seulement : moins de {least})"
+    below = f" < seuil {_decimal(bar)}" if bar is not None else ""
+    return f"{label} (précision {_decimal(precision)}{below})"
+
+
+def _trust(observations: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bar(s) the observations' trust was decided at and the measurements it rests on (one per analysis)."""
+    bases = [o["trust_basis"] for o in observations if o["trust_basis"]]
+    measured: dict[str, dict[str, Any]] = {}
+    for b in bases:
+        if b.get("analysis"):
+            measured[b["analysis"]] = {k: b.get(k) for k in ("analysis", "manifest_sha256", "split", "frames", "date",
+                                                              "results", "see")}  # fmt: skip
+    return {
+        "bars": sorted({b["bar"] for b in bases if b.get("bar") is not None}),
+        "min_reports": max((b["min_reports"] for b in bases if b.get("min_reports") is not None), default=None),
+        "measurements": [measured[k] for k in sorted(measured)],
     }
 
 
@@ -156,7 +209,8 @@ def as_csv(report: Report) -> str:
             "continuous_defect": marker,
             "finish_chainage_m": "" if o["chainage_end_m"] is None else f"{o['chainage_end_m']:.2f}",
             "remark": _csv_safe(o["review_note"] or o["remark"] or ""), "photo": o["photo"], "grade": o["grade"],
-            "reviewed": o["reviewed"], "observation_id": o["id"],
+            "reviewed": o["reviewed"], "observation_id": o["id"], "trust": o["trust"],
+            "trust_precision": "" if o["trust_precision"] is None else f"{o['trust_precision']:g}",
         })  # fmt: skip
     return out.getvalue()
 

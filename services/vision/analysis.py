@@ -1,6 +1,9 @@
-"""One frame's analysis: where the pipe is, then each detector (docs/vision.md).
+"""One frame's analysis: whether it can be judged, where the pipe is, then each detector (docs/vision.md).
 
-A frame that shows nothing (too dark, fogged) is a loss of vision and nothing else is looked for in it.
+A frame that shows nothing (too dark, fogged) is a loss of vision and nothing else is looked for in it; a frame
+outside what the detectors assume (overexposed, mostly text, no far end seen along the pipe: ``quality.py``) is
+not judged, with its reason, and nothing is looked for in it either. The camera's burned-in text and panels
+(``overlay.py``) are left out of every detector.
 ``MODEL`` names this analysis: frames are analysed once per model, and a new model re-analyses on demand.
 A deployment's trained model (``TLAB_VISION_MODEL``, ``trained.py``) runs beside the classical detectors
 and, by default, replaces them for the codes it maps: ``Analysis.model`` then names both.
@@ -8,6 +11,7 @@ and, by default, replaces them for the codes it maps: ``Analysis.model`` then na
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 import cv2
@@ -18,20 +22,30 @@ from services.vision.cracks import cracks
 from services.vision.deformation import deformation
 from services.vision.detections import Detection
 from services.vision.features import dark_lines, feature_stack
-from services.vision.geometry import locate
+from services.vision.geometry import at_far_end, far_end
 from services.vision.intrusions import intrusions
-from services.vision.quality import loss_of_vision
+from services.vision.overlay import overlay
+from services.vision.quality import Reason, blind_reason, loss_of_vision, unjudgeable
 from services.vision.scoring import clock_hours
 from services.vision.trained import TrainedModel, load
 from services.vision.water import water_level, water_wedge
 
-MODEL = "classical-2026.11.29e"
+MODEL = "classical-2026.12.06a"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 Mode = Literal["replace", "add"]
 # one classical detector's three readings of one thing (the grouping joins them): a model that maps one of
 # them replaces the three
 STANDING = frozenset({"BBA", "BBB", "BBE"})
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """What the analysis says of one frame: its detections, and why it could not judge it (None: judged). A
+    frame not judged has no detection but a loss of vision's BDG."""
+
+    detections: list[Detection] = field(default_factory=list)
+    not_judged: Reason | None = None
 
 
 class UnreadableFrame(ValueError):
@@ -64,8 +78,8 @@ class Analysis:
         """``MODEL``, or with a trained model: ``MODEL+onnx-<sha256 prefix>@<its version>/<mode>``."""
         return MODEL if self.trained is None else f"{MODEL}+{self.trained.identity}/{self.mode}"
 
-    def __call__(self, image: np.ndarray, diameter_mm: int | None) -> list[Detection]:
-        return analyse(image, diameter_mm, self.trained, self.mode)
+    def __call__(self, image: np.ndarray, diameter_mm: int | None) -> FrameAnalysis:
+        return assess(image, diameter_mm, self.trained, self.mode)
 
 
 def configured(settings: Settings) -> Analysis:
@@ -78,12 +92,26 @@ def configured(settings: Settings) -> Analysis:
 def analyse(
     image: np.ndarray, diameter_mm: int | None, trained: TrainedModel | None = None, mode: Mode = "replace"
 ) -> list[Detection]:
+    """The frame's detections (``assess`` says whether it was judged as well)."""
+    return assess(image, diameter_mm, trained, mode).detections
+
+
+def assess(
+    image: np.ndarray, diameter_mm: int | None, trained: TrainedModel | None = None, mode: Mode = "replace"
+) -> FrameAnalysis:
     blind = loss_of_vision(image)
     if blind is not None:
-        return [blind]
-    geometry = locate(image, diameter_mm or DEFAULT_DIAMETER_MM)
-    stack = feature_stack(image)
-    # burned-in text, found at half size (a bright crust's grain has thin bright strokes at full size)
+        return FrameAnalysis([blind], blind_reason(blind))
+    burned = overlay(image)
+    end = far_end(image, burned.mask)
+    # a trained model's boxes are placed around the far end too (clock positions): not judged is for it as well
+    reason = unjudgeable(image, burned, end)
+    if reason is not None:
+        return FrameAnalysis([], reason)
+    geometry = at_far_end(end, image.shape, diameter_mm or DEFAULT_DIAMETER_MM)
+    stack = feature_stack(image, burned.mask)
+    # burned-in text: the overlay's lines and panels, and bright white strokes found at half size (a bright
+    # crust's grain has thin bright strokes at full size)
     text = cv2.resize(stack[..., 4], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
     lines = dark_lines(image, text)
     level = water_level(image, geometry, stack)  # the invert's level surface: water (BDD) or settled deposits (BBC)
@@ -100,8 +128,8 @@ def analyse(
         seen = [d for d in seen if d.characterisation == "A"]
     found += seen + standing
     if trained is None:
-        return found
+        return FrameAnalysis(found)
     if mode == "replace":
         replaced = trained.codes | (STANDING if trained.codes & STANDING else frozenset())
         found = [d for d in found if d.code not in replaced]
-    return found + trained.detect(image, geometry)
+    return FrameAnalysis(found + trained.detect(image, geometry))

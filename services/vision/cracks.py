@@ -26,6 +26,7 @@ JOINT_BAND = 3  # columns either side that a joint's ring may wander over
 EDGE_MARGIN = 0.3  # the unrolling reaches this share beyond the near ring's radii
 MIN_RADIAL_SHARE = 0.35  # a longitudinal crack crosses this share of the ring's depth
 MIN_ARC_DEG = 20  # a circumferential crack spans at least this
+SPECK_SHARE = 0.5  # a dark line under this share of both is a speck of the wall's texture, not a crack
 
 
 def cracks(
@@ -58,13 +59,14 @@ def cracks(
     dark[:, joint[0].astype(bool)] = False
     mask = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 3), np.uint8))
     inner, outer = ring_columns(geometry, polar.shape[1])
-    return [
+    found = [
         _classify(
             rows, np.clip(cols, inner, outer) - inner, outer - inner, _outline(geometry, rows, cols, polar.shape[1])
         )
         for rows, cols in _components(mask)
         if cols.max() >= inner and cols.min() <= outer  # it reaches into the near ring itself
     ]
+    return [d for d in found if d is not None]
 
 
 def _threshold(image: np.ndarray, polar: np.ndarray, valid: np.ndarray) -> float:
@@ -111,7 +113,10 @@ def _outline(geometry: FrameGeometry, rows: np.ndarray, cols: np.ndarray, column
     return sector(geometry, start % 360, end % 360, radius(cols.min()) - 4, radius(cols.max()) + 4)
 
 
-def _classify(rows: np.ndarray, cols: np.ndarray, depth: int, outline: tuple[tuple[int, int], ...]) -> Detection:
+def _classify(rows: np.ndarray, cols: np.ndarray, depth: int, outline: tuple[tuple[int, int], ...]) -> Detection | None:
+    """A crack's kind from its extent: across the ring's depth (longitudinal), along its arc (circumferential),
+    both or a piece of one (complex); under half of both is a speck of the wall's texture, not a crack (on
+    real footage most of what the black-hat finds: docs/vision.md)."""
     radial = (cols.max() - cols.min() + 1) / depth
     centred = (rows - int(np.median(rows)) + 180) % 360 - 180  # angles around the component's middle
     arc = int(centred.max() - centred.min() + 1)
@@ -121,6 +126,8 @@ def _classify(rows: np.ndarray, cols: np.ndarray, depth: int, outline: tuple[tup
         kind, letter = "longitudinal", "A"
     elif arc >= MIN_ARC_DEG and radial < MIN_RADIAL_SHARE:
         kind, letter = "circumferential", "B"
+    elif radial < MIN_RADIAL_SHARE * SPECK_SHARE and arc < MIN_ARC_DEG * SPECK_SHARE:
+        return None
     else:
         kind, letter = "complex", "C"
     confidence = float(min(1.0, 0.4 + len(rows) / 400))

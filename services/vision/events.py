@@ -5,7 +5,12 @@ rule decides). Shared by the vision worker and the review route (no worker code 
 
 A provisional observation (the drone is still over it: ``services/vision/grouping.py``) raises nothing and
 changes no event yet: the next frame may change its grade or its code, and staff would be alerted, then
-told it was not so (issue 19, item 16). Once settled, or once a person reviewed it, it is synced."""
+told it was not so (issue 19, item 16). Once settled, or once a person reviewed it, it is synced.
+
+An automatic observation of a code the vision has not earned trust in (``trust.py``: measured on real footage
+below the bar, or not measured) is a *suggestion*: it raises nothing, whatever its grade, until a person
+confirms or recodes it (issue 21, item 3); should one have an event (its code's trust lost since), the event
+is withdrawn. A trusted one is raised as found."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
         "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
         "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-        "o.best_frame_time, o.created_at, o.provisional, coalesce(m.device_id, f.device_id) AS device_id, "
+        "o.best_frame_time, o.created_at, o.provisional, o.trust, coalesce(m.device_id, f.device_id) AS device_id, "
         "coalesce(d.family, f.family) AS family "
         "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id "
         "LEFT JOIN media f ON f.sha256 = o.best_frame_sha256 "
@@ -51,6 +56,10 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         return
     if provisional and state == "automatic":
         return
+    if state == "automatic" and row["trust"] != "trusted":  # a suggestion: a person's word first
+        if raised:
+            withdraw_event(conn, type=EVENT_TYPE, key=key)
+        return
     if grade < RAISED_FROM_GRADE and not raised:
         return
     raise_event(
@@ -68,6 +77,7 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
             "observation_id": oid,
             "chainage_m": chainage,
             "state": state,
+            "trust": "trusted" if state == "automatic" else "confirmed",
         },  # fmt: skip
         raised_by="vision",
     )

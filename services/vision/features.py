@@ -30,17 +30,23 @@ def dark_lines(image: np.ndarray, text: np.ndarray | None = None) -> np.ndarray:
     return lines
 
 
-def feature_stack(image: np.ndarray) -> np.ndarray:
+def feature_stack(image: np.ndarray, overlay: np.ndarray | None = None) -> np.ndarray:
     """float32 H/2 x W/2 x 5: L, a, b (OpenCV's 8-bit Lab scale), texture and text overlay, at half the frame's size
     (regions are compared, not lines: a quarter of the pixels tells the same, at a quarter of the cost);
-    ``on_stack`` scales a frame's geometry to it."""
+    ``on_stack`` scales a frame's geometry to it. ``overlay``: the camera's text lines and panels found on the
+    frame (``overlay.overlay_mask``), added to the white strokes found here."""
     size = (image.shape[1] // 2, image.shape[0] // 2)
     half = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    overlay = overlay_mask(half)
+    overlay = overlay_mask(half) if overlay is None else np.maximum(overlay_mask(half), _halved(overlay, size))
     lab = cv2.cvtColor(half, cv2.COLOR_BGR2LAB)
     lightness = lab[..., 0].astype(np.float32)
     texture = cv2.absdiff(lightness, cv2.GaussianBlur(lightness, (0, 0), TEXTURE_SIGMA))
     return cv2.merge([lab.astype(np.float32), texture, overlay.astype(np.float32)])
+
+
+def _halved(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A full-size 0/1 mask at the stack's size (a cell is masked when any of its pixels is)."""
+    return cv2.resize(mask, size, interpolation=cv2.INTER_AREA).astype(bool).astype(np.float32)
 
 
 def overlay_mask(image: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ and was retracted 2-3 s later).
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -90,8 +91,16 @@ def _kind(code: str) -> str:
     return "intrusion" if code in INTRUSIONS else code
 
 
-def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES, *, ended: bool = False) -> list[Observation]:
-    """The observations of a mission's frames; ``ended``: no frame will come (every one is settled)."""
+def group(
+    frames: Iterable[FrameResult],
+    min_frames: int = MIN_FRAMES,
+    *,
+    ended: bool = False,
+    inspected_m: float | None = None,
+) -> list[Observation]:
+    """The observations of a mission's frames; ``ended``: no frame will come (every one is settled).
+    ``inspected_m``: the length the mission inspected; nothing is placed past it (a frame's detections are
+    placed a metre ahead of it: at the pipe's end that metre is past the downstream manhole)."""
     unique = {f.frame_id: f for f in frames}
     ordered = sorted(unique.values(), key=lambda f: (f.chainage_m, f.frame_id))
     open_groups: list[_Group] = []
@@ -109,7 +118,19 @@ def group(frames: Iterable[FrameResult], min_frames: int = MIN_FRAMES, *, ended:
             home.members.append((at, detection, frame.frame_id))
     done = [(g, True) for g in closed] + [(g, ended) for g in open_groups]
     kept = [(g, s) for g, s in done if len({m[2] for m in g.members}) >= min_frames or g.code in ALWAYS]
-    return sorted((_observation(g, s) for g, s in kept), key=lambda o: (o.chainage_start_m, o.code))
+    found = [_observation(g, s) for g, s in kept]
+    if inspected_m is not None:
+        found = [_within(o, inspected_m) for o in found]
+    return sorted(found, key=lambda o: (o.chainage_start_m, o.code))
+
+
+def _within(obs: Observation, inspected_m: float) -> Observation:
+    limit = round(inspected_m, 2)
+    end = None if obs.chainage_end_m is None else min(obs.chainage_end_m, limit)
+    start = min(obs.chainage_start_m, limit)
+    if end is not None and end - start < CONTINUOUS_M:  # what is left of it is no longer continuous
+        end = None
+    return dataclasses.replace(obs, chainage_start_m=start, chainage_end_m=end)
 
 
 def _joins(group: _Group, detection: Detection) -> bool:
@@ -124,6 +145,24 @@ def _joins(group: _Group, detection: Detection) -> bool:
     # its neighbours around the clock
     _, last, _ = group.members[-1]
     return bool(clock_hours(last.clock_from, last.clock_to) & clock_hours(detection.clock_from, detection.clock_to))
+
+
+def _letter(members: list[tuple[float, Detection, str]], letters: list[tuple[str, int]]) -> str:
+    """The most frequent letter. A crack seen in pieces (its ends half in the ring, a longitudinal piece in
+    one frame, a circumferential one in the next) ties; a tie is not evidence of a complex crack (grade 4, a
+    critical alert), so it goes to the most confident sighting among the tied letters, and between equally
+    sure ones to the least severe (complex last). Complex is said when the frames read it most."""
+    if not letters:
+        return ""
+    most = letters[0][1]
+    tied = {letter for letter, n in letters if n == most}
+    if len(tied) == 1:
+        return letters[0][0]
+    best = max(
+        (d for _, d, _ in members if d.characterisation in tied),
+        key=lambda d: (d.confidence, d.characterisation != "C", -ord(d.characterisation[0])),
+    )
+    return best.characterisation
 
 
 def _observation(group: _Group, settled: bool) -> Observation:
@@ -150,12 +189,7 @@ def _observation(group: _Group, settled: bool) -> Observation:
         clock_to=clock_to,
         quantification=round(quantity, 1) if quantity is not None else None,
         confidence=round(confidence, 2),
-        # the most frequent letter (a crack's ends, half in the ring, look complex); a tie reads as complex
-        characterisation=""
-        if not letters
-        else "C"
-        if len(letters) > 1 and letters[0][1] == letters[1][1]
-        else letters[0][0],
+        characterisation=_letter(group.members, letters),
         best_frame_id=best_frame,
         frames=len(group.members),
         outline=tuple(tuple(p) for p in best.outline),  # type: ignore[misc]

@@ -4,6 +4,10 @@ Not a worker's job (no image is read, nothing is analysed): one row written and 
 event synced, in the caller's transaction. The API's review route calls it; its SQL lives here, with the
 vision's data, so the handler writes none. Rejected and recoded observations are kept and counted: they are
 the vision's production precision.
+
+What an observation stands as for staff (``standing``): a person's word first (confirmed, recoded: confirmed;
+rejected), withdrawn by a later analysis, else the vision's own trust in its code (trusted, or suggested: to
+review; ``trust.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,25 @@ from services.vision.events import sync_event
 
 Decision = Literal["confirm", "reject", "recode"]
 STATES: dict[str, str] = {"confirm": "confirmed", "reject": "rejected", "recode": "recoded"}
+Standing = Literal["confirmed", "rejected", "trusted", "suggested", "withdrawn"]
+STANDINGS: tuple[Standing, ...] = ("confirmed", "rejected", "trusted", "suggested", "withdrawn")
+# the same, in SQL, over an observations row (``state``, ``trust``)
+STANDING_SQL = (
+    "CASE WHEN state IN ('confirmed', 'recoded') THEN 'confirmed' WHEN state IN ('rejected', 'withdrawn') "
+    "THEN state ELSE trust END"
+)
+
+
+def standing(state: str, trust: str) -> Standing:
+    """``state`` (automatic, confirmed, recoded, rejected, withdrawn) and the code's ``trust`` (trusted,
+    suggested) as one: confirmed, rejected, withdrawn, trusted or suggested."""
+    if state in ("confirmed", "recoded"):
+        return "confirmed"
+    if state == "rejected":
+        return "rejected"
+    if state == "withdrawn":
+        return "withdrawn"
+    return "trusted" if trust == "trusted" else "suggested"
 
 
 class NotReviewable(ValueError):

@@ -8,6 +8,9 @@ analysis key (frame, model) makes a second analysis of a frame impossible.
 An observation the drone is still over is stored ``provisional`` (the API shows it; its domain event waits:
 ``events.py``); it settles when a later frame is more than the grouping gap past it, or when its mission is
 over (``MISSION_OVER``): the worker then regroups the mission though no frame comes with its end.
+
+Each observation carries its code's trust for the analysis (``trust.py``: trusted, or suggested for review)
+and the precision behind it; a suggested one raises no event until a person confirms it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from services.vision.events import sync_event
 from services.vision.grades import grade
 from services.vision.grouping import FrameResult, Observation, group
 from services.vision.scoring import CHAINAGE_TOLERANCE_M, clock_hours
+from services.vision.trust import Trust
 
 MISSION_LOCK = 0x766973696F6E  # "vision", with the mission's hash as the second key
 # A mission no frame will come for: ended by the drone (completed, aborted, failed), interrupted (the drone
@@ -80,10 +84,11 @@ def write_analysis(
 
 
 def regroup(
-    conn: psycopg.Connection[Any], mission_id: str, model: str, media: MediaStore | None = None
+    conn: psycopg.Connection[Any], mission_id: str, model: str, media: MediaStore | None = None, *, trust: Trust
 ) -> dict[str, int]:
     """Recompute the mission's observations from its frames' analyses and reconcile them, in the caller's
-    transaction, under the mission's advisory lock. Returns counts of what changed."""
+    transaction, under the mission's advisory lock; each with its code's standing in ``trust`` (the
+    analysis ``model``'s). Returns counts of what changed."""
     conn.execute("SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))", (MISSION_LOCK % 2**31, mission_id))
     rows = conn.execute(
         "SELECT device_id, time, chainage_m, media_sha256, detections FROM frame_analyses "
@@ -99,7 +104,20 @@ def regroup(
         )
         frames.append(FrameResult(frame_id, r["chainage_m"], found))
     ended = bool(scalar(conn, f"SELECT {MISSION_OVER}", {"mission": mission_id, "model": model, "quiet": QUIET}))
-    computed = group(frames, ended=ended)
+    # once the mission is over, nothing is placed past what it inspected (the drone's furthest chainage)
+    inspected = (
+        scalar(
+            conn,
+            "SELECT greatest(m.distance_m,"
+            " (SELECT max(t.chainage_m) FROM drone_telemetry t WHERE t.mission_id = %(m)s),"
+            " (SELECT max(f.chainage_m) FROM drone_frames f WHERE f.mission_id = %(m)s)) "
+            "FROM missions m WHERE m.mission_id = %(m)s",
+            {"m": mission_id},
+        )
+        if ended
+        else None
+    )
+    computed = group(frames, ended=ended, inspected_m=inspected)
     stored = conn.execute(
         "SELECT id, code, chainage_start_m, chainage_end_m, clock_from, clock_to, state FROM observations "
         "WHERE mission_id = %s AND state <> 'withdrawn' ORDER BY id",
@@ -116,22 +134,25 @@ def regroup(
         match = next((s for s in pool if s["id"] not in kept and _same(s, obs)), None)
         time, sha = shots[obs.best_frame_id]
         remark, confidence = _cross_check(conn, mission_id, obs)
+        standing = trust.of(obs.code)
         fields = {
             "remark": remark,
             "code": obs.code, "characterisation": obs.characterisation, "start": obs.chainage_start_m,
             "end": obs.chainage_end_m, "clock_from": obs.clock_from, "clock_to": obs.clock_to,
             "quantification": obs.quantification, "grade": grade(obs.code, obs.quantification, obs.characterisation),
             "confidence": confidence, "frames": obs.frames, "best_time": time, "best_sha": sha, "model": model,
-            "mission": mission_id, "provisional": not obs.settled,
+            "mission": mission_id, "provisional": not obs.settled, "trust": standing.trust,
+            "trust_precision": standing.precision, "trust_basis": Jsonb(standing.basis),
         }  # fmt: skip
         if match is None:
             inserted = scalar(
                 conn,
                 "INSERT INTO observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, "
                 "clock_from, clock_to, quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, "
-                "model, remark, provisional) VALUES (%(mission)s, %(code)s, %(characterisation)s, %(start)s, %(end)s, "
-                "%(clock_from)s, %(clock_to)s, %(quantification)s, %(grade)s, %(confidence)s, %(frames)s, "
-                "%(best_time)s, %(best_sha)s, %(model)s, %(remark)s, %(provisional)s) RETURNING id",
+                "model, remark, provisional, trust, trust_precision, trust_basis) VALUES (%(mission)s, %(code)s, "
+                "%(characterisation)s, %(start)s, %(end)s, %(clock_from)s, %(clock_to)s, %(quantification)s, "
+                "%(grade)s, %(confidence)s, %(frames)s, %(best_time)s, %(best_sha)s, %(model)s, %(remark)s, "
+                "%(provisional)s, %(trust)s, %(trust_precision)s, %(trust_basis)s) RETURNING id",
                 fields,
             )
             kept.add(inserted)
@@ -145,11 +166,13 @@ def regroup(
             "chainage_end_m = %(end)s, clock_from = %(clock_from)s, clock_to = %(clock_to)s, "
             "quantification = %(quantification)s, grade = %(grade)s, confidence = %(confidence)s, frames = %(frames)s, "
             "best_frame_time = %(best_time)s, best_frame_sha256 = %(best_sha)s, model = %(model)s, "
-            "remark = %(remark)s, provisional = %(provisional)s, updated_at = now() "
+            "remark = %(remark)s, provisional = %(provisional)s, trust = %(trust)s, "
+            "trust_precision = %(trust_precision)s, trust_basis = %(trust_basis)s, updated_at = now() "
             "WHERE id = %(id)s AND (chainage_start_m, chainage_end_m, clock_from, clock_to, quantification, grade, "
-            "frames, characterisation, remark, provisional) IS DISTINCT FROM (%(start)s, %(end)s, %(clock_from)s, "
-            "%(clock_to)s, %(quantification)s, %(grade)s, %(frames)s, %(characterisation)s, %(remark)s, "
-            "%(provisional)s)",
+            "frames, characterisation, remark, provisional, trust, trust_precision, trust_basis) IS DISTINCT FROM "
+            "(%(start)s, %(end)s, %(clock_from)s, %(clock_to)s, %(quantification)s, %(grade)s, %(frames)s, "
+            "%(characterisation)s, %(remark)s, %(provisional)s, %(trust)s, %(trust_precision)s, "
+            "%(trust_basis)s::jsonb)",
             {**fields, "id": match["id"]},
         )
         if cur.rowcount:

@@ -3,10 +3,11 @@
 
 The model file comes with a sidecar beside it (``model.onnx`` -> ``model.toml``): its version, its input
 size, its class names in the model's order, and which EN 13508-2 code each class means (with an optional
-score threshold per class; a class mapped to nothing is ignored). Both are checked when the worker starts,
-the model run once on a blank frame: a model that cannot be loaded, or whose output does not have the
-contract's shape, is refused with a message saying what is wrong (``ModelRefused``); the worker never falls
-back to something else silently.
+score threshold per class; a class mapped to nothing is ignored) and, optionally, its ``[trust]`` table: the
+precision per code measured on the city's labelled real frames (``trust.py``). Both are checked when the
+worker starts, the model run once on a blank frame: a model that cannot be loaded, or whose output does not
+have the contract's shape, is refused with a message saying what is wrong (``ModelRefused``); the worker
+never falls back to something else silently.
 
 Per frame: letterboxed to the input size (grey 114 padding, RGB, values / 255), one forward pass, the rows
 read in the layout the output's shape says (YOLOv5: ``[1, N, 5 + C]`` with objectness; YOLOv8:
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from services.vision.boxes import BOX_CODES, place
 from services.vision.detections import Detection
 from services.vision.geometry import FrameGeometry
+from services.vision.trust import Measurement
 
 PAD_GREY = 114  # the letterbox's padding (Ultralytics' value: what YOLO models are trained with)
 LAYOUTS = ("yolov5", "yolov8")
@@ -71,6 +73,9 @@ class Sidecar(BaseModel):
     iou: float = Field(0.45, gt=0, le=1, description="Boxes of one code overlapping more than this are one.")
     layout: Literal["auto", "yolov5", "yolov8"] = Field("auto", description="The output's layout (auto: its shape).")
     output: str | None = Field(None, description="The detections' output, for a model with several.")
+    trust: Measurement | None = Field(
+        None, description="Its precision per code on the city's labelled real frames (`tlab bench vision --real`)."
+    )
 
     @field_validator("input_size", mode="before")
     @classmethod

@@ -5,10 +5,14 @@ analysed by the current model (``FOR UPDATE SKIP LOCKED``: several workers share
 writes the analyses and regroups the touched missions' observations, all in one transaction per batch: a
 worker killed mid-batch leaves its frames to the next, and nothing half-written. A frame that cannot be
 decoded, or on which a detector fails, is recorded with its error (not retried for ever, not an
-observation, and the frames after it are analysed).
+observation, and the frames after it are analysed). A frame the analysis could not judge (``quality.py``) is
+recorded with its reason (``frame_analyses.not_judged``) and no detection but a loss of vision's BDG.
 
 A mission that is over (ended, interrupted, silent) with observations still provisional is regrouped though
 no frame comes with its end: they settle, and a defect the drone stopped over raises its event then.
+
+The analysis's trust per code (``trust.py``: the trust file's, or a trained model's sidecar table, at
+``TLAB_VISION_TRUST_BAR``) is read once at start; each observation is stored with its code's.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
 from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serving
-from services.vision.analysis import Analysis, UnreadableFrame, configured, decode
+from services.vision.analysis import Analysis, FrameAnalysis, UnreadableFrame, configured, decode
 from services.vision.store import claim_frames, missions_to_settle, regroup, write_analysis
+from services.vision.trust import Trust, for_analysis
 
 logger = logging.getLogger(__name__)
 CHANNEL = "tlab_readings"
@@ -47,10 +52,15 @@ SELECT count(*) AS n, min(time) AS oldest, now() AS now FROM (
 """
 
 
+# why the analysis could not judge a frame (issue 21, item 2), beside what store.write_analysis writes
+NOT_JUDGED = "UPDATE frame_analyses SET not_judged = %s WHERE device_id = %s AND time = %s AND model = %s"
+
+
 @dataclass
 class VisionStats:
     frames: int = 0
     errors: int = 0
+    not_judged: int = 0
     seconds: float = 0.0
     changes: dict[str, int] = field(default_factory=dict)
 
@@ -64,9 +74,13 @@ class VisionWorker:
         poll_s: float = 2.0,
         lookback: timedelta = timedelta(days=30),
         analysis: Analysis | None = None,
+        trust: Trust | None = None,
     ) -> None:
         self.settings = settings
         self.analysis = analysis or configured(settings)  # a trained model refused raises: no start
+        sidecar = self.analysis.trained.sidecar.trust if self.analysis.trained is not None else None
+        # a trust file that does not parse raises (TrustFileError): no start, as for a refused model
+        self.trust = trust or for_analysis(self.analysis.model, settings.vision_trust_bar, sidecar)
         self.media = MediaStore(settings.media_path)
         self.batch, self.poll_s, self.lookback, self.model = batch, poll_s, lookback, self.analysis.model
         self.stats = VisionStats()
@@ -92,6 +106,8 @@ class VisionWorker:
         yield counter("tlab_vision_frames_analysed", "Frames analysed (with or without an error)", self.stats.frames)
         yield counter("tlab_vision_frames_failed", "Frames recorded with an error (unreadable, detector failed)",
                       self.stats.errors)  # fmt: skip
+        yield counter("tlab_vision_frames_not_judged", "Frames the analysis could not judge (dark, fog, overexposed, "
+                      "text, no vanishing point)", self.stats.not_judged)  # fmt: skip
         yield counter("tlab_vision_analysis_seconds", "Time spent in analysis batches", self.stats.seconds)
         yield labelled(CounterMetricFamily, "tlab_vision_observation_changes", "Observation changes, by kind",
                        "kind", dict(self.stats.changes))  # fmt: skip
@@ -117,12 +133,12 @@ class VisionWorker:
             now = scalar(conn, "SELECT now()")
             frames = claim_frames(conn, self.model, now - self.lookback, self.batch)
             for frame in frames:
-                detections, error = [], None
+                verdict, error = FrameAnalysis(), None
                 try:
                     path = self.media.open(frame.media_sha256)
                     if path is None:
                         raise UnreadableFrame(f"media {frame.media_sha256[:12]} is not in the store")
-                    detections = self.analysis(decode(path.read_bytes()), frame.diameter_mm)
+                    verdict = self.analysis(decode(path.read_bytes()), frame.diameter_mm)
                 except UnreadableFrame as exc:
                     error = str(exc)
                     self.stats.errors += 1
@@ -132,9 +148,12 @@ class VisionWorker:
                     error = f"analysis failed: {type(exc).__name__}: {first_line(exc)}"[:500]
                     self.stats.errors += 1
                     self.heartbeat.error("analysis_failed", exc)
-                write_analysis(conn, frame, self.model, detections, error)
+                write_analysis(conn, frame, self.model, verdict.detections, error)
+                if verdict.not_judged is not None:
+                    self.stats.not_judged += 1
+                    conn.execute(NOT_JUDGED, (verdict.not_judged, frame.device_id, frame.time, self.model))
             for mission in sorted({f.mission_id for f in frames}):
-                for kind, n in regroup(conn, mission, self.model, self.media).items():
+                for kind, n in regroup(conn, mission, self.model, self.media, trust=self.trust).items():
                     self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
         settled = self.settle_over(conn)
         self.stats.frames += len(frames)
@@ -146,6 +165,6 @@ class VisionWorker:
         with conn.transaction():
             missions = missions_to_settle(conn, self.model)
             for mission in missions:
-                for kind, n in regroup(conn, mission, self.model, self.media).items():
+                for kind, n in regroup(conn, mission, self.model, self.media, trust=self.trust).items():
                     self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n
         return len(missions)

@@ -22,9 +22,11 @@ from device_adapters.capabilities.pipe_inspection.storage import STORAGE
 from device_adapters.images import encode_jpeg
 from device_adapters.storage import CopyTarget, Upsert
 from services.vision.worker import VisionWorker
+from tests.fixtures.vision_trust import trusting
 
 pytestmark = pytest.mark.integration
-# a joint squeezed by 15 % from the crown: grade 4, so the vision raises its event once the mission is over
+# a joint squeezed by 15 % from the crown: grade 4, so the vision raises its event once the mission is over (its
+# code trusted here: tests/fixtures/vision_trust.py)
 SCENE = Scene(Conditions(water_level_pct=15), (Defect("BAA", 4.5, 7.5, 12, 12, 15.0),), seed=7)
 STEP_M = 0.5
 FAMILY = "sonde-tierce"  # registered nowhere: what the services know of it is what the database says
@@ -67,7 +69,7 @@ def test_a_mission_of_any_family_is_analysed_and_its_findings_carry_that_family(
         _store(db, DroneFrame(start + timedelta(seconds=2 * i + 1), device, mission, i * STEP_M, sha, i))
     _store(db, MissionEnd(mission, device, start + timedelta(seconds=60), "completed", 10.0))
 
-    worker = VisionWorker(stack, batch=4)
+    worker = VisionWorker(stack, batch=4, trust=trusting("BAA"))
     with connect(stack.database_url) as conn:
         while worker.work_once(conn):
             pass

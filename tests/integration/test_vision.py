@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
+import psycopg
 import pytest
 
-from core.db import connect
+from core.db import connect, scalar
 from device_adapters.bathy.scene import Conditions, Defect, Scene, render
 from device_adapters.contract import OutboundMessage
 from device_adapters.images import encode_jpeg
 from services.vision.analysis import MODEL
+from services.vision.trust import read as read_trust
 from services.vision.worker import VisionWorker
 from tests.conftest import count, wait_for
 from tests.integration.helpers import REPO_ROOT, publish_all, worker_env
@@ -166,6 +168,52 @@ def test_people_review_and_a_grade_4_defect_raises_its_event(stack, api, db, mis
     assert count(db, "SELECT count(*) FROM frame_analyses WHERE model = %s AND mission_id = %s", MODEL, mission) == 21
 
 
+def test_frames_the_vision_cannot_judge_are_recorded_with_their_reason(stack, ingest, db, uid) -> None:
+    """A mission whose drone filmed a title card at the start and went blind once (issue 21, item 2): those
+    frames are stored with why they were not judged, and give no observation but the loss of vision."""
+    from tests.fixtures.unjudgeable import title_card
+
+    device, mission_id = f"dv{uid}", f"M-{uid}"
+    shown = {"0": encode_jpeg(title_card(), 85), "6": encode_jpeg(np.zeros((480, 640, 3), np.uint8), 85)}
+    messages = [
+        OutboundMessage(m.topic, shown.get(dict(m.user_properties).get("seq", ""), m.payload), m.user_properties)
+        if m.topic.endswith("/frame") else m
+        for m in mission_messages(device, mission_id)
+    ]  # fmt: skip
+    publish_all(stack, messages)
+    frames = int(LENGTH_M / STEP_M) + 1
+    wait_for(lambda: count(db, "SELECT count(*) FROM drone_frames WHERE mission_id = %s", mission_id) == frames,
+             what="every frame stored")  # fmt: skip
+    worker = analyse_all(stack)
+    rows = db.execute(
+        "SELECT f.seq, a.not_judged, a.detections FROM frame_analyses a JOIN drone_frames f "
+        "ON f.device_id = a.device_id AND f.time = a.time WHERE a.mission_id = %s AND a.model = %s ORDER BY f.seq",
+        (mission_id, MODEL),
+    ).fetchall()
+    assert {r["seq"]: r["not_judged"] for r in rows if r["not_judged"]} == {0: "text", 6: "dark"}
+    assert rows[0]["detections"] == [] and [d["code"] for d in rows[6]["detections"]] == ["BDG"]
+    assert worker.stats.not_judged >= 2 and len(rows) == frames
+    codes = {r["code"] for r in db.execute("SELECT code FROM observations WHERE mission_id = %s", (mission_id,))}
+    assert "BAB" in codes and not codes - {"BAB", "BDD", "BDG"}  # the crack is still found, nothing more
+
+
+def test_the_not_judged_column_rolls_back_and_refuses_what_is_not_a_reason(stack) -> None:
+    migrations = REPO_ROOT / "core" / "migrations"
+    with connect(stack.owner_database_url) as conn, conn.transaction(force_rollback=True):
+        conn.execute((migrations / "0035_frame_not_judged.rollback.sql").read_text())
+        columns = (
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'frame_analyses' AND column_name = %s"
+        )
+        assert scalar(conn, columns, ("not_judged",)) == 0
+        conn.execute((migrations / "0035_frame_not_judged.sql").read_text().split("\n", 1)[1])
+        assert scalar(conn, columns, ("not_judged",)) == 1
+        with pytest.raises(psycopg.errors.CheckViolation), conn.transaction():
+            conn.execute(
+                "INSERT INTO frame_analyses (device_id, time, model, mission_id, chainage_m, media_sha256, not_judged) "
+                "VALUES ('d', now(), 'm', 'M', 0, 'x', 'Trop sombre !')"
+            )
+
+
 def test_an_undecodable_frame_is_recorded_with_its_error_not_retried(stack, db, mission) -> None:
     # a frame whose medium is registered but whose file is gone (a store restored from an old backup)
     db.execute(
@@ -197,6 +245,10 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     data = api.get(f"/v1/missions/{mission}/report", headers=sanitation).json()
     assert data["mission"]["pipe_id"] == "BET-7" and data["summary"]["observations"] == 2
     assert data["summary"]["confirmed"] == 1 and data["summary"]["automatic"] == 1
+    assert data["summary"]["suggested"] == 1 and data["summary"]["trusted"] == 0  # the water level: not trusted
+    assert [o["trust"] for o in data["observations"]] == ["suggested", "confirmed"]
+    measured = [m["analysis"] for m in data["trust"]["measurements"]]  # the trust file's, if it measures MODEL
+    assert data["trust"]["bars"] == [0.7] and measured == ([MODEL] if MODEL in read_trust() else [])
     assert data["summary"]["structural_grade"] >= 2 and data["summary"]["length_inspected_m"] == 10.0
 
     text = api.get(f"/v1/missions/{mission}/report", params={"format": "csv"}, headers=sanitation).text
@@ -204,12 +256,14 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert [r["code"] for r in rows] == ["BDD", "BAB"]
     bab = rows[1]
     assert bab["pipe_id"] == "BET-7" and bab["diameter_mm"] == "600" and bab["continuous_defect"] == "S02/F02"
-    assert float(bab["finish_chainage_m"]) > float(bab["chainage_m"]) and bab["reviewed"] == "confirmed by agent-r"
+    assert float(bab["finish_chainage_m"]) > float(bab["chainage_m"]) and bab["reviewed"] == "confirmée par agent-r"
+    assert bab["trust"] == "confirmed" and rows[0]["trust"] == "suggested"
+    assert rows[0]["reviewed"].startswith("suggestion à vérifier (précision ")  # and why: its figure, or none
     assert bab["remark"] == "'=HYPERLINK(1)"  # a note cannot run as a spreadsheet formula
 
     html = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation)
     assert html.headers["content-type"].startswith("text/html")
-    assert "BET-7" in html.text and "confirmed by agent-r" in html.text and "automatic" in html.text
+    assert "BET-7" in html.text and "confirmée par agent-r" in html.text and "suggestion à vérifier" in html.text
     assert html.text.count("data:image/jpeg;base64,") == 2 and html.text.count("<polyline") == 4  # the strip
     assert "=HYPERLINK(1)" in html.text and "<script" not in html.text
 
@@ -226,7 +280,7 @@ def test_a_detector_failing_on_one_frame_does_not_stall_the_others(stack, db, mi
     frame it is given), is recorded on that frame; every other frame is analysed, and the worker goes on."""
     import services.vision.analysis as analysis_module
 
-    real = analysis_module.analyse
+    real = analysis_module.assess
     calls = {"n": 0}
 
     def flaky(image, diameter, *args):  # type: ignore[no-untyped-def]
@@ -235,7 +289,7 @@ def test_a_detector_failing_on_one_frame_does_not_stall_the_others(stack, db, mi
             raise ZeroDivisionError("a detector's bug")
         return real(image, diameter, *args)
 
-    monkeypatch.setattr(analysis_module, "analyse", flaky)  # what the worker's Analysis calls on each frame
+    monkeypatch.setattr(analysis_module, "assess", flaky)  # what the worker's Analysis calls on each frame
     failures = "SELECT count(*) FROM frame_analyses WHERE error LIKE 'analysis failed: ZeroDivisionError%%'"
     before = count(db, failures)
     worker = analyse_all(stack)  # (it also takes frames other tests' drones left, if any)

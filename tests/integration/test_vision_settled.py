@@ -3,7 +3,9 @@ critical pipe-defect alert fired and was retracted 2-3 s later, because the visi
 domain event from an observation the drone was still over (the next frame changed its grade, or its code).
 An observation is provisional until the drone is more than the grouping gap past it, or its mission is
 over; its event waits for that. Through the real broker, ingest, vision worker and database; the two flaps
-found are replayed on the real store with the analyses the frames gave."""
+found are replayed on the real store with the analyses the frames gave. Their codes are trusted here (a test
+trust entry, tests/fixtures/vision_trust.py): what is tested is when a raising observation raises; a suggested
+one raises nothing until a person confirms it (tests/integration/test_vision_trust.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from services.vision.analysis import MODEL
 from services.vision.store import regroup
 from services.vision.worker import VisionWorker
 from tests.conftest import count, wait_for
+from tests.fixtures.vision_trust import trusting
 from tests.integration.helpers import publish_all
 
 pytestmark = pytest.mark.integration
@@ -54,7 +57,7 @@ def start_message(device: str, mission: str, start: datetime) -> OutboundMessage
 
 
 def analyse_all(stack: Any) -> VisionWorker:
-    worker = VisionWorker(stack, batch=4)
+    worker = VisionWorker(stack, batch=4, trust=trusting("BAA"))
     with connect(stack.database_url) as conn:
         while worker.work_once(conn):
             pass
@@ -139,7 +142,7 @@ def _analysed(db: psycopg.Connection[Any], mission: str, chainage: float, detect
 
 def _regroup(stack: Any, mission: str) -> None:
     with connect(stack.database_url, autocommit=False) as conn, conn.transaction():
-        regroup(conn, mission, MODEL)
+        regroup(conn, mission, MODEL, trust=trusting("BAB", "BBB", "BBE"))
 
 
 def _detection(code: str, clock: tuple[int, int], share: float | None, letter: str = "") -> dict[str, Any]:

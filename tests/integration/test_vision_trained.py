@@ -78,6 +78,7 @@ def test_a_trained_model_s_observation_reaches_the_api(
     assert (crack["chainage_start_m"], crack["chainage_end_m"]) == (3.0, 6.0)
     assert crack["model"] == worker.model and crack["remark"].endswith("), trained model test-1")
     assert crack["grade"] == 2 and crack["state"] == "automatic" and crack["annotated_url"]
+    assert crack["trust"] == "suggested" and crack["trust_precision"] is None  # its sidecar measured nothing
     assert set(by_code) == {"BAB", "BDD"}  # the classical water level, kept
     assert by_code["BDD"][0]["model"] == worker.model  # one analysis: the observations name it whole
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 from services.vision.detections import Detection
+from services.vision.grades import grade
 from services.vision.grouping import FrameResult, _clock_span, group
 
 
@@ -62,9 +63,17 @@ def test_the_water_level_starts_a_new_observation_when_it_moves() -> None:
     assert found == [(1.0, 3.0, 20.0), (4.0, 5.0, 46.0)]
 
 
-def test_mixed_crack_kinds_are_complex_and_clock_spans_cross_twelve() -> None:
+def test_a_crack_seen_in_pieces_is_not_complex_and_clock_spans_cross_twelve() -> None:
+    """Issue 21, item 6: a longitudinal piece in one frame and a circumferential one in the next tied and read
+    as complex (grade 4, a critical alert). A tie goes to the surer sighting, then to the least severe."""
     (obs,) = group(frames((5.0, (crack((11, 12), letter="A"),)), (5.5, (crack((12, 1), letter="B"),))))
-    assert obs.characterisation == "C" and (obs.clock_from, obs.clock_to) == (11, 1)
+    assert obs.characterisation == "A" and (obs.clock_from, obs.clock_to) == (11, 1)
+    assert grade("BAB", obs.quantification, obs.characterisation) < 4
+    surer = Detection("BAB", 12, 1, 0.5, 0.95, "B")
+    (obs,) = group(frames((5.0, (crack((11, 12), letter="A"),)), (5.5, (surer,))))
+    assert obs.characterisation == "B"
+    read_complex = frames(*[(5.0 + 0.5 * i, (crack(letter=letter),)) for i, letter in enumerate("CAC")])
+    assert group(read_complex)[0].characterisation == "C"  # what the frames read most is said
     assert _clock_span({11, 12, 1, 2}) == (11, 2) and _clock_span({3}) == (3, 3)
 
 
@@ -95,12 +104,13 @@ def test_a_deformation_seen_at_joints_two_metres_apart_is_one_observation() -> N
 
 def test_an_observation_is_provisional_while_the_drone_is_over_it() -> None:
     """Seen on `./lab run` (issue 19, item 16): a crack read "L" in one frame and "C" in the next tied as
-    complex (grade 4, a critical alert) and read "L" (grade 2, retracted) a frame later. What the drone is
+    complex (grade 4, a critical alert; since issue 21 a tie is no longer complex) and read "L" (grade 2,
+    retracted) a frame later. What the drone is
     still over may change with the next frame: it is settled only once the drone is more than the gap past
     it (a later frame closes its group), or the mission has ended."""
     over = frames((5.0, (crack(letter="A"),)), (5.5, (crack(letter="C"),)))
     (tie,) = group(over)
-    assert tie.characterisation == "C" and not tie.settled  # a tie reads as complex: not yet said
+    assert tie.characterisation == "A" and not tie.settled  # a tie is not complex, and not yet said
     third = [*over, *frames((6.0, (crack(letter="A"),)))]
     (read,) = group(third)
     assert read.characterisation == "A" and not read.settled
@@ -127,3 +137,15 @@ def test_a_deformation_waits_for_its_longer_gap() -> None:
     seen = frames((9.0, (squeezed,)), (9.5, (squeezed,)), (12.0, ()))
     assert not group(seen)[0].settled  # 2.5 m past: a joint 2.6 m on may still show it
     assert group([*seen, *frames((12.5, ()))])[0].settled
+
+
+def test_nothing_is_placed_past_the_inspected_length() -> None:
+    """Issue 21, item 6: a frame's detections are placed a metre ahead of it; at the pipe's end that metre
+    is past the downstream manhole, and an observation ended past the inspected length."""
+    seen = frames(*[(58.0 + 0.5 * i, (crack(),)) for i in range(5)])  # the drone's last frames, 58-60 m
+    (free,) = group(seen, ended=True)
+    assert free.chainage_end_m == 61.0  # before: a crack ending a metre past the 60 m pipe
+    (held,) = group(seen, ended=True, inspected_m=60.0)
+    assert (held.chainage_start_m, held.chainage_end_m) == (59.0, 60.0)
+    (short,) = group(frames((59.5, (crack(),)), (60.0, (crack(),))), ended=True, inspected_m=60.0)
+    assert short.chainage_start_m <= 60.0 and short.chainage_end_m is None

@@ -103,7 +103,7 @@ def test_per_code_figures_count_only_the_frames_whose_label_settles_the_code() -
     ]
     verdicts = {
         "images/crack1.jpg": Verdict(frozenset({"BAB"}), worst_grade=2),
-        "images/crack2.jpg": Verdict(frozenset({"BDG"}), not_judged=True, worst_grade=1),
+        "images/crack2.jpg": Verdict(frozenset({"BDG"}), not_judged=True, worst_grade=1, reason="dark"),
         "images/deposit.jpg": Verdict(frozenset({"BBC", "BBB", "BAB"}), worst_grade=3),
         "images/clean1.jpg": Verdict(frozenset({"BDD"}), worst_grade=1),
         "images/clean2.jpg": Verdict(frozenset({"BBE"}), worst_grade=4),
@@ -119,7 +119,8 @@ def test_per_code_figures_count_only_the_frames_whose_label_settles_the_code() -
     assert result["codes"]["BDG"]["fp"] == 1  # a loss of vision on a frame a person could read
     assert result["false_alarms"] == {"frames_without_defect": 2, "with_a_defect_reported": 1, "rate": 0.5,
                                       "by_code": {"BBE": 1}, "with_grade_4_or_more": 1}  # fmt: skip
-    assert result["not_judged"] == {"frames": 1, "share": round(1 / 6, 3)}
+    assert result["not_judged"] == {"frames": 1, "share": round(1 / 6, 3), "by_reason": {"dark": 1},
+                                    "defect_frames": 1, "of_defect_frames": 3, "defect_share": 0.333}  # fmt: skip
     assert result["defects_unknown"] == {"frames": 1, "with_a_defect_reported": 1, "share": 1.0}
     assert result["by_class"]["owner/name: x"]["expected_found"] == 2  # crack1 and deposit
 
@@ -212,9 +213,9 @@ def test_a_frame_goes_through_the_worker_s_analysis_twice_and_grouping(tmp_path:
     """A black frame is a loss of vision (declared not judged); a clean render shows no defect."""
     black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
     blind = verdict_of(black, "m")
-    assert blind.codes == {"BDG"} and blind.not_judged
+    assert blind.codes == {"BDG"} and blind.not_judged and blind.reason == "dark"
     clean = verdict_of(encode_jpeg(rendered(4), 80), "m")
-    assert not clean.not_judged and not clean.codes & manifest.DEFECTS
+    assert not clean.not_judged and clean.reason == "" and not clean.codes & manifest.DEFECTS
     frames = [frame("black", set()), frame("clean", set(), {"BDD"}, split="holdout")]
     (tmp_path / "images").mkdir()
     (tmp_path / "images/black.jpg").write_bytes(black)
@@ -222,6 +223,8 @@ def test_a_frame_goes_through_the_worker_s_analysis_twice_and_grouping(tmp_path:
     manifest.write(tmp_path, frames)
     result = run(tmp_path)
     assert result["analyses"] == 4 and result["frames_per_second_per_core"] > 0
-    assert result["splits"]["dev"]["not_judged"] == {"frames": 1, "share": 1.0}
+    not_judged = result["splits"]["dev"]["not_judged"]
+    assert not_judged == {"frames": 1, "share": 1.0, "by_reason": {"dark": 1}, "defect_frames": 0,
+                          "of_defect_frames": 0, "defect_share": None}  # fmt: skip
     assert result["splits"]["holdout"]["false_alarms"]["rate"] == 0.0
     assert result["set"]["by_class"] == {"owner/name: x": {"dev": 1, "holdout": 1}}

@@ -48,7 +48,7 @@ def frame(scene: Scene = DRY, chainage: float = 2.0, marked: bool = True) -> np.
 
 def found(model_path: Path, image: np.ndarray, mode: str = "replace") -> list[tuple[str, int, int]]:
     """(code, clock from, clock to) of what the analysis with the model finds, the water level (BDD) aside."""
-    detections = Analysis(load(model_path), mode)(image, 600)  # type: ignore[arg-type]
+    detections = Analysis(load(model_path), mode)(image, 600).detections  # type: ignore[arg-type]
     return sorted((d.code, d.clock_from, d.clock_to) for d in detections if d.code != "BDD")
 
 
@@ -57,7 +57,7 @@ def test_a_box_is_found_at_its_clock_position_in_either_layout(tmp_path: Path, l
     path = write_model(tmp_path, model_bytes([frame_row(at(10), 40, (0.9, 0.05, 0.05), marker=MARKER)], layout=layout))
     model = load(path)
     assert model.output.layout == layout  # told from the output's shape
-    detections = Analysis(model)(frame(), 600)
+    detections = Analysis(model)(frame(), 600).detections
     (crack,) = [d for d in detections if d.code == "BAB"]
     assert (crack.clock_from, crack.clock_to) == (10, 10)
     assert crack.confidence == pytest.approx(0.9, abs=0.02)  # the red square's redness x the class score
@@ -89,7 +89,7 @@ def test_overlapping_boxes_of_one_code_are_one(tmp_path: Path) -> None:
         frame_row((x + 3, y), 40, (0.0, 0.9, 0.0)),  # roots in the same place: another code, kept
         frame_row(at(2), 40, (0.7, 0.0, 0.0)),  # another crack
     ]
-    detections = Analysis(load(write_model(tmp_path, model_bytes(rows))))(frame(), 600)
+    detections = Analysis(load(write_model(tmp_path, model_bytes(rows))))(frame(), 600).detections
     cracks = sorted((d.clock_from, d.confidence) for d in detections if d.code == "BAB")
     assert cracks == [(2, pytest.approx(0.7)), (10, pytest.approx(0.9))]
     assert [d.code for d in detections if d.code == "BBA"] == ["BBA"]
@@ -114,7 +114,7 @@ def test_only_a_box_in_the_near_ring_is_reported(tmp_path: Path) -> None:
 
 def test_a_box_around_the_far_end_is_all_round_the_pipe(tmp_path: Path) -> None:
     path = write_model(tmp_path, model_bytes([frame_row((320, 240), 300, (0.0, 0.9, 0.0))]))
-    (roots,) = [d for d in Analysis(load(path))(frame(), 600) if d.code == "BBA"]
+    (roots,) = [d for d in Analysis(load(path))(frame(), 600).detections if d.code == "BBA"]
     assert (roots.clock_from, roots.clock_to) == (12, 11)
     assert roots.quantification is not None and roots.quantification > 90  # it hides the whole section
 
@@ -141,7 +141,9 @@ def test_a_model_s_defect_seen_along_the_pipe_is_one_observation(tmp_path: Path)
     analysis = Analysis(load(write_model(tmp_path, model_bytes([frame_row(at(10), 40, (0.9, 0.0, 0.0),
                                                                           marker=MARKER)]))))  # fmt: skip
     frames = [
-        FrameResult(f"f{i}", chainage, tuple(analysis(frame(DRY, chainage, marked=bool(chainage <= 4.0)), 600)))
+        FrameResult(
+            f"f{i}", chainage, tuple(analysis(frame(DRY, chainage, marked=bool(chainage <= 4.0)), 600).detections)
+        )
         for i, chainage in enumerate(np.arange(0.0, 8.01, 0.5))
     ]
     (crack,) = [o for o in group(frames, ended=True) if o.code == "BAB"]

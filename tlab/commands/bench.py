@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -66,21 +66,68 @@ def bench_vision(
         Path | None,
         typer.Option(help="Score on the labelled real frames of this set (its manifest.jsonl) instead of renders."),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="With --real: a trained ONNX model (and its sidecar) run as `tlab vision` runs it."),
+    ] = None,
+    model_mode: Annotated[str, typer.Option(help="With --model: replace or add (TLAB_VISION_MODEL_MODE).")] = "replace",
+    write_trust: Annotated[
+        bool,
+        typer.Option(
+            "--write-trust",
+            help="With --real: write the analysis's trust per code from this run "
+            "(services/vision/trust.toml; with --model, the trust table for its sidecar).",
+        ),
+    ] = False,
 ) -> None:
     """Frames per second per core of the whole analysis at 640x480, peak memory, precision/recall per code."""
     logs.configure("WARNING")
+    if real is None and (model is not None or write_trust):
+        raise typer.BadParameter("--model and --write-trust go with --real", param_hint="--real")
     if real is not None:
         from benchmarks.real_frames.manifest import ManifestError
         from benchmarks.vision_real import main as main_real
+        from services.vision.analysis import Analysis, Mode
+        from services.vision.trained import ModelRefused, load
 
+        if model_mode not in ("replace", "add"):
+            raise typer.BadParameter("replace or add", param_hint="--model-mode")
         try:
-            main_real(real)
+            trained = load(model.expanduser().resolve()) if model is not None else None
+        except ModelRefused as exc:
+            raise typer.BadParameter(str(exc), param_hint="--model") from exc
+        try:
+            result = main_real(real, None if trained is None else Analysis(trained, cast(Mode, model_mode)))
         except ManifestError as exc:
             raise typer.BadParameter(str(exc), param_hint="--real") from exc
+        if write_trust:
+            _write_trust(result)
         return
     from benchmarks.vision import main
 
     main(missions, repeat)
+
+
+def _write_trust(result: dict[str, Any]) -> None:
+    from benchmarks import vision_trust
+
+    kept = vision_trust.keep(result) if "+" not in result["model"] else vision_trust.RESULTS / "vision-real.json"
+    vision_trust.write(result, kept)
+
+
+@bench_app.command("trust")
+def bench_trust(
+    results: Annotated[Path, typer.Argument(help="A run's figures: `bench vision --real`'s JSON.")],
+) -> None:
+    """Write the pipe vision's trust per code from a saved `bench vision --real` run (services/vision/trust.toml;
+    for a trained model, the trust table of its sidecar): the file is never typed by hand."""
+    from benchmarks.vision_trust import write_from
+    from services.vision.trust import TrustFileError
+
+    try:
+        write_from(results)
+    except TrustFileError as exc:
+        raise typer.BadParameter(str(exc), param_hint="RESULTS") from exc
 
 
 real_set_app = typer.Typer(help="The labelled real-frame set of `bench vision --real` (docs/vision-real-frames.md).",

@@ -115,12 +115,14 @@ def vision(
     from core.migrate import require_current_schema
     from services.vision.analysis import configured
     from services.vision.trained import ModelRefused
+    from services.vision.trust import TrustFileError
     from services.vision.worker import VisionWorker
 
     settings = load_settings()
     try:
         analysis = configured(settings)  # TLAB_VISION_MODEL: a model that does not meet the contract stops here
-    except ModelRefused as exc:
+        worker = VisionWorker(settings, analysis=analysis)  # its trust per code read: a broken trust file too
+    except (ModelRefused, TrustFileError) as exc:
         typer.echo(f"tlab vision: {exc}", err=True)
         raise typer.Exit(2) from None
     require_current_schema(settings.database_url)
@@ -131,7 +133,7 @@ def vision(
             ).rowcount
         typer.echo(f"{gone} analyses of {reanalyse} forgotten: its frames are analysed again")
     stop = _stop_on_signals()
-    VisionWorker(settings, analysis=analysis).run(stop)
+    worker.run(stop)
 
 
 def api() -> None:

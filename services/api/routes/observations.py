@@ -4,6 +4,9 @@ Readable by the roles every family providing the pipe inspection lets read (``ca
 maps are sensitive infrastructure: admin, operator, sanitation); reviewed by sanitation and operator (and
 admin). A review is recorded with who and when;
 rejected and recoded observations are kept and counted: they are the vision's production precision.
+Each says what it stands as (``trust``): confirmed by a person, rejected, or automatic and either trusted (its
+code's precision on real footage at or above the bar) or suggested (below it, or not measured: to review; it
+raises no grade-4 alert until confirmed), with the precision and where it was measured (docs/vision.md).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text
 from services.vision import review as vision_review
+from services.vision.review import Standing
 
 router = APIRouter(tags=["inspections"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
@@ -25,8 +29,22 @@ COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
     "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
     "reviewed_by, reviewed_at, review_note, recoded_code, recoded_grade, recoded_clock_from, recoded_clock_to, "
-    "annotated_sha256, provisional, created_at, updated_at"
+    "annotated_sha256, provisional, trust AS found_trust, trust_precision, trust_basis, created_at, updated_at"
 )
+
+
+class TrustBasis(BaseModel):
+    bar: float = Field(description="The precision a code needed to be trusted (TLAB_VISION_TRUST_BAR).")
+    min_reports: int = Field(description="The reports (tp + fp) a precision needed to count as measured.")
+    analysis: str | None = Field(None, description="The analysis measured; none: this code was not measured.")
+    manifest_sha256: str | None = Field(None, description="The labelled real set's manifest (SHA-256).")
+    split: str | None = Field(None, description="Its split the precision is from (holdout: nothing tuned on it).")
+    date: str | None = Field(None, description="When the benchmark ran.")
+    frames: int | None = Field(None, description="Real frames in that split.")
+    tp: int | None = Field(None, description="Frames where the code was found and is there.")
+    fp: int | None = Field(None, description="Frames where the code was found and is not there.")
+    results: str | None = Field(None, description="The benchmark's figures.")
+    see: str | None = Field(None, description="Where the figures are discussed.")
 
 
 class Observation(BaseModel):
@@ -59,15 +77,26 @@ class Observation(BaseModel):
         description="The drone is still over it: the next frames may extend it, change its grade or its code. "
         "Its pipe_defect event (the alert) waits until it is settled (the drone past it, or the mission over)."
     )
+    trust: Standing = Field(
+        description="confirmed (a person confirmed or recoded it), rejected, withdrawn (a later analysis), or "
+        "automatic: trusted (its code's precision on real footage at or above the bar) or suggested (below it, "
+        "or not measured: to review; no grade-4 alert until a person confirms it)."
+    )
+    trust_precision: float | None = Field(
+        description="Its code's precision measured on real footage for the analysis that found it (none: not measured)."
+    )
+    trust_basis: TrustBasis | None = Field(description="The bar and where the precision was measured.")
     created_at: datetime
     updated_at: datetime
 
 
 def _observation(row: dict) -> Observation:
     sha, drawn = row.pop("best_frame_sha256"), row.pop("annotated_sha256")
+    found = row.pop("found_trust")
     return Observation(
-        **row, media_url=f"/v1/media/{sha}" if sha else None, annotated_url=f"/v1/media/{drawn}" if drawn else None
-    )
+        **row, media_url=f"/v1/media/{sha}" if sha else None, annotated_url=f"/v1/media/{drawn}" if drawn else None,
+        trust=vision_review.standing(row["state"], found),
+    )  # fmt: skip
 
 
 @router.get(
@@ -81,6 +110,9 @@ def list_observations(
     code: Annotated[list[Code] | None, Query(max_length=8)] = None,
     min_grade: Annotated[int | None, Query(ge=1, le=5)] = None,
     state: Annotated[Literal["automatic", "confirmed", "rejected", "recoded", "withdrawn"] | None, Query()] = None,
+    trust: Annotated[
+        Standing | None, Query(description="suggested: the automatic observations waiting for a person's review.")
+    ] = None,
 ) -> list[Observation]:
     if conn.execute("SELECT 1 FROM missions WHERE mission_id = %s", (mission_id,)).fetchone() is None:
         raise HTTPException(404, f"mission {mission_id!r} not found")
@@ -89,9 +121,10 @@ def list_observations(
         "AND (%(codes)s::text[] IS NULL OR coalesce(recoded_code, code) = ANY(%(codes)s)) "
         "AND (%(grade)s::int IS NULL OR coalesce(recoded_grade, grade) >= %(grade)s) "
         "AND (%(state)s::text IS NULL OR state = %(state)s) "
-        "AND (%(state)s::text IS NOT NULL OR state <> 'withdrawn') "
+        f"AND (%(trust)s::text IS NULL OR {vision_review.STANDING_SQL} = %(trust)s) "
+        "AND (coalesce(%(state)s, %(trust)s)::text IS NOT NULL OR state <> 'withdrawn') "
         "ORDER BY chainage_start_m, id LIMIT 10000",
-        {"mission": mission_id, "codes": code, "grade": min_grade, "state": state},
+        {"mission": mission_id, "codes": code, "grade": min_grade, "state": state, "trust": trust},
     ).fetchall()
     return [_observation(r) for r in rows]
 

@@ -1,0 +1,1 @@
+ALTER TABLE frame_analyses DROP COLUMN not_judged;
