@@ -96,12 +96,39 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
             if r[metric] is not None:
                 strip[metric].append((float(r["chainage_m"]), float(r[metric])))
     trust = _trust(kept)
-    report = Report(dict(mission), kept, excluded, _summary(mission, kept), trust, strip, datetime.now().astimezone())
+    summary = {**_summary(mission, kept), **_frames(conn, mission_id, kept)}
+    report = Report(dict(mission), kept, excluded, summary, trust, strip, datetime.now().astimezone())
     if media is not None:
         report.thumbnails = {
             o["id"]: uri for o in kept if (uri := _thumbnail(media, o["annotated_sha256"] or o["best_frame_sha256"]))
         }
     return report
+
+
+# the frames of the analysis the observations come from (else the mission's latest): how many were analysed
+# and how many the vision could not judge, by reason (services/vision/quality.py: dark, fog, overexposed...)
+FRAMES = """
+WITH chosen AS (
+    SELECT coalesce(%(model)s, (SELECT model FROM frame_analyses WHERE mission_id = %(m)s ORDER BY time DESC LIMIT 1))
+        AS model
+), per AS (
+    SELECT a.not_judged AS reason, count(*) AS n FROM frame_analyses a, chosen
+    WHERE a.mission_id = %(m)s AND a.model = chosen.model GROUP BY a.not_judged
+)
+SELECT coalesce(sum(n), 0)::int AS analysed, coalesce(sum(n) FILTER (WHERE reason IS NOT NULL), 0)::int AS not_judged,
+       coalesce(jsonb_object_agg(reason, n) FILTER (WHERE reason IS NOT NULL), '{}') AS by_reason
+FROM per
+"""
+
+
+def _frames(conn: psycopg.Connection[Any], mission_id: str, observations: list[dict[str, Any]]) -> dict[str, Any]:
+    model = next((o["model"] for o in observations if o.get("model")), None)
+    row = conn.execute(FRAMES, {"m": mission_id, "model": model}).fetchone()
+    return {
+        "frames_analysed": row["analysed"] if row else 0,
+        "frames_not_judged": row["not_judged"] if row else 0,
+        "not_judged_by_reason": dict(row["by_reason"]) if row else {},
+    }
 
 
 def _summary(mission: dict[str, Any], observations: list[dict[str, Any]]) -> dict[str, Any]:

@@ -73,13 +73,20 @@ def claim_frames(conn: psycopg.Connection[Any], model: str, since: datetime, lim
 
 
 def write_analysis(
-    conn: psycopg.Connection[Any], frame: ClaimedFrame, model: str, detections: Sequence[Detection], error: str | None
+    conn: psycopg.Connection[Any],
+    frame: ClaimedFrame,
+    model: str,
+    detections: Sequence[Detection],
+    error: str | None,
+    not_judged: str | None = None,
 ) -> None:
+    """The frame's analysis, once per model: its detections, or why it could not be analysed (``error``) or
+    judged (``not_judged``: the gate's reason, services/vision/quality.py)."""
     conn.execute(
-        "INSERT INTO frame_analyses (device_id, time, model, mission_id, chainage_m, media_sha256, detections, error) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        "INSERT INTO frame_analyses (device_id, time, model, mission_id, chainage_m, media_sha256, detections, error,"
+        " not_judged) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (frame.device_id, frame.time, model, frame.mission_id, frame.chainage_m, frame.media_sha256,
-         Jsonb([asdict(d) for d in detections]), error),
+         Jsonb([asdict(d) for d in detections]), error, not_judged),
     )  # fmt: skip
 
 

@@ -53,7 +53,6 @@ SELECT count(*) AS n, min(time) AS oldest, now() AS now FROM (
 
 
 # why the analysis could not judge a frame (issue 21, item 2), beside what store.write_analysis writes
-NOT_JUDGED = "UPDATE frame_analyses SET not_judged = %s WHERE device_id = %s AND time = %s AND model = %s"
 
 
 @dataclass
@@ -148,10 +147,9 @@ class VisionWorker:
                     error = f"analysis failed: {type(exc).__name__}: {first_line(exc)}"[:500]
                     self.stats.errors += 1
                     self.heartbeat.error("analysis_failed", exc)
-                write_analysis(conn, frame, self.model, verdict.detections, error)
+                write_analysis(conn, frame, self.model, verdict.detections, error, verdict.not_judged)
                 if verdict.not_judged is not None:
                     self.stats.not_judged += 1
-                    conn.execute(NOT_JUDGED, (verdict.not_judged, frame.device_id, frame.time, self.model))
             for mission in sorted({f.mission_id for f in frames}):
                 for kind, n in regroup(conn, mission, self.model, self.media, trust=self.trust).items():
                     self.stats.changes[kind] = self.stats.changes.get(kind, 0) + n

@@ -195,6 +195,12 @@ def test_frames_the_vision_cannot_judge_are_recorded_with_their_reason(stack, in
     assert worker.stats.not_judged >= 2 and len(rows) == frames
     codes = {r["code"] for r in db.execute("SELECT code FROM observations WHERE mission_id = %s", (mission_id,))}
     assert "BAB" in codes and not codes - {"BAB", "BDD", "BDG"}  # the crack is still found, nothing more
+    # the report says how many frames were judged, and why the others were not
+    from services.reports.inspection import build
+
+    summary = build(db, mission_id).summary  # type: ignore[union-attr]
+    assert (summary["frames_analysed"], summary["frames_not_judged"]) == (frames, 2)
+    assert summary["not_judged_by_reason"] == {"text": 1, "dark": 1}
 
 
 def test_the_not_judged_column_rolls_back_and_refuses_what_is_not_a_reason(stack) -> None:
