@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 
 from core.db import connect
 from core.errors import first_line
+from core.listening import listen_and_work
 
 logger = logging.getLogger(__name__)
 
@@ -222,3 +223,24 @@ def labelled(kind: type[Any], name: str, help_: str, label: str, values: dict[st
     for key, value in sorted(values.items()):
         family.add_metric([str(key)], value)
     return family
+
+
+def serve_and_listen(
+    metrics: WorkerMetrics,
+    heartbeat: Heartbeat,
+    work: Callable[[psycopg.Connection[Any]], bool],
+    stop: threading.Event,
+    *,
+    database_url: str,
+    channel: str,
+    host: str,
+    port: int,
+    ready: threading.Event,
+    poll_s: float,
+) -> None:
+    """A LISTEN worker (core/listening.py) with its ``/metrics`` and health served while it runs, each pass
+    counted by its heartbeat: the vision, incidents and evidence workers' whole ``run``."""
+    with serving(metrics, host, port):
+        listen_and_work(
+            database_url, channel, heartbeat.wrap(work), stop, ready=ready, poll_s=poll_s, name=heartbeat.name
+        )

@@ -20,10 +20,9 @@ from typing import Any
 import psycopg
 from prometheus_client.core import GaugeMetricFamily
 
-from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
-from core.worker_metrics import Heartbeat, WorkerMetrics, counter, serving
+from core.worker_metrics import Heartbeat, WorkerMetrics, counter, serve_and_listen
 from services.evidence.clears import ClearsError, drain_clears, has_clears
 from services.evidence.copies import SETTLE_S, Stale, claim, make_copy_outcome, pending, remove_files
 from services.evidence.purge_runs import last_success, purge_under_lock
@@ -54,16 +53,18 @@ class EvidenceWorker:
         )
 
     def run(self, stop: threading.Event) -> None:
-        with serving(self.metrics, self.settings.metrics_host, self.settings.evidence_metrics_port):
-            listen_and_work(
-                self.settings.database_url,
-                CHANNEL,
-                self.heartbeat.wrap(self._cycle),
-                stop,
-                ready=self.ready,
-                poll_s=self.poll_s,
-                name="evidence",
-            )
+        serve_and_listen(
+            self.metrics,
+            self.heartbeat,
+            self._cycle,
+            stop,
+            database_url=self.settings.database_url,
+            channel=CHANNEL,
+            host=self.settings.metrics_host,
+            port=self.settings.evidence_metrics_port,
+            ready=self.ready,
+            poll_s=self.poll_s,
+        )
 
     def _families(self) -> Iterator[Any]:
         yield counter("tlab_evidence_copies_made", "Privacy copies made", self.made)

@@ -18,9 +18,8 @@ import psycopg
 from prometheus_client.core import CounterMetricFamily
 
 from core.db import scalar
-from core.listening import listen_and_work
 from core.settings import Settings
-from core.worker_metrics import Heartbeat, WorkerMetrics, labelled, serving
+from core.worker_metrics import Heartbeat, WorkerMetrics, labelled, serve_and_listen
 from services.incidents.rule import Policy
 from services.incidents.store import refresh
 
@@ -45,16 +44,18 @@ class IncidentWorker:
         self.metrics = WorkerMetrics("tlab_incidents", self.heartbeat, self._families)
 
     def run(self, stop: threading.Event) -> None:
-        with serving(self.metrics, self.settings.metrics_host, self.settings.incidents_metrics_port):
-            listen_and_work(
-                self.settings.database_url,
-                CHANNEL,
-                self.heartbeat.wrap(self._cycle),
-                stop,
-                ready=self.ready,
-                poll_s=self.poll_s,
-                name="incidents",
-            )
+        serve_and_listen(
+            self.metrics,
+            self.heartbeat,
+            self._cycle,
+            stop,
+            database_url=self.settings.database_url,
+            channel=CHANNEL,
+            host=self.settings.metrics_host,
+            port=self.settings.incidents_metrics_port,
+            ready=self.ready,
+            poll_s=self.poll_s,
+        )
 
     def _families(self) -> Iterator[Any]:
         """Incidents new, updated, cleared, withdrawn, reopened by this worker (its lag is the last pass's age:

@@ -30,10 +30,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from core.db import scalar
 from core.errors import first_line
-from core.listening import listen_and_work
 from core.media_store import MediaStore
 from core.settings import Settings
-from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serving
+from core.worker_metrics import Heartbeat, WorkerMetrics, counter, labelled, serve_and_listen
 from services.vision.analysis import Analysis, FrameAnalysis, UnreadableFrame, configured, decode
 from services.vision.store import claim_frames, missions_to_settle, regroup, write_analysis
 from services.vision.trust import Trust, for_analysis
@@ -90,16 +89,18 @@ class VisionWorker:
         )
 
     def run(self, stop: threading.Event) -> None:
-        with serving(self.metrics, self.settings.metrics_host, self.settings.vision_metrics_port):
-            listen_and_work(
-                self.settings.database_url,
-                CHANNEL,
-                self.heartbeat.wrap(lambda conn: self.work_once(conn) > 0),
-                stop,
-                ready=self.ready,
-                poll_s=self.poll_s,
-                name="vision",
-            )
+        serve_and_listen(
+            self.metrics,
+            self.heartbeat,
+            lambda conn: self.work_once(conn) > 0,
+            stop,
+            database_url=self.settings.database_url,
+            channel=CHANNEL,
+            host=self.settings.metrics_host,
+            port=self.settings.vision_metrics_port,
+            ready=self.ready,
+            poll_s=self.poll_s,
+        )
 
     def _families(self) -> Iterator[Any]:
         yield counter("tlab_vision_frames_analysed", "Frames analysed (with or without an error)", self.stats.frames)
