@@ -26,9 +26,15 @@ from device_adapters.bathy.scene import Conditions, Scene, random_defect, render
 from device_adapters.images import encode_jpeg
 from services.vision.analysis import MODEL, assess, decode
 from services.vision.grouping import NEAR_RING_MEAN_M, FrameResult, group
-from services.vision.scoring import Located, score
+from services.vision.scoring import CHAINAGE_TOLERANCE_M, Located, score
+from services.vision.shortlist import CONDITIONS, ScoredFrame, frame_codes, frame_score, rank
 
 LENGTH_M, STEP_M = 30.0, 0.5
+SHORTLIST_SHARES = (0.05, 0.10)
+# what a frame shows a reviewer of the pipe ahead, for the shortlist's figure: a crack 1 m ahead (the near ring the
+# detectors look at) is 15-42 px long on the renderer's 300-1000 mm pipes, 2 m ahead 6-11 px, 3 m ahead 1-5 px
+VIEW_AHEAD_M = 2.0
+T0 = datetime(2026, 1, 1, tzinfo=UTC)  # the shortlist ranks by score and chainage: the frames' times do not matter
 WALLS = ((128, 132, 136), (70, 100, 150), (180, 180, 175), (60, 70, 85))
 
 
@@ -78,6 +84,7 @@ def run(missions: int, repeat: int) -> dict[str, Any]:
     print(f"{missions} missions, {frames} frames of 640x480", flush=True)
     passes, observations = [], {}
     not_judged: dict[str, int] = {}
+    ranked: dict[int, list[ScoredFrame]] = {}
     for _ in range(repeat):
         started = time.process_time()
         for seed, (scene, jpegs) in enumerate(prepared, start=1):
@@ -87,6 +94,16 @@ def run(missions: int, repeat: int) -> dict[str, Any]:
                 for k, ((chainage, _), a) in enumerate(zip(jpegs, analyses, strict=True))
             ]
             observations[seed] = group(results)
+            ranked[seed] = [
+                ScoredFrame(
+                    T0,
+                    chainage,
+                    frame_score(a.detections) if a.not_judged is None else 0.0,
+                    frame_codes(a.detections),
+                    "",
+                )  # fmt: skip
+                for (chainage, _), a in zip(jpegs, analyses, strict=True)
+            ]
             for a in analyses:  # the renderer's frames are all in what the detectors assume: none expected
                 if a.not_judged is not None:
                     not_judged[a.not_judged] = not_judged.get(a.not_judged, 0) + 1
@@ -115,7 +132,35 @@ def run(missions: int, repeat: int) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "not_judged": {reason: n // repeat for reason, n in sorted(not_judged.items())},
         "scores": scores,
+        "shortlist": {
+            f"{share:.2f}": shortlist_recall(
+                ranked, {s: truth_of(scene) for s, (scene, _) in enumerate(prepared, 1)}, share
+            )
+            for share in SHORTLIST_SHARES
+        },  # fmt: skip
     }
+
+
+def shortlist_recall(
+    ranked: dict[int, list[ScoredFrame]], truths: dict[int, list[Located]], share: float
+) -> dict[str, Any]:
+    """Of the defects a mission shows (its water level left out: a condition along the pipe, not a place), the
+    share a reviewer finds by looking at the mission's shortlist (``shortlist.rank``) only: a defect is found when a
+    listed frame shows it, its extent (within ``CHAINAGE_TOLERANCE_M``) meeting the ``VIEW_AHEAD_M`` ahead of the
+    frame's chainage."""
+    found = total = listed = 0
+    for seed, frames in ranked.items():
+        shown = rank(frames, share=share)
+        listed += len(shown)
+        for d in truths[seed]:
+            if d.code in CONDITIONS:
+                continue
+            total += 1
+            start = d.chainage_start_m - CHAINAGE_TOLERANCE_M
+            end = (d.chainage_end_m if d.chainage_end_m is not None else d.chainage_start_m) + CHAINAGE_TOLERANCE_M
+            found += any(start <= f.chainage_m + VIEW_AHEAD_M and f.chainage_m <= end for f in shown)
+    return {"defects": total, "found": found, "recall": round(found / total, 3) if total else None,
+            "frames_listed": listed, "frames": sum(len(f) for f in ranked.values())}  # fmt: skip
 
 
 def _located(observations: list[Any]) -> list[Located]:
@@ -130,5 +175,9 @@ def main(missions: int, repeat: int) -> dict[str, Any]:
     print(f"frames not judged (the renderer's frames should all be): {result['not_judged'] or 'none'}")
     for code, s in result["scores"].items():
         print(f"  {code}: precision {s['precision']}  recall {s['recall']}  (tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
+    for share, s in result["shortlist"].items():
+        print(f"shortlist of {float(share):.0%} of each mission's frames ({s['frames_listed']} of {s['frames']} "
+              "listed): "
+              f"{s['found']} of {s['defects']} defects seen in a listed frame (recall {s['recall']})")  # fmt: skip
     write_results("vision", result)
     return result

@@ -30,6 +30,7 @@ from benchmarks.results import write_results
 from services.vision.analysis import MODEL, Analysis, FrameAnalysis, assess, decode
 from services.vision.grades import grade
 from services.vision.grouping import FrameResult, group
+from services.vision.shortlist import frame_score
 
 STEP_M = 0.5  # the drone's distance between frames (docs/vision.md)
 SENT = 2  # times each real frame is sent along its mission
@@ -50,7 +51,8 @@ def verdict_of(jpeg: bytes, mission: str, analyse_frame: Analyse = assess) -> Ve
     observations = group(results, ended=True)
     grades = [grade(o.code, o.quantification, o.characterisation) for o in observations]
     reason = declared_not_judged(analyses)
-    return Verdict(frozenset(o.code for o in observations), bool(reason), max(grades, default=0), reason)
+    score = None if reason else frame_score(analyses[0].detections)
+    return Verdict(frozenset(o.code for o in observations), bool(reason), max(grades, default=0), reason, score)
 
 
 def run(directory: Path, analyse_frame: Analyse = assess, model: str = MODEL) -> dict[str, Any]:
@@ -107,6 +109,16 @@ def main(directory: Path, analysis: Analysis | None = None) -> dict[str, Any]:
         for code, c in s["codes"].items():
             print(f"  {code}: precision {_figure(c['precision'])}  recall {_figure(c['recall'])}  "
                   f"(tp {c['tp']}, fp {c['fp']}, fn {c['fn']}; {c['frames']} frames settle it)")  # fmt: skip
+        ranked = s["shortlist"]
+        print(f"  shortlist: a defect frame outranks a frame without one with probability "
+              f"{_figure(ranked['auc']['without_defect'])} ({ranked['defect_frames']} against "
+              f"{ranked['frames_without_defect']}; within one source: "
+              f"{ {k: v['auc'] for k, v in ranked['auc_within_a_source'].items()} }), a frame of unknown defects "
+              f"{_figure(ranked['auc']['defects_unknown'])}")  # fmt: skip
+        for share, r in ranked["recall"].items():
+            print(f"    the best {float(share):.0%} of a mission with {ranked['prevalence']:.0%} defect frames hold "
+                  f"{_figure(r['without_defect'])} of them ({_figure(r['defects_unknown'])} against frames of "
+                  "unknown defects)")  # fmt: skip
     print("\nby class (all splits): frames, expected code(s) found, any defect reported, not judged")
     for name, row in result["splits"]["all"]["by_class"].items():
         print(f"  {name}: {row['frames']}, {row['expected_found']}, {row['any_defect']}, {row['not_judged']}  "

@@ -14,7 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from benchmarks.real_frames import shortlist
 from benchmarks.real_frames.manifest import DEFECTS, SPLITS, SUPPORTED, Frame
+
+SHORTLIST_SHARES = (0.05, 0.10)
+PREVALENCE = 0.05  # a mission's frames showing a defect, for the shortlist's figures
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class Verdict:
     not_judged: bool = False
     worst_grade: int = 0  # 0: no observation
     reason: str = ""  # why it was not judged (``FrameAnalysis.not_judged``)
+    score: float | None = None  # the frame's defect score (``shortlist.frame_score``); None: not judged
 
 
 @dataclass
@@ -107,6 +112,39 @@ def score(frames: Iterable[Frame], verdicts: Mapping[str, Verdict]) -> dict[str,
         },  # fmt: skip
         "by_class": {
             name: {**asdict(kind), "codes": dict(sorted(kind.codes.items()))} for name, kind in sorted(by_class.items())
+        },  # fmt: skip
+        "shortlist": shortlist_figures(frames, verdicts),
+    }
+
+
+def shortlist_figures(frames: list[Frame], verdicts: Mapping[str, Verdict]) -> dict[str, Any]:
+    """How the frames' defect scores rank frames with a labelled defect above the others
+    (``real_frames.shortlist``): against frames without a supported defect, and, pessimistically, against
+    frames whose defects are unknown (connections, joints: some hold a defect nobody labelled)."""
+
+    def scores(kept: Iterable[Frame]) -> list[float]:
+        return [s if (s := verdicts[f.file].score) is not None else shortlist.NEVER for f in kept]
+
+    defect = [f for f in frames if f.codes & DEFECTS]
+    groups = {"without_defect": [f for f in frames if f.without_defect],
+              "defects_unknown": [f for f in frames if f.defects_unknown]}  # fmt: skip
+    within = {}
+    for source in sorted({f.source.repository for f in frames}):
+        mine, theirs = ([f for f in g if f.source.repository == source] for g in (defect, groups["without_defect"]))
+        if mine and theirs:
+            within[source] = {"defect_frames": len(mine), "frames_without_defect": len(theirs),
+                              "auc": shortlist.auc(scores(mine), scores(theirs))}  # fmt: skip
+    return {
+        "prevalence": PREVALENCE,
+        "defect_frames": len(defect),
+        **{f"frames_{name}": len(g) for name, g in groups.items()},
+        "auc": {name: shortlist.auc(scores(defect), scores(g)) for name, g in groups.items()},
+        "auc_within_a_source": within,
+        "recall": {
+            f"{share:.2f}": {
+                name: shortlist.recall_at(scores(defect), scores(g), share, PREVALENCE) for name, g in groups.items()
+            }
+            for share in SHORTLIST_SHARES
         },  # fmt: skip
     }
 

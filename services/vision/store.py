@@ -31,6 +31,7 @@ from services.vision.events import sync_event
 from services.vision.grades import grade
 from services.vision.grouping import FrameResult, Observation, group
 from services.vision.scoring import CHAINAGE_TOLERANCE_M, clock_hours
+from services.vision.shortlist import frame_score
 from services.vision.trust import Trust
 
 MISSION_LOCK = 0x766973696F6E  # "vision", with the mission's hash as the second key
@@ -80,13 +81,15 @@ def write_analysis(
     error: str | None,
     not_judged: str | None = None,
 ) -> None:
-    """The frame's analysis, once per model: its detections, or why it could not be analysed (``error``) or
-    judged (``not_judged``: the gate's reason, services/vision/quality.py)."""
+    """The frame's analysis, once per model: its detections and its defect score (``shortlist.frame_score``), or
+    why it could not be analysed (``error``) or judged (``not_judged``: the gate's reason,
+    services/vision/quality.py), and then no score."""
+    score = None if error is not None or not_judged is not None else frame_score(detections)
     conn.execute(
         "INSERT INTO frame_analyses (device_id, time, model, mission_id, chainage_m, media_sha256, detections, error,"
-        " not_judged) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        " not_judged, defect_score) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         (frame.device_id, frame.time, model, frame.mission_id, frame.chainage_m, frame.media_sha256,
-         Jsonb([asdict(d) for d in detections]), error, not_judged),
+         Jsonb([asdict(d) for d in detections]), error, not_judged, score),
     )  # fmt: skip
 
 

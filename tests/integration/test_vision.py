@@ -119,6 +119,47 @@ def test_a_mission_s_frames_become_observations_in_the_api(stack, api, db, missi
     assert doubted["confidence"] == round(water["confidence"] / 2, 2)
 
 
+def test_the_shortlist_puts_the_crack_first_and_folds_its_neighbours(stack, api, db, mission, issue_token) -> None:
+    """A reviewer's shortlist (issue 21, item 4): the frames that see the crack rank first, one per place."""
+    analyse_all(stack)
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
+    found = api.get(f"/v1/missions/{mission}/shortlist", params={"share": 0.2}, headers=sanitation)
+    assert found.status_code == 200, found.text
+    body = found.json()
+    frames = int(LENGTH_M / STEP_M) + 1
+    assert (body["model"], body["frames"], body["scored"], body["not_judged"]) == (MODEL, frames, frames, {})
+    listed = body["shortlist"]
+    assert 1 <= len(listed) <= int(0.2 * frames)
+    best = listed[0]
+    assert "BAB" in best["codes"] and 3.0 <= best["chainage_m"] <= 6.5  # it sees the crack (4.5-6.5 m) ahead
+    assert [f["score"] for f in listed] == sorted((f["score"] for f in listed), reverse=True)
+    assert all(f["score"] > 0 for f in listed)
+    # one frame per place: no two listed frames within 1 m see the same code
+    assert not any(
+        abs(a["chainage_m"] - b["chainage_m"]) <= 1.0 and set(a["codes"]) & set(b["codes"])
+        for i, a in enumerate(listed)
+        for b in listed[i + 1 :]
+    )
+    stored = db.execute(
+        "SELECT defect_score FROM frame_analyses WHERE mission_id = %s AND chainage_m = %s",
+        (mission, best["chainage_m"]),
+    ).fetchone()
+    assert stored["defect_score"] == pytest.approx(best["score"])
+    assert api.get(best["media_url"], headers=sanitation).status_code == 200
+    # the default: 5 % of 21 frames is one frame, the best
+    (only,) = api.get(f"/v1/missions/{mission}/shortlist", headers=sanitation).json()["shortlist"]
+    assert only == best
+    # a frame 0.5 m from a better one is the same place: with no spacing the neighbours come back
+    close = api.get(f"/v1/missions/{mission}/shortlist", params={"share": 0.2, "spacing_m": 0}, headers=sanitation)
+    assert min(abs(a["chainage_m"] - b["chainage_m"]) for a in close.json()["shortlist"][:2] for b in [best]) <= 0.5
+    green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
+    assert api.get(f"/v1/missions/{mission}/shortlist", headers=green).status_code == 403
+    for bad in ({"share": 0}, {"share": 0.9}, {"spacing_m": -1}, {"share": "beaucoup"}):
+        refused = api.get(f"/v1/missions/{mission}/shortlist", params=bad, headers=sanitation)
+        assert refused.status_code == 422, (bad, refused.text)
+    assert api.get("/v1/missions/nope/shortlist", headers=sanitation).status_code == 404
+
+
 def test_a_killed_worker_leaves_nothing_half_done_and_its_successor_duplicates_nothing(stack, db, mission) -> None:
     env = worker_env(stack, "unused")
     proc = subprocess.Popen([sys.executable, "-m", "tlab.cli", "vision"], env=env, cwd=REPO_ROOT,
@@ -201,6 +242,12 @@ def test_frames_the_vision_cannot_judge_are_recorded_with_their_reason(stack, in
     summary = build(db, mission_id).summary  # type: ignore[union-attr]
     assert (summary["frames_analysed"], summary["frames_not_judged"]) == (frames, 2)
     assert summary["not_judged_by_reason"] == {"text": 1, "dark": 1}
+    # the shortlist counts them apart: no score, never listed (a person looks at them too)
+    from services.vision.shortlist import mission_shortlist
+
+    listed = mission_shortlist(db, mission_id, 0.5, 1.0)
+    assert (listed.frames, listed.scored, listed.not_judged) == (frames, frames - 2, {"text": 1, "dark": 1})
+    assert listed.ranked and all(f.chainage_m not in (0.0, 3.0) for f in listed.ranked)
 
 
 def test_the_not_judged_column_rolls_back_and_refuses_what_is_not_a_reason(stack) -> None:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.real_frames import manifest
+from benchmarks.real_frames import manifest, scoring
 from benchmarks.real_frames.build import build
 from benchmarks.real_frames.manifest import Frame, ManifestError, Source
 from benchmarks.real_frames.scoring import Verdict, score, score_splits
@@ -213,9 +213,10 @@ def test_a_frame_goes_through_the_worker_s_analysis_twice_and_grouping(tmp_path:
     """A black frame is a loss of vision (declared not judged); a clean render shows no defect."""
     black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
     blind = verdict_of(black, "m")
-    assert blind.codes == {"BDG"} and blind.not_judged and blind.reason == "dark"
+    assert blind.codes == {"BDG"} and blind.not_judged and blind.reason == "dark" and blind.score is None
     clean = verdict_of(encode_jpeg(rendered(4), 80), "m")
     assert not clean.not_judged and clean.reason == "" and not clean.codes & manifest.DEFECTS
+    assert clean.score == 0.0  # nothing to look at: never shortlisted
     frames = [frame("black", set()), frame("clean", set(), {"BDD"}, split="holdout")]
     (tmp_path / "images").mkdir()
     (tmp_path / "images/black.jpg").write_bytes(black)
@@ -228,3 +229,28 @@ def test_a_frame_goes_through_the_worker_s_analysis_twice_and_grouping(tmp_path:
                           "of_defect_frames": 0, "defect_share": None}  # fmt: skip
     assert result["splits"]["holdout"]["false_alarms"]["rate"] == 0.0
     assert result["set"]["by_class"] == {"owner/name: x": {"dev": 1, "holdout": 1}}
+
+
+def test_the_shortlist_s_figures_rank_defect_frames_against_the_others_and_within_each_source() -> None:
+    """scoring.shortlist_figures: frames with a labelled defect against frames without one (and against frames of
+    unknown defects), over the split and within each source that has both; a frame not judged is never listed."""
+
+    def of(name: str, codes: set[str], repo: str, label: str = "x") -> Frame:
+        return Frame(f"images/{name}.jpg", "", Source(repo, "0" * 40, name, "", label), frozenset(codes),
+                     frozenset(manifest.DEFECTS) if label == "unknown" else frozenset(), "dev")  # fmt: skip
+
+    frames = [of("a1", {"BAB"}, "a/a"), of("a2", {"BBC"}, "a/a"), of("a3", set(), "a/a"),
+              of("b1", {"BBE"}, "b/b"), of("b2", set(), "b/b"), of("c1", set(), "c/c", "unknown")]  # fmt: skip
+    scores = {"a1": 4.0, "a2": None, "a3": 1.0, "b1": 0.5, "b2": 2.0, "c1": 3.0}
+    verdicts = {f.file: Verdict(frozenset(), scores[f.source.path] is None, 0, "", scores[f.source.path])
+                for f in frames}  # fmt: skip
+    figures = scoring.shortlist_figures(frames, verdicts)
+    assert (figures["defect_frames"], figures["frames_without_defect"], figures["frames_defects_unknown"]) == (3, 2, 1)
+    # defect frames 4, never, 0.5 against 1, 2: 4 beats both, the others none
+    assert figures["auc"] == {"without_defect": round(2 / 6, 3), "defects_unknown": round(1 / 3, 3)}
+    assert figures["auc_within_a_source"] == {
+        "a/a": {"defect_frames": 2, "frames_without_defect": 1, "auc": 0.5},
+        "b/b": {"defect_frames": 1, "frames_without_defect": 1, "auc": 0.0},
+    }
+    assert set(figures["recall"]) == {"0.05", "0.10"}
+    assert all(0 <= r["without_defect"] <= 1 for r in figures["recall"].values())

@@ -21,6 +21,7 @@ from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text
 from services.vision import review as vision_review
 from services.vision.review import Standing
+from services.vision.shortlist import DEFAULT_SHARE, DEFAULT_SPACING_M, mission_shortlist
 
 router = APIRouter(tags=["inspections"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
@@ -99,6 +100,11 @@ def _observation(row: dict) -> Observation:
     )  # fmt: skip
 
 
+def _require_mission(conn: ConnDep, mission_id: str) -> None:
+    if conn.execute("SELECT 1 FROM missions WHERE mission_id = %s", (mission_id,)).fetchone() is None:
+        raise HTTPException(404, f"mission {mission_id!r} not found")
+
+
 @router.get(
     "/missions/{mission_id}/observations",
     summary="A mission's observations along the pipe, by chainage",
@@ -114,8 +120,7 @@ def list_observations(
         Standing | None, Query(description="suggested: the automatic observations waiting for a person's review.")
     ] = None,
 ) -> list[Observation]:
-    if conn.execute("SELECT 1 FROM missions WHERE mission_id = %s", (mission_id,)).fetchone() is None:
-        raise HTTPException(404, f"mission {mission_id!r} not found")
+    _require_mission(conn, mission_id)
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM observations WHERE mission_id = %(mission)s "
         "AND (%(codes)s::text[] IS NULL OR coalesce(recoded_code, code) = ANY(%(codes)s)) "
@@ -127,6 +132,60 @@ def list_observations(
         {"mission": mission_id, "codes": code, "grade": min_grade, "state": state, "trust": trust},
     ).fetchall()
     return [_observation(r) for r in rows]
+
+
+class ShortlistFrame(BaseModel):
+    time: datetime
+    chainage_m: float
+    score: float = Field(description="Sum of confidence x grade of its defect detections (water level and loss "
+                         "of vision left out).")  # fmt: skip
+    codes: list[str] = Field(description="The codes the analysis found in it.")
+    media_url: str = Field(description="The frame, as the drone sent it.")
+
+
+class Shortlist(BaseModel):
+    mission_id: str
+    model: str | None = Field(description="The analysis ranked (the one that analysed the mission last); none: "
+                              "no frame analysed yet.")  # fmt: skip
+    frames: int = Field(description="Frames that analysis has analysed.")
+    scored: int = Field(description="Of which judged and scored.")
+    not_judged: dict[str, int] = Field(
+        description="Frames the vision could not judge, by reason: no defect is looked for in them, so a person "
+        "should look at them too."
+    )
+    share: float
+    spacing_m: float
+    shortlist: list[ShortlistFrame] = Field(
+        description="One frame per place (frames within `spacing_m` of each other that see a common code), best "
+        "first, at most `share` of the frames, none scoring 0. How well this ranking finds real defects is "
+        "measured in docs/benchmarks.md."
+    )
+
+
+@router.get(
+    "/missions/{mission_id}/shortlist",
+    summary="A mission's frames to review first, ranked by how likely they show a defect",
+    responses={404: {"model": ErrorMessage, "description": "No such mission"}},
+)
+def get_shortlist(
+    conn: ConnDep,
+    mission_id: str,
+    share: Annotated[float, Query(gt=0, le=0.5, description="The share of the frames to list.")] = DEFAULT_SHARE,
+    spacing_m: Annotated[
+        float, Query(ge=0, le=20, description="Frames this close that see a common code are one place.")
+    ] = DEFAULT_SPACING_M,
+) -> Shortlist:
+    _require_mission(conn, mission_id)
+    found = mission_shortlist(conn, mission_id, share, spacing_m)
+    frames = [
+        ShortlistFrame(time=f.time, chainage_m=f.chainage_m, score=f.score, codes=list(f.codes),
+                       media_url=f"/v1/media/{f.media_sha256}")
+        for f in found.ranked
+    ]  # fmt: skip
+    return Shortlist(
+        mission_id=mission_id, model=found.model, frames=found.frames, scored=found.scored,
+        not_judged=found.not_judged, share=share, spacing_m=spacing_m, shortlist=frames,
+    )  # fmt: skip
 
 
 def _get(conn: ConnDep, observation_id: int) -> dict:
