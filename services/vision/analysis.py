@@ -30,7 +30,7 @@ from services.vision.scoring import clock_hours
 from services.vision.trained import TrainedModel, load
 from services.vision.water import water_level, water_wedge
 
-MODEL = "classical-2026.12.06a"
+MODEL = "classical-2026.12.06b"
 DEFAULT_DIAMETER_MM = 600  # a mission that did not say its pipe's diameter
 ANALYSIS_WIDTH = 640  # larger frames are analysed at this width: the detectors' scale, and a bounded cost
 Mode = Literal["replace", "add"]
