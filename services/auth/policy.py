@@ -66,12 +66,14 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices"): EVERYONE,
     ("GET", "/v1/devices/{device_id}"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
+    ("GET", "/v1/devices/{device_id}/readings.csv"): EVERYONE,
     # narrowed to the medium's family: FAMILY_READERS
     ("GET", MEDIA_ROUTE): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
     # every role, narrowed to the alerts of its own service (admin and operator: all)
     ("GET", "/v1/alerts"): EVERYONE,
     ("GET", "/v1/alerts/{alert_id}"): EVERYONE,
     ("GET", "/v1/alerts/stream"): EVERYONE,
+    ("GET", "/v1/alerts.csv"): EVERYONE,
     # the services act on their own alerts (and admin, operator on all); a viewer only reads
     ("POST", "/v1/alerts/{alert_id}/ack"): ACT_ON_ALERTS,
     ("POST", "/v1/alerts/{alert_id}/assign"): ACT_ON_ALERTS,
@@ -107,6 +109,7 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
     ("GET", "/v1/incidents"): capability_readers(Capability.CAMERA_DETECTIONS),
+    ("GET", "/v1/incidents.csv"): capability_readers(Capability.CAMERA_DETECTIONS),
     ("GET", "/v1/incidents/{incident_id}"): capability_readers(Capability.CAMERA_DETECTIONS),
     **{
         ("POST", f"/v1/incidents/{{incident_id}}/{action}"): allow(ADMIN, OPERATOR, Role.CLEANLINESS, audit=True)
@@ -124,7 +127,7 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
 }
 
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
-NARROWED_BY_FAMILY = (READINGS_ROUTE, MEDIA_ROUTE)
+NARROWED_BY_FAMILY = (READINGS_ROUTE, f"{READINGS_ROUTE}.csv", MEDIA_ROUTE)
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
 UNKNOWN_FAMILY = Policy(STAFF, audit=True)
 

@@ -107,3 +107,23 @@ def test_bad_requests_get_a_4xx_with_a_message(api, known_device, path, status, 
     response = api.get(path.format(dev=known_device))
     assert response.status_code == status, response.text
     assert words in response.text
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_load_nothing_from_another_host(api, page) -> None:
+    """Swagger UI and ReDoc come from the vendored assets (scripts/vendor-assets), not a CDN: /docs works on a
+    network without internet (issue 22)."""
+    import re
+
+    html = api.get(page)
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    loaded = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html.text)
+    for pattern in (r"""url: ?["']([^"']+)["']""", r"""spec-url=["']([^"']+)["']"""):
+        loaded += re.findall(pattern, html.text)
+    assert loaded and all(u.startswith("/") and not u.startswith("//") for u in loaded), loaded
+    assert "cdn" not in html.text.lower() and "fonts.googleapis" not in html.text
+    for url in loaded:
+        served = api.get(url)
+        assert served.status_code == 200, url
+        assert len(served.content) > 100, url
+    assert '"validatorUrl": null' in html.text or page == "/redoc"  # no spec sent to validator.swagger.io

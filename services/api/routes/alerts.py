@@ -14,14 +14,17 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 from psycopg import sql
 from pydantic import BaseModel, Field
 
+from device_adapters.registry import metric_catalog
 from services.alerts.actions import ActionRefused, acknowledge, assign, resolve_by_hand
 from services.alerts.queries import ALERT_COLUMNS, series_source
+from services.api.csv_export import Column, Dialect, DialectQuery, csv_response, time_column
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, label_filter, ordered, page
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, invalid, label_filter, ordered, page
 from services.auth.policy import family_readers
 from services.auth.readers import visible_services
 from services.auth.tokens import Principal
@@ -107,6 +110,29 @@ def list_alerts(
     ordered(start, end)  # zone-less or inverted times: a 422 naming the parameter, as on the readings
     key = decode_cursor(cursor, (datetime, int), offset)
     keyset, key_params = after(LIST_KEY, key, descending=True)
+    where, params = _filters(principal, state, severity, service, device_id, label, rule, start, end)
+    query = sql.SQL(
+        "SELECT {columns} FROM alerts WHERE {where}{keyset} ORDER BY fired_at DESC, id DESC "
+        "LIMIT %(limit)s OFFSET %(offset)s"
+    ).format(columns=sql.SQL(ALERT_COLUMNS), where=where, keyset=keyset)
+    params |= {"limit": limit, "offset": offset}
+    rows = conn.execute(query, {**params, **key_params}).fetchall()
+    items = [Alert(**r) for r in rows]
+    return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
+
+
+def _filters(
+    principal: Principal,
+    state: str | None,
+    severity: str | None,
+    service: str | None,
+    device_id: str | None,
+    label: list[str] | None,
+    rule: str | None,
+    start: datetime | None,
+    end: datetime | None,
+) -> tuple[sql.Composable, dict[str, Any]]:
+    """The list's WHERE clause and its parameters: the filters given, within the caller's services."""
     filters = [
         ("state <> 'resolved'" if state == "open" else "state = %(state)s", state),
         ("severity = %(severity)s", severity),
@@ -119,18 +145,57 @@ def list_alerts(
         ("service = ANY(%(visible)s)", visible_services(principal)),
     ]
     where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(f) for f, v in filters if v is not None)])
-    query = sql.SQL(
-        "SELECT {columns} FROM alerts WHERE {where}{keyset} ORDER BY fired_at DESC, id DESC "
-        "LIMIT %(limit)s OFFSET %(offset)s"
-    ).format(columns=sql.SQL(ALERT_COLUMNS), where=where, keyset=keyset)
     params = {
         "state": state, "severity": severity, "service": service, "device": device_id, "labels": label_filter(label),
-        "rule": rule, "start": start, "end": end, "visible": visible_services(principal), "limit": limit,
-        "offset": offset,
+        "rule": rule, "start": start, "end": end, "visible": visible_services(principal),
     }  # fmt: skip
-    rows = conn.execute(query, {**params, **key_params}).fetchall()
-    items = [Alert(**r) for r in rows]
-    return page(items, limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None)
+    return where, params
+
+
+CSV_ROWS = 50_000
+CSV_COLUMNS = (
+    ("id", None), ("rule_name", None), ("severity", None), ("state", None), ("service", None),
+    ("device_id", None), ("subject", None), ("began_at", "time"), ("fired_at", "time"), ("cleared_at", "time"),
+    ("metric", None), ("trigger_value", None), ("worst_value", None), ("unit", None), ("summary", None),
+    ("acknowledged_by", None), ("acknowledged_at", "time"), ("assignee", None), ("resolution", None),
+    ("resolved_by", None), ("resolved_at", "time"),
+)  # fmt: skip
+
+
+@router.get(
+    ".csv",
+    summary="Alerts of the caller's service as a CSV file (the list's filters; most recently fired first)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_alerts(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    dialect: DialectQuery = Dialect.STANDARD,
+    state: Literal["firing", "acknowledged", "resolved", "open"] | None = None,
+    severity: Literal["info", "warning", "critical"] | None = None,
+    service: str | None = None,
+    device_id: str | None = None,
+    label: Annotated[list[str] | None, Query(max_length=20, description="`key=value`, repeatable.")] = None,
+    rule: str | None = None,
+    start: Annotated[datetime | None, Query(description="Fired at or after.")] = None,
+    end: Annotated[datetime | None, Query(description="Fired before.")] = None,
+) -> Response:
+    ordered(start, end)
+    where, params = _filters(principal, state, severity, service, device_id, label, rule, start, end)
+    query = sql.SQL(
+        "SELECT {columns}, (SELECT r.definition->>'metric' FROM alert_rules r WHERE r.id = alerts.rule_id) AS metric "
+        "FROM alerts WHERE {where} ORDER BY fired_at DESC, id DESC LIMIT %(cap)s"
+    ).format(columns=sql.SQL(ALERT_COLUMNS), where=where)
+    rows = conn.execute(query, params | {"cap": CSV_ROWS + 1}).fetchall()
+    if len(rows) > CSV_ROWS:
+        raise invalid("query", "start", f"more than {CSV_ROWS} alerts: narrow start/end or filter", None)
+    catalog = metric_catalog()
+    for r in rows:  # the values' unit is their rule's metric's (a domain event's alert has neither)
+        spec = catalog.get((r["family"], r["metric"] or ""))
+        r["unit"] = spec.unit if spec else None
+    columns = [time_column(name, dialect) if kind == "time" else Column(name) for name, kind in CSV_COLUMNS]
+    return csv_response(columns, ([r[name] for name, _ in CSV_COLUMNS] for r in rows), dialect, "alerts.csv")
 
 
 def _visible_alert(conn: ConnDep, principal: Principal, alert_id: int, columns: str) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
 from psycopg import sql
 
 from device_adapters.registry import ADAPTERS, metric_catalog
+from services.api.csv_export import Column, Dialect, DialectQuery, csv_response, time_column
 from services.api.deps import ConnDep, PrincipalDep, require_family_reader
 from services.api.limits import MAX_BUCKETED_SPAN, MAX_RAW_SPAN
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
@@ -21,6 +23,7 @@ from services.api.schemas import (
     Offset,
     Page,
     Reading,
+    invalid,
     label_filter,
     page,
     parse_bucket,
@@ -136,3 +139,66 @@ def get_readings(
     rows = conn.execute(query, params).fetchall()
     following = next_cursor(rows, limit, ("bucket",))
     return page([BucketedReading(**r) for r in rows], limit, offset, following, by_cursor=key is not None)
+
+
+CSV_ROWS = 100_000  # rows of one export: a month of one-minute readings is 44,640
+
+
+@router.get(
+    "/devices/{device_id}/readings.csv",
+    summary="Several metrics of one device as a CSV file, a row per time (or per bucket), the unit in each header",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_readings(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    request: Request,
+    device_id: str,
+    metric: Annotated[list[str], Query(min_length=1, max_length=20, description="Metric names (repeat).")],
+    dialect: DialectQuery = Dialect.STANDARD,
+    start: Annotated[
+        datetime | None,
+        Query(description="Inclusive start; default end - 24 h. At most 31 days before end (366 with `bucket`)."),
+    ] = None,
+    end: Annotated[datetime | None, Query(description="Exclusive end; default now.")] = None,
+    bucket: Annotated[str | None, Query(description="Average per interval: 30s, 15m, 1h, 1d.")] = None,
+) -> Response:
+    family = _device(conn, device_id)["family"]
+    require_family_reader(request, principal, family)
+    catalog = metric_catalog()
+    unknown = [m for m in metric if (family, m) not in catalog]
+    if unknown:
+        known = ", ".join(m.name for m in _metrics_of(family)) or "none"
+        message = f"metric(s) {', '.join(map(repr, unknown))} do not exist for {family} devices (known: {known})"
+        raise invalid("query", "metric", message, unknown)
+    specs = [catalog[(family, m)] for m in dict.fromkeys(metric)]
+    start, end = time_range(start, end, timedelta(hours=24), MAX_RAW_SPAN if bucket is None else MAX_BUCKETED_SPAN)
+    width = parse_bucket(bucket) if bucket is not None else None
+    rows: dict[datetime, list[Any]] = {}
+    for table in dict.fromkeys(s.table for s in specs):  # a family's metrics share a table: one query per table
+        mine = [(i, s) for i, s in enumerate(specs) if s.table == table]
+        values = [
+            sql.SQL("avg({c}) AS {a}" if width else "{c} AS {a}").format(c=sql.Identifier(s.column),
+                                                                       a=sql.Identifier(f"v{i}"))
+            for i, s in mine
+        ]  # fmt: skip
+        when = sql.SQL("time_bucket(%(width)s, time)" if width else "time")
+        query = sql.SQL(
+            "SELECT {when} AS t, {values} FROM {table} WHERE device_id = %(device)s AND time >= %(start)s "
+            "AND time < %(end)s {group} ORDER BY 1 LIMIT %(cap)s"
+        ).format(when=when, values=sql.SQL(", ").join(values), table=sql.Identifier(table),
+                 group=sql.SQL("GROUP BY 1" if width else ""))  # fmt: skip
+        found = conn.execute(
+            query, {"device": device_id, "start": start, "end": end, "width": width, "cap": CSV_ROWS + 1}
+        ).fetchall()
+        for r in found:
+            row = rows.setdefault(r["t"], [None] * len(specs))
+            for i, _ in mine:
+                row[i] = r[f"v{i}"]
+        if len(found) > CSV_ROWS or len(rows) > CSV_ROWS:
+            too_many = f"more than {CSV_ROWS} rows: narrow start/end or aggregate with bucket"
+            raise invalid("query", "start", too_many, None)
+    columns = [time_column("bucket" if width else "time", dialect), *(Column(s.name, s.unit) for s in specs)]
+    lines = ([t, *values] for t, values in sorted(rows.items()) if any(v is not None for v in values))
+    return csv_response(columns, lines, dialect, f"{device_id}-readings.csv")

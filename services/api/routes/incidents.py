@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
+from psycopg import sql
 from pydantic import BaseModel, Field, model_validator
 
+from services.api.csv_export import Column, Dialect, DialectQuery, csv_response, time_column
 from services.api.deps import ConnDep, MediaDep, PrincipalDep
 from services.api.pagination import Cursor, after, decode_cursor, next_cursor
-from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, page, zoned
+from services.api.schemas import ErrorMessage, Limit, Offset, Page, Text, invalid, page, zoned
 from services.auth.roles import Role
 from services.auth.tokens import Principal
 from services.incidents import queries
@@ -127,6 +129,50 @@ def list_incidents(
     return page(
         [_incident(r) for r in rows], limit, offset, next_cursor(rows, limit, LIST_KEY), by_cursor=key is not None
     )
+
+
+CSV_ROWS = 50_000
+
+
+@router.get(
+    "/incidents.csv",
+    summary="Incidents as a CSV file (the list's filters), with each camera's place; most recent first",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_incidents(
+    conn: ConnDep,
+    dialect: DialectQuery = Dialect.STANDARD,
+    state: Annotated[State | None, Query()] = None,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+    label: Annotated[str | None, Query(max_length=32)] = None,
+    since: Annotated[datetime | None, Query(description="Began at or after (default: 30 days ago).")] = None,
+) -> Response:
+    zoned("since", since)
+    rows = queries.list_incidents(
+        conn, since=since or datetime.now().astimezone() - timedelta(days=30), state=state, device_id=device_id,
+        label=label, limit=CSV_ROWS + 1, offset=0, keyset=sql.SQL(""), key_params={},
+    )  # fmt: skip
+    if len(rows) > CSV_ROWS:
+        raise invalid("query", "since", f"more than {CSV_ROWS} incidents: narrow since or filter", None)
+    cameras = {r["device_id"] for r in rows}
+    places = {
+        d["device_id"]: d["location"]
+        for d in conn.execute("SELECT device_id, location FROM devices WHERE device_id = ANY(%s)", (list(cameras),))
+    }
+    columns = [
+        Column("id"), Column("device_id"), Column("location"), Column("label"), Column("zone"), Column("state"),
+        time_column("began_at", dialect), time_column("suspected_at", dialect), time_column("cleared_at", dialect),
+        Column("time_to_clearance", "min"), Column("legal_hold"), time_column("evidence_purged_at", dialect),
+    ]  # fmt: skip
+    lines = (
+        [r["id"], r["device_id"], places.get(r["device_id"]), r["label"], r["zone"], r["state"], r["began_at"],
+         r["suspected_at"], r["cleared_at"],
+         round((r["cleared_at"] - r["began_at"]).total_seconds() / 60, 1) if r["cleared_at"] else None,
+         r["held_at"] is not None, r["evidence_purged_at"]]
+        for r in rows
+    )  # fmt: skip
+    return csv_response(columns, lines, dialect, "incidents.csv")
 
 
 def _is_police(principal: Principal) -> bool:
