@@ -121,13 +121,15 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
-    """A numeric series a family stores: where it lives and what it means (for the readings API)."""
+    """A numeric series a family stores: where it lives and what it means (for the readings API); ``label_fr``
+    names it for the city's staff (alert texts, the console; empty: staff read ``name``)."""
 
     name: str
     table: str
     column: str
     unit: str
     description: str
+    label_fr: str = ""
 
 
 class DeviceAdapter(Protocol):

@@ -18,12 +18,12 @@ from device_adapters.validation import (
 
 TABLE = GardenReading.table
 METRICS = (
-    MetricSpec("soil_vwc_pct", TABLE, "soil_vwc_pct", "%", "Soil volumetric water content"),
-    MetricSpec("soil_temp_c", TABLE, "soil_temp_c", "°C", "Soil temperature"),
-    MetricSpec("air_temp_c", TABLE, "air_temp_c", "°C", "Air temperature"),
-    MetricSpec("air_rh_pct", TABLE, "air_rh_pct", "%", "Air relative humidity"),
-    MetricSpec("light_lux", TABLE, "light_lux", "lx", "Illuminance"),
-    MetricSpec("rain_mm", TABLE, "rain_mm", "mm", "Rain since the previous reading"),
+    MetricSpec("soil_vwc_pct", TABLE, "soil_vwc_pct", "%", "Soil volumetric water content", "Humidité du sol"),
+    MetricSpec("soil_temp_c", TABLE, "soil_temp_c", "°C", "Soil temperature", "Température du sol"),
+    MetricSpec("air_temp_c", TABLE, "air_temp_c", "°C", "Air temperature", "Température de l'air"),
+    MetricSpec("air_rh_pct", TABLE, "air_rh_pct", "%", "Air relative humidity", "Humidité de l'air"),
+    MetricSpec("light_lux", TABLE, "light_lux", "lx", "Illuminance", "Luminosité"),
+    MetricSpec("rain_mm", TABLE, "rain_mm", "mm", "Rain since the previous reading", "Pluie"),
 )
 
 

@@ -184,11 +184,13 @@ class AlertEvaluator:
         now = scalar(conn, "SELECT now()")
         since = (self.watermark or now - self.lookback) - SAFETY
         devices = conn.execute(
-            "SELECT device_id, family, labels, data_late_at, least(data_late_from, data_late_prev) AS late_from "
-            "FROM devices WHERE data_changed_at >= %s",
+            "SELECT device_id, family, labels, location, data_late_at, least(data_late_from, data_late_prev) AS "
+            "late_from FROM devices WHERE data_changed_at >= %s",
             (since,),
         ).fetchall()
-        subjects = [Subject(d["device_id"], d["device_id"], d["family"], d["labels"]) for d in devices]
+        subjects = [
+            Subject(d["device_id"], d["device_id"], d["family"], d["labels"], place=d["location"]) for d in devices
+        ]
         tail = self.watermark - TAIL_MARGIN if self.watermark else None
         late = {
             d["device_id"]: d["late_from"]
@@ -294,14 +296,14 @@ class AlertEvaluator:
         rules = self._rules(conn, (DomainEventRule,))
         rows = conn.execute(
             "SELECT e.type, e.key, e.device_id, e.family, e.occurred_at, e.ended_at, e.withdrawn, e.summary, "
-            "e.attributes, coalesce(d.labels, '{}') AS labels FROM domain_events e "
+            "e.attributes, coalesce(d.labels, '{}') AS labels, d.location FROM domain_events e "
             "LEFT JOIN devices d ON d.device_id = e.device_id WHERE e.changed_at >= %s ORDER BY e.id",
             (since,),
         ).fetchall() if rules else []  # fmt: skip
         done = 0
         for row in rows:
             key = f"{row['type']}:{row['key']}"
-            subject = Subject(key, row["device_id"], row["family"], row["labels"], row["summary"])
+            subject = Subject(key, row["device_id"], row["family"], row["labels"], row["summary"], row["location"])
             event = DomainEvent(row["type"], row["key"], row["occurred_at"], row["ended_at"], row["withdrawn"],
                                 row["attributes"])  # fmt: skip
             for stored in rules:
@@ -328,10 +330,10 @@ class AlertEvaluator:
     def _evaluate_time_rule(self, conn: psycopg.Connection[Any], stored: StoredRule, now: datetime) -> int:
         family = stored.rule.scope.family
         devices = conn.execute(
-            "SELECT device_id, family, labels FROM devices WHERE %s = '*' OR family = %s", (family, family)
+            "SELECT device_id, family, labels, location FROM devices WHERE %s = '*' OR family = %s", (family, family)
         ).fetchall()
         subjects = [
-            Subject(d["device_id"], d["device_id"], d["family"], d["labels"])
+            Subject(d["device_id"], d["device_id"], d["family"], d["labels"], place=d["location"])
             for d in devices
             if stored.rule.scope.covers(d["device_id"], d["family"], d["labels"])
         ]

@@ -20,9 +20,10 @@ from psycopg.types.json import Jsonb
 from pydantic import TypeAdapter, ValidationError
 
 from core.db import scalar
+from services.alerts import texts
 from services.alerts.engine import Episode, Sample
 from services.alerts.queries import series_source
-from services.alerts.rules import AnyRule, DeadLetterSurge, DomainEventRule, Offline, RateOfChange, Rule, Threshold
+from services.alerts.rules import AnyRule, Rule
 from services.alerts.timeline import record_event
 from services.alerts.validation import problem_of
 
@@ -56,6 +57,7 @@ class Subject:
     family: str
     labels: dict[str, str]
     summary: str | None = None
+    place: str | None = None  # the device's location (the registry's), said in the alert's text
 
 
 def load_rules(conn: psycopg.Connection[Any]) -> tuple[list[StoredRule], list[UnrunnableRule]]:
@@ -191,23 +193,8 @@ def open_since(conn: psycopg.Connection[Any], rule_id: int, subject: str) -> dat
 
 
 def _summary(rule: AnyRule, subject: Subject, episode: Episode) -> str:
-    if subject.summary is not None:
-        return subject.summary
-    device = subject.device_id
-    if isinstance(rule, RateOfChange):
-        moved = "rose" if rule.direction == "rise" else "fell"
-        return f"{rule.metric} {moved} by {episode.worst:g} within {rule.window} on {device} (rule: {rule.by:g})"
-    if isinstance(rule, DomainEventRule):
-        return f"{rule.event} on {device}"
-    if isinstance(rule, DeadLetterSurge):
-        return f"more than {rule.threshold} refused messages from {device} within {rule.window}"
-    if isinstance(rule, Threshold):
-        sign = ">=" if rule.direction == "above" else "<="
-        return f"{rule.metric} {episode.worst:g} on {device} ({sign} {rule.fire:g} for {rule.for_})"
-    if isinstance(rule, Offline):
-        return f"{device} offline for more than {rule.for_}"
-    what = rule.metric or "readings"
-    return f"no {what} from {device} for more than {rule.for_}"
+    """The alert's text for staff, in French (``texts.summary``)."""
+    return texts.summary(rule, subject.device_id, subject.family, subject.place, episode, subject.summary)
 
 
 def _same_problem(alert: dict[str, Any], episode: Episode) -> bool:

@@ -18,6 +18,7 @@ import psycopg
 
 from core.db import scalar
 from core.domain_events import end_event, raise_event, withdraw_event
+from core.french import since
 from services.incidents.rule import Suspicion
 
 EVENT_TYPE = "dumping_suspected"
@@ -113,10 +114,10 @@ def open_incident(conn: psycopg.Connection[Any], s: Suspicion) -> None:
     if inserted is None:
         return  # another worker inserted it in the meantime
     incident = int(inserted)
-    _timeline(conn, incident, "suspected", RULE, f"{s.label} still in {s.zone or 'the scene'} since {s.began_at:%H:%M}")
-    _raise(conn, incident, s, s.suspected_at, f"since {s.began_at:%Y-%m-%d %H:%M} UTC")
+    _timeline(conn, incident, "suspected", RULE, f"« {s.label} » toujours {_where(s)} {since(s.began_at)}")
+    _raise(conn, incident, s, s.suspected_at, since(s.began_at))
     if s.cleared_at is not None:
-        clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
+        clear(conn, incident, RULE, "l'objet est parti (ses pistes se sont terminées)", s.cleared_at)
 
 
 def retrack(conn: psycopg.Connection[Any], incident: int, s: Suspicion, joined: Sequence[str]) -> None:
@@ -126,7 +127,7 @@ def retrack(conn: psycopg.Connection[Any], incident: int, s: Suspicion, joined: 
         (list(s.tracks), list(s.context), s.zone, incident),
     )
     if joined:
-        _timeline(conn, incident, "joined", RULE, f"tracks {', '.join(joined)}")
+        _timeline(conn, incident, "joined", RULE, f"pistes {', '.join(joined)}")
 
 
 def withdraw(conn: psycopg.Connection[Any], incident: int, note: str) -> None:
@@ -148,11 +149,15 @@ def reopen(conn: psycopg.Connection[Any], incident: int, s: Suspicion, back: dat
         "UPDATE incidents SET state = %s, cleared_at = NULL, updated_at = now() WHERE id = %s AND state = 'cleared'",
         ("confirmed" if confirmed else "suspected", incident),
     )
-    _timeline(conn, incident, "reopened", RULE, f"the object is back (tracks {', '.join(joined)})")
-    _raise(conn, incident, s, back, f"back since {back:%Y-%m-%d %H:%M} UTC")
+    _timeline(conn, incident, "reopened", RULE, f"l'objet est de retour (pistes {', '.join(joined)})")
+    _raise(conn, incident, s, back, f"de retour {since(back)}")
 
 
-def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, since: str) -> None:
+def _where(s: Suspicion) -> str:
+    return f"dans la zone « {s.zone} »" if s.zone else "dans le champ de la caméra"
+
+
+def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datetime, when: str) -> None:
     """The incident's domain event, under its camera's family (whichever camera family sent the events: the
     alert rules select on it)."""
     device = conn.execute("SELECT family FROM devices WHERE device_id = %s", (s.device_id,)).fetchone()
@@ -165,7 +170,7 @@ def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datet
         device_id=s.device_id,
         family=device["family"],
         occurred_at=at,
-        summary=f"{s.label} left in {s.zone or 'view'} {since} (incident {incident})",
+        summary=f"Dépôt suspect « {s.label} » {_where(s)} {when} (incident {incident})",
         attributes={"incident_id": incident, "label": s.label, "zone": s.zone, "context": list(s.context)},
         raised_by="incidents",
     )

@@ -87,7 +87,7 @@ def reconcile(
     for row in stored.values():
         incident, key, state = row["id"], row["key"], row["state"]
         if state == "suspected" and key in false_positive:  # not a dumping after all, and nobody acted on it
-            withdraw(conn, incident, "the camera now takes the object for a false positive")
+            withdraw(conn, incident, "la caméra considère maintenant l'objet comme une fausse détection")
             changes["withdrawn"] += 1
     return changes
 

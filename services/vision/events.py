@@ -20,6 +20,8 @@ import psycopg
 
 from core.db import scalar
 from core.domain_events import raise_event, withdraw_event
+from core.french import number
+from services.vision.codes import french
 
 EVENT_TYPE = "pipe_defect"
 RAISED_FROM_GRADE = 4
@@ -69,7 +71,8 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         device_id=device or "unknown",
         family=row["family"] or "unknown",  # the drone's, whichever family flies the pipe (never named here)
         occurred_at=seen_at or created,
-        summary=f"{code} of grade {grade} at {chainage:.1f} m, {clock_from}-{clock_to} o'clock (mission {mission})",
+        summary=f"{french(code)} de gravité {grade} à {number(chainage, 1)} m, {hours(clock_from, clock_to)} "
+        f"(mission {mission})",
         attributes={
             "grade": grade,
             "code": code,
@@ -81,3 +84,8 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         },  # fmt: skip
         raised_by="vision",
     )
+
+
+def hours(clock_from: int, clock_to: int) -> str:
+    """``à 3 h`` or ``de 1 h à 2 h`` (clock positions, 12 at the crown)."""
+    return f"à {clock_from} h" if clock_from == clock_to else f"de {clock_from} h à {clock_to} h"

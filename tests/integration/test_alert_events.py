@@ -180,4 +180,4 @@ def test_a_labelled_device_gets_its_own_threshold(stack, ingest, api, db, uid) -
     with psycopg.connect(stack.database_url, autocommit=True, row_factory=dict_row) as conn:
         AlertEvaluator(stack).evaluate_changed(conn)
     fired = db.execute("SELECT subject, summary FROM alerts WHERE rule_name = %s", (f"dry-{uid}",)).fetchall()
-    assert [r["subject"] for r in fired] == [own] and "<= 25" in fired[0]["summary"]
+    assert [r["subject"] for r in fired] == [own] and "≤ 25\u202f%" in fired[0]["summary"]  # its own threshold

@@ -80,17 +80,26 @@ class DroneFrame:
 # table, so they live with it; a family whose drone measures less declares the subset it fills in.
 _TABLE = DroneTelemetry.table
 TELEMETRY_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("chainage_m", _TABLE, "chainage_m", "m", "Distance along the pipe from the start manhole"),
-    MetricSpec("speed_mps", _TABLE, "speed_mps", "m/s", "Speed along the pipe"),
-    MetricSpec("heading_deg", _TABLE, "heading_deg", "°", "Heading (0-360)"),
-    MetricSpec("pitch_deg", _TABLE, "pitch_deg", "°", "Pitch"),
-    MetricSpec("roll_deg", _TABLE, "roll_deg", "°", "Roll"),
-    MetricSpec("water_level_pct", _TABLE, "water_level_pct", "%", "Water level as % of pipe diameter"),
-    MetricSpec("water_temp_c", _TABLE, "water_temp_c", "°C", "Water temperature"),
-    MetricSpec("air_temp_c", _TABLE, "air_temp_c", "°C", "Air temperature in the pipe"),
-    MetricSpec("h2s_ppm", _TABLE, "h2s_ppm", "ppm", "Hydrogen sulphide"),
-    MetricSpec("ch4_pct_lel", _TABLE, "ch4_pct_lel", "%LEL", "Methane, % of lower explosive limit"),
-    MetricSpec("o2_pct", _TABLE, "o2_pct", "%", "Oxygen"),
-    MetricSpec("battery_pct", _TABLE, "battery_pct", "%", "Battery charge"),
-    MetricSpec("rssi_dbm", _TABLE, "rssi_dbm", "dBm", "Link received signal strength"),
+    MetricSpec(
+        "chainage_m", _TABLE, "chainage_m", "m", "Distance along the pipe from the start manhole", "Distance parcourue"
+    ),
+    MetricSpec("speed_mps", _TABLE, "speed_mps", "m/s", "Speed along the pipe", "Vitesse"),
+    MetricSpec("heading_deg", _TABLE, "heading_deg", "°", "Heading (0-360)", "Cap"),
+    MetricSpec("pitch_deg", _TABLE, "pitch_deg", "°", "Pitch", "Tangage"),
+    MetricSpec("roll_deg", _TABLE, "roll_deg", "°", "Roll", "Roulis"),
+    MetricSpec("water_level_pct", _TABLE, "water_level_pct", "%", "Water level as % of pipe diameter", "Hauteur d'eau"),
+    MetricSpec("water_temp_c", _TABLE, "water_temp_c", "°C", "Water temperature", "Température de l'eau"),
+    MetricSpec(
+        "air_temp_c",
+        _TABLE,
+        "air_temp_c",
+        "°C",
+        "Air temperature in the pipe",
+        "Température de l'air dans la canalisation",
+    ),
+    MetricSpec("h2s_ppm", _TABLE, "h2s_ppm", "ppm", "Hydrogen sulphide", "H₂S (sulfure d'hydrogène)"),
+    MetricSpec("ch4_pct_lel", _TABLE, "ch4_pct_lel", "%LEL", "Methane, % of lower explosive limit", "Méthane (CH₄)"),
+    MetricSpec("o2_pct", _TABLE, "o2_pct", "%", "Oxygen", "Oxygène"),
+    MetricSpec("battery_pct", _TABLE, "battery_pct", "%", "Battery charge", "Batterie"),
+    MetricSpec("rssi_dbm", _TABLE, "rssi_dbm", "dBm", "Link received signal strength", "Signal radio"),
 )

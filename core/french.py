@@ -1,0 +1,63 @@
+"""How staff-facing text writes numbers, durations and times in French (alert texts, incidents, reports).
+
+The API's field names and messages stay in English; what a person of the city reads (an alert's summary, a
+webhook's text, the console, a report) is French: a decimal comma, a narrow no-break space before a unit
+and in large numbers (French typography), hours as ``10 h 05``, dates ``06/12/2026``, in Europe/Paris.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
+NNBSP = "\u202f"  # espace fine insécable: 1 234,5 and 0,5 °C
+
+
+def number(value: float, digits: int = 2) -> str:
+    """``0.5`` -> ``0,5``; ``1234.56`` -> ``1 234,56`` (at most ``digits`` decimals, trailing zeros dropped)."""
+    text = f"{value:,.{digits}f}"
+    if digits:
+        text = text.rstrip("0").rstrip(".")
+    if text == "-0":
+        text = "0"
+    return text.replace(",", NNBSP).replace(".", ",")
+
+
+def quantity(value: float, unit: str, digits: int = 2) -> str:
+    """``0,5 °C``, ``12 %`` (a unit-less value: the number alone)."""
+    return f"{number(value, digits)}{NNBSP}{unit}" if unit else number(value, digits)
+
+
+def duration(span: timedelta) -> str:
+    """``45 s``, ``10 min``, ``2 h``, ``1 h 30 min``, ``3 j``, ``1 j 6 h``: the two largest units."""
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [(days, "j"), (hours, "h"), (minutes, "min")]
+    shown = [f"{n} {u}" for n, u in parts if n][:2]
+    return " ".join(shown)
+
+
+def clock(at: datetime) -> str:
+    """``10 h 05`` in Paris."""
+    local = at.astimezone(PARIS)
+    return f"{local.hour} h {local.minute:02d}"
+
+
+def moment(at: datetime, now: datetime | None = None) -> str:
+    """``à 10 h 05`` the same day in Paris as ``now``, ``le 05/12/2026 à 22 h 40`` otherwise."""
+    local = at.astimezone(PARIS)
+    today = (now or datetime.now(PARIS)).astimezone(PARIS).date()
+    if local.date() == today:
+        return f"à {clock(at)}"
+    return f"le {local:%d/%m/%Y} à {clock(at)}"
+
+
+def since(at: datetime, now: datetime | None = None) -> str:
+    """``depuis 10 h 05`` the same day in Paris, ``depuis le 05/12/2026 à 22 h 40`` otherwise."""
+    said = moment(at, now)
+    return f"depuis {said.removeprefix('à ')}" if said.startswith("à ") else f"depuis {said}"
