@@ -11,8 +11,14 @@ from core.french import NNBSP, duration, moment, number, quantity
 
 @pytest.mark.parametrize(
     ("value", "digits", "text"),
-    [(0.5, 2, "0,5"), (12.0, 2, "12"), (1234.567, 2, f"1{NNBSP}234,57"), (-0.001, 2, "0"), (-3.25, 1, "-3,2"),
-     (1500000, 0, f"1{NNBSP}500{NNBSP}000")],  # fmt: skip
+    [
+        (0.5, 2, "0,5"),
+        (12.0, 2, "12"),
+        (1234.567, 2, f"1{NNBSP}234,57"),
+        (-0.001, 2, "0"),
+        (-3.25, 1, "-3,2"),
+        (1500000, 0, f"1{NNBSP}500{NNBSP}000"),
+    ],  # fmt: skip
 )
 def test_numbers_take_a_decimal_comma_and_thin_spaces(value: float, digits: int, text: str) -> None:
     assert number(value, digits) == text
@@ -24,9 +30,14 @@ def test_a_quantity_has_its_unit_after_a_thin_space() -> None:
 
 @pytest.mark.parametrize(
     ("span", "text"),
-    [(timedelta(seconds=45), "45 s"), (timedelta(minutes=10), "10 min"), (timedelta(hours=2), "2 h"),
-     (timedelta(minutes=90), "1 h 30 min"), (timedelta(days=1, hours=6, minutes=5), "1 j 6 h"),
-     (timedelta(days=3), "3 j")],  # fmt: skip
+    [
+        (timedelta(seconds=45), "45 s"),
+        (timedelta(minutes=10), "10 min"),
+        (timedelta(hours=2), "2 h"),
+        (timedelta(minutes=90), "1 h 30 min"),
+        (timedelta(days=1, hours=6, minutes=5), "1 j 6 h"),
+        (timedelta(days=3), "3 j"),
+    ],  # fmt: skip
 )
 def test_durations_say_their_two_largest_units(span: timedelta, text: str) -> None:
     assert duration(span) == text
