@@ -32,6 +32,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from core.db import connect, scalar
+from core.geo import Position
 from device_adapters.registry import ADAPTERS, device_topics
 from device_adapters.validation import DEVICE_ID
 
@@ -111,20 +112,28 @@ def provision(
     location: str | None = None,
     description: str | None = None,
     labels: dict[str, str] | None = None,
+    position: Position | None = None,
 ) -> Credentials:
     """Register a device (or a self-registered one) and issue its first credentials."""
     _check(device_id, family)
     secret = secrets.token_urlsafe(24)
+    lat, lon = (position.lat, position.lon) if position else (None, None)
+    source = "provisioning" if position else None
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO devices (device_id, family, pilot, location, description, labels, mqtt_password_hash, "
-            "credentials_issued_at) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
+            "credentials_issued_at, lat, lon, position_source, position_at) VALUES (%s, %s, %s, %s, %s, %s, %s, "
+            "now(), %s, %s, %s, CASE WHEN %s::text IS NULL THEN NULL ELSE now() END) "
             "ON CONFLICT (device_id) DO UPDATE SET pilot = EXCLUDED.pilot, location = EXCLUDED.location, "
             "description = EXCLUDED.description, labels = EXCLUDED.labels, "
-            "mqtt_password_hash = EXCLUDED.mqtt_password_hash, credentials_issued_at = now(), revoked_at = NULL "
+            "mqtt_password_hash = EXCLUDED.mqtt_password_hash, credentials_issued_at = now(), revoked_at = NULL, "
+            "lat = coalesce(EXCLUDED.lat, devices.lat), lon = coalesce(EXCLUDED.lon, devices.lon), "
+            "position_source = coalesce(EXCLUDED.position_source, devices.position_source), "
+            "position_at = coalesce(EXCLUDED.position_at, devices.position_at) "
             "WHERE devices.family = EXCLUDED.family AND devices.mqtt_password_hash IS NULL RETURNING device_id",
-            (device_id, family, pilot, location, description, Jsonb(labels or {}), mosquitto_hash(secret)),
-        ).fetchone()
+            (device_id, family, pilot, location, description, Jsonb(labels or {}), mosquitto_hash(secret), lat, lon,
+             source, source),
+        ).fetchone()  # fmt: skip
         if row is None:
             raise RegistryError(f"device {device_id!r} already has credentials or another family: rotate or revoke it")
         generation = _notify_broker(conn, device_id)
@@ -135,6 +144,19 @@ def set_labels(conn: psycopg.Connection[Any], device_id: str, labels: dict[str, 
     """Replace a device's labels (rule scopes and silences select on them; alerts keep the labels their
     device had when they fired). False if there is no such device."""
     cur = conn.execute("UPDATE devices SET labels = %s WHERE device_id = %s", (Jsonb(labels), device_id))
+    return bool(cur.rowcount)
+
+
+def set_position(conn: psycopg.Connection[Any], device_id: str, position: Position | None) -> bool:
+    """Set (or, with None, clear) a device's position, recorded as set through the API now. False if there is
+    no such device."""
+    lat, lon = (position.lat, position.lon) if position else (None, None)
+    cur = conn.execute(
+        "UPDATE devices SET lat = %(lat)s, lon = %(lon)s, position_source = CASE WHEN %(lat)s::float8 IS NULL "
+        "THEN NULL ELSE 'api' END, position_at = CASE WHEN %(lat)s::float8 IS NULL THEN NULL ELSE now() END "
+        "WHERE device_id = %(device)s",
+        {"lat": lat, "lon": lon, "device": device_id},
+    )
     return bool(cur.rowcount)
 
 

@@ -12,6 +12,7 @@ the broker accepts them. A file lock makes concurrent simulators (``./lab run`` 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -71,7 +72,8 @@ class ApiProvisioner:
         import httpx
 
         try:
-            answer = self.client.post("/v1/devices", json={"device_id": device_id, "family": family, "pilot": "sim"})
+            answer = self.client.post("/v1/devices", json={"device_id": device_id, "family": family, "pilot": "sim",
+                                                           "position": sim_position(device_id)})  # fmt: skip
             if answer.status_code == 409:  # registered before: check it is ours, then rotate its secret
                 known = self.client.get(f"/v1/devices/{device_id}")
                 if known.status_code == 200 and known.json().get("family") != family:
@@ -156,3 +158,13 @@ def wait_until_accepted(settings: Settings, username: str, password: str, timeou
             return
         time.sleep(0.05)
     raise KeyringError(f"the broker did not accept {username!r} within {timeout}s (last answer: {last})")
+
+
+SIM_CENTRE = (49.1193, 6.1757)  # the simulated devices stand around a city centre (Metz), so the maps have a place
+
+
+def sim_position(device_id: str) -> dict[str, float]:
+    """A simulated device's position: within about 2 km of ``SIM_CENTRE``, the same for the same id."""
+    digest = hashlib.sha256(device_id.encode()).digest()
+    north, east = (int.from_bytes(digest[i : i + 2], "big") / 65535 - 0.5 for i in (0, 2))
+    return {"lat": round(SIM_CENTRE[0] + north * 0.036, 6), "lon": round(SIM_CENTRE[1] + east * 0.055, 6)}

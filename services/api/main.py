@@ -40,6 +40,7 @@ from services.api.routes import (
     incidents,
     media,
     observations,
+    positions,
     provisioning,
     reports,
     silences,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         devices,
         provisioning,
+        positions,
         media,
         alert_stream,
         alerts,

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from psycopg.types.json import Jsonb
 from pydantic import AfterValidator, BaseModel, Field
 
+from core.geo import Position
 from services.api.limits import MAX_BUCKETED_SPAN, MAX_LIMIT, MAX_OFFSET
 
 T = TypeVar("T")
@@ -98,6 +99,38 @@ def page(items: list[T], limit: int, offset: int, cursor: str | None = None, *, 
     )
 
 
+class PositionIn(BaseModel):
+    """A position as a client gives it: WGS 84 degrees (what a GPS or a web map gives)."""
+
+    model_config = {"extra": "forbid"}
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="WGS 84 latitude, degrees.")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="WGS 84 longitude, degrees.")
+
+
+class Lambert93(BaseModel):
+    x: float = Field(description="Easting, metres (EPSG:2154).")
+    y: float = Field(description="Northing, metres (EPSG:2154).")
+
+
+class DevicePosition(BaseModel):
+    lat: float = Field(description="WGS 84 latitude, degrees.")
+    lon: float = Field(description="WGS 84 longitude, degrees.")
+    lambert93: Lambert93 | None = Field(description="The same place in Lambert-93; none outside metropolitan France.")
+    source: Literal["provisioning", "api"] = Field(description="Set when the device was provisioned, or since.")
+    at: datetime | None
+
+
+def position_of(row: dict[str, Any]) -> DevicePosition | None:
+    """A device row's position (its ``lat``, ``lon``, ``position_source``, ``position_at`` columns, taken out of
+    ``row``), with Lambert-93 computed."""
+    lat, lon, source, at = (row.pop(k, None) for k in ("lat", "lon", "position_source", "position_at"))
+    if lat is None or lon is None:
+        return None
+    l93 = Position(lat, lon).lambert93
+    return DevicePosition(lat=lat, lon=lon, lambert93=Lambert93(x=l93[0], y=l93[1]) if l93 else None,
+                          source=source, at=at)  # fmt: skip
+
+
 class Device(BaseModel):
     device_id: str
     family: str
@@ -112,6 +145,7 @@ class Device(BaseModel):
     )
     status_at: datetime | None = Field(description="When the status last changed.")
     credentials: Literal["active", "revoked", "none"] = Field(description="MQTT credentials in the registry.")
+    position: DevicePosition | None = Field(None, description="Where it is (none: not said yet).")
 
 
 class Metric(BaseModel):

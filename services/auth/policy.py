@@ -67,6 +67,9 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices/{device_id}"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings.csv"): EVERYONE,
+    ("GET", "/v1/devices.geojson"): EVERYONE,
+    ("PUT", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
+    ("DELETE", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
     # narrowed to the medium's family: FAMILY_READERS
     ("GET", MEDIA_ROUTE): allow(ADMIN, OPERATOR, Role.SANITATION, Role.CLEANLINESS, Role.POLICE, audit=True),
     # every role, narrowed to the alerts of its own service (admin and operator: all)
@@ -110,6 +113,12 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
     ("GET", "/v1/incidents"): capability_readers(Capability.CAMERA_DETECTIONS),
     ("GET", "/v1/incidents.csv"): capability_readers(Capability.CAMERA_DETECTIONS),
+    ("GET", "/v1/incidents.geojson"): capability_readers(Capability.CAMERA_DETECTIONS),
+    # the drone's manholes and inspected segments are pipe maps: the pipe inspection's readers; sanitation
+    # (and the staff) place them
+    ("GET", "/v1/manholes"): capability_readers(Capability.PIPE_INSPECTION),
+    ("PUT", "/v1/manholes/{ref}"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
+    ("GET", "/v1/missions.geojson"): capability_readers(Capability.PIPE_INSPECTION),
     ("GET", "/v1/incidents/{incident_id}"): capability_readers(Capability.CAMERA_DETECTIONS),
     **{
         ("POST", f"/v1/incidents/{{incident_id}}/{action}"): allow(ADMIN, OPERATOR, Role.CLEANLINESS, audit=True)

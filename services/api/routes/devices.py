@@ -27,6 +27,7 @@ from services.api.schemas import (
     label_filter,
     page,
     parse_bucket,
+    position_of,
     time_range,
 )
 
@@ -35,7 +36,7 @@ router = APIRouter(tags=["devices"])
 DEVICE_COLUMNS = """device_id, family, pilot, location, description, labels, first_seen, last_seen,
     CASE WHEN online IS NULL THEN 'unknown' WHEN online THEN 'online' ELSE 'offline' END AS status, status_at,
     CASE WHEN mqtt_password_hash IS NOT NULL THEN 'active' WHEN revoked_at IS NOT NULL THEN 'revoked'
-         ELSE 'none' END AS credentials"""
+         ELSE 'none' END AS credentials, lat, lon, position_source, position_at"""
 
 
 def _metrics_of(family: str) -> list[Metric]:
@@ -70,7 +71,7 @@ def list_devices(
         "ORDER BY last_seen DESC NULLS LAST, device_id LIMIT %(limit)s OFFSET %(offset)s",
         {"family": family, "status": status, "labels": label_filter(label), "limit": limit, "offset": offset},
     ).fetchall()
-    return page([Device(**r) for r in rows], limit, offset)
+    return page([Device(position=position_of(r), **r) for r in rows], limit, offset)  # position_of takes its keys
 
 
 def _device(conn: ConnDep, device_id: str) -> dict:
@@ -83,7 +84,8 @@ def _device(conn: ConnDep, device_id: str) -> dict:
 @router.get("/devices/{device_id}", summary="One device with the metrics it can have")
 def get_device(conn: ConnDep, device_id: str) -> DeviceDetail:
     row = _device(conn, device_id)
-    return DeviceDetail(**row, metrics=_metrics_of(row["family"]))
+    position = position_of(row)
+    return DeviceDetail(**row, position=position, metrics=_metrics_of(row["family"]))
 
 
 @router.get(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from core.broker_credentials import wait_applied
 from core.device_registry import Credentials, RegistryError, provision, revoke, rotate, set_labels
+from core.geo import Position
 from core.privacy_masks import masks_of, set_masks
 from core.settings import Settings
 from device_adapters.masking import MAX_POINTS, MAX_POLYGONS
@@ -26,7 +27,7 @@ from device_adapters.registry import ADAPTERS
 from device_adapters.validation import DEVICE_ID
 from services.alerts.rules import LabelKey, LabelValue
 from services.api.deps import ConnDep, SettingsDep
-from services.api.schemas import ErrorMessage, Text
+from services.api.schemas import ErrorMessage, PositionIn, Text
 
 router = APIRouter(prefix="/devices", tags=["provisioning"])
 FAMILIES = sorted(a.family for a in ADAPTERS.values())
@@ -49,6 +50,7 @@ class ProvisionRequest(BaseModel):
     location: Text | None = Field(None, max_length=200)
     description: Text | None = Field(None, max_length=2000)
     labels: Labels = Field(default_factory=dict, max_length=20, description=LABELS_HELP)
+    position: PositionIn | None = Field(None, description="Where it is (WGS 84); also PUT …/position later.")
 
     @field_validator("family")
     @classmethod
@@ -106,6 +108,7 @@ def post_device(conn: ConnDep, settings: SettingsDep, request: ProvisionRequest)
             location=request.location,
             description=request.description,
             labels=request.labels,
+            position=Position(request.position.lat, request.position.lon) if request.position else None,
         )
     except RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc

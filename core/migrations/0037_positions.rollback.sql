@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS manholes;
+ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_position_whole, DROP COLUMN IF EXISTS position_at,
+    DROP COLUMN IF EXISTS position_source, DROP COLUMN IF EXISTS lon, DROP COLUMN IF EXISTS lat;

@@ -1,0 +1,129 @@
+"""Positions and maps (issue 22, item 2) through the real API and database: a device placed at provisioning
+and moved, shown in WGS 84 and Lambert-93; manholes placed by sanitation; GeoJSON of devices, incidents and
+inspected pipe segments checked against RFC 7946's rules; what a role may not see or change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+METZ = {"lat": 49.1193, "lon": 6.1757}
+
+
+def check_rfc7946(collection: dict[str, Any]) -> list[dict[str, Any]]:
+    """RFC 7946's rules on what the API sends: a FeatureCollection without ``crs`` (§4: WGS 84 only), each
+    Feature with a geometry and a properties object, positions [longitude, latitude] in range (§3.1.1), a
+    LineString of two positions or more (§3.1.4), ids strings or numbers (§3.2)."""
+    assert collection["type"] == "FeatureCollection" and "crs" not in collection
+    assert isinstance(collection["features"], list)
+    for feature in collection["features"]:
+        assert feature["type"] == "Feature" and isinstance(feature["properties"], dict)
+        assert isinstance(feature.get("id"), str | int)
+        geometry = feature["geometry"]
+        points = [geometry["coordinates"]] if geometry["type"] == "Point" else geometry["coordinates"]
+        assert geometry["type"] in ("Point", "LineString") and (geometry["type"] == "Point" or len(points) >= 2)
+        for lon, lat in points:
+            assert -180 <= lon <= 180 and -90 <= lat <= 90
+    return collection["features"]
+
+
+def test_a_device_is_placed_at_provisioning_moved_and_shown_in_both_systems(api, uid, issue_token) -> None:
+    device = f"pos{uid}"
+    created = api.post("/v1/devices", json={"device_id": device, "family": "ptipot", "position": METZ})
+    assert created.status_code == 201, created.text
+    placed = api.get(f"/v1/devices/{device}").json()["position"]
+    assert (placed["lat"], placed["lon"], placed["source"]) == (METZ["lat"], METZ["lon"], "provisioning")
+    x, y = placed["lambert93"]["x"], placed["lambert93"]["y"]
+    assert 931_000 < x < 933_000 and 6_895_000 < y < 6_897_000  # Metz in Lambert-93
+    moved = api.put(f"/v1/devices/{device}/position", json={"lat": 46.5, "lon": 3.0})
+    assert moved.status_code == 200 and moved.json()["source"] == "api"
+    # Lambert-93's origin (46.5° N, 3° E) is its false easting and northing
+    assert moved.json()["lambert93"] == {"x": 700000.0, "y": 6600000.0}
+    abroad = api.put(f"/v1/devices/{device}/position", json={"lat": 40.7, "lon": -74.0}).json()
+    assert abroad["lambert93"] is None  # outside metropolitan France: no Lambert-93 to show
+    features = check_rfc7946(api.get("/v1/devices.geojson").json())
+    (mine,) = [f for f in features if f["id"] == device]
+    assert mine["geometry"]["coordinates"] == [-74.0, 40.7]  # longitude first
+    assert api.delete(f"/v1/devices/{device}/position").status_code == 204
+    assert api.get(f"/v1/devices/{device}").json()["position"] is None
+    assert device not in {f["id"] for f in check_rfc7946(api.get("/v1/devices.geojson").json())}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"lat": 91, "lon": 0},
+        {"lat": 0, "lon": 181},
+        {"lat": "nan", "lon": 0},
+        {"lat": 1},
+        {"lat": 1, "lon": 2, "z": 3},
+        {"lat": "48,85", "lon": 2},
+    ],  # fmt: skip
+)
+def test_a_position_out_of_range_or_malformed_is_a_422(api, uid, body) -> None:
+    device = f"bad{uid}"
+    api.post("/v1/devices", json={"device_id": device, "family": "ptipot"})
+    refused = api.put(f"/v1/devices/{device}/position", json=body)
+    assert refused.status_code == 422, refused.text
+    assert api.put("/v1/devices/nobody-here/position", json=METZ).status_code == 404
+
+
+def test_roles_place_only_what_is_theirs(api, uid, issue_token) -> None:
+    device = f"role{uid}"
+    api.post("/v1/devices", json={"device_id": device, "family": "ptipot"})
+    green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
+    assert api.put(f"/v1/devices/{device}/position", json=METZ, headers=green).status_code == 403
+    assert api.put(f"/v1/manholes/R{uid}", json=METZ, headers=green).status_code == 403
+    assert api.get("/v1/manholes", headers=green).status_code == 403  # pipe maps: the pipe readers'
+    assert api.get("/v1/missions.geojson", headers=green).status_code == 403
+    assert api.get("/v1/incidents.geojson", headers=green).status_code == 403
+    assert api.get("/v1/devices.geojson", headers=green).status_code == 200
+
+
+def test_an_inspected_segment_is_drawn_between_its_placed_manholes(api, db, uid, issue_token) -> None:
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
+    start, end = f"R{uid}-1", f"R{uid}-2"
+    assert api.put(f"/v1/manholes/{start}", json={**METZ, "description": "angle rue Serpenoise"},
+                   headers=sanitation).status_code == 200  # fmt: skip
+    drone = f"dr{uid}"
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'bathy') ON CONFLICT DO NOTHING", (drone,))
+    db.execute(
+        "INSERT INTO missions (mission_id, device_id, started_at, status, pipe_id, start_manhole, end_manhole, "
+        "diameter_mm) VALUES (%s, %s, now(), 'completed', 'BET-1', %s, %s, 600)",
+        (f"M{uid}", drone, start, end),
+    )
+    drawn = {f["id"] for f in check_rfc7946(api.get("/v1/missions.geojson", headers=sanitation).json())}
+    assert f"M{uid}" not in drawn  # its end manhole has no position yet: no line to draw
+    placed = api.put(f"/v1/manholes/{end}", json={"lat": 49.1203, "lon": 6.1771}, headers=sanitation).json()
+    assert placed["updated_by"] and placed["lambert93"]["x"] > 900_000
+    features = check_rfc7946(api.get("/v1/missions.geojson", headers=sanitation).json())
+    (segment,) = [f for f in features if f["id"] == f"M{uid}"]
+    assert segment["geometry"] == {"type": "LineString", "coordinates": [[6.1757, 49.1193], [6.1771, 49.1203]]}
+    assert segment["properties"]["start_manhole"] == start and segment["properties"]["observations"] == 0
+    refs = {m["ref"] for m in api.get("/v1/manholes", headers=sanitation).json()}
+    assert {start, end} <= refs
+    assert api.put("/v1/manholes/%20bad", json=METZ, headers=sanitation).status_code == 422
+
+
+def test_incidents_are_drawn_at_their_camera(api, db, uid, issue_token) -> None:
+    camera = f"cam{uid}"
+    db.execute(
+        "INSERT INTO devices (device_id, family, location, lat, lon, position_source, position_at) "
+        "VALUES (%s, 'karroad', 'place Saint-Louis', 49.1166, 6.1777, 'api', now())",
+        (camera,),
+    )
+    began = datetime.now(UTC) - timedelta(hours=1)
+    db.execute(
+        "INSERT INTO incidents (key, device_id, label, tracks, began_at, suspected_at) VALUES (%s, %s, 'couch', "
+        "'{t}', %s, %s)",
+        (f"g{uid}", camera, began, began + timedelta(minutes=5)),
+    )
+    cleanliness = {"Authorization": f"Bearer {issue_token('cleanliness')}"}
+    response = api.get("/v1/incidents.geojson", headers=cleanliness)
+    assert response.headers["content-type"].startswith("application/geo+json")
+    (mine,) = [f for f in check_rfc7946(response.json()) if f["properties"]["device_id"] == camera]
+    assert mine["geometry"]["coordinates"] == [6.1777, 49.1166] and mine["properties"]["label"] == "couch"
+    assert mine["properties"]["location"] == "place Saint-Louis"
