@@ -68,6 +68,11 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings.csv"): EVERYONE,
     ("GET", "/v1/devices.geojson"): EVERYONE,
+    # experiments: the lab's staff declare them, everyone lists them; KPIs narrowed to the capability's readers
+    ("GET", "/v1/experiments"): EVERYONE,
+    ("POST", "/v1/experiments"): allow(ADMIN, OPERATOR, audit=True),
+    ("GET", "/v1/experiments/{experiment_id}"): EVERYONE,
+    ("GET", "/v1/experiments/{experiment_id}/kpis"): EVERYONE,
     ("PUT", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
     ("DELETE", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
     # narrowed to the medium's family: FAMILY_READERS

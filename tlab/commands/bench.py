@@ -43,6 +43,18 @@ def bench_lists(
     main(Settings(), samples, reload, repeat)
 
 
+@bench_app.command("kpis")
+def bench_kpis(
+    repeat: Annotated[int, typer.Option(help="Computations per figure (after a warm-up); the median is reported.")] = 5,
+    reload: Annotated[bool, typer.Option("--reload", help="Load the year of data again.")] = False,
+) -> None:
+    """Experiments' KPIs per pilot over a month and a year of data (182,500 incidents, 2,920 missions...)."""
+    from benchmarks.kpis import main
+
+    logs.configure("WARNING")
+    main(Settings(), repeat, reload)
+
+
 @bench_app.command("alerts")
 def bench_alerts(
     devices: Annotated[int, typer.Option(help="Garden devices, each under the 5 default rules of a garden.")] = 1000,

@@ -1,0 +1,181 @@
+"""Experiments (issue 22, item 1; docs/experiments.md): a pilot tested on the territory for a period, its devices,
+a baseline period to compare with, and the KPIs it is judged on, computed from the stored data.
+
+The lab's staff (admin, operator) declare experiments; every role lists them; an experiment's KPIs are read by
+the roles that read its capability's data (the pipe inspection's KPIs are pipe data), as JSON or CSV.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from device_adapters.capabilities import Capability
+from device_adapters.registry import family_names
+from device_adapters.validation import DEVICE_ID
+from services.api.csv_export import Column, Dialect, DialectQuery, csv_response
+from services.api.deps import ConnDep, PrincipalDep
+from services.api.schemas import ErrorMessage, Text, invalid
+from services.auth.policy import capability_readers
+from services.auth.tokens import Principal
+from services.experiments.kpis import BY_CAPABILITY, Period, compute, devices_of
+
+router = APIRouter(prefix="/experiments", tags=["experiments"])
+ExperimentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MAX_SPAN = timedelta(days=3 * 366)  # a period longer than three years is a typo
+COLUMNS = (
+    "id, name, capability, family, devices, starts_at, ends_at, baseline_starts_at, baseline_ends_at, description, "
+    "created_by, created_at"
+)
+CapabilityName = Literal["pipe_inspection", "camera_detections", "readings"]
+
+
+class Span(BaseModel):
+    model_config = {"extra": "forbid"}
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Span:
+        if self.starts_at >= self.ends_at:
+            raise ValueError("starts_at must be before ends_at")
+        if self.ends_at - self.starts_at > MAX_SPAN:
+            raise ValueError("a period of more than three years")
+        return self
+
+
+class ExperimentIn(Span):
+    name: Text = Field(min_length=1, max_length=200)
+    capability: CapabilityName = Field(description="What the pilot provides: its KPIs follow.")
+    family: str | None = Field(None, max_length=64, description="The pilot's device family (its devices by default).")
+    devices: list[Annotated[str, Field(pattern=DEVICE_ID.pattern)]] = Field(
+        default_factory=list, max_length=1000, description="Its devices (empty: the family's, or every provider's)."
+    )
+    baseline: Span | None = Field(None, description="A period before the pilot, to compare with.")
+    description: Text | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _family_provides(self) -> ExperimentIn:
+        if self.family is not None and self.family not in family_names(Capability(self.capability)):
+            known = ", ".join(family_names(Capability(self.capability))) or "none"
+            raise ValueError(f"family {self.family!r} does not provide {self.capability} (those that do: {known})")
+        return self
+
+
+class Experiment(BaseModel):
+    id: int
+    name: str
+    capability: str
+    family: str | None
+    devices: list[str]
+    starts_at: datetime
+    ends_at: datetime
+    baseline_starts_at: datetime | None
+    baseline_ends_at: datetime | None
+    description: str | None
+    created_by: str
+    created_at: datetime
+
+
+class KpiValue(BaseModel):
+    key: str
+    label: str = Field(description="Its name for staff, in French.")
+    unit: str
+    definition: str
+    value: float | None = Field(description="Over the experiment's period (none: nothing to compute it from).")
+    baseline: float | None = Field(description="Over the baseline period, when the experiment has one.")
+
+
+class Kpis(BaseModel):
+    experiment: Experiment
+    devices: list[str] = Field(description="The devices the KPIs are computed over.")
+    kpis: list[KpiValue]
+
+
+def _experiment(conn: psycopg.Connection[Any], experiment_id: int) -> Experiment:
+    row = conn.execute(f"SELECT {COLUMNS} FROM experiments WHERE id = %s", (experiment_id,)).fetchone()
+    if row is None:
+        raise HTTPException(404, f"experiment {experiment_id} not found")
+    return Experiment(**row)
+
+
+def _require_reader(request: Request, principal: Principal, capability: Capability) -> None:
+    readers = capability_readers(capability)
+    request.state.audit = request.state.audit or readers.audit
+    if not principal.roles & readers.roles:
+        raise HTTPException(403, f"these roles may not read {capability.value} data")
+
+
+@router.get("", summary="Experiments, the most recent first")
+def list_experiments(conn: ConnDep) -> list[Experiment]:
+    rows = conn.execute(f"SELECT {COLUMNS} FROM experiments ORDER BY starts_at DESC, id DESC LIMIT 1000").fetchall()
+    return [Experiment(**r) for r in rows]
+
+
+@router.post("", status_code=201, summary="Declare an experiment",
+             responses={409: {"model": ErrorMessage, "description": "An experiment has that name"}})  # fmt: skip
+def post_experiment(conn: ConnDep, principal: PrincipalDep, body: ExperimentIn) -> Experiment:
+    if body.devices:
+        known = {r["device_id"] for r in conn.execute(
+            "SELECT device_id FROM devices WHERE device_id = ANY(%s)", (body.devices,))}  # fmt: skip
+        unknown = sorted(set(body.devices) - known)
+        if unknown:
+            raise invalid("body", "devices", f"not registered: {', '.join(unknown[:10])}", unknown[:10])
+    baseline = body.baseline
+    try:
+        row = conn.execute(
+            f"INSERT INTO experiments (name, capability, family, devices, starts_at, ends_at, baseline_starts_at, "
+            f"baseline_ends_at, description, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            f"RETURNING {COLUMNS}",
+            (body.name, body.capability, body.family, sorted(set(body.devices)), body.starts_at, body.ends_at,
+             baseline.starts_at if baseline else None, baseline.ends_at if baseline else None, body.description,
+             principal.name),
+        ).fetchone()  # fmt: skip
+    except psycopg.errors.UniqueViolation as exc:
+        raise HTTPException(409, f"an experiment is already named {body.name!r}") from exc
+    assert row is not None
+    return Experiment(**row)
+
+
+@router.get("/{experiment_id}", summary="One experiment")
+def get_experiment(conn: ConnDep, experiment_id: ExperimentId) -> Experiment:
+    return _experiment(conn, experiment_id)
+
+
+@router.get(
+    "/{experiment_id}/kpis",
+    summary="An experiment's KPIs over its period and its baseline, as JSON or CSV",
+    response_model=Kpis,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+def get_kpis(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    request: Request,
+    experiment_id: ExperimentId,
+    format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
+    dialect: DialectQuery = Dialect.STANDARD,
+) -> Any:
+    experiment = _experiment(conn, experiment_id)
+    capability = Capability(experiment.capability)
+    _require_reader(request, principal, capability)
+    assert capability in BY_CAPABILITY
+    devices = devices_of(conn, capability, experiment.family, experiment.devices)
+    found = compute(conn, capability, devices, Period(experiment.starts_at, experiment.ends_at))
+    before = (
+        {k.key: k.value for k in compute(conn, capability, devices,
+                                         Period(experiment.baseline_starts_at, experiment.baseline_ends_at))}
+        if experiment.baseline_starts_at and experiment.baseline_ends_at else {}
+    )  # fmt: skip
+    values = [KpiValue(key=k.key, label=k.label, unit=k.unit, definition=k.definition, value=k.value,
+                       baseline=before.get(k.key)) for k in found]  # fmt: skip
+    if format == "csv":
+        columns = [Column("kpi"), Column("label"), Column("unit"), Column("value"), Column("baseline"),
+                   Column("definition")]  # fmt: skip
+        rows = ([v.key, v.label, v.unit, v.value, v.baseline, v.definition] for v in values)
+        return csv_response(columns, rows, dialect, f"experiment-{experiment.id}-kpis.csv")
+    return Kpis(experiment=experiment, devices=devices, kpis=values)

@@ -1,0 +1,194 @@
+"""The KPIs an experiment is judged on, computed from the stored data over a period (docs/experiments.md).
+
+Each KPI has a key (stable, for scripts), a French label and unit (for staff), and a definition (the API and
+the docs show it); a value is None when the period holds nothing to compute it from (no mission, no
+incident): "nothing happened" is not "0 %". Every query is one aggregate over the period's rows of the
+experiment's devices, on indexed columns (time, device): a year of data is a read of that year's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from device_adapters.capabilities import Capability
+from device_adapters.registry import family_names
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str  # French, for staff
+    unit: str
+    definition: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+
+def devices_of(
+    conn: psycopg.Connection[Any], capability: Capability, family: str | None, chosen: Sequence[str]
+) -> list[str]:
+    """The experiment's devices: those it names, else its family's, else every device of a family that provides
+    the capability."""
+    if chosen:
+        return sorted(chosen)
+    families = [family] if family else list(family_names(capability))
+    rows = conn.execute("SELECT device_id FROM devices WHERE family = ANY(%s) ORDER BY 1", (families,)).fetchall()
+    return [r["device_id"] for r in rows]
+
+
+def _ratio(part: float | None, whole: float | None, times: float = 1.0) -> float | None:
+    return round(times * part / whole, 3) if part is not None and whole else None
+
+
+def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> dict[str, Any]:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None  # an aggregate: one row
+    return row
+
+
+def pipe_inspection(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[Kpi]:
+    p = {"devices": devices, "start": period.start, "end": period.end}
+    m = _one(
+        conn,
+        "WITH ms AS (SELECT m.mission_id, m.status, m.ended_at, coalesce(m.distance_m, (SELECT max(t.chainage_m) "
+        "FROM drone_telemetry t WHERE t.mission_id = m.mission_id)) AS metres FROM missions m "
+        "WHERE m.device_id = ANY(%(devices)s) AND m.started_at >= %(start)s AND m.started_at < %(end)s) "
+        "SELECT count(*) AS missions, count(*) FILTER (WHERE status = 'completed') AS completed, "
+        "count(*) FILTER (WHERE status = 'aborted') AS aborted, count(*) FILTER (WHERE status = 'failed') AS failed, "
+        "count(*) FILTER (WHERE status = 'running') AS unfinished, sum(metres) AS metres FROM ms",
+        p,
+    )
+    o = _one(
+        conn,
+        "WITH os AS (SELECT o.*, m.ended_at FROM observations o JOIN missions m ON m.mission_id = o.mission_id "
+        "WHERE m.device_id = ANY(%(devices)s) AND m.started_at >= %(start)s AND m.started_at < %(end)s) "
+        "SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE coalesce(recoded_grade, grade) = {g} AND state NOT IN ('rejected', "
+            f"'withdrawn')) AS grade_{g}" for g in range(1, 6)
+        ) + ", count(*) FILTER (WHERE state = 'confirmed') AS confirmed, "
+        "count(*) FILTER (WHERE state IN ('confirmed', 'rejected', 'recoded')) AS reviewed, "
+        "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FROM (SELECT extract(epoch FROM "
+        "max(reviewed_at) - max(ended_at)) / 3600 AS hours FROM os GROUP BY mission_id HAVING max(ended_at) IS NOT "
+        "NULL AND bool_and(state <> 'automatic')) r) AS review_hours FROM os",
+        p,
+    )  # fmt: skip
+    metres = float(m["metres"]) if m["metres"] is not None else None
+    per_grade = [
+        Kpi(f"observations_per_100m_grade_{g}", f"Observations de gravité {g} pour 100 m", "/100 m",
+            f"Observations of grade {g} (after review; rejected ones left out) per 100 m inspected.",
+            _ratio(o[f"grade_{g}"], metres, 100))
+        for g in range(1, 6)
+    ]  # fmt: skip
+    hours = o["review_hours"]
+    return [
+        Kpi("metres_inspected", "Mètres inspectés", "m",
+            "Sum over the period's missions of their inspected length (the drone's distance, else its furthest "
+            "chainage).", round(metres, 1) if metres is not None else 0.0),
+        Kpi("missions_completed", "Missions terminées", "", "Missions started in the period that completed.",
+            m["completed"]),
+        Kpi("missions_aborted", "Missions abandonnées", "", "Missions the drone aborted.", m["aborted"]),
+        Kpi("missions_failed", "Missions en échec", "", "Missions the drone reported failed.", m["failed"]),
+        Kpi("missions_unfinished", "Missions non terminées", "",
+            "Missions still running or interrupted (no end message).", m["unfinished"]),
+        *per_grade,
+        Kpi("production_precision", "Précision en production", "%",
+            "Of the automatic observations a reviewer decided on, the share confirmed as found (recoded and "
+            "rejected ones count against).", _ratio(o["confirmed"], o["reviewed"], 100)),
+        Kpi("hours_to_reviewed_report", "Délai jusqu'au rapport revu (médiane)", "h",
+            "Median, over missions ended and fully reviewed, of the time from the mission's end to its last "
+            "review.", round(float(hours), 2) if hours is not None else None),
+    ]  # fmt: skip
+
+
+def camera_detections(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[Kpi]:
+    p = {"devices": devices, "start": period.start, "end": period.end}
+    i = _one(
+        conn,
+        "WITH inc AS (SELECT i.*, EXISTS (SELECT 1 FROM incident_timeline t WHERE t.incident_id = i.id AND "
+        "t.kind = 'confirmed') AS was_confirmed, EXISTS (SELECT 1 FROM incident_timeline t WHERE "
+        "t.incident_id = i.id AND t.kind = 'dismissed') AS was_dismissed FROM incidents i "
+        "WHERE i.device_id = ANY(%(devices)s) AND i.began_at >= %(start)s AND i.began_at < %(end)s) "
+        "SELECT count(*) AS suspected, count(*) FILTER (WHERE was_confirmed) AS confirmed, "
+        "count(*) FILTER (WHERE was_dismissed) AS dismissed, count(*) FILTER (WHERE state = 'dismissed' AND NOT "
+        "was_dismissed) AS withdrawn, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM cleared_at - "
+        "began_at) / 60) FILTER (WHERE cleared_at IS NOT NULL) AS clearance_min, "
+        "count(DISTINCT device_id) AS sites FROM inc",
+        p,
+    )
+    weeks = period.days / 7
+    median = i["clearance_min"]
+    return [
+        Kpi("incidents_suspected", "Dépôts suspectés", "", "Incidents the cameras raised in the period.",
+            i["suspected"]),
+        Kpi("incidents_confirmed", "Dépôts confirmés", "", "Of those, confirmed by an agent.", i["confirmed"]),
+        Kpi("incidents_dismissed", "Dépôts écartés", "", "Of those, dismissed by an agent (not a dumping).",
+            i["dismissed"]),
+        Kpi("incidents_withdrawn", "Retirés par la caméra", "",
+            "Of those, withdrawn by the camera itself (it took the object for a false positive).", i["withdrawn"]),
+        Kpi("detection_precision", "Précision de détection", "%",
+            "Confirmed / (confirmed + dismissed) among the incidents an agent decided on.",
+            _ratio(i["confirmed"], i["confirmed"] + i["dismissed"], 100)),
+        Kpi("median_minutes_to_clearance", "Délai médian d'enlèvement", "min",
+            "Median time from an object's appearance to its clearance, over the cleared incidents.",
+            round(float(median), 1) if median is not None else None),
+        Kpi("incidents_per_site_per_week", "Dépôts par site et par semaine", "/site/semaine",
+            "Incidents per camera of the experiment per week of the period.",
+            _ratio(i["suspected"], len(devices) * weeks) if devices and weeks else None),
+    ]  # fmt: skip
+
+
+def readings(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[Kpi]:
+    p = {"devices": devices, "start": period.start, "end": period.end}
+    a = _one(
+        conn,
+        "SELECT count(*) AS raised, count(*) FILTER (WHERE acknowledged_at IS NOT NULL OR resolution = 'by_hand') "
+        "AS acknowledged FROM alerts WHERE device_id = ANY(%(devices)s) AND fired_at >= %(start)s "
+        "AND fired_at < %(end)s AND resolution IS DISTINCT FROM 'retracted'",
+        p,
+    )
+    return [
+        Kpi("alerts_raised", "Alertes levées", "", "Alerts fired for the experiment's sensors (retracted ones left "
+            "out).", a["raised"]),
+        Kpi("alerts_acknowledged_share", "Part des alertes prises en charge", "%",
+            "Of those, the share a person acknowledged or resolved.", _ratio(a["acknowledged"], a["raised"], 100)),
+    ]  # fmt: skip
+
+
+def every_pilot(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[Kpi]:
+    d = _one(
+        conn,
+        "SELECT coalesce(sum(occurrences), 0) AS refused FROM dead_letters WHERE device_id = ANY(%(devices)s) "
+        "AND last_received_at >= %(start)s AND last_received_at < %(end)s",
+        {"devices": devices, "start": period.start, "end": period.end},
+    )
+    return [
+        Kpi("devices", "Équipements", "", "Devices in the experiment.", len(devices)),
+        Kpi("dead_letters_per_device_per_day", "Messages refusés par équipement et par jour", "/jour",
+            "Messages refused by ingest (dead-lettered: malformed, out of range, unknown topic) per device per "
+            "day of the period.", _ratio(d["refused"], len(devices) * period.days) if devices else None),
+    ]  # fmt: skip
+
+
+BY_CAPABILITY: dict[Capability, Callable[[psycopg.Connection[Any], list[str], Period], list[Kpi]]] = {
+    Capability.PIPE_INSPECTION: pipe_inspection,
+    Capability.CAMERA_DETECTIONS: camera_detections,
+    Capability.READINGS: readings,
+}
+
+
+def compute(conn: psycopg.Connection[Any], capability: Capability, devices: list[str], period: Period) -> list[Kpi]:
+    return every_pilot(conn, devices, period) + BY_CAPABILITY[capability](conn, devices, period)

@@ -1,0 +1,150 @@
+"""Experiments and their KPIs (issue 22, item 1) through the real API and database: declared by the lab's staff,
+computed over the period and the baseline from rows written here, each value checked against a count made by
+hand; JSON and French CSV; who may declare and who may read."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+pytestmark = pytest.mark.integration
+START = datetime(2026, 3, 1, tzinfo=UTC)
+END = datetime(2026, 3, 29, tzinfo=UTC)  # four weeks
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def kpis_of(body: dict) -> dict[str, tuple[float | None, float | None]]:
+    return {k["key"]: (k["value"], k["baseline"]) for k in body["kpis"]}
+
+
+def test_a_camera_pilot_s_kpis_against_its_baseline(api, db, uid, issue_token) -> None:
+    cams = [f"ex{uid}a", f"ex{uid}b"]
+    for cam in cams:
+        db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'karroad') ON CONFLICT DO NOTHING", (cam,))
+
+    def incident(n: int, began: datetime, cleared_min: float | None, decided: str | None, cam: str) -> None:
+        row = db.execute(
+            "INSERT INTO incidents (key, device_id, label, tracks, began_at, suspected_at, cleared_at, state) "
+            "VALUES (%s, %s, 'bag', '{t}', %s, %s, %s, %s) RETURNING id",
+            (f"x{uid}-{n}", cam, began, began + timedelta(minutes=5),
+             began + timedelta(minutes=cleared_min) if cleared_min is not None else None,
+             {"confirmed": "confirmed", "dismissed": "dismissed"}.get(decided or "", "suspected")),
+        ).fetchone()  # fmt: skip
+        if decided:
+            db.execute("INSERT INTO incident_timeline (incident_id, at, kind, actor) VALUES (%s, now(), %s, 'agent')",
+                       (row["id"], decided))  # fmt: skip
+
+    day = timedelta(days=1)
+    incident(1, START + day, 30, "confirmed", cams[0])
+    incident(2, START + 2 * day, 90, "confirmed", cams[0])
+    incident(3, START + 3 * day, 60, "dismissed", cams[1])
+    incident(4, START + 4 * day, None, None, cams[1])
+    incident(5, BASE + day, 120, "confirmed", cams[0])  # the baseline: one incident
+    incident(6, END + day, 10, "confirmed", cams[0])  # after the period: not counted
+    body = {"name": f"Caméras {uid}", "capability": "camera_detections", "devices": cams,
+            "starts_at": START.isoformat(), "ends_at": END.isoformat(),
+            "baseline": {"starts_at": BASE.isoformat(), "ends_at": (BASE + 28 * day).isoformat()}}  # fmt: skip
+    created = api.post("/v1/experiments", json=body)
+    assert created.status_code == 201, created.text
+    eid = created.json()["id"]
+    assert api.post("/v1/experiments", json=body).status_code == 409  # the name is taken
+    cleanliness = {"Authorization": f"Bearer {issue_token('cleanliness')}"}
+    got = api.get(f"/v1/experiments/{eid}/kpis", headers=cleanliness)
+    assert got.status_code == 200, got.text
+    k = kpis_of(got.json())
+    assert k["devices"] == (2, 2)
+    assert k["incidents_suspected"] == (4, 1) and k["incidents_confirmed"] == (2, 1)
+    assert k["incidents_dismissed"] == (1, 0)
+    assert k["detection_precision"] == (round(100 * 2 / 3, 3), 100.0)
+    assert k["median_minutes_to_clearance"] == (60.0, 120.0)  # 30, 90, 60 -> 60
+    assert k["incidents_per_site_per_week"] == (0.5, 0.125)  # 4 / 2 cameras / 4 weeks; 1 / 2 / 4
+    # the same, as French Excel opens it
+    sheet = api.get(f"/v1/experiments/{eid}/kpis", params={"format": "csv", "dialect": "excel-fr"},
+                    headers=cleanliness)  # fmt: skip
+    rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["kpi", "label", "unit", "value", "baseline", "definition"]
+    line = {r[0]: r for r in rows[1:]}
+    assert line["detection_precision"][1:5] == ["Précision de détection", "%", "66,667", "100,0"]
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
+    assert api.get(f"/v1/experiments/{eid}/kpis", headers=sanitation).status_code == 403  # camera data
+    assert api.get(f"/v1/experiments/{eid}", headers=sanitation).status_code == 200  # its declaration: everyone's
+
+
+def test_a_pipe_pilot_s_kpis_match_the_missions_and_reviews(api, db, uid, issue_token) -> None:
+    drone = f"exd{uid}"
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'bathy') ON CONFLICT DO NOTHING", (drone,))
+    missions = [("completed", 120.0, START + timedelta(days=1)), ("aborted", 80.0, START + timedelta(days=2)),
+                ("completed", None, START + timedelta(days=3))]  # fmt: skip
+    for n, (status, metres, at) in enumerate(missions):
+        db.execute(
+            "INSERT INTO missions (mission_id, device_id, started_at, ended_at, status, distance_m) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (f"EXM{uid}-{n}", drone, at, at + timedelta(hours=1), status, metres),
+        )
+    # the third mission said no distance: its furthest telemetry chainage counts (50 m)
+    db.execute("INSERT INTO drone_telemetry (time, device_id, mission_id, chainage_m) VALUES (%s, %s, %s, 50.0)",
+               (START + timedelta(days=3, minutes=10), drone, f"EXM{uid}-2"))  # fmt: skip
+    reviewed = START + timedelta(days=1, hours=3)  # two hours after the first mission ended
+
+    def observation(mission: int, grade: int, state: str, recoded: int | None = None) -> None:
+        db.execute(
+            "INSERT INTO observations (mission_id, code, chainage_start_m, clock_from, clock_to, grade, confidence, "
+            "frames, model, state, reviewed_at, recoded_grade) VALUES (%s, 'BAB', 1.0, 1, 2, %s, 0.9, 2, 'm', %s, "
+            "%s, %s)",
+            (f"EXM{uid}-{mission}", grade, state, reviewed if state != "automatic" else None, recoded),
+        )
+
+    observation(0, 4, "confirmed")
+    observation(0, 2, "rejected")
+    observation(0, 3, "recoded", recoded=4)
+    observation(1, 2, "automatic")
+    created = api.post("/v1/experiments", json={"name": f"Drone {uid}", "capability": "pipe_inspection",
+                                                "family": "bathy", "devices": [drone], "starts_at": START.isoformat(),
+                                                "ends_at": END.isoformat()})  # fmt: skip
+    assert created.status_code == 201, created.text
+    sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
+    k = kpis_of(api.get(f"/v1/experiments/{created.json()['id']}/kpis", headers=sanitation).json())
+    assert k["metres_inspected"] == (250.0, None)  # 120 + 80 + 50
+    assert (k["missions_completed"][0], k["missions_aborted"][0], k["missions_unfinished"][0]) == (2, 1, 0)
+    # grade 4: the confirmed one and the one recoded to 4 (2 per 250 m); grade 2: the automatic one (the
+    # rejected one left out)
+    assert k["observations_per_100m_grade_4"][0] == 0.8 and k["observations_per_100m_grade_2"][0] == 0.4
+    assert k["observations_per_100m_grade_3"][0] == 0.0
+    assert k["production_precision"][0] == round(100 / 3, 3)  # 1 confirmed of 3 decided
+    assert k["hours_to_reviewed_report"][0] == 2.0  # the only mission fully reviewed: ended 1 h, reviewed 3 h
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"ends_at": "2026-02-01T00:00:00Z"}, "before ends_at"),
+        ({"starts_at": "2026-03-01T00:00:00"}, "timezone"),
+        ({"capability": "teleportation"}, "capability"),
+        ({"family": "karroad"}, "does not provide pipe_inspection"),
+        ({"devices": ["nobody-at-all"]}, "not registered: nobody-at-all"),
+        ({"ends_at": "2030-01-01T00:00:00Z"}, "three years"),
+        ({"surprise": 1}, "extra"),
+    ],
+)
+def test_a_bad_declaration_is_a_422_that_says_why(api, uid, changes, words) -> None:
+    body = {"name": f"bad {uid} {words}", "capability": "pipe_inspection", "starts_at": START.isoformat(),
+            "ends_at": END.isoformat(), **changes}  # fmt: skip
+    refused = api.post("/v1/experiments", json=body)
+    assert refused.status_code == 422, refused.text
+    assert words in refused.text
+
+
+def test_only_the_lab_s_staff_declare_experiments(api, uid, issue_token) -> None:
+    body = {"name": f"x{uid}", "capability": "readings", "starts_at": START.isoformat(), "ends_at": END.isoformat()}
+    for role in ("green_spaces", "viewer", "police"):
+        refused = api.post("/v1/experiments", json=body, headers={"Authorization": f"Bearer {issue_token(role)}"})
+        assert refused.status_code == 403
+    operator = {"Authorization": f"Bearer {issue_token('operator')}"}
+    assert api.post("/v1/experiments", json=body, headers=operator).status_code == 201
+    green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
+    listed = api.get("/v1/experiments", headers=green).json()
+    assert f"x{uid}" in {e["name"] for e in listed}
+    assert api.get("/v1/experiments/999999999", headers=green).status_code == 404
