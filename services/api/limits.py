@@ -20,6 +20,9 @@ DEFAULT_BODY_LIMIT = 4 * KiB
 BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/v1/devices"): 16 * KiB,  # description 2000 chars, 20 labels
     ("PUT", "/v1/devices/{device_id}/labels"): 16 * KiB,
+    ("PUT", "/v1/devices/{device_id}/position"): 1 * KiB,  # two numbers
+    ("PUT", "/v1/manholes/{ref}"): 4 * KiB,  # two numbers and a description of 500 chars
+    ("POST", "/v1/experiments"): 64 * KiB,  # up to 1,000 device ids, a description of 2000 chars
     ("PUT", "/v1/devices/{device_id}/privacy-masks"): 64 * KiB,  # 16 polygons x 64 points
     ("POST", "/v1/alerts/{alert_id}/ack"): 16 * KiB,  # a note of 2000 chars
     ("POST", "/v1/alerts/{alert_id}/assign"): 4 * KiB,
