@@ -68,6 +68,7 @@ def test_a_camera_pilot_s_kpis_against_its_baseline(api, db, uid, issue_token) -
     assert rows[0] == ["kpi", "label", "unit", "value", "baseline", "definition"]
     line = {r[0]: r for r in rows[1:]}
     assert line["detection_precision"][1:5] == ["Précision de détection", "%", "66,667", "100,0"]
+    assert line["incidents_suspected"][3:5] == ["4", "1"]  # counts stay whole numbers
     sanitation = {"Authorization": f"Bearer {issue_token('sanitation')}"}
     assert api.get(f"/v1/experiments/{eid}/kpis", headers=sanitation).status_code == 403  # camera data
     assert api.get(f"/v1/experiments/{eid}", headers=sanitation).status_code == 200  # its declaration: everyone's

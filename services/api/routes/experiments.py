@@ -86,8 +86,8 @@ class KpiValue(BaseModel):
     label: str = Field(description="Its name for staff, in French.")
     unit: str
     definition: str
-    value: float | None = Field(description="Over the experiment's period (none: nothing to compute it from).")
-    baseline: float | None = Field(description="Over the baseline period, when the experiment has one.")
+    value: int | float | None = Field(description="Over the experiment's period (none: nothing to compute it from).")
+    baseline: int | float | None = Field(description="Over the baseline period, when the experiment has one.")
 
 
 class Kpis(BaseModel):
