@@ -55,15 +55,18 @@ LOAD = (
      "FROM missions m, generate_series(1, 20) o"),
     ("alerts", "INSERT INTO alert_rules (name, kind, definition, source) VALUES ('bench-frost', 'threshold', "
      "'{\"metric\": \"air_temp_c\"}', 'test'); INSERT INTO alerts (rule_id, rule_name, subject, device_id, family, "
-     "service, severity, state, began_at, fired_at, summary, acknowledged_at) SELECT r.id, r.name, 'garden-' || g, "
-     "'garden-' || g, %(garden)s, 'green_spaces', 'warning', 'firing', %(t0)s + n * interval '12 hours', "
-     "%(t0)s + n * interval '12 hours' + interval '10 minutes', 'bench', "
+     "service, severity, state, resolution, began_at, fired_at, cleared_at, summary, acknowledged_at) SELECT r.id, "
+     "r.name, 'garden-' || g, 'garden-' || g, %(garden)s, 'green_spaces', 'warning', 'resolved', 'cleared', "
+     "%(t0)s + n * interval '12 hours', %(t0)s + n * interval '12 hours' + interval '10 minutes', "
+     "%(t0)s + n * interval '12 hours' + interval '2 hours', 'bench', "
      "CASE WHEN n % 3 = 0 THEN %(t0)s + n * interval '12 hours' + interval '1 hour' END "
      "FROM alert_rules r, generate_series(1, 100) g, generate_series(0, 729) n WHERE r.name = 'bench-frost'"),
     ("dead_letters", "INSERT INTO dead_letters (first_received_at, last_received_at, topic, family, device_id, "
-     "reason_code, reason, payload, payload_sha256) SELECT %(t0)s + n * interval '5 minutes', "
+     "reason_code, reason, payload, payload_sha256, topic_sha256, payload_size) SELECT "
+     "%(t0)s + n * interval '5 minutes', "
      "%(t0)s + n * interval '5 minutes', %(camera)s || '/cam-' || (1 + n % 50) || '/events', %(camera)s, "
-     "'cam-' || (1 + n % 50), 'invalid', 'bench', '\\x00', md5(n::text) FROM generate_series(1, 100000) n"),
+     "'cam-' || (1 + n % 50), 'invalid', 'bench', '\\x00', md5(n::text), md5(n::text), 1 "
+     "FROM generate_series(1, 100000) n"),
 )  # fmt: skip
 DEVICES = {
     Capability.CAMERA_DETECTIONS: [f"cam-{i}" for i in range(1, 51)],

@@ -118,15 +118,16 @@ def camera_detections(conn: psycopg.Connection[Any], devices: list[str], period:
     p = {"devices": devices, "start": period.start, "end": period.end}
     i = _one(
         conn,
-        "WITH inc AS (SELECT i.*, EXISTS (SELECT 1 FROM incident_timeline t WHERE t.incident_id = i.id AND "
-        "t.kind = 'confirmed') AS was_confirmed, EXISTS (SELECT 1 FROM incident_timeline t WHERE "
-        "t.incident_id = i.id AND t.kind = 'dismissed') AS was_dismissed FROM incidents i "
-        "WHERE i.device_id = ANY(%(devices)s) AND i.began_at >= %(start)s AND i.began_at < %(end)s) "
-        "SELECT count(*) AS suspected, count(*) FILTER (WHERE was_confirmed) AS confirmed, "
-        "count(*) FILTER (WHERE was_dismissed) AS dismissed, count(*) FILTER (WHERE state = 'dismissed' AND NOT "
-        "was_dismissed) AS withdrawn, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM cleared_at - "
-        "began_at) / 60) FILTER (WHERE cleared_at IS NOT NULL) AS clearance_min, "
-        "count(DISTINCT device_id) AS sites FROM inc",
+        "WITH inc AS (SELECT i.id, i.state, i.began_at, i.cleared_at, i.device_id FROM incidents i "
+        "WHERE i.device_id = ANY(%(devices)s) AND i.began_at >= %(start)s AND i.began_at < %(end)s), "
+        "decided AS (SELECT t.incident_id, bool_or(t.kind = 'confirmed') AS was_confirmed, "
+        "bool_or(t.kind = 'dismissed') AS was_dismissed FROM incident_timeline t JOIN inc ON inc.id = t.incident_id "
+        "WHERE t.kind IN ('confirmed', 'dismissed') GROUP BY t.incident_id) "
+        "SELECT count(*) AS suspected, count(*) FILTER (WHERE d.was_confirmed) AS confirmed, "
+        "count(*) FILTER (WHERE d.was_dismissed) AS dismissed, count(*) FILTER (WHERE inc.state = 'dismissed' AND "
+        "d.was_dismissed IS NOT TRUE) AS withdrawn, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+        "inc.cleared_at - inc.began_at) / 60) FILTER (WHERE inc.cleared_at IS NOT NULL) AS clearance_min, "
+        "count(DISTINCT inc.device_id) AS sites FROM inc LEFT JOIN decided d ON d.incident_id = inc.id",
         p,
     )
     weeks = period.days / 7
