@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from benchmarks.results import write_results
+from core.db import connect
 from core.migrate import migrate
 from core.settings import Settings
 from device_adapters.capabilities import Capability
@@ -111,7 +111,7 @@ def main(settings: Settings, repeat: int, reload: bool) -> dict[str, Any]:
     periods = {"month": Period(T0 + timedelta(days=150), T0 + timedelta(days=180)),
                "year": Period(T0, T0 + timedelta(days=365))}  # fmt: skip
     figures: dict[str, dict[str, float]] = {}
-    with psycopg.connect(settings.owner_database_url, autocommit=True, row_factory=dict_row) as conn:
+    with connect(settings.owner_database_url) as conn:
         for capability, devices in DEVICES.items():
             for name, period in periods.items():
                 compute(conn, capability, devices, period)  # warm-up

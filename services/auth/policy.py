@@ -142,6 +142,9 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
 
 READINGS_ROUTE = "/v1/devices/{device_id}/readings"
 NARROWED_BY_FAMILY = (READINGS_ROUTE, f"{READINGS_ROUTE}.csv", MEDIA_ROUTE)
+# Routes every role may call that then narrow to the readers of their subject's data: an experiment's KPIs are
+# its pilot's data (its family's readers, else its capability's)
+NARROWED_BY_SUBJECT = ("/v1/experiments/{experiment_id}/kpis",)
 # Data whose family is not known (a medium stored before families were recorded): the platform's staff.
 UNKNOWN_FAMILY = Policy(STAFF, audit=True)
 
@@ -192,6 +195,8 @@ class PolicyTable:
         for (method, template), policy in self.policies.items():
             marks = " | ".join("✓" if role in policy.roles else "" for role in roles)
             note = "yes" if policy.audit else ""
+            if template in NARROWED_BY_SUBJECT:
+                note = "narrowed to the readers of the experiment's family (else capability)"
             if template in NARROWED_BY_FAMILY:
                 narrowed = [(f, p) for f, p in FAMILY_READERS.items() if p.roles != ALL_ROLES]
                 note = "; ".join(f"{f} data: {', '.join(r.value for r in roles if r in p.roles)}" for f, p in narrowed)

@@ -149,3 +149,11 @@ def test_only_the_lab_s_staff_declare_experiments(api, uid, issue_token) -> None
     listed = api.get("/v1/experiments", headers=green).json()
     assert f"x{uid}" in {e["name"] for e in listed}
     assert api.get("/v1/experiments/999999999", headers=green).status_code == 404
+    # a garden pilot's KPIs are the gardens' data: green_spaces reads them; without a family, the readings of
+    # every family (a drone's telemetry too) narrow them to the roles that read them all
+    garden = api.post("/v1/experiments", headers=operator,
+                      json={**body, "name": f"jardins {uid}", "family": "ptipot"}).json()  # fmt: skip
+    assert api.get(f"/v1/experiments/{garden['id']}/kpis", headers=green).status_code == 200
+    unnamed = next(e for e in listed if e["name"] == f"x{uid}")
+    refused = api.get(f"/v1/experiments/{unnamed['id']}/kpis", headers=green)
+    assert refused.status_code == 403 and "may not read readings data" in refused.text

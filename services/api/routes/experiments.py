@@ -20,7 +20,7 @@ from device_adapters.validation import DEVICE_ID
 from services.api.csv_export import Column, Dialect, DialectQuery, csv_response
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text, invalid
-from services.auth.policy import capability_readers
+from services.auth.policy import capability_readers, family_readers
 from services.auth.tokens import Principal
 from services.experiments.kpis import BY_CAPABILITY, Period, compute, devices_of
 
@@ -103,11 +103,14 @@ def _experiment(conn: psycopg.Connection[Any], experiment_id: int) -> Experiment
     return Experiment(**row)
 
 
-def _require_reader(request: Request, principal: Principal, capability: Capability) -> None:
-    readers = capability_readers(capability)
+def _require_reader(request: Request, principal: Principal, experiment: Experiment) -> None:
+    """The KPIs are the pilot's data: its family's readers, else its capability's (services/auth/policy.py)."""
+    what = experiment.family or experiment.capability
+    readers = family_readers(experiment.family) if experiment.family else capability_readers(
+        Capability(experiment.capability))  # fmt: skip
     request.state.audit = request.state.audit or readers.audit
     if not principal.roles & readers.roles:
-        raise HTTPException(403, f"these roles may not read {capability.value} data")
+        raise HTTPException(403, f"these roles may not read {what} data")
 
 
 @router.get("", summary="Experiments, the most recent first")
@@ -162,7 +165,7 @@ def get_kpis(
 ) -> Any:
     experiment = _experiment(conn, experiment_id)
     capability = Capability(experiment.capability)
-    _require_reader(request, principal, capability)
+    _require_reader(request, principal, experiment)
     assert capability in BY_CAPABILITY
     devices = devices_of(conn, capability, experiment.family, experiment.devices)
     found = compute(conn, capability, devices, Period(experiment.starts_at, experiment.ends_at))
