@@ -23,6 +23,7 @@ BODY_LIMITS: dict[tuple[str, str], int] = {
     ("PUT", "/v1/devices/{device_id}/position"): 1 * KiB,  # two numbers
     ("PUT", "/v1/manholes/{ref}"): 4 * KiB,  # two numbers and a description of 500 chars
     ("POST", "/v1/experiments"): 64 * KiB,  # up to 1,000 device ids, a description of 2000 chars
+    ("PUT", "/v1/experiments/{experiment_id}/baseline-records"): 4096 * KiB,  # 50,000 lines of a city's records
     ("PUT", "/v1/devices/{device_id}/privacy-masks"): 64 * KiB,  # 16 polygons x 64 points
     ("POST", "/v1/alerts/{alert_id}/ack"): 16 * KiB,  # a note of 2000 chars
     ("POST", "/v1/alerts/{alert_id}/assign"): 4 * KiB,

@@ -73,6 +73,7 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("POST", "/v1/experiments"): allow(ADMIN, OPERATOR, audit=True),
     ("GET", "/v1/experiments/{experiment_id}"): EVERYONE,
     ("GET", "/v1/experiments/{experiment_id}/kpis"): EVERYONE,
+    ("PUT", "/v1/experiments/{experiment_id}/baseline-records"): allow(ADMIN, OPERATOR, audit=True),
     ("PUT", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
     ("DELETE", "/v1/devices/{device_id}/position"): allow(ADMIN, OPERATOR, audit=True),
     # narrowed to the medium's family: FAMILY_READERS

@@ -193,3 +193,32 @@ BY_CAPABILITY: dict[Capability, Callable[[psycopg.Connection[Any], list[str], Pe
 
 def compute(conn: psycopg.Connection[Any], capability: Capability, devices: list[str], period: Period) -> list[Kpi]:
     return every_pilot(conn, devices, period) + BY_CAPABILITY[capability](conn, devices, period)
+
+
+CITY_VOLUME = Kpi("city_recorded_volume_m3", "Volume déposé (registre de la ville)", "m³",
+                  "The volume of the dumps in the city's own records imported as the baseline (the cameras do not "
+                  "measure one: no value for the period).", None)  # fmt: skip
+
+
+def city_baseline(
+    conn: psycopg.Connection[Any], experiment_id: int, baseline: Period | None
+) -> dict[str, float | None] | None:
+    """The dumping pilot's baseline from the city's imported records (``records.py``), within the baseline
+    period when the experiment has one; None without records. Each record is an incident the city saw."""
+    row = _one(
+        conn,
+        "SELECT count(*) AS records, count(DISTINCT place) AS places, sum(volume_m3) AS volume, min(day) AS first, "
+        "max(day) AS last FROM experiment_baseline_records WHERE experiment_id = %(id)s "
+        "AND (%(start)s::timestamptz IS NULL OR (day >= (%(start)s AT TIME ZONE 'Europe/Paris')::date "
+        "AND day < (%(end)s AT TIME ZONE 'Europe/Paris')::date))",
+        {"id": experiment_id, "start": baseline.start if baseline else None, "end": baseline.end if baseline else None},
+    )
+    if not row["records"]:
+        return None
+    days = baseline.days if baseline else (row["last"] - row["first"]).days + 1
+    weeks = days / 7
+    return {
+        "incidents_suspected": row["records"],
+        "incidents_per_site_per_week": _ratio(row["records"], row["places"] * weeks) if weeks else None,
+        CITY_VOLUME.key: round(float(row["volume"]), 3) if row["volume"] is not None else None,
+    }

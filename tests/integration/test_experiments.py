@@ -157,3 +157,49 @@ def test_only_the_lab_s_staff_declare_experiments(api, uid, issue_token) -> None
     unnamed = next(e for e in listed if e["name"] == f"x{uid}")
     refused = api.get(f"/v1/experiments/{unnamed['id']}/kpis", headers=green)
     assert refused.status_code == 403 and "may not read readings data" in refused.text
+
+
+def test_the_city_s_own_records_stand_for_the_dumping_pilot_s_baseline(api, db, uid, issue_token) -> None:
+    cam = f"exr{uid}"
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'karroad') ON CONFLICT DO NOTHING", (cam,))
+    db.execute(
+        "INSERT INTO incidents (key, device_id, label, tracks, began_at, suspected_at) VALUES (%s, %s, 'bag', '{t}', "
+        "%s, %s)",
+        (f"r{uid}", cam, START + timedelta(days=2), START + timedelta(days=2, minutes=5)),
+    )
+    created = api.post("/v1/experiments", json={
+        "name": f"Registre {uid}", "capability": "camera_detections", "devices": [cam],
+        "starts_at": START.isoformat(), "ends_at": END.isoformat(),
+        "baseline": {"starts_at": BASE.isoformat(), "ends_at": (BASE + timedelta(days=28)).isoformat()},
+    }).json()  # fmt: skip
+    path = f"/v1/experiments/{created['id']}/baseline-records"
+    # as the city's services export it from French Excel: BOM, semicolons, decimal comma, JJ/MM/AAAA
+    sheet = ("\ufeffdate;place;volume (m³)\r\n03/01/2026;rue des Lilas;1,5\r\n10/01/2026;rue des Lilas;0,5\r\n"
+             "2026-01-20;place du Marché;\r\n15/02/2026;hors période;9\r\n")  # fmt: skip
+    imported = api.put(path, content=sheet.encode(), headers={"Content-Type": "text/csv"})
+    assert imported.status_code == 200, imported.text
+    assert imported.json() == {"records": 4, "places": 3, "first_day": "2026-01-03", "last_day": "2026-02-15"}
+    body = api.get(f"/v1/experiments/{created['id']}/kpis").json()
+    assert body["baseline_source"] == "city_records"
+    k = kpis_of(body)
+    # three records in the four baseline weeks (the February one is after it), at two places
+    assert k["incidents_suspected"] == (1, 3) and k["incidents_per_site_per_week"] == (0.25, 0.375)
+    assert k["city_recorded_volume_m3"] == (None, 2.0)
+    # a file with one wrong line is refused whole, naming the line; the records imported before stay
+    bad = api.put(path, content=b"date;place;volume\n03/01/2026;ici;2\n31/02/2026;la;1\n")
+    assert bad.status_code == 422 and "line 3" in bad.text and "date" in bad.text
+    assert kpis_of(api.get(f"/v1/experiments/{created['id']}/kpis").json())["incidents_suspected"] == (1, 3)
+    for junk, words in (
+        (b"\xff\xfe\x00", "UTF-8"),
+        (b"jour;lieu\n1/1/2026;x\n", "header"),
+        (b"date,place,volume\n2026-01-01,x,-4\n", "between 0"),
+        (b"date;place;volume\n", "no record"),
+    ):
+        refused = api.put(path, content=junk)
+        assert refused.status_code == 422 and words in refused.text, (junk, refused.text)
+    green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
+    assert api.put(path, content=sheet.encode(), headers=green).status_code == 403
+    pipe = api.post("/v1/experiments", json={"name": f"pipe records {uid}", "capability": "pipe_inspection",
+                                             "starts_at": START.isoformat(),
+                                             "ends_at": END.isoformat()}).json()  # fmt: skip
+    assert api.put(f"/v1/experiments/{pipe['id']}/baseline-records", content=sheet.encode()).status_code == 409

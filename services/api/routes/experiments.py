@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from device_adapters.capabilities import Capability
@@ -22,7 +22,8 @@ from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text, invalid
 from services.auth.policy import capability_readers, family_readers
 from services.auth.tokens import Principal
-from services.experiments.kpis import BY_CAPABILITY, Period, compute, devices_of
+from services.experiments.kpis import BY_CAPABILITY, CITY_VOLUME, Period, city_baseline, compute, devices_of
+from services.experiments.records import RecordsRefused, parse
 
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 ExperimentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -93,7 +94,18 @@ class KpiValue(BaseModel):
 class Kpis(BaseModel):
     experiment: Experiment
     devices: list[str] = Field(description="The devices the KPIs are computed over.")
+    baseline_source: Literal["platform", "city_records"] | None = Field(
+        description="Where the baseline column comes from: the platform's data over the baseline period, or the "
+        "city's imported records (PUT …/baseline-records); none without a baseline."
+    )
     kpis: list[KpiValue]
+
+
+class RecordsImported(BaseModel):
+    records: int
+    places: int
+    first_day: str
+    last_day: str
 
 
 def _experiment(conn: psycopg.Connection[Any], experiment_id: int) -> Experiment:
@@ -101,6 +113,11 @@ def _experiment(conn: psycopg.Connection[Any], experiment_id: int) -> Experiment
     if row is None:
         raise HTTPException(404, f"experiment {experiment_id} not found")
     return Experiment(**row)
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The request's bytes (a CSV file: no JSON model to validate), read before the route's thread runs."""
+    return await request.body()
 
 
 def _require_reader(request: Request, principal: Principal, experiment: Experiment) -> None:
@@ -169,11 +186,18 @@ def get_kpis(
     assert capability in BY_CAPABILITY
     devices = devices_of(conn, capability, experiment.family, experiment.devices)
     found = compute(conn, capability, devices, Period(experiment.starts_at, experiment.ends_at))
-    before = (
-        {k.key: k.value for k in compute(conn, capability, devices,
-                                         Period(experiment.baseline_starts_at, experiment.baseline_ends_at))}
-        if experiment.baseline_starts_at and experiment.baseline_ends_at else {}
+    baseline = (
+        Period(experiment.baseline_starts_at, experiment.baseline_ends_at)
+        if experiment.baseline_starts_at and experiment.baseline_ends_at else None
     )  # fmt: skip
+    city = city_baseline(conn, experiment.id, baseline) if capability is Capability.CAMERA_DETECTIONS else None
+    before: dict[str, Any] = {}
+    source: Literal["platform", "city_records"] | None = None
+    if city is not None:  # the city's records stand for the baseline: the platform had no cameras then
+        before, source = city, "city_records"
+        found = [*found, CITY_VOLUME]
+    elif baseline is not None:
+        before, source = {k.key: k.value for k in compute(conn, capability, devices, baseline)}, "platform"
     values = [KpiValue(key=k.key, label=k.label, unit=k.unit, definition=k.definition, value=k.value,
                        baseline=before.get(k.key)) for k in found]  # fmt: skip
     if format == "csv":
@@ -181,4 +205,33 @@ def get_kpis(
                    Column("definition")]  # fmt: skip
         rows = ([v.key, v.label, v.unit, v.value, v.baseline, v.definition] for v in values)
         return csv_response(columns, rows, dialect, f"experiment-{experiment.id}-kpis.csv")
-    return Kpis(experiment=experiment, devices=devices, kpis=values)
+    return Kpis(experiment=experiment, devices=devices, baseline_source=source, kpis=values)
+
+
+@router.put(
+    "/{experiment_id}/baseline-records",
+    summary="Import the city's own records (CSV: date, place, volume) as the dumping pilot's baseline",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
+)
+def put_baseline_records(
+    conn: ConnDep, experiment_id: ExperimentId, body: Annotated[bytes, Depends(_raw_body)]
+) -> RecordsImported:
+    """Replaces the experiment's records with the file's; a file with one wrong line is refused whole (422
+    naming the line). Only for a dumping pilot (camera detections)."""
+    experiment = _experiment(conn, experiment_id)
+    if experiment.capability != Capability.CAMERA_DETECTIONS.value:
+        raise HTTPException(409, "city records are a dumping pilot's baseline (capability camera_detections)")
+    try:
+        records = parse(body)
+    except RecordsRefused as exc:
+        raise invalid("body", "records", str(exc), None) from exc
+    with conn.transaction():
+        conn.execute("DELETE FROM experiment_baseline_records WHERE experiment_id = %s", (experiment_id,))
+        with conn.cursor().copy(
+            "COPY experiment_baseline_records (experiment_id, line, day, place, volume_m3) FROM STDIN"
+        ) as copy:
+            for r in records:
+                copy.write_row((experiment_id, r.line, r.day, r.place, r.volume_m3))
+    days = sorted(r.day for r in records)
+    return RecordsImported(records=len(records), places=len({r.place for r in records}),
+                           first_day=days[0].isoformat(), last_day=days[-1].isoformat())  # fmt: skip
