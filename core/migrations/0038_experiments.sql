@@ -15,6 +15,8 @@ CREATE TABLE experiments (
     created_by     text NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
     CHECK (starts_at < ends_at),
+    CHECK (starts_at >= '2000-01-01Z' AND ends_at <= '2100-01-01Z'),
+    CHECK (baseline_starts_at IS NULL OR (baseline_starts_at >= '2000-01-01Z' AND baseline_ends_at <= '2100-01-01Z')),
     CHECK ((baseline_starts_at IS NULL) = (baseline_ends_at IS NULL)),
     CHECK (baseline_starts_at IS NULL OR baseline_starts_at < baseline_ends_at),
     CHECK (cardinality(devices) <= 1000)

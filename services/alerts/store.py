@@ -23,7 +23,7 @@ from core.db import scalar
 from services.alerts import texts
 from services.alerts.engine import Episode, Sample
 from services.alerts.queries import series_source
-from services.alerts.rules import AnyRule, Rule
+from services.alerts.rules import AnyRule, DomainEventRule, Rule
 from services.alerts.timeline import record_event
 from services.alerts.validation import problem_of
 
@@ -215,16 +215,18 @@ def _move_start(
     alert: dict[str, Any],
     episode: Episode,
     changes: list[tuple[str, int]],
+    summary: str,
 ) -> None:
     """The open alert's problem began earlier than it said (a late reading): move its start, fired time and
-    trigger back, and say so on its timeline. Not if another alert of the subject is keyed on that start."""
+    trigger back, rewrite its text (it says since when), and say so on its timeline. Not if another alert of
+    the subject is keyed on that start."""
     trigger = episode.trigger
     cur = conn.execute(
-        "UPDATE alerts SET began_at = %s, fired_at = %s, trigger_time = %s, trigger_value = %s, updated_at = now() "
-        "WHERE id = %s AND state <> 'resolved' AND NOT EXISTS "
+        "UPDATE alerts SET began_at = %s, fired_at = %s, trigger_time = %s, trigger_value = %s, summary = %s, "
+        "updated_at = now() WHERE id = %s AND state <> 'resolved' AND NOT EXISTS "
         "(SELECT 1 FROM alerts o WHERE o.rule_id = %s AND o.subject = %s AND o.began_at = %s)",
         (episode.began_at, episode.fired_at, trigger.time if trigger else None, trigger.value if trigger else None,
-         alert["id"], rule_id, subject, episode.began_at),
+         summary, alert["id"], rule_id, subject, episode.began_at),
     )  # fmt: skip
     if cur.rowcount:
         record_event(conn, alert["id"], "began_earlier", {"began_at": episode.began_at.isoformat(),
@@ -253,7 +255,7 @@ def reconcile(
     for episode in (e for e in episodes if e.fired_at is not None):
         covering = next((a for a in stored if _same_problem(a, episode)), None)
         if covering is not None and covering["state"] != "resolved" and episode.began_at < covering["began_at"]:
-            _move_start(conn, stored_rule.id, subject.key, covering, episode, changes)
+            _move_start(conn, stored_rule.id, subject.key, covering, episode, changes, _summary(rule, subject, episode))
         if covering is not None:
             supported.add(covering["id"])
             if covering["state"] != "resolved" and episode.cleared_at is not None:
@@ -272,9 +274,10 @@ def reconcile(
                 conn.execute("UPDATE alerts SET cleared_at = %s WHERE id = %s", (episode.cleared_at, covering["id"]))
                 covering["cleared_at"] = episode.cleared_at
             elif episode.worst is not None:
-                conn.execute(
-                    "UPDATE alerts SET worst_value = %s WHERE id = %s AND worst_value IS DISTINCT FROM %s",
-                    (episode.worst, covering["id"], episode.worst),
+                conn.execute(  # the text says the worst value too
+                    "UPDATE alerts SET worst_value = %s, summary = %s WHERE id = %s "
+                    "AND worst_value IS DISTINCT FROM %s",
+                    (episode.worst, _summary(rule, subject, episode), covering["id"], episode.worst),
                 )
             continue
         state, resolution = ("resolved", "cleared") if episode.cleared_at is not None else ("firing", None)
@@ -316,7 +319,11 @@ def reconcile(
                 (alert["id"],),
             )
             if cur.rowcount:
-                reason = "readings received since show the condition did not hold"
+                reason = (
+                    "l'événement qui l'a levée a été retiré"
+                    if isinstance(rule, DomainEventRule)
+                    else "les mesures reçues depuis montrent que la condition n'a pas duré"
+                )
                 record_event(conn, alert["id"], "retracted", {"reason": reason})
                 changes.append(("retracted", alert["id"]))
     return changes

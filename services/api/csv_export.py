@@ -75,6 +75,8 @@ def cell(value: Any, dialect: Dialect) -> str:
     if isinstance(value, int | float | Decimal):
         if isinstance(value, float) and value != value:  # NaN: nothing to say
             return ""
+        if isinstance(value, float):
+            value += 0.0  # -0.0 is written 0
         text = format(Decimal(repr(value)) if isinstance(value, float) else Decimal(value), "f")
         return text.replace(".", ",") if french else text
     if isinstance(value, datetime):

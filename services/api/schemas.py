@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -45,6 +46,8 @@ def encodable(value: Any) -> Any:
         return {encodable(k): encodable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [encodable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity: JSON has no word for them
+        return repr(value)
     return value
 
 

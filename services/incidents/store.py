@@ -82,7 +82,7 @@ def reconcile(
                 changes["reopened"] += 1
             changes["updated"] += 1
         if s.cleared_at is not None and cleared_at is None:
-            clear(conn, incident, RULE, "the object is gone (its tracks ended)", s.cleared_at)
+            clear(conn, incident, RULE, "l'objet est parti (ses pistes se sont terminées)", s.cleared_at)
             changes["cleared"] += 1
     for row in stored.values():
         incident, key, state = row["id"], row["key"], row["state"]

@@ -87,5 +87,8 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
 
 
 def hours(clock_from: int, clock_to: int) -> str:
-    """``à 3 h`` or ``de 1 h à 2 h`` (clock positions, 12 at the crown)."""
-    return f"à {clock_from} h" if clock_from == clock_to else f"de {clock_from} h à {clock_to} h"
+    """``position horaire 3 h`` or ``positions horaires 1 h à 2 h`` (12 h at the crown, as ITV reports say it:
+    a bare ``de 1 h à 2 h`` reads as a time of day)."""
+    if clock_from == clock_to:
+        return f"position horaire {clock_from} h"
+    return f"positions horaires {clock_from} h à {clock_to} h"

@@ -13,6 +13,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from core.db import scalar
+from core.french import clock
 from device_adapters.contract import OutboundMessage
 from services.alerts.evaluator import AlertEvaluator
 from services.alerts.rules import Threshold
@@ -157,6 +159,9 @@ def test_a_late_reading_that_shows_an_earlier_start_keeps_one_alert(stack, inges
     assert moved["id"] == alert["id"] and moved["state"] == "firing"
     assert moved["began_at"] == datetime.fromisoformat(minutes_ago(35))
     assert moved["fired_at"] == datetime.fromisoformat(minutes_ago(25)) and moved["worst_value"] == 0.4
+    # its text says the new start and the worst value (it was written when the alert fired)
+    text = scalar(db, "SELECT summary FROM alerts WHERE id = %s", (alert["id"],))
+    assert f"depuis {clock(moved['began_at'])}" in text and "0,4\u202f°C" in text, text
     kinds = [
         r["kind"] for r in db.execute("SELECT kind FROM alert_events WHERE alert_id = %s ORDER BY id", (alert["id"],))
     ]

@@ -128,14 +128,38 @@ def test_a_pipe_pilot_s_kpis_match_the_missions_and_reviews(api, db, uid, issue_
         ({"devices": ["nobody-at-all"]}, "not registered: nobody-at-all"),
         ({"ends_at": "2030-01-01T00:00:00Z"}, "three years"),
         ({"surprise": 1}, "extra"),
+        ({"name": "   "}, "not blank"),
+        # stored, then unreadable by Python (a probe found the list broken for every role by one such row)
+        ({"starts_at": "9999-12-31T20:00:00-12:00", "ends_at": "9999-12-31T23:00:00-12:00"}, "between 2000 and 2100"),
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, "between 2000 and 2100"),
     ],
 )
 def test_a_bad_declaration_is_a_422_that_says_why(api, uid, changes, words) -> None:
     body = {"name": f"bad {uid} {words}", "capability": "pipe_inspection", "starts_at": START.isoformat(),
             "ends_at": END.isoformat(), **changes}  # fmt: skip
+    before = api.get("/v1/experiments").json()
     refused = api.post("/v1/experiments", json=body)
     assert refused.status_code == 422, refused.text
     assert words in refused.text
+    assert api.get("/v1/experiments").json() == before  # nothing stored, the list still answers
+
+
+def test_an_experiment_takes_only_devices_of_its_pilot(api, db, uid) -> None:
+    """A garden sensor in a drone pilot would count in its KPIs, and a camera in a garden pilot would show
+    the cleanliness service's alerts to every role that reads gardens."""
+    garden, camera = f"exg{uid}", f"exc{uid}"
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'ptipot'), (%s, 'karroad') ON CONFLICT DO "
+               "NOTHING", (garden, camera))  # fmt: skip
+    span = {"starts_at": START.isoformat(), "ends_at": END.isoformat()}
+    drone = api.post("/v1/experiments", json={"name": f"d{uid}", "capability": "pipe_inspection",
+                                              "devices": [garden], **span})  # fmt: skip
+    assert drone.status_code == 422 and f"not of a family providing pipe_inspection: {garden}" in drone.text
+    gardens = api.post("/v1/experiments", json={"name": f"g{uid}", "capability": "readings", "family": "ptipot",
+                                                "devices": [garden, camera], **span})  # fmt: skip
+    assert gardens.status_code == 422 and f"not of family ptipot: {camera}" in gardens.text
+    fine = api.post("/v1/experiments", json={"name": f"ok{uid}", "capability": "readings", "family": "ptipot",
+                                             "devices": [garden], **span})  # fmt: skip
+    assert fine.status_code == 201, fine.text
 
 
 def test_only_the_lab_s_staff_declare_experiments(api, uid, issue_token) -> None:

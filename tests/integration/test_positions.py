@@ -68,6 +68,20 @@ def test_a_position_out_of_range_or_malformed_is_a_422(api, uid, body) -> None:
     api.post("/v1/devices", json={"device_id": device, "family": "ptipot"})
     refused = api.put(f"/v1/devices/{device}/position", json=body)
     assert refused.status_code == 422, refused.text
+
+
+@pytest.mark.parametrize("raw", [b'{"lat": NaN, "lon": 2}', b'{"lat": Infinity, "lon": 2}', b'{"lat": 1e309}'])
+def test_a_number_json_has_no_word_for_is_a_422_not_a_500(api, uid, raw) -> None:
+    """Python's JSON reader takes NaN and Infinity; quoting them back in the 422 broke the answer into a 500
+    (found by a probe, on every route with a number: an alert's assignee too)."""
+    device = f"nan{uid}"
+    api.post("/v1/devices", json={"device_id": device, "family": "ptipot"})
+    headers = {"Content-Type": "application/json"}
+    refused = api.put(f"/v1/devices/{device}/position", content=raw, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["input"] in ("nan", "inf")
+    assigned = api.post("/v1/alerts/1/assign", content=b'{"assignee": NaN}', headers=headers)
+    assert assigned.status_code == 422, assigned.text
     assert api.put("/v1/devices/nobody-here/position", json=METZ).status_code == 404
 
 

@@ -20,7 +20,8 @@ FR, STD = Dialect.EXCEL_FR, Dialect.STANDARD
         (True, "true", "oui"),
         (False, "false", "non"),
         (3, "3", "3"),
-        (-2.5, "-2.5", "-2,5"),  # a number keeps its sign: only text is guarded
+        (-2.5, "-2.5", "-2,5"),
+        (-0.0, "0.0", "0,0"),  # a number keeps its sign: only text is guarded
         (1e-05, "0.00001", "0,00001"),
         (1.5e20, "150000000000000000000", "150000000000000000000"),
         (float("nan"), "", ""),

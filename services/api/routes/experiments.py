@@ -7,7 +7,7 @@ the roles that read its capability's data (the pipe inspection's KPIs are pipe d
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import psycopg
@@ -28,6 +28,7 @@ from services.experiments.records import RecordsRefused, parse
 router = APIRouter(prefix="/experiments", tags=["experiments"])
 ExperimentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 MAX_SPAN = timedelta(days=3 * 366)  # a period longer than three years is a typo
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 COLUMNS = (
     "id, name, capability, family, devices, starts_at, ends_at, baseline_starts_at, baseline_ends_at, description, "
     "created_by, created_at"
@@ -42,6 +43,9 @@ class Span(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> Span:
+        for at in (self.starts_at, self.ends_at):
+            if not EARLIEST <= at <= LATEST:  # year 1 or 9999 in a zone: stored, then unreadable (issue 22 probe)
+                raise ValueError(f"{at.isoformat()} is not between 2000 and 2100")
         if self.starts_at >= self.ends_at:
             raise ValueError("starts_at must be before ends_at")
         if self.ends_at - self.starts_at > MAX_SPAN:
@@ -61,6 +65,9 @@ class ExperimentIn(Span):
 
     @model_validator(mode="after")
     def _family_provides(self) -> ExperimentIn:
+        self.name = self.name.strip()
+        if not self.name:
+            raise ValueError("a name that is not blank")
         if self.family is not None and self.family not in family_names(Capability(self.capability)):
             known = ", ".join(family_names(Capability(self.capability))) or "none"
             raise ValueError(f"family {self.family!r} does not provide {self.capability} (those that do: {known})")
@@ -140,11 +147,17 @@ def list_experiments(conn: ConnDep) -> list[Experiment]:
              responses={409: {"model": ErrorMessage, "description": "An experiment has that name"}})  # fmt: skip
 def post_experiment(conn: ConnDep, principal: PrincipalDep, body: ExperimentIn) -> Experiment:
     if body.devices:
-        known = {r["device_id"] for r in conn.execute(
-            "SELECT device_id FROM devices WHERE device_id = ANY(%s)", (body.devices,))}  # fmt: skip
-        unknown = sorted(set(body.devices) - known)
+        families = {r["device_id"]: r["family"] for r in conn.execute(
+            "SELECT device_id, family FROM devices WHERE device_id = ANY(%s)", (body.devices,))}  # fmt: skip
+        unknown = sorted(set(body.devices) - set(families))
         if unknown:
             raise invalid("body", "devices", f"not registered: {', '.join(unknown[:10])}", unknown[:10])
+        # a device of another pilot would count in these KPIs, and be read by this pilot's readers
+        allowed = {body.family} if body.family else set(family_names(Capability(body.capability)))
+        foreign = sorted(d for d, f in families.items() if f not in allowed)
+        if foreign:
+            what = f"family {body.family}" if body.family else f"a family providing {body.capability}"
+            raise invalid("body", "devices", f"not of {what}: {', '.join(foreign[:10])}", foreign[:10])
     baseline = body.baseline
     try:
         row = conn.execute(

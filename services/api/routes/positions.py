@@ -97,7 +97,8 @@ def put_manhole(conn: ConnDep, principal: PrincipalDep, ref: ManholeRef, manhole
 
 
 def _point(lat: float, lon: float) -> dict[str, Any]:
-    return {"type": "Point", "coordinates": [round(lon, DIGITS), round(lat, DIGITS)]}
+    # + 0.0: a -0.0 (a point on the equator or the prime meridian, rounded) is written 0.0
+    return {"type": "Point", "coordinates": [round(lon, DIGITS) + 0.0, round(lat, DIGITS) + 0.0]}
 
 
 def _l93(lat: float, lon: float) -> dict[str, float] | None:
@@ -191,6 +192,8 @@ def missions_geojson(
                                       _point(r["b_lat"], r["b_lon"])["coordinates"]]},
          "properties": {k: r[k] for k in ("mission_id", "pipe_id", "start_manhole", "end_manhole", "direction",
                                           "diameter_mm", "material", "status", "distance_m", "observations",
-                                          "worst_grade")} | _times(r, "started_at", "ended_at")}
+                                          "worst_grade")} | _times(r, "started_at", "ended_at")
+                       | {"start_lambert93": _l93(r["a_lat"], r["a_lon"]),
+                          "end_lambert93": _l93(r["b_lat"], r["b_lon"])}}
         for r in rows
     ])  # fmt: skip
