@@ -160,7 +160,7 @@ def wait_until_accepted(settings: Settings, username: str, password: str, timeou
     raise KeyringError(f"the broker did not accept {username!r} within {timeout}s (last answer: {last})")
 
 
-SIM_CENTRE = (49.1193, 6.1757)  # the simulated devices stand around a city centre (Metz), so the maps have a place
+SIM_CENTRE = (50.5303, 2.6408)  # the simulated devices stand around Béthune, the lab's agglomeration
 
 
 def sim_position(device_id: str) -> dict[str, float]:
