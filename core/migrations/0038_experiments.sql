@@ -21,3 +21,5 @@ CREATE TABLE experiments (
     CHECK (baseline_starts_at IS NULL OR baseline_starts_at < baseline_ends_at),
     CHECK (cardinality(devices) <= 1000)
 );
+-- names are unique whatever their case: "Drone nord" and "drone Nord" are one experiment to staff
+CREATE UNIQUE INDEX experiments_name_unique_idx ON experiments (lower(name));

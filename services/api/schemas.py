@@ -106,8 +106,9 @@ class PositionIn(BaseModel):
     """A position as a client gives it: WGS 84 degrees (what a GPS or a web map gives)."""
 
     model_config = {"extra": "forbid"}
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="WGS 84 latitude, degrees.")
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="WGS 84 longitude, degrees.")
+    # strict: a number, not "48.85" nor true (a probe found both taken as positions)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False, strict=True, description="WGS 84 latitude, degrees.")
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False, strict=True, description="WGS 84 longitude, degrees.")
 
 
 class Lambert93(BaseModel):

@@ -130,7 +130,7 @@ def camera_detections(conn: psycopg.Connection[Any], devices: list[str], period:
         "count(DISTINCT inc.device_id) AS sites FROM inc LEFT JOIN decided d ON d.incident_id = inc.id",
         p,
     )
-    weeks = period.days / 7
+    weeks = period.days / 7  # 0 before the experiment starts: no rate
     median = i["clearance_min"]
     return [
         Kpi("incidents_suspected", "Dépôts suspectés", "", "Incidents the cameras raised in the period.",

@@ -227,3 +227,26 @@ def test_the_city_s_own_records_stand_for_the_dumping_pilot_s_baseline(api, db, 
                                              "starts_at": START.isoformat(),
                                              "ends_at": END.isoformat()}).json()  # fmt: skip
     assert api.put(f"/v1/experiments/{pipe['id']}/baseline-records", content=sheet.encode()).status_code == 409
+
+
+def test_a_running_experiment_is_measured_until_now_and_names_are_unique_whatever_their_case(api, db, uid) -> None:
+    cam = f"exn{uid}"
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'karroad') ON CONFLICT DO NOTHING", (cam,))
+    now = datetime.now(UTC)
+    db.execute(
+        "INSERT INTO incidents (key, device_id, label, tracks, began_at, suspected_at) VALUES (%s, %s, 'bag', '{t}', "
+        "%s, %s)",
+        (f"n{uid}", cam, now - timedelta(days=1), now - timedelta(days=1) + timedelta(minutes=5)),
+    )
+    span = {"starts_at": (now - timedelta(days=2)).isoformat(), "ends_at": (now + timedelta(days=12)).isoformat()}
+    created = api.post("/v1/experiments", json={"name": f"En cours {uid}", "capability": "camera_detections",
+                                                "devices": [cam], **span})  # fmt: skip
+    assert created.status_code == 201, created.text
+    body = api.get(f"/v1/experiments/{created.json()['id']}/kpis").json()
+    measured = datetime.fromisoformat(body["measured_until"])
+    assert now <= measured <= datetime.now(UTC)
+    # one incident in the two days elapsed: 3.5 a week (not 0.5 over the fourteen days declared)
+    assert kpis_of(body)["incidents_per_site_per_week"][0] == pytest.approx(3.5, rel=0.01)
+    again = api.post("/v1/experiments", json={"name": f"  EN COURS {uid} ", "capability": "camera_detections",
+                                              **span})  # fmt: skip
+    assert again.status_code == 409 and "already named" in again.text

@@ -61,6 +61,8 @@ def test_a_device_is_placed_at_provisioning_moved_and_shown_in_both_systems(api,
         {"lat": 1},
         {"lat": 1, "lon": 2, "z": 3},
         {"lat": "48,85", "lon": 2},
+        {"lat": "48.85", "lon": 2},  # a string, not a number (strict)
+        {"lat": True, "lon": 2},
     ],  # fmt: skip
 )
 def test_a_position_out_of_range_or_malformed_is_a_422(api, uid, body) -> None:

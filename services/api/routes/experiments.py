@@ -101,6 +101,10 @@ class KpiValue(BaseModel):
 class Kpis(BaseModel):
     experiment: Experiment
     devices: list[str] = Field(description="The devices the KPIs are computed over.")
+    measured_until: datetime = Field(
+        description="The end of what was measured: the period's end, or now while the experiment runs (its "
+        "rates per day and per week divide by the time elapsed, not by the period declared)."
+    )
     baseline_source: Literal["platform", "city_records"] | None = Field(
         description="Where the baseline column comes from: the platform's data over the baseline period, or the "
         "city's imported records (PUT …/baseline-records); none without a baseline."
@@ -198,7 +202,9 @@ def get_kpis(
     _require_reader(request, principal, experiment)
     assert capability in BY_CAPABILITY
     devices = devices_of(conn, capability, experiment.family, experiment.devices)
-    found = compute(conn, capability, devices, Period(experiment.starts_at, experiment.ends_at))
+    now = datetime.now(UTC)
+    until = max(experiment.starts_at, min(experiment.ends_at, now))  # no data exists after now
+    found = compute(conn, capability, devices, Period(experiment.starts_at, until))
     baseline = (
         Period(experiment.baseline_starts_at, experiment.baseline_ends_at)
         if experiment.baseline_starts_at and experiment.baseline_ends_at else None
@@ -218,7 +224,7 @@ def get_kpis(
                    Column("definition")]  # fmt: skip
         rows = ([v.key, v.label, v.unit, v.value, v.baseline, v.definition] for v in values)
         return csv_response(columns, rows, dialect, f"experiment-{experiment.id}-kpis.csv")
-    return Kpis(experiment=experiment, devices=devices, baseline_source=source, kpis=values)
+    return Kpis(experiment=experiment, devices=devices, measured_until=until, baseline_source=source, kpis=values)
 
 
 @router.put(

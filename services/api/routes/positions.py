@@ -24,7 +24,8 @@ from services.api.schemas import DevicePosition, ErrorMessage, PositionIn, Text,
 
 router = APIRouter(tags=["positions"])
 DeviceId = Annotated[str, Path(pattern=DEVICE_ID.pattern)]
-ManholeRef = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]*$")]
+# no "/": a path segment cannot carry one (a drone may name such a manhole; it cannot be placed: docs/positions.md)
+ManholeRef = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")]
 GEOJSON = "application/geo+json"
 DIGITS = 7  # RFC 7946 §11.2: about a centimetre; more digits are noise
 
