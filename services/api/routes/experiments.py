@@ -230,6 +230,7 @@ def get_kpis(
 @router.put(
     "/{experiment_id}/baseline-records",
     summary="Import the city's own records (CSV: date, place, volume) as the dumping pilot's baseline",
+    responses={409: {"model": ErrorMessage, "description": "Not a dumping pilot (camera detections)"}},
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}},
 )
 def put_baseline_records(
