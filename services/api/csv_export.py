@@ -4,7 +4,8 @@
   script, pandas or a GIS reads).
 - ``excel-fr``: what French Excel opens in columns on a double click: semicolon-separated, UTF-8 *with* a
   BOM (without it Excel reads the bytes as Windows-1252), a comma for decimals, times as
-  ``JJ/MM/AAAA HH:MM:SS`` in Europe/Paris (the header says so), booleans ``oui``/``non``.
+  ``JJ/MM/AAAA HH:MM:SS`` in Europe/Paris (the header says so), booleans ``oui``/``non``; a readings export's
+  buckets start at Paris midnight in this dialect, at UTC midnight in the standard one.
 
 Numbers are written in full (no exponent: Excel would read ``1E-05`` as text in some locales), never
 rounded. A text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab

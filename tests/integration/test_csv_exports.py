@@ -144,3 +144,20 @@ def test_incidents_export_with_the_camera_s_place_for_the_roles_that_read_incide
     assert line["time_to_clearance (min)"] == "95,0" and line["legal_hold"] == "non" and line["zone"] == "trottoir"
     green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
     assert api.get("/v1/incidents.csv", headers=green).status_code == 403
+
+
+def test_daily_averages_follow_paris_days_for_french_excel_and_are_rounded(stack, ingest, api, db, uid) -> None:
+    """23:30 UTC on 1 December is 00:30 on the 2nd in Paris: French Excel's daily rows are Paris days; an
+    average is written to 6 decimals (0.15, not 0.15000000000000002)."""
+    device = f"day{uid}"
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    publish_all(stack, [garden(device, T0.isoformat(), air_temp_c=5.0),
+                        garden(device, late.isoformat(), air_temp_c=0.1),
+                        garden(device, (late + timedelta(minutes=10)).isoformat(), air_temp_c=0.2)])  # fmt: skip
+    wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 3, what="3")
+    params = {"metric": "air_temp_c", "start": "2026-11-30T00:00:00Z", "end": "2026-12-03T00:00:00Z", "bucket": "1d"}
+    path = f"/v1/devices/{device}/readings.csv"
+    fr = read(api.get(path, params={**params, "dialect": "excel-fr"}), "excel-fr")
+    assert fr[1:] == [["01/12/2026 00:00:00", "5,0"], ["02/12/2026 00:00:00", "0,15"]]
+    utc = read(api.get(path, params=params), "standard")
+    assert utc[1:] == [["2026-12-01T00:00:00Z", "1.766667"]]  # one UTC day: (5 + 0.1 + 0.2) / 3

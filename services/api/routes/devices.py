@@ -181,18 +181,29 @@ def export_readings(
     for table in dict.fromkeys(s.table for s in specs):  # a family's metrics share a table: one query per table
         mine = [(i, s) for i, s in enumerate(specs) if s.table == table]
         values = [
-            sql.SQL("avg({c}) AS {a}" if width else "{c} AS {a}").format(c=sql.Identifier(s.column),
-                                                                       a=sql.Identifier(f"v{i}"))
+            # an average to 6 decimals: 0.25, not 0.25000000000000006 (a spreadsheet shows every digit)
+            sql.SQL("round(avg({c})::numeric, 6)::float8 AS {a}" if width else "{c} AS {a}").format(
+                c=sql.Identifier(s.column), a=sql.Identifier(f"v{i}")
+            )
             for i, s in mine
         ]  # fmt: skip
-        when = sql.SQL("time_bucket(%(width)s, time)" if width else "time")
+        # buckets start at midnight where the file is read: Paris days for French Excel, UTC days otherwise
+        when = sql.SQL("time_bucket(%(width)s, time, %(zone)s)" if width else "time")
         query = sql.SQL(
             "SELECT {when} AS t, {values} FROM {table} WHERE device_id = %(device)s AND time >= %(start)s "
             "AND time < %(end)s {group} ORDER BY 1 LIMIT %(cap)s"
         ).format(when=when, values=sql.SQL(", ").join(values), table=sql.Identifier(table),
                  group=sql.SQL("GROUP BY 1" if width else ""))  # fmt: skip
         found = conn.execute(
-            query, {"device": device_id, "start": start, "end": end, "width": width, "cap": CSV_ROWS + 1}
+            query,
+            {
+                "device": device_id,
+                "start": start,
+                "end": end,
+                "width": width,
+                "cap": CSV_ROWS + 1,
+                "zone": "Europe/Paris" if dialect is Dialect.EXCEL_FR else "UTC",
+            },  # fmt: skip
         ).fetchall()
         for r in found:
             row = rows.setdefault(r["t"], [None] * len(specs))
