@@ -22,9 +22,9 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.bench_database import needs_load
 from benchmarks.results import write_results
 from core.db import connect
-from core.migrate import migrate
 from core.settings import Settings
 from device_adapters.capabilities import Capability
 from device_adapters.registry import family_names
@@ -76,21 +76,8 @@ DEVICES = {
 
 
 def load(settings: Settings, reload: bool) -> None:
-    from deploy.local_stack import LocalStack
-
-    stack = LocalStack(settings)
-    stack.up()
-    with psycopg.connect(stack.superuser_dsn(), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-    if exists and not reload:
-        with psycopg.connect(settings.owner_database_url) as conn:
-            made = conn.execute("SELECT to_regclass('incidents') IS NOT NULL").fetchone()
-            row = conn.execute("SELECT count(*) FROM incidents").fetchone() if made and made[0] else None
-        if row and row[0] >= 182_500:
-            print("data already loaded (--reload to start over)")
-            return
-    stack.ensure_database(DATABASE, fresh=True)
-    migrate(settings)
+    if not needs_load(settings, "incidents", 182_500, reload):
+        return
     # a family of each kind, as the registry has them (a benchmark names no family either)
     params = {"t0": T0, **{k: family_names(c)[0] for k, c in (("camera", Capability.CAMERA_DETECTIONS),
                                                             ("drone", Capability.PIPE_INSPECTION),

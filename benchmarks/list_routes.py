@@ -34,8 +34,9 @@ import psycopg
 from fastapi.testclient import TestClient
 from yoyo import get_backend, read_migrations
 
+from benchmarks.bench_database import needs_load
 from benchmarks.results import write_results
-from core.migrate import migrate, migration_sources
+from core.migrate import migration_sources
 from core.settings import Settings
 from services.api.limits import MAX_OFFSET
 from services.api.main import create_app
@@ -224,21 +225,8 @@ CASES = [
 
 def load(settings: Settings, reload: bool) -> dict[str, float]:
     """Fill the benchmark database once (the load takes minutes); returns seconds per step."""
-    from deploy.local_stack import LocalStack
-
-    stack = LocalStack(settings)
-    stack.up()
-    with psycopg.connect(stack.superuser_dsn(), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
-    if exists and not reload:
-        with psycopg.connect(settings.owner_database_url) as conn:
-            made = conn.execute("SELECT to_regclass('audit_log') IS NOT NULL").fetchone()
-            row = conn.execute("SELECT count(*) FROM audit_log").fetchone() if made and made[0] else None
-        if row and row[0] >= 1_000_000:
-            print("data already loaded (--reload to start over)")
-            return {}
-    stack.ensure_database(DATABASE, fresh=True)
-    migrate(settings)
+    if not needs_load(settings, "audit_log", 1_000_000, reload):
+        return {}
     took: dict[str, float] = {}
     with psycopg.connect(settings.owner_database_url, autocommit=True) as conn:
         conn.execute("SET synchronous_commit = off")
