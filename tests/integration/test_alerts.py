@@ -41,8 +41,23 @@ def frost_rule(device: str) -> Threshold:
     )
 
 
+_anchor: list[datetime] = []
+
+
+@pytest.fixture(autouse=True)
+def one_clock_per_test() -> Any:
+    """Every "minutes ago" in a test counts from one minute, taken when the test starts.
+
+    Read afresh each time, a test that crossed a minute boundary between publishing and asserting
+    compared times one minute apart (seen once in CI).
+    """
+    _anchor.append(datetime.now(UTC).replace(second=0, microsecond=0))
+    yield
+    _anchor.clear()
+
+
 def minutes_ago(m: float) -> str:
-    return (datetime.now(UTC) - timedelta(minutes=m)).replace(second=0, microsecond=0).isoformat()
+    return (_anchor[-1] - timedelta(minutes=m)).isoformat()
 
 
 def readings(device: str, *points: tuple[float, float]) -> list:
