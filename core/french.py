@@ -61,3 +61,32 @@ def since(at: datetime, now: datetime | None = None) -> str:
     """``depuis 10 h 05`` the same day in Paris, ``depuis le 05/12/2026 à 22 h 40`` otherwise."""
     said = moment(at, now)
     return f"depuis {said.removeprefix('à ')}" if said.startswith("à ") else f"depuis {said}"
+
+
+# The objects cameras name (COCO labels, which Frigate and most detectors use), as staff call them
+OBJECT_NAMES = {
+    "person": "personne", "car": "voiture", "truck": "camion", "bus": "bus", "motorcycle": "moto",
+    "bicycle": "vélo", "couch": "canapé", "mattress": "matelas", "bed": "lit", "chair": "chaise",
+    "refrigerator": "réfrigérateur", "suitcase": "valise", "backpack": "sac à dos", "handbag": "sac",
+    "bag": "sac", "box": "carton", "tire": "pneu", "tv": "téléviseur", "bottle": "bouteille",
+}  # fmt: skip
+
+
+def object_name(label: str) -> str:
+    """``couch`` -> ``canapé``; a label not listed is said as the camera named it."""
+    return OBJECT_NAMES.get(label, label)
+
+
+# Pipe materials as drones and contractors name them (EN 13508-2's header code ACA lists them), in French
+MATERIALS = {
+    "concrete": "béton", "reinforced concrete": "béton armé", "cast iron": "fonte", "ductile iron": "fonte ductile",
+    "vitrified clay": "grès", "clay": "grès", "brick": "brique", "pvc": "PVC", "pe": "PE", "hdpe": "PEHD",
+    "steel": "acier", "masonry": "maçonnerie", "asbestos cement": "amiante-ciment", "grp": "PRV",
+}  # fmt: skip
+
+
+def material_name(material: str | None) -> str:
+    """``cast iron`` -> ``fonte``; a material not listed is said as given; none -> ``—``."""
+    if not material:
+        return "—"
+    return MATERIALS.get(material.strip().lower(), material)

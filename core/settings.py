@@ -169,6 +169,12 @@ class Settings(BaseSettings):
     api_streams_total: int = Field(
         200, ge=1, description="Alert streams one API process holds open at once, all tokens together (beyond: 429)."
     )
+    console_session_hours: float = Field(
+        12.0, gt=0, le=24 * 7, description="Longest life of a console sign-in (a working day by default)."
+    )
+    console_idle_minutes: float = Field(
+        60.0, gt=0, le=24 * 60, description="A console session unused this long ends: the person signs in again."
+    )
     ingest_client_id: str = Field(
         "tlab-ingest-1",
         description="Stable MQTT client id of an ingest worker (its persistent session is keyed on it).",

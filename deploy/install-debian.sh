@@ -51,6 +51,14 @@ mapfile -t MISSING < <(missing_debs mosquitto mosquitto-clients postgresql postg
     python3 python3-venv ca-certificates libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 apt_install "${MISSING[@]}"
 
+# 1b. The browser tests (tests/browser) drive Debian's Chromium through Playwright: Playwright's own browser
+# download needs a host the lab networks cannot reach, and Debian's package gets the distribution's security
+# updates. Installed with the test tools for every command, as the venv's test extra is (this script does not
+# know which command runs; the Docker image and the Kubernetes manifests do not use it, so a deployed platform
+# carries no browser).
+mapfile -t MISSING < <(missing_debs chromium)
+apt_install "${MISSING[@]}"
+
 PG_MAJOR="$(ls /usr/lib/postgresql | sort -n | tail -1)"
 PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 PKGLIBDIR="/usr/lib/postgresql/$PG_MAJOR/lib"

@@ -134,13 +134,19 @@ def _stop(children: list[Child], timeout: float = 20) -> None:
 
 
 def _demo_admin_token(settings: Settings) -> str:
-    """A fresh local admin token each run (the previous demo token is revoked), kept in the state folder."""
+    """A fresh local admin token each run, and one per role (the previous demo tokens are revoked), kept in the
+    state folder."""
     from services.auth.roles import Role
     from services.auth.tokens import create_token
 
     with connect(settings.database_url) as conn:
-        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name = 'demo-admin' AND revoked_at IS NULL")
+        conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE name LIKE 'demo-%' AND revoked_at IS NULL")
         token = create_token(conn, "demo-admin", [Role.ADMIN]).token
+        # one per role too, to try the console as each of the city's services would (docs/console.md)
+        (settings.state_dir / "tokens").mkdir(mode=0o700, exist_ok=True)
+        for role in Role:
+            issued = create_token(conn, f"demo-{role.value}", [role]).token
+            write_private(settings.state_dir / "tokens" / f"{role.value}.token", issued + "\n")
     write_private(settings.state_dir / "admin.token", token + "\n")
     return token
 
@@ -210,6 +216,8 @@ def run_platform(settings: Settings, *, fleet: dict[str, int], seed: int, stop: 
     print(
         "\nTerritoire Lab is running\n"
         f"  API       {base}/v1   (docs: {base}/docs, health: {base}/health)\n"
+        f"  Console   {base}/console/   (staff pages in French; sign in with a role's demo token from "
+        f"{settings.state_dir / 'tokens'}/<role>.token)\n"
         f"  MQTT      mqtt://{settings.mqtt_host}:{settings.mqtt_port}   "
         "(anonymous refused; devices log in with `tlab devices provision` credentials)\n"
         + (

@@ -18,7 +18,7 @@ from services.api.resources import ConnDep, MediaDep, SettingsDep, get_conn
 from services.api.schemas import invalid, unstorable
 from services.auth.policy import family_readers
 from services.auth.roles import Role
-from services.auth.tokens import Principal, presented_token_id, verify_token
+from services.auth.tokens import IN_PROCESS_PRINCIPAL, Principal, presented_token_id, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer tlab_<id>_<secret>`.")
 
@@ -34,14 +34,19 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     template, policy = match_request(request.method, request.url.path)
     request.state.audit = policy.audit
     unauthenticated = {"WWW-Authenticate": "Bearer"}
-    if credentials is None:
+    handed = request.scope.get(IN_PROCESS_PRINCIPAL)
+    if isinstance(handed, Principal):  # the console's call, for a session it verified (no request can set it)
+        request.state.presented_token_id = handed.token_id
+        request.state.principal = principal = handed
+    elif credentials is None:
         raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)", headers=unauthenticated)
-    request.state.presented_token_id = presented_token_id(credentials.credentials)
-    with request.app.state.pool.connection() as conn:
-        principal = verify_token(conn, credentials.credentials)
-    if principal is None:
-        raise HTTPException(401, "the token is invalid, expired or revoked", headers=unauthenticated)
-    request.state.principal = principal
+    else:
+        request.state.presented_token_id = presented_token_id(credentials.credentials)
+        with request.app.state.pool.connection() as conn:
+            verified = verify_token(conn, credentials.credentials)
+        if verified is None:
+            raise HTTPException(401, "the token is invalid, expired or revoked", headers=unauthenticated)
+        request.state.principal = principal = verified
     if policy is UNDECLARED:
         raise HTTPException(403, f"no access policy is declared for {request.method} {template}")
     if not principal.roles & policy.roles:

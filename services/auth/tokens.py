@@ -18,6 +18,12 @@ from services.auth.roles import Role
 TOKEN = re.compile(r"^tlab_(\d{1,18})_([A-Za-z0-9_-]{43})$")
 
 
+# The ASGI scope key under which an in-process caller (the console, services/console/) hands the API a principal
+# it has verified itself (a signed-in session whose token is valid). Only code in the API's process can set a
+# scope key: no header, path or body of an HTTP request reaches it.
+IN_PROCESS_PRINCIPAL = "tlab.principal"
+
+
 @dataclass(frozen=True)
 class Principal:
     name: str
@@ -77,8 +83,24 @@ def verify_token(conn: psycopg.Connection[Any], token: str) -> Principal | None:
     return Principal(row["name"], frozenset(Role(r) for r in row["roles"]), token_id)
 
 
+def token_is_valid(conn: psycopg.Connection[Any], token_id: int) -> bool:
+    """Whether the token with this id is still valid (neither revoked nor expired)."""
+    row = conn.execute(
+        "SELECT 1 FROM api_tokens WHERE id = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+        (token_id,),
+    ).fetchone()
+    return row is not None
+
+
 def revoke_token(conn: psycopg.Connection[Any], token_id: int) -> bool:
+    """Revoke a token and end the console sessions opened with it (they would be refused anyway: a session
+    is checked against its token on every page; this records why they ended)."""
     cur = conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL", (token_id,))
+    conn.execute(
+        "UPDATE console_sessions SET ended_at = now(), ended_why = 'token_revoked' "
+        "WHERE token_id = %s AND ended_at IS NULL",
+        (token_id,),
+    )
     return cur.rowcount == 1
 
 

@@ -18,7 +18,7 @@ import psycopg
 
 from core.db import scalar
 from core.domain_events import end_event, raise_event, withdraw_event
-from core.french import since
+from core.french import object_name, since
 from services.incidents.rule import Suspicion
 
 EVENT_TYPE = "dumping_suspected"
@@ -114,7 +114,7 @@ def open_incident(conn: psycopg.Connection[Any], s: Suspicion) -> None:
     if inserted is None:
         return  # another worker inserted it in the meantime
     incident = int(inserted)
-    _timeline(conn, incident, "suspected", RULE, f"« {s.label} » toujours {_where(s)} {since(s.began_at)}")
+    _timeline(conn, incident, "suspected", RULE, f"« {object_name(s.label)} » toujours {_where(s)} {since(s.began_at)}")
     _raise(conn, incident, s, s.suspected_at, since(s.began_at))
     if s.cleared_at is not None:
         clear(conn, incident, RULE, "l'objet est parti (ses pistes se sont terminées)", s.cleared_at)
@@ -170,7 +170,7 @@ def _raise(conn: psycopg.Connection[Any], incident: int, s: Suspicion, at: datet
         device_id=s.device_id,
         family=device["family"],
         occurred_at=at,
-        summary=f"Dépôt suspect « {s.label} » {_where(s)} {when} (incident {incident})",
+        summary=f"Dépôt suspect « {object_name(s.label)} » {_where(s)} {when} (incident {incident})",
         attributes={"incident_id": incident, "label": s.label, "zone": s.zone, "context": list(s.context)},
         raised_by="incidents",
     )

@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
@@ -43,7 +43,7 @@ from services.api.deps import PrincipalDep, bearer
 from services.api.schemas import ErrorMessage, invalid
 from services.api.stream_slots import StreamsExhausted, StreamSlot, StreamSlots
 from services.auth.readers import visible_services
-from services.auth.tokens import verify_token
+from services.auth.tokens import Principal, token_is_valid, verify_token
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -80,7 +80,7 @@ def _snapshot(pool: Any, services: list[str] | None) -> tuple[int, list[dict[str
 
 
 def _poll(
-    pool: Any, after: int, services: list[str] | None, token: str, check_token: bool
+    pool: Any, after: int, services: list[str] | None, still_valid: TokenCheck, check_token: bool
 ) -> tuple[bool, list[dict[str, Any]]]:
     """(is the token still good, the events after ``after``): the token is checked whenever there is
     something to send, after reading it, so nothing read after a revocation is sent."""
@@ -90,8 +90,23 @@ def _poll(
             "AND (%(services)s::text[] IS NULL OR service = ANY(%(services)s)) ORDER BY id LIMIT %(batch)s",
             {"after": after, "services": services, "batch": BATCH},
         ).fetchall()
-        live = verify_token(conn, token) is not None if rows or check_token else True
+        live = still_valid(conn) if rows or check_token else True
     return live, rows
+
+
+TokenCheck = Callable[[Any], bool]
+
+
+def _validity(principal: Principal, credentials: HTTPAuthorizationCredentials | None) -> TokenCheck:
+    """How the stream checks, poll after poll, that its caller may still read: the bearer token presented,
+    or, for the console's relayed stream (a principal handed in-process), the token its session stands for."""
+    if credentials is not None:
+        token = credentials.credentials
+        return lambda conn: verify_token(conn, token) is not None
+    if principal.token_id is not None:
+        token_id = principal.token_id
+        return lambda conn: token_is_valid(conn, token_id)
+    raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)")
 
 
 def _event(name: str, data: Any, event_id: int | None = None) -> str:
@@ -106,7 +121,7 @@ def _end(reason: str) -> str:
 async def _events(
     request: Request,
     slot: StreamSlot,
-    token: str,
+    still_valid: TokenCheck,
     after: int | None,
     services: list[str] | None,
     max_events: int | None,
@@ -137,7 +152,7 @@ async def _events(
             if await request.is_disconnected():
                 return
             check = time.monotonic() - checked_at >= TOKEN_CHECK_S
-            live, rows = await run_in_threadpool(_poll, pool, position, services, token, check)
+            live, rows = await run_in_threadpool(_poll, pool, position, services, still_valid, check)
             if check or rows:
                 checked_at = time.monotonic()
             if not live:
@@ -218,8 +233,7 @@ def stream_alerts(
         after = int(last_event_id)
     else:
         raise invalid("header", "last-event-id", "an event id of this stream (a number)", last_event_id)
-    if credentials is None:  # authorize refused it already; kept for the type checker
-        raise HTTPException(401, "a bearer token is required (Authorization: Bearer <token>)")
+    still_valid = _validity(principal, credentials)
     max_life = float(request.app.state.settings.api_stream_max_seconds)
     life = min(max_seconds, max_life) if max_seconds else max_life
     try:
@@ -230,7 +244,7 @@ def stream_alerts(
     events = _events(
         request,
         slot,
-        credentials.credentials,
+        still_valid,
         after,
         visible_services(principal),
         max_events,

@@ -1,0 +1,81 @@
+"""Pipe inspections: the missions, one mission's strip (its observations by distance and clock), each
+observation with its frame, the reviewer's decision (confirm, reject, recode) and the report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from services.console.drawings import StripMark, pipe_strip
+from services.console.web import api_failed, back_to, posted_form, render, signed_in
+
+router = APIRouter()
+MissionId = Annotated[str, Path(min_length=1, max_length=200)]
+ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+STRIP_STATE = {"automatic": "automatique", "confirmed": "confirmée", "recoded": "confirmée", "rejected": "rejetée"}
+DONE = {"confirm": "Observation confirmée.", "reject": "Observation rejetée.", "recode": "Observation recodée."}
+
+
+@router.get("/missions")
+async def mission_list(request: Request) -> Response:
+    person = await signed_in(request)
+    answer = await person.api.get("/v1/missions", {"limit": 100})
+    if not answer.ok:
+        return api_failed(request, person, answer)
+    return render(request, person, "missions.html", active="missions", missions=answer.json()["items"])
+
+
+def _mark(o: dict[str, Any]) -> StripMark:
+    state = "suggérée" if o["state"] == "automatic" and o.get("trust") == "suggested" else STRIP_STATE.get(o["state"])
+    return StripMark(
+        chainage_m=o["chainage_start_m"],
+        clock_from=o.get("recoded_clock_from") or o["clock_from"],
+        clock_to=o.get("recoded_clock_to") or o["clock_to"],
+        code=o.get("recoded_code") or o["code"],
+        grade=o.get("recoded_grade") or o["grade"],
+        state=state or "automatique",
+        href=f"#obs-{o['id']}",
+        finish_m=o.get("chainage_end_m"),
+    )
+
+
+@router.get("/missions/{mission_id}")
+async def mission_detail(request: Request, mission_id: MissionId) -> Response:
+    person = await signed_in(request)
+    answer = await person.api.get(f"/v1/missions/{mission_id}")
+    if not answer.ok:
+        return api_failed(request, person, answer, back="/console/missions")
+    mission = answer.json()
+    found = await person.api.get(f"/v1/missions/{mission_id}/observations")
+    if not found.ok:
+        return api_failed(request, person, found, back="/console/missions")
+    observations = found.json()
+    shown = [o for o in observations if o["state"] != "withdrawn"]
+    length = mission.get("distance_m") or mission.get("max_chainage_m") or 0.0
+    strip = pipe_strip(f"Bande de la conduite {mission.get('pipe_id') or ''}", length, [_mark(o) for o in shown])
+    return render(
+        request, person, "mission.html", active="missions", mission=mission, observations=shown, strip=strip,
+        may_review=person.may("POST", "/v1/observations/1/review"),
+    )  # fmt: skip
+
+
+@router.post("/observations/{observation_id}/revue")
+async def review(request: Request, observation_id: ObservationId) -> Response:
+    person, form = await posted_form(request)
+    decision: Literal["confirm", "reject", "recode"] | str = form.get("decision", "")
+    mission = form.get("mission", "")
+    here = f"/console/missions/{mission}#obs-{observation_id}" if mission else "/console/missions"
+    body: dict[str, Any] = {"decision": decision, "note": form.get("note", "").strip() or None}
+    if decision == "recode":
+        for field in ("code", "grade", "clock_from", "clock_to"):
+            value = form.get(field, "").strip()
+            if value:
+                body[field] = int(value) if field != "code" and value.isdigit() else value
+    answer = await person.api.post(f"/v1/observations/{observation_id}/review", body)
+    if answer.status in (403, 404):
+        return api_failed(request, person, answer, back="/console/missions")
+    if not answer.ok:
+        return back_to(here.split("#")[0], error=f"Rien n'a été fait : {answer.detail}")
+    return back_to(here.split("#")[0], done=DONE.get(str(decision), "Fait."))

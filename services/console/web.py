@@ -1,0 +1,215 @@
+"""What every console page shares: the signed-in person, the anti-forgery check, the French rendering.
+
+A page handler asks for :func:`signed_in` (its session, and an :class:`~services.console.api_client.Api` that
+calls the API as that person); a form handler for :func:`posted_form` (the same, after the form's
+anti-forgery value and origin are checked). Pages are Jinja2 templates (autoescaped) with French filters.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from core.french import PARIS, duration, material_name, number, object_name
+from services.api.policy import match_request
+from services.auth.roles import Role
+from services.console.api_client import Answer, Api
+from services.console.sessions import COOKIE, Session, current_session
+from services.vision.codes import FRENCH
+from services.vision.codes import french as code_name
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+MAX_FORM_BYTES = 16 * 1024  # the console's forms are a few fields: a note, a code, an assignee
+
+ROLE_NAMES = {
+    Role.ADMIN: "administration",
+    Role.OPERATOR: "exploitation de la plateforme",
+    Role.VIEWER: "consultation",
+    Role.SANITATION: "assainissement",
+    Role.CLEANLINESS: "propreté",
+    Role.GREEN_SPACES: "espaces verts",
+    Role.POLICE: "police municipale",
+}
+
+# who did it, when a worker did: said as staff would
+ACTORS = {"rule": "règle automatique", "evaluator": "évaluateur d'alertes", "retention": "rétention"}
+
+# The console's sections, each shown to the roles the API lets call the route it is made of
+SECTIONS = (
+    ("alertes", "Alertes", "GET", "/v1/alerts"),
+    ("incidents", "Dépôts sauvages", "GET", "/v1/incidents"),
+    ("missions", "Inspections", "GET", "/v1/missions"),
+    ("appareils", "Appareils", "GET", "/v1/devices"),
+    ("experiences", "Expérimentations", "GET", "/v1/experiments"),
+)
+
+
+class SignInNeeded(Exception):
+    """No valid session: the page answers with the sign-in page (a redirect for a GET)."""
+
+
+class FormRefused(Exception):
+    """A POST whose anti-forgery value or origin is wrong: 403, nothing done."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: Session
+    api: Api
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.session.principal.roles
+
+    def may(self, method: str, path: str) -> bool:
+        """Whether the API's policy lets this person call ``method path`` (the family narrowing aside,
+        which the API applies when the call is made)."""
+        _template, policy = match_request(method, path)
+        return bool(self.roles & policy.roles)
+
+
+async def signed_in(request: Request) -> SignedIn:
+    settings = request.app.state.settings
+    cookie = request.cookies.get(COOKIE)
+
+    def check() -> Session | None:
+        with request.app.state.pool.connection() as conn:
+            return current_session(conn, settings, cookie)
+
+    session = await run_in_threadpool(check) if cookie else None
+    if session is None:
+        raise SignInNeeded
+    return SignedIn(session, Api(request, session.principal))
+
+
+def same_origin(request: Request) -> bool:
+    """The browser says where a form came from (Origin, else Sec-Fetch-Site): it must be this console."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormRefused("le formulaire est trop long")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormRefused("le formulaire est illisible") from exc
+
+
+async def posted_form(request: Request) -> tuple[SignedIn, dict[str, str]]:
+    """The signed-in person and their form, once its anti-forgery value and its origin are checked."""
+    person = await signed_in(request)
+    form = await read_form(request)
+    if not same_origin(request) or not hmac.compare_digest(form.get("csrf", ""), person.session.csrf):
+        raise FormRefused("ce formulaire ne vient pas de cette page (jeton anti-falsification absent ou périmé)")
+    return person, form
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console page, never another site (``//evil``, ``/\\evil``)."""
+    if target and target.startswith("/console") and not target.startswith("/console/connexion"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and "\\" not in target:
+            return target
+    return "/console/"
+
+
+def console_url(api_path: str | None) -> str | None:
+    """An API URL the API returned (``/v1/…``), as the console serves it to the signed-in browser."""
+    if not api_path or not api_path.startswith("/v1/"):
+        return None
+    return f"/console/api{api_path}"
+
+
+def back_to(path: str, done: str | None = None, error: str | None = None) -> RedirectResponse:
+    """The page after a form (POST, redirect, GET): what was done, or why not, in its query."""
+    query = f"?fait={quote(done)}" if done else ""
+    if error:
+        query = f"?erreur={quote(error[:300])}"
+    return RedirectResponse(path + query, status_code=303)
+
+
+def render(request: Request, person: SignedIn | None, template: str, status: int = 200, **context: Any) -> Response:
+    sections = [s for s in SECTIONS if person and person.may(s[2], s[3])]
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "person": person,
+            "role_names": ROLE_NAMES,
+            "sections": sections,
+            "csrf": person.session.csrf if person else None,
+            "done": request.query_params.get("fait"),
+            "error": request.query_params.get("erreur"),
+            **context,
+        },
+        status_code=status,
+    )
+    return response
+
+
+ANSWERS = {
+    403: ("Accès refusé", "Votre rôle ne donne pas accès à ceci."),
+    404: ("Introuvable", "Ceci n'existe pas, ou n'est pas du ressort de votre service."),
+    409: ("Action impossible", "L'état actuel ne le permet pas."),
+    422: ("Demande incorrecte", "Un paramètre de la demande n'est pas accepté."),
+    429: ("Trop de demandes", "Réessayez dans un instant."),
+    503: ("Service indisponible", "La base de données ne répond pas ; réessayez dans un instant."),
+}
+
+
+def api_failed(request: Request, person: SignedIn, answer: Answer, back: str = "/console/") -> Response:
+    """The page for an API call that failed: its status (never a 500 for the API's 4xx), in French, with
+    the API's own message for the curious."""
+    heading, message = ANSWERS.get(answer.status, ("Erreur", "La demande n'a pas abouti."))
+    status = answer.status if 400 <= answer.status < 600 else 502
+    return render(
+        request, person, "erreur.html", status=status, heading=heading, message=message, detail=answer.detail,
+        back=back,
+    )  # fmt: skip
+
+
+# Jinja filters: French numbers, Paris dates, durations
+
+
+def _when(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return "—"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = at.astimezone(PARIS)
+    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+
+
+def _num(value: float | int | None, digits: int = 2) -> str:
+    return "—" if value is None else number(float(value), digits)
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else duration(timedelta(seconds=value))
+
+
+templates.env.filters.update(when=_when, num=_num, seconds=_seconds, console_url=console_url)
+templates.env.globals.update(
+    material_name=material_name,
+    actor_name=lambda a: ACTORS.get(a, a),
+    service_name=lambda s: ROLE_NAMES.get(s, s),
+    object_name=object_name,
+    code_name=code_name,
+    codes=sorted(FRENCH.items()),
+)
