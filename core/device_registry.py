@@ -153,7 +153,8 @@ def set_position(conn: psycopg.Connection[Any], device_id: str, position: Positi
     lat, lon = (position.lat, position.lon) if position else (None, None)
     cur = conn.execute(
         "UPDATE devices SET lat = %(lat)s, lon = %(lon)s, position_source = CASE WHEN %(lat)s::float8 IS NULL "
-        "THEN NULL ELSE 'api' END, position_at = CASE WHEN %(lat)s::float8 IS NULL THEN NULL ELSE now() END "
+        "THEN NULL ELSE 'api' END, position_at = CASE WHEN %(lat)s::float8 IS NULL THEN NULL ELSE now() END, "
+        "position_accuracy_m = NULL "
         "WHERE device_id = %(device)s",
         {"lat": lat, "lon": lon, "device": device_id},
     )

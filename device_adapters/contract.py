@@ -92,6 +92,19 @@ class MediaBlob:
 
 
 @dataclass(frozen=True, slots=True)
+class DevicePosition:
+    """A device's own position fix, on ``<family>/<device_id>/position`` in every family
+    (device_adapters/position.py): WGS 84 degrees, when the fix was taken."""
+
+    table: ClassVar[str] = "devices"
+    device_id: str
+    lat: float
+    lon: float
+    time: datetime
+    accuracy_m: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """A device's word on its own link, on ``<family>/<device_id>/status`` in every family: ``online`` when
     it connects, ``offline`` as its last will (sent by the broker when the link dies) or on a clean exit."""

@@ -9,6 +9,7 @@ one line in ``device_adapters/registry.py`` (docs/adding-a-device.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from device_adapters.capabilities import Capability
@@ -33,6 +34,22 @@ class Readers:
 
 
 @dataclass(frozen=True)
+class TimeBelow:
+    """A KPI of the family's experiments (docs/experiments.md): how long its devices' ``metric`` stayed below
+    ``threshold`` over the period (a garden's dry soil), in hours per device. A device's label
+    ``per_device_label`` (a number) overrides the threshold for it, as it does for the family's alert rule; a
+    gap between two readings longer than ``max_gap`` counts only up to ``max_gap`` (a silent sensor says
+    nothing of the soil)."""
+
+    key: str
+    label_fr: str
+    metric: str
+    threshold: float
+    per_device_label: str | None = None
+    max_gap: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
 class Family:
     adapter: DeviceAdapter
     storage: tuple[StorageSpec, ...]
@@ -44,6 +61,11 @@ class Family:
     api: str | None = None
     # what it provides to the services (device_adapters/capabilities): they select on these, never on names
     provides: frozenset[Capability] = frozenset()
+    # how often a healthy device sends a reading, at least, as its contract (README) promises: the experiments'
+    # data completeness counts the slots of this length that hold one; None: no cadence (events, missions)
+    reports_every: timedelta | None = None
+    # the family's own "time below a threshold" KPIs (a garden's dry soil)
+    time_below: tuple[TimeBelow, ...] = ()
 
     def __post_init__(self) -> None:
         # the services build a family's topics from its name (a gateway's retained snapshots: migration

@@ -15,6 +15,7 @@ from device_adapters import bathy, karroad, ptipot
 from device_adapters.capabilities import Capability
 from device_adapters.contract import Decoded, DeviceAdapter, InboundMessage, MetricSpec, Rejection
 from device_adapters.family import Family
+from device_adapters.position import POSITION_LEVEL, decode_position, is_position_topic
 from device_adapters.status import AVAILABLE_LEVEL, STATUS_LEVEL, decode_status, is_status_topic
 from device_adapters.validation import topic_pattern
 
@@ -58,11 +59,13 @@ def adapter_for(topic: str) -> DeviceAdapter:
 
 
 def decode(message: InboundMessage) -> Decoded:
-    """Route a message to its family's adapter (or to the status decoder every family shares); raises
+    """Route a message to its family's adapter (or to the status or position decoder every family shares); raises
     Rejection for anything that cannot be stored."""
     adapter = adapter_for(message.topic)
     if is_status_topic(message.topic):
         return decode_status(adapter.family, message)
+    if is_position_topic(message.topic):
+        return decode_position(adapter.family, message)
     return adapter.decode(message)
 
 
@@ -94,11 +97,14 @@ def family_names(capability: Capability) -> tuple[str, ...]:
 
 def device_topics(family: str, device_id: str) -> list[str]:
     """The topic filters ``device_id`` may publish on: its family's declared shapes with its id filled in
-    and every other placeholder a single-level wildcard, plus its status topic (both its names)."""
+    and every other placeholder a single-level wildcard, plus its status topic (both its names) and its
+    position topic."""
     adapter = next(a for a in ADAPTERS.values() if a.family == family)
     filters = []
-    status = (f"{adapter.topic_root}/<device_id>/{STATUS_LEVEL}", f"{adapter.topic_root}/<device_id>/{AVAILABLE_LEVEL}")
-    for shape in (*adapter.topic_shapes, *status):
+    root = adapter.topic_root
+    shared = (f"{root}/<device_id>/{STATUS_LEVEL}", f"{root}/<device_id>/{AVAILABLE_LEVEL}",
+              f"{root}/<device_id>/{POSITION_LEVEL}")  # fmt: skip
+    for shape in (*adapter.topic_shapes, *shared):
         levels = shape.split("/")
         filled = [device_id if i == 1 else ("+" if lvl.startswith("<") else lvl) for i, lvl in enumerate(levels)]
         filters.append("/".join(filled))

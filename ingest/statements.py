@@ -6,7 +6,7 @@ NOTHING``; low-rate state is upserted row by row because its conflict rules merg
 
 from __future__ import annotations
 
-from device_adapters.contract import DeviceStatus
+from device_adapters.contract import DevicePosition, DeviceStatus
 from device_adapters.registry import FAMILIES
 from device_adapters.storage import CopyTarget, Upsert
 
@@ -52,6 +52,15 @@ WHERE device_id = %(device_id)s AND online IS DISTINCT FROM %(online)s
   AND (status_at IS NULL OR status_at <= %(time)s)
 """
 
+# A device's own position fix (device_adapters/position.py): the latest fix wins over an older one and over
+# the provisioning guess; a position staff set through the API ('api') is kept until they remove it.
+UPDATE_DEVICE_POSITION = """
+UPDATE devices SET lat = %(lat)s, lon = %(lon)s, position_source = 'device', position_at = %(time)s,
+                   position_accuracy_m = %(accuracy_m)s
+WHERE device_id = %(device_id)s AND position_source IS DISTINCT FROM 'api'
+  AND (position_source IS DISTINCT FROM 'device' OR position_at <= %(time)s)
+"""
+
 # Families whose images show people: their media rows are personal (served to police only, via incidents).
 PERSONAL_IMAGES = frozenset(family.name for family in FAMILIES if family.personal_images)
 
@@ -61,6 +70,7 @@ COPY_TARGETS: tuple[CopyTarget, ...] = tuple(
 )
 UPSERTS: dict[type, str] = {
     DeviceStatus: UPDATE_DEVICE_STATUS,
+    DevicePosition: UPDATE_DEVICE_POSITION,
     **{spec.record_type: spec.sql for family in FAMILIES for spec in family.storage if isinstance(spec, Upsert)},
 }
 

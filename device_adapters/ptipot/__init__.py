@@ -1,9 +1,10 @@
 """Ptipot' permaculture garden sensors. Contract: README.md beside this file."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from device_adapters.capabilities import Capability
-from device_adapters.family import Family, Readers
+from device_adapters.family import Family, Readers, TimeBelow
 from device_adapters.ptipot.adapter import PtipotAdapter
 from device_adapters.ptipot.simulator import GardenFleet
 from device_adapters.ptipot.storage import STORAGE
@@ -39,6 +40,11 @@ FAMILY = Family(
     folder=Path(__file__).parent,
     provides=frozenset({Capability.READINGS}),
     simulator=SIMULATOR,
+    reports_every=timedelta(minutes=15),  # README: "at least one reading every 15 minutes"
+    # the dry soil of alerts.toml's garden-soil-dry rule (15 %, or the sensor's soil_dry_below_pct label)
+    time_below=(
+        TimeBelow("hours_soil_dry", "Temps de sol sec par capteur", "soil_vwc_pct", 15.0, "soil_dry_below_pct"),
+    ),
 )
 
 __all__ = ["FAMILY", "PtipotAdapter"]

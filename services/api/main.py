@@ -34,6 +34,7 @@ from services.api.routes import (
     alert_stream,
     alerts,
     audit,
+    completeness,
     dead_letters,
     devices,
     experiments,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the stream before the alert routes: /alerts/stream is not an alert id
     for module in (
         devices,
+        completeness,
         provisioning,
         positions,
         media,

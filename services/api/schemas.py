@@ -120,19 +120,24 @@ class DevicePosition(BaseModel):
     lat: float = Field(description="WGS 84 latitude, degrees.")
     lon: float = Field(description="WGS 84 longitude, degrees.")
     lambert93: Lambert93 | None = Field(description="The same place in Lambert-93; none outside metropolitan France.")
-    source: Literal["provisioning", "api"] = Field(description="Set when the device was provisioned, or since.")
+    source: Literal["provisioning", "api", "device"] = Field(
+        description="Where it came from: given at provisioning, set by staff through the API (kept over the "
+        "device's own fixes until removed), or reported by the device itself on its position topic."
+    )
     at: datetime | None
+    accuracy_m: float | None = Field(None, description="The radius of the device's own fix, metres, if it said.")
 
 
 def position_of(row: dict[str, Any]) -> DevicePosition | None:
     """A device row's position (its ``lat``, ``lon``, ``position_source``, ``position_at`` columns, taken out of
     ``row``), with Lambert-93 computed."""
     lat, lon, source, at = (row.pop(k, None) for k in ("lat", "lon", "position_source", "position_at"))
+    accuracy = row.pop("position_accuracy_m", None)
     if lat is None or lon is None:
         return None
     l93 = Position(lat, lon).lambert93
     return DevicePosition(lat=lat, lon=lon, lambert93=Lambert93(x=l93[0], y=l93[1]) if l93 else None,
-                          source=source, at=at)  # fmt: skip
+                          source=source, at=at, accuracy_m=accuracy)  # fmt: skip
 
 
 class Device(BaseModel):

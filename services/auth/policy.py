@@ -68,6 +68,7 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/devices/{device_id}/readings"): EVERYONE,
     ("GET", "/v1/devices/{device_id}/readings.csv"): EVERYONE,
     ("GET", "/v1/devices.geojson"): EVERYONE,
+    ("GET", "/v1/data-completeness"): EVERYONE,  # narrowed to the families the caller reads
     # experiments: the lab's staff declare them, everyone lists them; KPIs narrowed to the capability's readers
     ("GET", "/v1/experiments"): EVERYONE,
     ("POST", "/v1/experiments"): allow(ADMIN, OPERATOR, audit=True),

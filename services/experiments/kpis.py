@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from device_adapters.capabilities import Capability
-from device_adapters.registry import family_names
+from device_adapters.family import Family, TimeBelow
+from device_adapters.registry import FAMILIES, family_names, metric_catalog
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def _ratio(part: float | None, whole: float | None, times: float = 1.0) -> float
     return round(times * part / whole, 3) if part is not None and whole else None
 
 
-def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> dict[str, Any]:
+def _one(conn: psycopg.Connection[Any], query: str | sql.Composed, params: dict[str, Any]) -> dict[str, Any]:
     row = conn.execute(query, params).fetchone()
     assert row is not None  # an aggregate: one row
     return row
@@ -152,6 +154,134 @@ def camera_detections(conn: psycopg.Connection[Any], devices: list[str], period:
     ]  # fmt: skip
 
 
+def families_of(conn: psycopg.Connection[Any], devices: list[str]) -> dict[str, list[str]]:
+    """The devices by family name (registered families only)."""
+    rows = conn.execute("SELECT device_id, family FROM devices WHERE device_id = ANY(%s)", (devices,)).fetchall()
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row["family"] in BY_NAME:
+            found.setdefault(row["family"], []).append(row["device_id"])
+    return found
+
+
+BY_NAME = {f.name: f for f in FAMILIES}
+
+
+def _readings_table(family: Family) -> str | None:
+    metric = next(iter(family.adapter.metrics), None)
+    return metric_catalog()[(family.name, metric.name)].table if metric is not None else None
+
+
+# each device's status at the period's start (its last change before), then its changes within; each status
+# lasts until the next change or the period's end: the online share of the time its status was known
+UPTIME = """
+WITH c AS (
+    SELECT device_id, at, online FROM device_status_changes
+    WHERE device_id = ANY(%(devices)s) AND at >= %(start)s AND at < %(end)s
+    UNION ALL
+    (SELECT DISTINCT ON (device_id) device_id, %(start)s::timestamptz, online FROM device_status_changes
+     WHERE device_id = ANY(%(devices)s) AND at < %(start)s ORDER BY device_id, at DESC)
+), spans AS (
+    SELECT device_id, online, at, lead(at, 1, %(end)s::timestamptz) OVER (PARTITION BY device_id ORDER BY at) AS until
+    FROM c
+)
+SELECT device_id, sum(extract(epoch FROM until - at)) FILTER (WHERE online) AS up,
+       sum(extract(epoch FROM until - at)) AS known
+FROM spans GROUP BY device_id
+"""
+
+# the cadence's slots with at least one reading, against the slots since the device was first seen
+COMPLETENESS = """
+SELECT d.device_id,
+       (SELECT count(DISTINCT time_bucket(%(slot)s, r.time)) FROM {table} r WHERE r.device_id = d.device_id
+        AND r.time >= greatest(%(start)s, d.first_seen) AND r.time < %(end)s) AS slots,
+       extract(epoch FROM %(end)s - greatest(%(start)s, d.first_seen)) / extract(epoch FROM %(slot)s) AS expected
+FROM devices d WHERE d.device_id = ANY(%(devices)s) AND coalesce(d.first_seen, %(start)s) < %(end)s
+"""
+
+# a reading below the device's threshold counts until the next reading (at most max_gap, at most the period's end)
+TIME_BELOW = r"""
+WITH r AS (
+    SELECT r.device_id, r.time, r.{column} AS value,
+           lead(r.time) OVER (PARTITION BY r.device_id ORDER BY r.time) AS next,
+           CASE WHEN d.labels ->> %(label)s ~ '^[0-9]{{1,3}}(\.[0-9]+)?$' THEN (d.labels ->> %(label)s)::float
+                ELSE %(threshold)s END AS threshold
+    FROM {table} r JOIN devices d USING (device_id)
+    WHERE r.device_id = ANY(%(devices)s) AND r.time >= %(start)s AND r.time < %(end)s AND r.{column} IS NOT NULL
+)
+SELECT coalesce(sum(extract(epoch FROM least(coalesce(next, %(end)s), time + %(gap)s, %(end)s) - time))
+                FILTER (WHERE value < threshold), 0) / 3600 AS hours
+FROM r
+"""
+
+
+def _percent_mean_and_lowest(shares: list[float]) -> tuple[float | None, float | None]:
+    if not shares:
+        return None, None
+    return round(100 * sum(shares) / len(shares), 1), round(100 * min(shares), 1)
+
+
+def _uptime(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[float]:
+    p = {"devices": devices, "start": period.start, "end": period.end}
+    return [float(r["up"] or 0) / float(r["known"]) for r in conn.execute(UPTIME, p) if r["known"]]
+
+
+@dataclass(frozen=True)
+class Completeness:
+    device_id: str
+    family: str
+    cadence_s: float
+    slots_with_data: int
+    slots_expected: float
+
+    @property
+    def share(self) -> float:
+        return min(1.0, self.slots_with_data / self.slots_expected)
+
+
+def completeness_by_device(
+    conn: psycopg.Connection[Any], families: dict[str, list[str]], period: Period
+) -> list[Completeness]:
+    """Each device's cadence slots holding a reading over the period, for the families that declare a cadence
+    (``Family.reports_every``); a device first seen less than one slot before the period's end is left out."""
+    found: list[Completeness] = []
+    for name, devices in sorted(families.items()):
+        family = BY_NAME[name]
+        table = _readings_table(family)
+        if family.reports_every is None or table is None:
+            continue
+        query = sql.SQL(COMPLETENESS).format(table=sql.Identifier(table))
+        p = {"devices": devices, "start": period.start, "end": period.end, "slot": family.reports_every}
+        cadence = family.reports_every.total_seconds()
+        found += [
+            Completeness(r["device_id"], family.name, cadence, r["slots"], float(r["expected"]))
+            for r in conn.execute(query, p)
+            if r["expected"] >= 1
+        ]
+    return sorted(found, key=lambda c: c.device_id)
+
+
+def _completeness(conn: psycopg.Connection[Any], families: dict[str, list[str]], period: Period) -> list[float]:
+    return [c.share for c in completeness_by_device(conn, families, period)]
+
+
+def _time_below(
+    conn: psycopg.Connection[Any], below: TimeBelow, family: Family, devices: list[str], period: Period
+) -> Kpi:
+    spec = metric_catalog()[(family.name, below.metric)]
+    query = sql.SQL(TIME_BELOW).format(table=sql.Identifier(spec.table), column=sql.Identifier(spec.column))
+    p = {"devices": devices, "start": period.start, "end": period.end, "gap": below.max_gap,
+         "threshold": below.threshold, "label": below.per_device_label or ""}  # fmt: skip
+    hours = _one(conn, query, p)["hours"]
+    own = f" (or the sensor's label {below.per_device_label})" if below.per_device_label else ""
+    return Kpi(
+        f"{below.key}_per_device", below.label_fr, "h",
+        f"Hours {below.metric} stayed below {below.threshold:g}{own}, per {family.name} device of the experiment: "
+        f"a reading below counts until the next one, at most {below.max_gap} (a silent sensor says nothing).",
+        _ratio(float(hours), len(devices)) if devices else None,
+    )  # fmt: skip
+
+
 def readings(conn: psycopg.Connection[Any], devices: list[str], period: Period) -> list[Kpi]:
     p = {"devices": devices, "start": period.start, "end": period.end}
     a = _one(
@@ -166,6 +296,10 @@ def readings(conn: psycopg.Connection[Any], devices: list[str], period: Period) 
             "out).", a["raised"]),
         Kpi("alerts_acknowledged_share", "Part des alertes prises en charge", "%",
             "Of those, the share a person acknowledged or resolved.", _ratio(a["acknowledged"], a["raised"], 100)),
+    ] + [  # the families' own (a garden's dry soil): device_adapters/<family>/__init__.py
+        _time_below(conn, below, BY_NAME[name], members, period)
+        for name, members in sorted(families_of(conn, devices).items())
+        for below in BY_NAME[name].time_below
     ]  # fmt: skip
 
 
@@ -176,8 +310,21 @@ def every_pilot(conn: psycopg.Connection[Any], devices: list[str], period: Perio
         "AND last_received_at >= %(start)s AND last_received_at < %(end)s",
         {"devices": devices, "start": period.start, "end": period.end},
     )
+    uptime, uptime_lowest = _percent_mean_and_lowest(_uptime(conn, devices, period))
+    complete, complete_lowest = _percent_mean_and_lowest(_completeness(conn, families_of(conn, devices), period))
     return [
         Kpi("devices", "Équipements", "", "Devices in the experiment.", len(devices)),
+        Kpi("uptime_share", "Disponibilité des équipements (moyenne)", "%",
+            "Per device, the share of the period it was online by its own status topic (online, then offline or "
+            "its last will), over the time its status was known; the mean over the devices that told one.", uptime),
+        Kpi("uptime_share_lowest", "Disponibilité de l'équipement le moins disponible", "%",
+            "The lowest of those shares.", uptime_lowest),
+        Kpi("data_completeness", "Complétude des données (moyenne)", "%",
+            "Per device of a family with a cadence (its contract: a garden sensor reads at least every 15 min), "
+            "the share of the cadence's slots since it was first seen that hold a reading; the mean over them "
+            "(none for missions and camera events, which have no cadence).", complete),
+        Kpi("data_completeness_lowest", "Complétude du capteur le moins complet", "%",
+            "The lowest of those shares.", complete_lowest),
         Kpi("dead_letters_per_device_per_day", "Messages refusés par équipement et par jour", "/jour",
             "Messages refused by ingest (dead-lettered: malformed, out of range, unknown topic) per device per "
             "day of the period.", _ratio(d["refused"], len(devices) * period.days) if devices else None),

@@ -94,9 +94,12 @@ def chromium_executable() -> str | None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium for the whole session (a launch costs about half a second; a context, milliseconds).
+    """Headless Chromium for a test module (a launch costs about half a second; a context, milliseconds).
+
+    Not for the session: Playwright's sync API keeps an event loop running in the main thread while it is
+    started, and a later test's ``asyncio.run()`` then fails ("cannot be called from a running event loop").
 
     No Chromium: skipped on a developer's machine, failed under CI (``CI`` set), where the setup installs it.
     As root (CI, the lab's machines) Chromium refuses to start with its sandbox; Playwright's default

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.conftest import count
+
 pytestmark = pytest.mark.integration
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 29, tzinfo=UTC)  # four weeks
@@ -250,3 +252,60 @@ def test_a_running_experiment_is_measured_until_now_and_names_are_unique_whateve
     again = api.post("/v1/experiments", json={"name": f"  EN COURS {uid} ", "capability": "camera_detections",
                                               **span})  # fmt: skip
     assert again.status_code == 409 and "already named" in again.text
+
+
+def test_a_garden_pilot_s_uptime_completeness_and_dry_soil_hours_match_a_count_by_hand(api, db, uid) -> None:
+    """Two garden sensors over a 10-hour period, their statuses written by ingest's own statement (the trigger
+    keeps the history) and their readings by hand; each figure recomputed in the comments."""
+    from ingest.statements import UPDATE_DEVICE_STATUS
+
+    t0 = datetime(2026, 4, 1, 8, tzinfo=UTC)
+    a, b, silent = f"ga{uid}", f"gb{uid}", f"gs{uid}"
+    for device, first_seen in ((a, t0 - timedelta(days=1)), (b, t0 + timedelta(hours=5)), (silent, t0)):
+        db.execute(
+            "INSERT INTO devices (device_id, family, first_seen, last_seen) VALUES (%s, 'ptipot', %s, %s)",
+            (device, first_seen, first_seen),
+        )
+    db.execute('UPDATE devices SET labels = \'{"soil_dry_below_pct": "30"}\' WHERE device_id = %s', (b,))
+    hour = timedelta(hours=1)
+    for device, online, at in (
+        (a, True, t0 - hour), (a, False, t0 + 6 * hour), (a, True, t0 + 8 * hour),  # up 6 h + 2 h of 10 h: 80 %
+        (b, True, t0 + 5 * hour),  # known from 5 h, up all of it: 100 %
+        (b, True, t0 + 6 * hour),  # the same status again: no change, no row
+    ):  # fmt: skip
+        db.execute(UPDATE_DEVICE_STATUS, {"device_id": device, "online": online, "time": at})
+    assert count(db, "SELECT count(*) FROM device_status_changes WHERE device_id = ANY(%s)", [a, b]) == 4
+
+    slot = timedelta(minutes=15)
+    rows = []
+    for k in range(40):  # a: 40 slots in the period, readings in 30 of them (the last 10 missing): 75 %
+        if k < 30:  # soil at 10 % (below 15) for slots 0-7: 8 x 15 min = 2 h dry; 20 % after
+            rows.append((t0 + k * slot, a, 10.0 if k < 8 else 20.0))
+    for k in range(20, 40):  # b: first seen at 5 h, 20 slots expected, all there: 100 %
+        rows.append((t0 + k * slot + timedelta(minutes=1), b, 25.0))  # below its own 30: 20 x 15 min = 5 h dry
+        rows.append((t0 + k * slot + timedelta(minutes=2), b, 25.0))  # two in a slot count once
+    for time, device, soil in rows:
+        db.execute(
+            "INSERT INTO garden_readings (time, device_id, soil_vwc_pct) VALUES (%s, %s, %s)", (time, device, soil)
+        )
+
+    created = api.post("/v1/experiments", json={
+        "name": f"jardins {uid}", "capability": "readings", "family": "ptipot", "devices": [a, b, silent],
+        "starts_at": t0.isoformat(), "ends_at": (t0 + 10 * hour).isoformat(),
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    kpis = kpis_of(api.get(f"/v1/experiments/{created.json()['id']}/kpis").json())
+    assert kpis["uptime_share"][0] == 90.0 and kpis["uptime_share_lowest"][0] == 80.0  # silent: no status, left out
+    # silent: first seen at t0, no reading in 40 slots: 0 %; mean (75 + 100 + 0) / 3
+    assert kpis["data_completeness"][0] == 58.3 and kpis["data_completeness_lowest"][0] == 0.0
+    # a: 2 h; b: the last reading of each slot lasts to the next one (14 min) or, for the last, to the end:
+    # 19 x 15 min + 13 min ... counted reading by reading: b's 40 readings span from 5 h 01 to the end, 4 h 59
+    # min, all below 30; (2 h + 4 h 59 min) / 3 devices
+    assert kpis["hours_soil_dry_per_device"][0] == round((2 + 4 + 59 / 60) / 3, 3)
+    span = {"start": t0.isoformat(), "end": (t0 + 10 * hour).isoformat()}
+    listed = api.get("/v1/data-completeness", params=span)
+    assert listed.status_code == 200, listed.text
+    shares = {d["device_id"]: (d["slots_with_data"], d["slots_expected"], d["share"]) for d in listed.json()["devices"]}
+    assert shares[a] == (30, 40.0, 0.75) and shares[b] == (20, 20.0, 1.0) and shares[silent] == (0, 40.0, 0.0)
+    too_long = api.get("/v1/data-completeness", params={"start": "2026-01-01T00:00:00Z", "end": "2026-12-01T00:00:00Z"})
+    assert too_long.status_code == 422

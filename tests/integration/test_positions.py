@@ -4,6 +4,7 @@ inspected pipe segments checked against RFC 7946's rules; what a role may not se
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -143,3 +144,49 @@ def test_incidents_are_drawn_at_their_camera(api, db, uid, issue_token) -> None:
     (mine,) = [f for f in check_rfc7946(response.json()) if f["properties"]["device_id"] == camera]
     assert mine["geometry"]["coordinates"] == [6.1777, 49.1166] and mine["properties"]["label"] == "couch"
     assert mine["properties"]["location"] == "place Saint-Louis"
+
+
+def test_a_device_reports_its_own_position_and_staff_placement_is_kept_over_it(stack, ingest, api, db, uid) -> None:
+    """On the position topic every family shares, through the broker with the device's own login (its ACL grants
+    the topic), as ingest stores it; a bad fix is dead-lettered with its reason."""
+    from sim.publisher import OutboundMessage
+    from tests.conftest import count, wait_for
+    from tests.integration.helpers import publish_all
+
+    device = f"gps{uid}"
+    topic = f"ptipot/{device}/position"
+
+    def fix(body: dict[str, Any]) -> OutboundMessage:
+        return OutboundMessage(topic, json.dumps(body).encode())
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    publish_all(stack, [fix({"lat": 50.5303, "lon": 2.6408, "ts": now.isoformat(), "accuracy_m": 4.5})])
+    shown = wait_for(lambda: api.get(f"/v1/devices/{device}").json().get("position"), what="the device's fix")
+    assert (shown["lat"], shown["lon"], shown["source"], shown["accuracy_m"]) == (50.5303, 2.6408, "device", 4.5)
+    assert shown["lambert93"]["x"] == pytest.approx(675_200, abs=2_000)
+
+    older = (now - timedelta(minutes=5)).isoformat()
+    bad = [
+        {"lat": 91, "lon": 2.6}, {"lat": "50.5", "lon": 2.6}, {"lat": 50.5}, {"lat": 50.5, "lon": 2.6, "alt": 3},
+    ]  # fmt: skip
+    publish_all(stack, [fix({"lat": 48.85, "lon": 2.35, "ts": older}), *[fix(b) for b in bad]])
+    wait_for(
+        lambda: (
+            count(db, "SELECT count(*) FROM dead_letters WHERE topic = %s AND reason_code = 'invalid_field'", topic)
+            == len(bad)
+        ),
+        what="each bad fix dead-lettered",
+    )
+    assert api.get(f"/v1/devices/{device}").json()["position"]["lat"] == 50.5303  # an older fix moves nothing
+
+    pinned = api.put(f"/v1/devices/{device}/position", json={"lat": 50.52, "lon": 2.65})
+    assert pinned.status_code == 200 and pinned.json()["source"] == "api"
+    publish_all(stack, [fix({"lat": 50.60, "lon": 2.70})])  # a later fix: staff's placement is kept
+    wait_for(lambda: count(db, "SELECT count(*) FROM devices WHERE device_id = %s AND last_seen > %s", device, now),
+             what="the later fix received")  # fmt: skip
+    assert api.get(f"/v1/devices/{device}").json()["position"]["source"] == "api"
+    assert api.delete(f"/v1/devices/{device}/position").status_code == 204
+    publish_all(stack, [fix({"lat": 50.61, "lon": 2.71})])  # unpinned: the device's word again
+    moved = wait_for(lambda: (api.get(f"/v1/devices/{device}").json().get("position") or {}).get("lat") == 50.61,
+                     what="the device's fix after the pin was removed")  # fmt: skip
+    assert moved

@@ -36,7 +36,7 @@ router = APIRouter(tags=["devices"])
 DEVICE_COLUMNS = """device_id, family, pilot, location, description, labels, first_seen, last_seen,
     CASE WHEN online IS NULL THEN 'unknown' WHEN online THEN 'online' ELSE 'offline' END AS status, status_at,
     CASE WHEN mqtt_password_hash IS NOT NULL THEN 'active' WHEN revoked_at IS NOT NULL THEN 'revoked'
-         ELSE 'none' END AS credentials, lat, lon, position_source, position_at"""
+         ELSE 'none' END AS credentials, lat, lon, position_source, position_at, position_accuracy_m"""
 
 
 def _metrics_of(family: str) -> list[Metric]:

@@ -58,7 +58,8 @@ def put_position(conn: ConnDep, device_id: DeviceId, position: PositionIn) -> De
     if not set_position(conn, device_id, Position(position.lat, position.lon)):
         raise HTTPException(404, f"device {device_id!r} not found")
     row = conn.execute(
-        "SELECT lat, lon, position_source, position_at FROM devices WHERE device_id = %s", (device_id,)
+        "SELECT lat, lon, position_source, position_at, position_accuracy_m FROM devices WHERE device_id = %s",
+        (device_id,),
     ).fetchone()
     found = position_of(dict(row or {}))
     assert found is not None  # just written

@@ -36,8 +36,10 @@ async def _page(request: Request, person: Any, **extra: Any) -> Response:
     if not answer.ok:
         return api_failed(request, person, answer)
     devices = answer.json()["items"]
+    measured = await person.api.get("/v1/data-completeness")  # the last 24 hours, families with a cadence
+    completeness = {c["device_id"]: c for c in measured.json()["devices"]} if measured.ok else {}
     return render(
-        request, person, "appareils.html", active="appareils", devices=devices,
+        request, person, "appareils.html", active="appareils", devices=devices, completeness=completeness,
         map_svg=point_map("Appareils sur la carte", _points(devices)),
         may_provision=person.may("POST", "/v1/devices"), families=[f.name for f in FAMILIES], **extra,
     )  # fmt: skip
