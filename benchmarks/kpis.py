@@ -25,7 +25,7 @@ import psycopg
 
 from benchmarks.bench_database import needs_load
 from benchmarks.results import write_results
-from core.db import connect
+from core.db import API_SESSION_OPTIONS, connect
 from core.settings import Settings
 from device_adapters.capabilities import Capability
 from device_adapters.registry import family_names
@@ -107,7 +107,7 @@ def main(settings: Settings, repeat: int, reload: bool) -> dict[str, Any]:
     periods = {"month": Period(T0 + timedelta(days=150), T0 + timedelta(days=180)),
                "year": Period(T0, T0 + timedelta(days=365))}  # fmt: skip
     figures: dict[str, dict[str, float]] = {}
-    with connect(settings.owner_database_url) as conn:
+    with connect(settings.owner_database_url, options=API_SESSION_OPTIONS) as conn:  # as the API's pool
         for capability, devices in DEVICES.items():
             for name, period in periods.items():
                 compute(conn, capability, devices, period)  # warm-up

@@ -36,17 +36,16 @@ class Readers:
 @dataclass(frozen=True)
 class TimeBelow:
     """A KPI of the family's experiments (docs/experiments.md): how long its devices' ``metric`` stayed below
-    ``threshold`` over the period (a garden's dry soil), in hours per device. A device's label
-    ``per_device_label`` (a number) overrides the threshold for it, as it does for the family's alert rule; a
-    gap between two readings longer than ``max_gap`` counts only up to ``max_gap`` (a silent sensor says
-    nothing of the soil)."""
+    ``threshold`` over the period (a garden's dry soil), in hours per device, counted in slots of the family's
+    cadence (``Family.reports_every``) holding a reading below: a slot without a reading says nothing. A device's
+    label ``per_device_label`` (a number) overrides the threshold for it, as it does for the family's alert
+    rule."""
 
     key: str
     label_fr: str
     metric: str
     threshold: float
     per_device_label: str | None = None
-    max_gap: timedelta = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,8 @@ class Family:
         # camera_detections_0009), so the name is the first topic level
         if self.adapter.topic_root != self.adapter.family:
             raise ValueError(f"family {self.name!r}: its topic root must be its name, not {self.adapter.topic_root!r}")
+        if self.time_below and self.reports_every is None:
+            raise ValueError(f"family {self.name!r}: its time_below KPIs count slots of its reports_every")
         if self.adapter.metrics and Capability.READINGS not in self.provides:
             raise ValueError(f"family {self.name!r} declares metrics: it provides Capability.READINGS")
 

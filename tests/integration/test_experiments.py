@@ -279,10 +279,10 @@ def test_a_garden_pilot_s_uptime_completeness_and_dry_soil_hours_match_a_count_b
     slot = timedelta(minutes=15)
     rows = []
     for k in range(40):  # a: 40 slots in the period, readings in 30 of them (the last 10 missing): 75 %
-        if k < 30:  # soil at 10 % (below 15) for slots 0-7: 8 x 15 min = 2 h dry; 20 % after
+        if k < 30:  # soil at 10 % (below 15) in slots 0-7: 8 x 15 min = 2 h dry; 20 % after
             rows.append((t0 + k * slot, a, 10.0 if k < 8 else 20.0))
     for k in range(20, 40):  # b: first seen at 5 h, 20 slots expected, all there: 100 %
-        rows.append((t0 + k * slot + timedelta(minutes=1), b, 25.0))  # below its own 30: 20 x 15 min = 5 h dry
+        rows.append((t0 + k * slot + timedelta(minutes=1), b, 25.0))  # below its own 30 in 20 slots: 5 h dry
         rows.append((t0 + k * slot + timedelta(minutes=2), b, 25.0))  # two in a slot count once
     for time, device, soil in rows:
         db.execute(
@@ -298,10 +298,9 @@ def test_a_garden_pilot_s_uptime_completeness_and_dry_soil_hours_match_a_count_b
     assert kpis["uptime_share"][0] == 90.0 and kpis["uptime_share_lowest"][0] == 80.0  # silent: no status, left out
     # silent: first seen at t0, no reading in 40 slots: 0 %; mean (75 + 100 + 0) / 3
     assert kpis["data_completeness"][0] == 58.3 and kpis["data_completeness_lowest"][0] == 0.0
-    # a: 2 h; b: the last reading of each slot lasts to the next one (14 min) or, for the last, to the end:
-    # 19 x 15 min + 13 min ... counted reading by reading: b's 40 readings span from 5 h 01 to the end, 4 h 59
-    # min, all below 30; (2 h + 4 h 59 min) / 3 devices
-    assert kpis["hours_soil_dry_per_device"][0] == round((2 + 4 + 59 / 60) / 3, 3)
+    # counted in the gardens' 15-minute slots holding a reading below: a has 8 (2 h), b 20 below its own 30 (5 h),
+    # silent none; per device of the experiment: (2 + 5) / 3
+    assert kpis["hours_soil_dry_per_device"][0] == round(7 / 3, 3)
     span = {"start": t0.isoformat(), "end": (t0 + 10 * hour).isoformat()}
     listed = api.get("/v1/data-completeness", params=span)
     assert listed.status_code == 200, listed.text
