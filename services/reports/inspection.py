@@ -28,6 +28,7 @@ import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.media_store import MediaStore
+from services.reports.labels import LABELS, REVIEW, Lang, filters
 from services.vision.grades import VERSION as GRADES_VERSION
 from services.vision.grades import family_of
 from services.vision.review import standing
@@ -40,14 +41,6 @@ CSV_COLUMNS = (
     "chainage_m", "code", "characterisation", "quantification", "clock_from", "clock_to", "continuous_defect",
     "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id", "trust", "trust_precision",
 )  # fmt: skip
-# what an observation stands as, for staff (services/vision/review.py ``standing``)
-TRUST_LABELS = {
-    "confirmed": "confirmée",
-    "rejected": "rejetée",
-    "trusted": "automatique, code fiable",
-    "suggested": "suggestion à vérifier",
-    "withdrawn": "retirée par une analyse ultérieure",
-}
 
 
 @dataclass
@@ -155,28 +148,30 @@ def _summary(mission: dict[str, Any], observations: list[dict[str, Any]]) -> dic
     }
 
 
-def _decimal(value: float) -> str:
-    return f"{value:.2f}".replace(".", ",")
-
-
-def _reviewed(obs: dict[str, Any]) -> str:
+def _reviewed(obs: dict[str, Any], lang: Lang = "fr") -> str:
     """The review column: who confirmed it, or how far the vision's own finding can be trusted and why."""
-    label = TRUST_LABELS[obs["trust"]]
+    w = REVIEW[lang]
+    label = w[obs["trust"]]
+
+    def num(value: float) -> str:  # a precision or a bar: always two decimals (0,70, not 0,7)
+        return f"{value:.2f}".replace(".", ",") if lang == "fr" else f"{value:.2f}"
+
     if obs["state"] == "recoded":
-        return f"recodée par {obs['reviewed_by']} (trouvée : {obs['found_code']})"
+        return w["recoded"].format(who=obs["reviewed_by"], code=obs["found_code"])
     if obs["trust"] == "confirmed":
-        return f"{label} par {obs['reviewed_by']}"
+        return f"{label} {w['by']} {obs['reviewed_by']}"
     basis, precision = obs["trust_basis"] or {}, obs["trust_precision"]
     if precision is None:
-        return f"{label} (précision non mesurée)"
+        return f"{label} ({w['not_measured']})"
     reports = (basis.get("tp") or 0) + (basis.get("fp") or 0)
+    measured = f"{w['precision']} {num(precision)}"
     if obs["trust"] == "trusted":
-        return f"{label} (précision {_decimal(precision)} sur {reports} détections)"
+        return f"{label} ({measured} {w['over']} {reports} {w['detections']})"
     bar, least = basis.get("bar"), basis.get("min_reports")
     if least is not None and reports < least:
-        return f"{label} (précision {_decimal(precision)} sur {reports} détections seulement : moins de {least})"
-    below = f" < seuil {_decimal(bar)}" if bar is not None else ""
-    return f"{label} (précision {_decimal(precision)}{below})"
+        return f"{label} ({measured} {w['over']} {reports} {w['detections']} {w['too_few']} {least})"
+    below = f" < {w['bar']} {num(bar)}" if bar is not None else ""
+    return f"{label} ({measured}{below})"
 
 
 def _trust(observations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -247,15 +242,20 @@ def _csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def as_html(report: Report) -> str:
+def as_html(report: Report, lang: Lang = "fr") -> str:
+    """The report's page, in French (what a French sanitation service files) or English."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    return env.get_template("inspection.html").render(r=report, strip=_strip_svg(report))
+    env.filters.update(filters(lang))
+    reviewed = {o["id"]: _reviewed(o, lang) for o in report.observations}
+    return env.get_template("inspection.html").render(
+        r=report, strip=_strip_svg(report), L=LABELS[lang], lang=lang, reviewed=reviewed
+    )
 
 
-def as_pdf(report: Report) -> bytes:
+def as_pdf(report: Report, lang: Lang = "fr") -> bytes:
     from weasyprint import HTML  # imported here: it loads pango, which only the PDF needs
 
-    return HTML(string=as_html(report)).write_pdf()  # type: ignore[no-any-return]
+    return HTML(string=as_html(report, lang)).write_pdf()  # type: ignore[no-any-return]
 
 
 def _strip_svg(report: Report) -> dict[str, Any]:
@@ -286,6 +286,6 @@ def _strip_svg(report: Report) -> dict[str, Any]:
          if o["chainage_end_m"] is not None else 2.0, "grade": o["grade"], "label": o["code"], "photo": o["photo"]}
         for o in report.observations
     ]  # fmt: skip
-    ticks = [{"x": x(t), "label": f"{t:g}"} for t in np.linspace(0, length, 6).round(1)]
+    ticks = [{"x": x(t), "label": f"{t:g}", "value": float(t)} for t in np.linspace(0, length, 6).round(1)]
     return {"width": width, "height": marks_top + 60, "lanes": lanes, "marks_top": marks_top, "marks": marks,
             "ticks": ticks, "lane": lane}  # fmt: skip

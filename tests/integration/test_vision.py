@@ -319,6 +319,13 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert "BET-7" in html.text and "confirmée par agent-r" in html.text and "suggestion à vérifier" in html.text
     assert html.text.count("data:image/jpeg;base64,") == 2 and html.text.count("<polyline") == 4  # the strip
     assert "=HYPERLINK(1)" in html.text and "<script" not in html.text
+    # in French by default (what a French sanitation service files), in English on request
+    assert "Rapport d&#39;inspection télévisée" in html.text and 'lang="fr"' in html.text
+    assert "Fissure" in html.text and "Regard de départ" in html.text and "o&#39;clock" not in html.text
+    english = api.get(f"/v1/missions/{mission}/report", params={"format": "html", "lang": "en"}, headers=sanitation)
+    assert "Sewer inspection report" in english.text and "Crack" in english.text
+    assert "confirmed by agent-r" in english.text
+    assert api.get(f"/v1/missions/{mission}/report", params={"lang": "de"}, headers=sanitation).status_code == 422
 
     pdf = api.get(f"/v1/missions/{mission}/report", params={"format": "pdf"}, headers=sanitation)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 20_000

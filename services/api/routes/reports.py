@@ -33,6 +33,7 @@ def mission_report(
     media: MediaDep,
     mission_id: str,
     format: Literal["json", "csv", "html", "pdf"] = Query("json", description="json, csv, html or pdf."),
+    lang: Literal["fr", "en"] = Query("fr", description="The language of the html and pdf report."),
 ) -> Response:
     report = build(conn, mission_id, media if format in ("html", "pdf") else None)
     if report is None:
@@ -42,9 +43,9 @@ def mission_report(
         return Response(as_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.csv")})  # fmt: skip
     if format == "html":
-        return HTMLResponse(as_html(report))
+        return HTMLResponse(as_html(report, lang))
     if format == "pdf":
-        return Response(as_pdf(report), media_type="application/pdf",
+        return Response(as_pdf(report, lang), media_type="application/pdf",
                         headers={"Content-Disposition": attachment(f"{name}.pdf")})  # fmt: skip
     return JSONResponse(jsonable_encoder(as_json(report)))
 

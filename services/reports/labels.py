@@ -1,0 +1,124 @@
+"""The inspection report's words, in French (the default: what a French sanitation service files) and English
+(on request, ``lang=en``): headings, the header's fields, units and how numbers and dates are written.
+
+NF EN 13508-2's French edition names the codes (services/vision/codes.py); the pipe's header follows the
+standard's §7 order as far as the drone knows it (issue 23 completes it with the exchange file's codes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from core.french import PARIS, material_name, number
+from services.vision.codes import FRENCH as CODE_NAMES
+
+Lang = Literal["fr", "en"]
+
+LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "Rapport d'inspection télévisée", "pipe_of": "conduite", "unnamed": "(sans nom)",
+        "coding": "Codage NF EN 13508-2", "mission": "Mission", "generated": "édité le", "grades": "grilles de gravité",
+        "section_pipe": "Conduite", "pipe": "Conduite", "date": "Date", "start": "Regard de départ",
+        "end": "Regard d'arrivée", "direction": "Sens d'inspection", "shape": "Forme", "circular": "circulaire",
+        "diameter": "Diamètre", "material": "Matériau", "operator": "Opérateur", "device": "Appareil",
+        "downstream": "vers l'aval", "upstream": "vers l'amont",
+        "section_summary": "Synthèse", "length": "Longueur inspectée", "observations": "Observations",
+        "confirmed": "Confirmées", "trusted": "Automatiques fiables", "suggested": "Suggestions à vérifier",
+        "worst": "Gravité maximale", "structural": "Note structurelle", "service": "Note d'exploitation",
+        "per_code": "Par code et gravité", "grade": "gravité", "frames_analysed": "Images analysées",
+        "not_judged": "non jugées", "not_judged_why": "la vision n'y signale aucun défaut, un agent doit les regarder",
+        "left_out": "Écartées", "rejected_by": "rejetées par un agent",
+        "withdrawn_by": "retirées par une analyse ultérieure",
+        "section_strip": "Le long de la conduite", "section_observations": "Observations",
+        "photo": "Photo", "distance": "Distance (m)", "code": "Code", "name": "Désignation", "char": "Caract.",
+        "quant": "Quant.", "clock": "Position horaire", "cont": "Cont.", "review": "Revue",
+        "at": "à", "to": "à", "from_clock": "de", "to_clock": "à", "hours": "h",
+        "seen_in": "Vue sur", "frames": "images", "confidence": "confiance", "model": "modèle",
+        "water_level_pct": "eau (%)", "h2s_ppm": "H₂S (ppm)", "o2_pct": "O₂ (%)", "ch4_pct_lel": "CH₄ (% LIE)",
+        "trust_note": "Fiabilité des observations automatiques : un code est fiable quand sa précision, mesurée "
+        "sur des images réelles d'inspection, atteint le seuil ; sinon l'observation est une suggestion à "
+        "vérifier : elle n'a déclenché aucune alerte de gravité 4 et attend la confirmation d'un agent.",
+        "no_precision": "Aucune précision mesurée pour les codes de ce rapport.",
+        "bar_is": "Seuil", "at_least": "sur au moins {n} détections",
+        "measured_for": "Précision mesurée pour l'analyse {analysis} sur {frames} images réelles (partie {split} "
+        "du jeu {manifest}, {date} ; {see}, {results}).",
+    },
+    "en": {
+        "title": "Sewer inspection report (CCTV)", "pipe_of": "pipe", "unnamed": "(unnamed)",
+        "coding": "EN 13508-2 coding", "mission": "Mission", "generated": "generated", "grades": "grades",
+        "section_pipe": "Pipe", "pipe": "Pipe", "date": "Date", "start": "Start manhole", "end": "End manhole",
+        "direction": "Direction", "shape": "Shape", "circular": "circular", "diameter": "Diameter",
+        "material": "Material", "operator": "Operator", "device": "Device", "downstream": "downstream",
+        "upstream": "upstream",
+        "section_summary": "Summary", "length": "Length inspected", "observations": "Observations",
+        "confirmed": "Confirmed", "trusted": "Automatic, trusted", "suggested": "Suggestions to review",
+        "worst": "Worst grade", "structural": "Structural grade", "service": "Service grade",
+        "per_code": "Per code and grade", "grade": "grade", "frames_analysed": "Frames analysed",
+        "not_judged": "not judged", "not_judged_why": "the vision reports no defect there: a person must look",
+        "left_out": "Left out", "rejected_by": "rejected by a reviewer",
+        "withdrawn_by": "withdrawn by a later analysis",
+        "section_strip": "Along the pipe", "section_observations": "Observations",
+        "photo": "Photo", "distance": "Chainage (m)", "code": "Code", "name": "Name", "char": "Char.",
+        "quant": "Quant.", "clock": "Clock", "cont": "Cont.", "review": "Review",
+        "at": "at", "to": "to", "from_clock": "from", "to_clock": "to", "hours": "o'clock",
+        "seen_in": "Seen in", "frames": "frames", "confidence": "confidence", "model": "model",
+        "water_level_pct": "water (%)", "h2s_ppm": "H₂S (ppm)", "o2_pct": "O₂ (%)", "ch4_pct_lel": "CH₄ (% LEL)",
+        "trust_note": "Trust in automatic observations: a code is trusted when its precision, measured on real "
+        "inspection frames, reaches the bar; otherwise the observation is a suggestion to review: it raised no "
+        "grade-4 alert and waits for a person's confirmation.",
+        "no_precision": "No precision measured for this report's codes.",
+        "bar_is": "Bar", "at_least": "over at least {n} detections", "measured_for": "Precision measured for "
+        "analysis {analysis} on {frames} real frames (the {split} part of set {manifest}, {date}; {see}, {results}).",
+    },
+}  # fmt: skip
+
+# what an observation stands as (services/vision/review.py ``standing``) and why, in the review column
+REVIEW: dict[str, dict[str, str]] = {
+    "fr": {
+        "confirmed": "confirmée", "rejected": "rejetée", "trusted": "automatique, code fiable",
+        "suggested": "suggestion à vérifier", "withdrawn": "retirée par une analyse ultérieure",
+        "by": "par", "recoded": "recodée par {who} (trouvée : {code})", "not_measured": "précision non mesurée",
+        "precision": "précision", "over": "sur", "detections": "détections",
+        "too_few": "seulement : moins de", "bar": "seuil",
+    },
+    "en": {
+        "confirmed": "confirmed", "rejected": "rejected", "trusted": "automatic, trusted code",
+        "suggested": "suggestion to review", "withdrawn": "withdrawn by a later analysis",
+        "by": "by", "recoded": "recoded by {who} (found: {code})", "not_measured": "precision not measured",
+        "precision": "precision", "over": "over", "detections": "detections",
+        "too_few": "only: fewer than", "bar": "bar",
+    },
+}  # fmt: skip
+
+ENGLISH_CODE_NAMES = {
+    "BAA": "Deformation", "BAB": "Crack", "BBA": "Roots", "BBB": "Attached deposits", "BBC": "Settled deposits",
+    "BBE": "Other obstacles", "BDD": "Water level", "BDG": "Camera view lost",
+}  # fmt: skip
+
+
+def filters(lang: Lang) -> dict[str, Any]:
+    """The template's number, date and name filters in ``lang``."""
+
+    def num(value: float | None, digits: int = 2) -> str:
+        if value is None:
+            return ""
+        return number(float(value), digits) if lang == "fr" else f"{float(value):,.{digits}f}".rstrip("0").rstrip(".")
+
+    def when(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(PARIS)
+        return (
+            f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+            if lang == "fr"
+            else f"{local:%Y-%m-%d %H:%M} (Paris)"
+        )
+
+    def code_name(code: str) -> str:
+        return (CODE_NAMES if lang == "fr" else ENGLISH_CODE_NAMES).get(code, "")
+
+    def material(value: str | None) -> str:
+        return material_name(value) if lang == "fr" else (value or "")
+
+    return {"num": num, "when": when, "code_name": code_name, "material": material}
