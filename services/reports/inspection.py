@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.media_store import MediaStore
 from services.reports.labels import LABELS, REVIEW, Lang, filters
+from services.reports.ratings import Rated, by_standing
 from services.vision.grades import VERSION as GRADES_VERSION
 from services.vision.grades import family_of
 from services.vision.review import standing
@@ -90,6 +91,10 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
                 strip[metric].append((float(r["chainage_m"]), float(r[metric])))
     trust = _trust(kept)
     summary = {**_summary(mission, kept), **_frames(conn, mission_id, kept)}
+    rated = by_standing(
+        (Rated(o["code"], o["grade"], o["chainage_start_m"], o["chainage_end_m"]), o["trust"]) for o in kept
+    )
+    summary["ratings"] = {standing: ratings.as_dict() for standing, ratings in rated.items()}
     report = Report(dict(mission), kept, excluded, summary, trust, strip, datetime.now().astimezone())
     if media is not None:
         report.thumbnails = {

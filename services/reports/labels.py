@@ -40,6 +40,14 @@ LABELS: dict[str, dict[str, str]] = {
         "sur des images réelles d'inspection, atteint le seuil ; sinon l'observation est une suggestion à "
         "vérifier : elle n'a déclenché aucune alerte de gravité 4 et attend la confirmation d'un agent.",
         "no_precision": "Aucune précision mesurée pour les codes de ce rapport.",
+        "section_ratings": "Notes d'état du tronçon", "ratings_method": "Méthode : PACP (NASSCO), annexe C. Note = "
+        "somme des gravités × occurrences (un défaut continu compte une fois par 1,524 m entamé) ; indice = note / "
+        "occurrences ; note rapide = la gravité la plus haute et son nombre, puis la suivante (A = 10 à 14…) ; "
+        "gravité du tronçon = la plus haute",
+        "rated_confirmed": "observations confirmées", "rated_with_trusted": "+ automatiques fiables",
+        "rated_with_suggestions": "+ suggestions à vérifier", "structural_kind": "Structurel",
+        "service_kind": "Exploitation", "overall_kind": "Global", "quick": "note rapide", "rating": "note",
+        "index": "indice", "segment_grade": "Gravité du tronçon (1-5)",
         "bar_is": "Seuil", "at_least": "sur au moins {n} détections",
         "measured_for": "Précision mesurée pour l'analyse {analysis} sur {frames} images réelles (partie {split} "
         "du jeu {manifest}, {date} ; {see}, {results}).",
@@ -68,6 +76,14 @@ LABELS: dict[str, dict[str, str]] = {
         "inspection frames, reaches the bar; otherwise the observation is a suggestion to review: it raised no "
         "grade-4 alert and waits for a person's confirmation.",
         "no_precision": "No precision measured for this report's codes.",
+        "section_ratings": "Segment condition ratings", "ratings_method": "Method: PACP (NASSCO), Appendix C. "
+        "Rating = sum of grade × occurrences (a continuous defect counts once per started 5 ft); index = rating / "
+        "occurrences; quick rating = the highest grade and its count, then the next (A = 10-14…); segment grade = "
+        "the highest",
+        "rated_confirmed": "confirmed observations", "rated_with_trusted": "+ trusted automatic",
+        "rated_with_suggestions": "+ suggestions to review", "structural_kind": "Structural",
+        "service_kind": "O&M", "overall_kind": "Overall", "quick": "quick rating", "rating": "rating",
+        "index": "index", "segment_grade": "Segment grade (1-5)",
         "bar_is": "Bar", "at_least": "over at least {n} detections", "measured_for": "Precision measured for "
         "analysis {analysis} on {frames} real frames (the {split} part of set {manifest}, {date}; {see}, {results}).",
     },

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -303,6 +304,17 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     measured = [m["analysis"] for m in data["trust"]["measurements"]]  # the trust file's, if it measures MODEL
     assert data["trust"]["bars"] == [0.7] and measured == ([MODEL] if MODEL in read_trust() else [])
     assert data["summary"]["structural_grade"] >= 2 and data["summary"]["length_inspected_m"] == 10.0
+    # condition ratings (PACP): the confirmed crack alone, then with the suggested water level; by hand from the
+    # observations' grades and lengths (a continuous one counts once per started 1.524 m)
+    observed = {o["code"]: o for o in data["observations"]}
+    crack_n = math.ceil((observed["BAB"]["chainage_end_m"] - observed["BAB"]["chainage_start_m"]) / 1.524)
+    water = observed["BDD"]
+    water_n = math.ceil((water["chainage_end_m"] - water["chainage_start_m"]) / 1.524) if water["chainage_end_m"] else 1
+    ratings = data["summary"]["ratings"]
+    assert ratings["confirmed"]["structural"]["rating"] == observed["BAB"]["grade"] * crack_n
+    assert ratings["confirmed"]["structural"]["quick"] == f"{observed['BAB']['grade']}{crack_n}00"
+    assert ratings["confirmed"]["service"]["quick"] == "0000" and ratings["with_trusted"] == ratings["confirmed"]
+    assert ratings["with_suggestions"]["service"]["rating"] == water["grade"] * water_n
 
     text = api.get(f"/v1/missions/{mission}/report", params={"format": "csv"}, headers=sanitation).text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -322,6 +334,7 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     # in French by default (what a French sanitation service files), in English on request
     assert "Rapport d&#39;inspection télévisée" in html.text and 'lang="fr"' in html.text
     assert "Fissure" in html.text and "Regard de départ" in html.text and "o&#39;clock" not in html.text
+    assert "Notes d&#39;état du tronçon" in html.text and "PACP (NASSCO), annexe C" in html.text
     english = api.get(f"/v1/missions/{mission}/report", params={"format": "html", "lang": "en"}, headers=sanitation)
     assert "Sewer inspection report" in english.text and "Crack" in english.text
     assert "confirmed by agent-r" in english.text
