@@ -116,6 +116,7 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/observations/{observation_id}"): capability_readers(Capability.PIPE_INSPECTION),
     ("GET", "/v1/missions/{mission_id}/shortlist"): capability_readers(Capability.PIPE_INSPECTION),
     ("GET", "/v1/missions/{mission_id}/report"): capability_readers(Capability.PIPE_INSPECTION),
+    ("GET", "/v1/missions/{mission_id}/comparison"): capability_readers(Capability.PIPE_INSPECTION),
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
     ("GET", "/v1/incidents"): capability_readers(Capability.CAMERA_DETECTIONS),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from services.api.deps import ConnDep
 from services.api.resources import MediaDep
 from services.api.schemas import ErrorMessage
+from services.reports.comparison import DEFAULT_TOLERANCE_M, compare_missions
 from services.reports.inspection import as_csv, as_html, as_json, as_pdf, build
 
 router = APIRouter(tags=["inspections"])
@@ -48,6 +49,27 @@ def mission_report(
         return Response(as_pdf(report, lang), media_type="application/pdf",
                         headers={"Content-Disposition": attachment(f"{name}.pdf")})  # fmt: skip
     return JSONResponse(jsonable_encoder(as_json(report)))
+
+
+@router.get(
+    "/missions/{mission_id}/comparison",
+    summary="Two inspections of a pipe compared: observations found by both (same code, within tolerance_m, "
+    "clock positions meeting), by one only",
+    responses={404: {"model": ErrorMessage, "description": "No such mission (either)"}},
+    response_model=None,
+)
+def mission_comparison(
+    conn: ConnDep,
+    mission_id: str,
+    other: Annotated[str, Query(alias="with", min_length=1, max_length=200, description="The other mission's id.")],
+    tolerance_m: Annotated[float, Query(gt=0, le=5, description="How far apart along the pipe, metres.")] = (
+        DEFAULT_TOLERANCE_M
+    ),
+) -> JSONResponse:
+    found = compare_missions(conn, mission_id, other, tolerance_m=tolerance_m)
+    if found is None:
+        raise HTTPException(404, f"mission {mission_id!r} or {other!r} not found")
+    return JSONResponse(jsonable_encoder(found))
 
 
 def attachment(filename: str) -> str:
