@@ -339,6 +339,17 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert "Sewer inspection report" in english.text and "Crack" in english.text
     assert "confirmed by agent-r" in english.text
     assert api.get(f"/v1/missions/{mission}/report", params={"lang": "de"}, headers=sanitation).status_code == 422
+    # the EN 13508-2 exchange file of the same observations, both forms, read back as the standard lays them out
+    from services.reports.exchange import parse_text, parse_xml
+
+    for form, parse in (("en13508-txt", parse_text), ("en13508-xml", parse_xml)):
+        got = api.get(f"/v1/missions/{mission}/report", params={"format": form}, headers=sanitation)
+        assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+        (inspection,) = parse(got.text).inspections
+        assert inspection.header["AAA"] == "BET-7" and inspection.header["ABA"].startswith("EN 13508-2")
+        assert {o["A"] for o in inspection.observations} == {"BAB", "BDD"}
+        marks = [o["J"] for o in inspection.observations if "J" in o]  # both are continuous: a start, a finish
+        assert sorted(marks) == ["F01", "F02", "S01", "S02"] and marks.index("S01") < marks.index("F01")
 
     pdf = api.get(f"/v1/missions/{mission}/report", params={"format": "pdf"}, headers=sanitation)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 20_000

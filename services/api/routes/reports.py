@@ -15,6 +15,7 @@ from services.api.deps import ConnDep
 from services.api.resources import MediaDep
 from services.api.schemas import ErrorMessage
 from services.reports.comparison import DEFAULT_TOLERANCE_M, compare_missions
+from services.reports.exchange import ExchangeFile, from_mission, to_text, to_xml
 from services.reports.inspection import as_csv, as_html, as_json, as_pdf, build
 
 router = APIRouter(tags=["inspections"])
@@ -24,7 +25,16 @@ router = APIRouter(tags=["inspections"])
     "/missions/{mission_id}/report",
     summary="The mission's inspection report (EN 13508-2 observations, grades, the strip along the pipe)",
     responses={
-        200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}, "application/pdf": {}}},
+        200: {
+            "content": {
+                "application/json": {},
+                "text/csv": {},
+                "text/html": {},
+                "application/pdf": {},
+                "text/plain": {},
+                "application/xml": {},
+            }
+        },
         404: {"model": ErrorMessage, "description": "No such mission"},
     },
     response_model=None,
@@ -33,13 +43,23 @@ def mission_report(
     conn: ConnDep,
     media: MediaDep,
     mission_id: str,
-    format: Literal["json", "csv", "html", "pdf"] = Query("json", description="json, csv, html or pdf."),
-    lang: Literal["fr", "en"] = Query("fr", description="The language of the html and pdf report."),
+    format: Literal["json", "csv", "html", "pdf", "en13508-txt", "en13508-xml"] = Query(
+        "json", description="json, csv, html, pdf, or the EN 13508-2 exchange file (Annex B) as text or XML."
+    ),
+    lang: Literal["fr", "en"] = Query(
+        "fr", description="The language of the html and pdf report (and #A2/A2 of an exchange file)."
+    ),
 ) -> Response:
     report = build(conn, mission_id, media if format in ("html", "pdf") else None)
     if report is None:
         raise HTTPException(404, f"mission {mission_id!r} not found")
     name = f"inspection-{report.mission['pipe_id'] or mission_id}"
+    if format in ("en13508-txt", "en13508-xml"):
+        exchange = ExchangeFile(language=lang, inspections=[from_mission(report.mission, report.observations)])
+        xml = format == "en13508-xml"
+        return Response(to_xml(exchange) if xml else to_text(exchange),
+                        media_type="application/xml; charset=utf-8" if xml else "text/plain; charset=utf-8",
+                        headers={"Content-Disposition": attachment(f"{name}.{'xml' if xml else 'txt'}")})  # fmt: skip
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.csv")})  # fmt: skip
