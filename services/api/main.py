@@ -50,7 +50,7 @@ from services.api.routes import (
     webhooks,
 )
 from services.api.schemas import ERROR_RESPONSES, echoed, encodable
-from services.console.app import mount_console
+from services.console.app import ConsoleHeaders, console_error, mount_console
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +122,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.add_middleware(Guard)  # inside the audit middleware: its refusals are audited like the routes'
     app.middleware("http")(audit_middleware)
-    install_metrics(app)  # outermost: counts the guard's and the audit's answers too; GET /metrics
+    install_metrics(app)  # counts the guard's and the audit's answers too; GET /metrics
+    app.add_middleware(ConsoleHeaders)  # outermost: every answer's security headers, the guard's refusals too
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's handler echoes each refused input: a lone surrogate in it made the 422 itself a 500
-        return JSONResponse({"detail": jsonable_encoder(echoed(exc.errors()))}, status_code=422)
+        detail = jsonable_encoder(echoed(exc.errors()))
+        if request.url.path.startswith("/console"):  # a person's browser: a page in French
+            first = detail[0] if detail else {}
+            return console_error(request, 422, f"{'.'.join(map(str, first.get('loc', [])))}: {first.get('msg', '')}")
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -135,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"detail": too_large(request.scope[MAX_BODY_SIZE_SCOPE_KEY])}, status_code=413)
         if exc.status_code in (204, 304):
             return Response(status_code=exc.status_code, headers=exc.headers)
+        if request.url.path.startswith("/console") and exc.status_code in (404, 405, 413, 422):
+            return console_error(request, exc.status_code, str(encodable(exc.detail)))
         return JSONResponse({"detail": encodable(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(psycopg.errors.QueryCanceled)

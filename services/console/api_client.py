@@ -65,13 +65,16 @@ class Api:
         self.request = request
         self.principal = principal
 
-    def _scope(self, method: str, path: str, params: Params, body: bytes | None) -> dict[str, Any]:
+    def _scope(
+        self, method: str, path: str, params: Params, body: bytes | None, extra: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         outer = self.request.scope
         agent = f"{self.request.headers.get('user-agent', '')} (console)".strip()
         headers = [(b"host", self.request.headers.get("host", "console").encode("latin-1", "replace"))]
         headers.append((b"user-agent", agent.encode("latin-1", "replace")))
         if body is not None:
             headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in (extra or {}).items()]
         return {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -120,10 +123,12 @@ class Api:
     async def post(self, path: str, body: Any = None, params: Params = None) -> Answer:
         return await self.call("POST", path, params, {} if body is None else body)
 
-    async def stream(self, path: str, params: Params = None) -> tuple[Answer, AsyncIterator[bytes]]:
+    async def stream(
+        self, path: str, params: Params = None, headers: dict[str, str] | None = None
+    ) -> tuple[Answer, AsyncIterator[bytes]]:
         """A streamed GET (the alert stream): its status and headers, then its body as it comes. The inner
         call is told its client left when the returned iterator is closed."""
-        scope = self._scope("GET", path, params, None)
+        scope = self._scope("GET", path, params, None, headers)
         started: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=64)
         left = asyncio.Event()

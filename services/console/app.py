@@ -24,7 +24,7 @@ from services.console.pages import (
     missions,
     signin,
 )
-from services.console.web import HERE, FormRefused, SignInNeeded, render
+from services.console.web import HERE, PAGE_MARK, FormRefused, SignInNeeded, render
 
 # What a console page may load and where its forms may go: this console only. The SVG drawings are inline
 # markup (no inline script or style), the one script is a file.
@@ -37,35 +37,52 @@ FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inlin
 
 
 class ConsoleHeaders:
-    """Security headers on every console answer (pages, files, redirects)."""
+    """Security headers: on every answer, no MIME sniffing and no framing (the API's JSON, /docs included); on
+    the console's, its content policy and no caching (pages, files, redirects). A file the API serves through
+    the console (``/console/api/...``) is shown, never run; a console page there (its French error page) keeps
+    the page policy (marked by ``PAGE_MARK``, which the browser never sees)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith("/console"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = FILE_POLICY if path.startswith("/console/api/") else PAGE_POLICY
+        path = scope.get("path", "")
+        console = path.startswith("/console")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"content-security-policy", policy.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                if not any(k.lower() == b"cache-control" for k, _ in headers) and not path.startswith(
-                    "/console/static/"
-                ):
-                    headers.append((b"cache-control", b"no-store"))
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != PAGE_MARK]
+                names = {k.lower() for k, _ in headers}
+                page = any(k.lower() == PAGE_MARK for k, _ in message.get("headers", []))
+                extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY")]
+                if console:
+                    policy = FILE_POLICY if path.startswith("/console/api/") and not page else PAGE_POLICY
+                    extra += [(b"content-security-policy", policy.encode()), (b"referrer-policy", b"same-origin")]
+                    if not path.startswith("/console/static/"):
+                        extra.append((b"cache-control", b"no-store"))
+                headers += [(k, v) for k, v in extra if k not in names]
                 message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+HTTP_ERRORS = {
+    404: ("Page introuvable", "Cette page n'existe pas dans la console."),
+    405: ("Action impossible", "Cette adresse ne s'utilise pas ainsi (un formulaire de la console l'envoie)."),
+    413: ("Formulaire trop long", "Le formulaire envoyé est trop long : rien n'a été fait."),
+    422: ("Adresse incorrecte", "Un élément de l'adresse ou du formulaire n'est pas accepté."),
+}
+
+
+def console_error(request: Request, status: int, detail: str | None = None) -> Response:
+    """A console path's HTTP error (no such page, a bad id in the path, a wrong method) as a French page, not
+    the API's JSON; the API's words stay below for the curious."""
+    heading, message = HTTP_ERRORS.get(status, ("Erreur", "La demande n'a pas abouti."))
+    return render(request, None, "erreur.html", status=status, heading=heading, message=message, detail=detail)
 
 
 def mount_console(app: FastAPI) -> None:
@@ -74,7 +91,6 @@ def mount_console(app: FastAPI) -> None:
         console.include_router(module.router)
     app.include_router(console)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
-    app.add_middleware(ConsoleHeaders)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, _exc: SignInNeeded) -> Response:

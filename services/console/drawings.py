@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from html import escape
 
@@ -363,12 +363,21 @@ def _state(state: str) -> str:
 
 
 def point_map(
-    title: str, points: Sequence[MapPoint], *, width: int = 640, height: int = 420, figure_id: str | None = None
+    title: str,
+    points: Sequence[MapPoint],
+    *,
+    width: int = 640,
+    height: int = 420,
+    figure_id: str | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> str:
     """The points in Lambert-93 (the same scale across and down: metres are metres; north up), fitted to the
     figure with a margin, at least ``MIN_EXTENT_M`` across; each a marker whose colour and shape say its state,
     with its label (cut at 24 characters) and its link. A point outside metropolitan France is not drawn,
     only counted in the desc; with none to draw, the figure says "Aucune position connue"."""
+    # the states as this map's readers say them ("en ligne" for a device, "enlevé" for a dump), same colours
+    looks = {k: _Look(names[k], names[k].lower(), v.colour, v.shape) if names and k in names else v
+             for k, v in MAP_STATES.items()}  # fmt: skip
     if width < 240 or height < 200:
         raise ValueError(f"a map needs at least 240 × 200 px, not {width} × {height}")
     fid = _figure_id("carte", figure_id, title, tuple(points), width, height)
@@ -400,7 +409,7 @@ def point_map(
     order = list(MAP_STATES)
     for point, x, y in sorted(placed, key=lambda p: order.index(_state(p[0].state))):
         state = _state(point.state)
-        look = MAP_STATES[state]
+        look = looks[state]
         px, py = mid_x + (x - centre_x) * scale, mid_y - (y - centre_y) * scale  # y grows downwards: north up
         east = px > mid_x  # a label goes towards the middle, so it stays inside the figure
         label = _el(
@@ -447,15 +456,15 @@ def point_map(
     states = [s for s in _LEGEND_ORDER if any(_state(p.state) == s for p, _, _ in placed)]
     legend, lx, ly = [], float(_FRAME + 8), height - _FRAME - 8
     for state in states:
-        look = MAP_STATES[state]
+        look = looks[state]
         legend.append(_el("g", _marker(look.shape, look.colour), transform=f"translate({_n(lx)} {ly - 4})"))
         legend.append(_el("text", _text(look.legend), x=lx + 12, y=ly))
         lx += 12 + len(look.legend) * 12 * CHAR_WIDTH + 22
     body.append(_el("g", "".join(legend), class_="legend"))
 
     by_state = {s: [p for p, _, _ in placed if _state(p.state) == s] for s in states}
-    counts = ", ".join(f"{len(by_state[s])} {MAP_STATES[s].said}" for s in states)
-    lists = " ".join(f"{MAP_STATES[s].legend} : {_names(by_state[s])}." for s in states)
+    counts = ", ".join(f"{len(by_state[s])} {looks[s].said}" for s in states)
+    lists = " ".join(f"{looks[s].legend} : {_names(by_state[s])}." for s in states)
     extent = (
         f" Ils s'étendent sur {_distance(max(xs) - min(xs))} d'ouest en est et {_distance(max(ys) - min(ys))} "
         "du sud au nord."
@@ -786,7 +795,7 @@ def _strip_legend(fid: str, states: list[str], grades: list[int], top: float) ->
         x += 19 + len(state.legend) * 11 * CHAR_WIDTH + 14
     if grades:
         x, y = float(STRIP_LEFT), top + 24
-        parts.append(_el("text", "Grade :", x=x, y=y, font_size=11))
+        parts.append(_el("text", "Gravité :", x=x, y=y, font_size=11))
         x += 50
         for grade in grades:
             colour = GRADE_COLOURS[grade]

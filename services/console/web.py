@@ -93,14 +93,17 @@ async def signed_in(request: Request) -> SignedIn:
 
 
 def same_origin(request: Request) -> bool:
-    """The browser says where a form came from (Origin, else Sec-Fetch-Site): it must be this console."""
+    """The browser says where a form came from (Origin and Sec-Fetch-Site): both, when sent, must say this
+    console."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return False
     origin = request.headers.get("origin")
-    if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == request.headers.get("host")
-    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    return origin is None or (origin != "null" and urlsplit(origin).netloc == request.headers.get("host"))
 
 
 async def read_form(request: Request) -> dict[str, str]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise FormRefused("un formulaire de la console est envoyé en application/x-www-form-urlencoded")
     body = b""
     async for chunk in request.stream():
         body += chunk
@@ -122,10 +125,12 @@ async def posted_form(request: Request) -> tuple[SignedIn, dict[str, str]]:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a console page, never another site (``//evil``, ``/\\evil``)."""
+    """Where to go after signing in: a console page, never another site (``//evil``, ``/\\evil``) nor another
+    part of this one (``/console/../docs``)."""
     if target and target.startswith("/console") and not target.startswith("/console/connexion"):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and "\\" not in target:
+        segments = parts.path.split("/")
+        if not parts.scheme and not parts.netloc and "\\" not in target and not {".", ".."} & set(segments):
             return target
     return "/console/"
 
@@ -137,12 +142,29 @@ def console_url(api_path: str | None) -> str | None:
     return f"/console/api{api_path}"
 
 
-def back_to(path: str, done: str | None = None, error: str | None = None) -> RedirectResponse:
-    """The page after a form (POST, redirect, GET): what was done, or why not, in its query."""
-    query = f"?fait={quote(done)}" if done else ""
-    if error:
-        query = f"?erreur={quote(error[:300])}"
-    return RedirectResponse(path + query, status_code=303)
+# What a page says once a form did its work: chosen by the server from a code in the URL (free text there would
+# let any link put words, a phishing "call this number", in the console's own notice box)
+NOTICES = {
+    "prise-en-charge": "Alerte prise en charge.",
+    "assignee": "Alerte assignée.",
+    "resolue": "Alerte résolue.",
+    "confirme": "Dépôt confirmé.",
+    "ecarte": "Dépôt écarté.",
+    "enleve": "Dépôt noté comme enlevé.",
+    "clos": "Incident clos.",
+    "scelle": "Scellé posé : les preuves sont conservées au-delà de la durée de rétention.",
+    "leve": "Scellé levé : les preuves suivent à nouveau la rétention.",
+    "revue-confirm": "Observation confirmée.",
+    "revue-reject": "Observation rejetée.",
+    "revue-recode": "Observation recodée.",
+}
+
+
+def back_to(path: str, done: str) -> RedirectResponse:
+    """The page after a form that did its work (POST, redirect, GET), saying so by one of ``NOTICES``."""
+    if done not in NOTICES:
+        raise KeyError(done)
+    return RedirectResponse(f"{path}?fait={quote(done)}", status_code=303)
 
 
 def render(request: Request, person: SignedIn | None, template: str, status: int = 200, **context: Any) -> Response:
@@ -155,12 +177,12 @@ def render(request: Request, person: SignedIn | None, template: str, status: int
             "role_names": ROLE_NAMES,
             "sections": sections,
             "csrf": person.session.csrf if person else None,
-            "done": request.query_params.get("fait"),
-            "error": request.query_params.get("erreur"),
+            "done": NOTICES.get(request.query_params.get("fait", "")),
             **context,
         },
         status_code=status,
     )
+    response.headers[PAGE_MARK.decode()] = "1"
     return response
 
 
@@ -183,6 +205,9 @@ def api_failed(request: Request, person: SignedIn, answer: Answer, back: str = "
         request, person, "erreur.html", status=status, heading=heading, message=message, detail=answer.detail,
         back=back,
     )  # fmt: skip
+
+
+PAGE_MARK = b"x-tlab-console-page"  # a console page, whatever its path (removed before the browser sees it)
 
 
 # Jinja filters: French numbers, Paris dates, durations

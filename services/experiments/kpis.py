@@ -48,7 +48,11 @@ def devices_of(
     if chosen:
         return sorted(chosen)
     families = [family] if family else list(family_names(capability))
-    rows = conn.execute("SELECT device_id FROM devices WHERE family = ANY(%s) ORDER BY 1", (families,)).fetchall()
+    rows = conn.execute(  # a camera gateway (a Frigate server) speaks for cameras: it is no camera, nor a site
+        "SELECT device_id FROM devices WHERE family = ANY(%s) "
+        "AND device_id NOT IN (SELECT gateway_id FROM gateway_cameras) ORDER BY 1",
+        (families,),
+    ).fetchall()
     return [r["device_id"] for r in rows]
 
 
@@ -190,13 +194,20 @@ SELECT device_id, sum(extract(epoch FROM until - at)) FILTER (WHERE online) AS u
 FROM spans GROUP BY device_id
 """
 
-# the cadence's slots with at least one reading, against the slots since the device was first seen
+# the cadence's slots with at least one reading, against the slots (clock-aligned, as time_bucket cuts them) from
+# the device's first data on: its first message, or an earlier reading it uploaded from its buffer
 COMPLETENESS = """
 SELECT d.device_id,
        (SELECT count(DISTINCT time_bucket(%(slot)s, r.time)) FROM {table} r WHERE r.device_id = d.device_id
-        AND r.time >= greatest(%(start)s, d.first_seen) AND r.time < %(end)s) AS slots,
-       extract(epoch FROM %(end)s - greatest(%(start)s, d.first_seen)) / extract(epoch FROM %(slot)s) AS expected
-FROM devices d WHERE d.device_id = ANY(%(devices)s) AND coalesce(d.first_seen, %(start)s) < %(end)s
+        AND r.time >= %(start)s AND r.time < %(end)s) AS slots,
+       ceil(extract(epoch FROM %(end)s) / extract(epoch FROM %(slot)s))
+       - floor(extract(epoch FROM greatest(%(start)s, d.since)) / extract(epoch FROM %(slot)s)) AS expected
+FROM (
+    SELECT device_id, least(first_seen, (SELECT min(r.time) FROM {table} r WHERE r.device_id = devices.device_id))
+           AS since
+    FROM devices WHERE device_id = ANY(%(devices)s)
+) d
+WHERE coalesce(d.since, %(start)s) < %(end)s
 """
 
 # the device's cadence slots holding a reading below its threshold; per device along its (device, time) index, the
@@ -242,7 +253,8 @@ def completeness_by_device(
     conn: psycopg.Connection[Any], families: dict[str, list[str]], period: Period
 ) -> list[Completeness]:
     """Each device's cadence slots holding a reading over the period, for the families that declare a cadence
-    (``Family.reports_every``); a device first seen less than one slot before the period's end is left out."""
+    (``Family.reports_every``), against the slots since its first data (left out: a device with no data before
+    the period's end)."""
     found: list[Completeness] = []
     for name, devices in sorted(families.items()):
         family = BY_NAME[name]
@@ -255,7 +267,7 @@ def completeness_by_device(
         found += [
             Completeness(r["device_id"], family.name, cadence, r["slots"], float(r["expected"]))
             for r in conn.execute(query, p)
-            if r["expected"] >= 1
+            if r["expected"] and r["expected"] >= 1
         ]
     return sorted(found, key=lambda c: c.device_id)
 

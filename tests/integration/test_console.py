@@ -167,7 +167,8 @@ def test_green_spaces_acknowledges_its_alert_through_the_console_persisted_and_a
     assert "prise en charge" in page.text and "j&#39;y vais" in page.text
 
     again = browser.post(f"/console/alertes/{alert}/acquitter", data={"csrf": csrf}, headers={"Origin": HOST})
-    assert again.status_code == 303 and "erreur=" in again.headers["location"]  # the API's 409, said in the page
+    assert again.status_code == 409 and "Action impossible" in again.text  # the API's 409, said in a French page
+    assert "erreur" not in again.headers.get("location", "")
 
 
 def test_a_role_outside_the_alerts_service_gets_a_404_page_and_cannot_act(
@@ -255,3 +256,39 @@ def test_the_console_session_table_keeps_no_token(db) -> None:
     assert "token" not in columns and {"id_sha256", "token_id", "csrf"} <= columns
     with pytest.raises(psycopg.errors.CheckViolation):
         db.execute("INSERT INTO console_sessions (id_sha256, token_id, csrf, expires_at) VALUES ('x', 1, 'y', now())")
+
+
+def test_the_live_feed_passes_last_event_id_to_the_api_as_a_header(browser, issue_token) -> None:
+    """An EventSource reconnects with Last-Event-ID: the relay hands it to the API's stream as the header it
+    reads (as a query parameter the API refused it with a 422, and the page's live feed died at its first
+    reconnection). A malformed id gets the API's own refusal of that header."""
+    sign_in(browser, issue_token("green_spaces"))
+    refused = browser.get("/console/alertes/flux", headers={"Last-Event-ID": "abc"})
+    assert (
+        refused.status_code == 422 and "last-event-id" in refused.text and "unknown query parameter" not in refused.text
+    )
+
+
+def test_notices_come_from_the_server_and_console_errors_are_french_pages(browser, issue_token) -> None:
+    """A link cannot put its own words in the console's notice box (phishing: "call this helpdesk"), only name
+    one of the server's; a console path's errors are French pages, with the console's headers."""
+    sign_in(browser, issue_token("viewer"))
+    planted = browser.get("/console/?fait=Appelez+le+0800+000+000&erreur=Votre+jeton+a+expir%C3%A9")
+    assert planted.status_code == 200 and "0800" not in planted.text and "expiré" not in planted.text
+    said = browser.get("/console/?fait=prise-en-charge")
+    assert "Alerte prise en charge." in said.text
+    for path, status in (("/console/nexistepas", 404), ("/console/alertes/99999999999999999999", 422),
+                         ("/console/incidents?etat=zzz", 422), ("/console/deconnexion", 405)):  # fmt: skip
+        page = browser.get(path)
+        assert page.status_code == status and page.headers["content-type"].startswith("text/html"), path
+        assert '<html lang="fr">' in page.text and "content-security-policy" in page.headers, path
+    api_error = browser.get("/console/api/v1/tokens")  # a console page under /console/api: the page policy
+    assert api_error.status_code == 403 and "sandbox" not in api_error.headers["content-security-policy"]
+    plain = browser.post(
+        "/console/deconnexion", content=b"csrf=x", headers={"Origin": HOST, "Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 403
+    cross = browser.post("/console/deconnexion", data={"csrf": csrf_of(browser, "/console/")},
+                         headers={"Origin": HOST, "Sec-Fetch-Site": "cross-site"})  # fmt: skip
+    assert cross.status_code == 403
+    assert browser.get("/v1/devices").headers["x-content-type-options"] == "nosniff"  # the API's answers too

@@ -322,3 +322,26 @@ def test_a_device_label_gives_a_threshold_its_own_value_and_keeps_the_hysteresis
     assert threshold_episodes(rule, series((0, 2.0), (10, 2.0)), FAR) == []
     for unusable in ({}, {"frost_below_c": "cold"}, {"frost_below_c": "nan"}, {"frost_below_c": "inf"}):
         assert rule.for_device(unusable) is rule, unusable
+
+
+def test_every_default_rule_can_fire_at_its_family_s_cadence() -> None:
+    """A rule whose allowed gap is shorter than the family's cadence can never hold for its duration: the
+    garden pack's frost rule (for 10 min, gap defaulting to 10 min) never fired for sensors reading every 15
+    minutes, as their README says they do (found by a probe of issue 22)."""
+    from device_adapters.registry import FAMILIES
+    from services.alerts.packs import family_pack
+
+    for family in FAMILIES:
+        if family.reports_every is None:
+            continue
+        step = family.reports_every.total_seconds() / 60
+        for rule in family_pack(family):
+            if not isinstance(rule, Threshold):
+                continue
+            below = rule.direction == "below"
+            value = rule.fire - 1 if below else rule.fire + 1
+            n = int(rule.for_.total_seconds() / 60 / step) + 2
+            episodes = threshold_episodes(rule, series(*((k * step, value) for k in range(n))), FAR)
+            assert episodes and episodes[0].firing, (
+                f"{family.name}'s {rule.name} never fires at a reading every {step:g} min"
+            )

@@ -496,7 +496,7 @@ def test_the_grade_colours_a_mark_and_its_caption_says_code_and_grade() -> None:
     captions = find(root, ".//s:g[@class='captions']/s:text")
     assert [c.text for c in captions] == ["BAB 1", "BAB 5", "BAB"]
     assert [c.attrib["fill"] for c in captions] == strokes
-    assert texts(one(root, ".//s:g[@class='legend']"))[-3:] == ["Grade :", "1", "5"]
+    assert texts(one(root, ".//s:g[@class='legend']"))[-3:] == ["Gravité :", "1", "5"]
 
 
 def test_the_state_is_told_by_the_line_and_fill_not_by_colour_alone() -> None:

@@ -13,9 +13,9 @@ router = APIRouter()
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 STATES = {"ouvertes": "open", "resolues": "resolved", "toutes": None}
 ACTIONS = {  # the console's verb -> the API's action, what the form sends, and what is said once done
-    "acquitter": ("ack", "note", "Alerte prise en charge."),
-    "assigner": ("assign", "assignee", "Alerte assignée."),
-    "resoudre": ("resolve", "note", "Alerte résolue."),
+    "acquitter": ("ack", "note", "prise-en-charge"),
+    "assigner": ("assign", "assignee", "assignee"),
+    "resoudre": ("resolve", "note", "resolue"),
 }
 
 
@@ -36,9 +36,8 @@ async def alert_feed(request: Request) -> Response:
     """The API's live alert stream (SSE), relayed to the signed-in browser (an EventSource cannot send a
     bearer token; the session stands for it). Reconnection and Last-Event-ID work as on the API."""
     person = await signed_in(request)
-    resume = request.headers.get("last-event-id")
-    params = {"last_event_id": resume} if resume else None
-    answer, body = await person.api.stream("/v1/alerts/stream", params)
+    resume = request.headers.get("last-event-id")  # an EventSource reconnecting: the API resumes after it
+    answer, body = await person.api.stream("/v1/alerts/stream", headers={"last-event-id": resume} if resume else None)
     if not answer.ok:
         return Response(answer.body, status_code=answer.status, media_type="application/json")
     headers = {k: v for k, v in answer.headers.items() if k in ("cache-control", "x-accel-buffering")}
@@ -66,6 +65,6 @@ async def act_on_alert(
     value = form.get(field, "").strip() or None
     answer = await person.api.post(f"/v1/alerts/{alert_id}/{verb}", {field: value})
     here = f"/console/alertes/{alert_id}"
-    if answer.status in (403, 404):
-        return api_failed(request, person, answer, back="/console/alertes")
-    return back_to(here, done=said) if answer.ok else back_to(here, error=f"Rien n'a été fait : {answer.detail}")
+    if not answer.ok:  # refused (403, 404) or not possible now (409, 422): said on a page of its own
+        return api_failed(request, person, answer, back=here if answer.status in (409, 422) else "/console/alertes")
+    return back_to(here, done=said)

@@ -14,6 +14,7 @@ from services.console.web import api_failed, posted_form, render, signed_in
 
 router = APIRouter()
 MAP_STATE = {"online": "ok", "offline": "hors_ligne"}
+DEVICE_STATES = {"ok": "En ligne", "hors_ligne": "Hors ligne", "inconnu": "État non signalé"}
 
 
 def _points(devices: list[dict[str, Any]]) -> list[MapPoint]:
@@ -40,7 +41,7 @@ async def _page(request: Request, person: Any, **extra: Any) -> Response:
     completeness = {c["device_id"]: c for c in measured.json()["devices"]} if measured.ok else {}
     return render(
         request, person, "appareils.html", active="appareils", devices=devices, completeness=completeness,
-        map_svg=point_map("Appareils sur la carte", _points(devices)),
+        map_svg=point_map("Appareils sur la carte", _points(devices), names=DEVICE_STATES),
         may_provision=person.may("POST", "/v1/devices"), families=[f.name for f in FAMILIES], **extra,
     )  # fmt: skip
 

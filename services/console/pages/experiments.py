@@ -30,6 +30,13 @@ async def experiment_list(request: Request) -> Response:
     return render(request, person, "experiences.html", active="experiences", experiments=answer.json(), pilots=PILOTS)
 
 
+CAPTIONS = {  # a KPI unit, as a chart's heading says it
+    "": "Indicateurs en nombre", "%": "Indicateurs en pourcentage", "h": "Indicateurs en heures",
+    "min": "Indicateurs en minutes", "/jour": "Indicateurs par jour", "/site/semaine": "Par site et par semaine",
+    "/100 m": "Pour 100 mètres inspectés", "m": "Indicateurs en mètres", "m³": "Volumes (m³)",
+}  # fmt: skip
+
+
 def charts(kpis: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """One horizontal bar chart per unit (counts, %, per day…): a KPI's period beside its baseline."""
     by_unit: dict[str, list[Bar]] = defaultdict(list)
@@ -37,7 +44,7 @@ def charts(kpis: list[dict[str, Any]]) -> list[tuple[str, str]]:
         by_unit[kpi["unit"]].append(Bar(label=kpi["label"], value=kpi["value"], baseline=kpi["baseline"]))
     drawn = []
     for unit, bars in by_unit.items():
-        caption = f"Indicateurs en {unit.strip()}" if unit.strip() else "Indicateurs en nombre"
+        caption = CAPTIONS.get(unit.strip(), f"Indicateurs en {unit.strip()}")
         drawn.append((caption, bar_chart(caption, unit, bars)))
     return drawn
 

@@ -15,15 +15,16 @@ from services.console.web import api_failed, back_to, posted_form, render, signe
 router = APIRouter()
 IncidentId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 STATES = ("suspected", "confirmed", "dismissed", "cleared", "closed")
-DECISIONS = {  # the console's verb -> the API's action and what is said once done
-    "confirmer": ("confirm", "Dépôt confirmé."),
-    "ecarter": ("dismiss", "Dépôt écarté."),
-    "enlever": ("clear", "Dépôt noté comme enlevé."),
-    "clore": ("close", "Incident clos."),
-    "sceller": ("hold", "Scellé posé : les preuves sont conservées au-delà de la durée de rétention."),
-    "lever": ("release", "Scellé levé : les preuves suivent à nouveau la rétention."),
+DECISIONS = {  # the console's verb -> the API's action and what is said once done (web.NOTICES)
+    "confirmer": ("confirm", "confirme"),
+    "ecarter": ("dismiss", "ecarte"),
+    "enlever": ("clear", "enleve"),
+    "clore": ("close", "clos"),
+    "sceller": ("hold", "scelle"),
+    "lever": ("release", "leve"),
 }
 MAP_STATE = {"suspected": "alerte", "confirmed": "alerte", "dismissed": "inconnu", "cleared": "ok", "closed": "ok"}
+INCIDENT_STATES = {"alerte": "À traiter", "ok": "Enlevé ou clos", "inconnu": "Écarté"}
 
 
 @router.get("/incidents")
@@ -45,7 +46,7 @@ async def incident_list(request: Request, etat: Literal["", *STATES] = "") -> Re
         )  # fmt: skip
     return render(
         request, person, "incidents.html", active="incidents", incidents=answer.json()["items"], etat=etat,
-        states=STATES, map_svg=point_map("Dépôts sauvages sur la carte", points),
+        states=STATES, map_svg=point_map("Dépôts sauvages sur la carte", points, names=INCIDENT_STATES),
     )  # fmt: skip
 
 
@@ -73,6 +74,6 @@ async def decide(
     note = form.get("note", "").strip() or None
     answer = await person.api.post(f"/v1/incidents/{incident_id}/{action}", {"note": note})
     here = f"/console/incidents/{incident_id}"
-    if answer.status in (403, 404):
-        return api_failed(request, person, answer, back="/console/incidents")
-    return back_to(here, done=said) if answer.ok else back_to(here, error=f"Rien n'a été fait : {answer.detail}")
+    if not answer.ok:
+        return api_failed(request, person, answer, back=here if answer.status in (409, 422) else "/console/incidents")
+    return back_to(here, done=said)

@@ -4,6 +4,7 @@ observation with its frame, the reviewer's decision (confirm, reject, recode) an
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
@@ -15,7 +16,7 @@ router = APIRouter()
 MissionId = Annotated[str, Path(min_length=1, max_length=200)]
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 STRIP_STATE = {"automatic": "automatique", "confirmed": "confirmée", "recoded": "confirmée", "rejected": "rejetée"}
-DONE = {"confirm": "Observation confirmée.", "reject": "Observation rejetée.", "recode": "Observation recodée."}
+DONE = {"confirm": "revue-confirm", "reject": "revue-reject", "recode": "revue-recode"}  # web.NOTICES
 
 
 @router.get("/missions")
@@ -66,7 +67,7 @@ async def review(request: Request, observation_id: ObservationId) -> Response:
     person, form = await posted_form(request)
     decision: Literal["confirm", "reject", "recode"] | str = form.get("decision", "")
     mission = form.get("mission", "")
-    here = f"/console/missions/{mission}#obs-{observation_id}" if mission else "/console/missions"
+    here = f"/console/missions/{quote(mission, safe='')}" if mission else "/console/missions"
     body: dict[str, Any] = {"decision": decision, "note": form.get("note", "").strip() or None}
     if decision == "recode":
         for field in ("code", "grade", "clock_from", "clock_to"):
@@ -74,8 +75,6 @@ async def review(request: Request, observation_id: ObservationId) -> Response:
             if value:
                 body[field] = int(value) if field != "code" and value.isdigit() else value
     answer = await person.api.post(f"/v1/observations/{observation_id}/review", body)
-    if answer.status in (403, 404):
-        return api_failed(request, person, answer, back="/console/missions")
     if not answer.ok:
-        return back_to(here.split("#")[0], error=f"Rien n'a été fait : {answer.detail}")
-    return back_to(here.split("#")[0], done=DONE.get(str(decision), "Fait."))
+        return api_failed(request, person, answer, back=here if answer.status in (409, 422) else "/console/missions")
+    return back_to(here, done=DONE[str(decision)])
