@@ -25,6 +25,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.french import PARIS
+
 STANDARD = "EN 13508-2:2003+A1:2011"
 VERSION_YEAR = "2011"
 OBSERVATION_FIELDS = ("I", "A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "M", "N")
@@ -71,6 +73,8 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) ->
     """A mission and its kept observations (rejected and withdrawn left out) as an EN 13508-2 inspection; numbers
     are written with a decimal point here and converted by the writer."""
     started = mission.get("started_at")
+    if started is not None:  # the date and time of the inspection where it took place (a French file: Paris)
+        started = started.astimezone(PARIS)
     direction = {"downstream": "A", "upstream": "B"}.get(mission.get("direction") or "")
     material = MATERIAL_CODES.get((mission.get("material") or "").strip().lower())
     length = mission.get("distance_m") or mission.get("inspected_m")

@@ -7,6 +7,7 @@ standard's §7 order as far as the drone knows it (issue 23 completes it with th
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -113,6 +114,30 @@ ENGLISH_CODE_NAMES = {
 }  # fmt: skip
 
 
+# what the vision writes in an observation's remark (services/vision/: store.py, intrusions.py, cracks.py), as a
+# French report says it; a remark not listed (a reviewer's, a contractor's) is printed as written
+FRENCH_REMARKS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"the drone's sensor says (\d+) %: they disagree"),
+        r"le capteur du drone indique \1 % : ils divergent",
+    ),
+    (re.compile(r"the drone's sensor says (\d+) %"), r"le capteur du drone indique \1 %"),
+    (re.compile(r"roots: a fibrous mass"), "racines : une masse fibreuse"),
+    (re.compile(r"an obstacle standing out from the wall"), "un obstacle en saillie de la paroi"),
+    (re.compile(r"attached deposits along the wall"), "dépôts adhérents le long de la paroi"),
+    (re.compile(r"^circumferential$"), "circonférentielle"),
+    (re.compile(r"^longitudinal$"), "longitudinale"),
+    (re.compile(r"^multiple$"), "multiple"),
+)
+
+
+def french_remark(text: str) -> str:
+    for pattern, said in FRENCH_REMARKS:
+        if pattern.search(text):
+            return pattern.sub(said, text)
+    return text
+
+
 def filters(lang: Lang) -> dict[str, Any]:
     """The template's number, date and name filters in ``lang``."""
 
@@ -137,4 +162,7 @@ def filters(lang: Lang) -> dict[str, Any]:
     def material(value: str | None) -> str:
         return material_name(value) if lang == "fr" else (value or "")
 
-    return {"num": num, "when": when, "code_name": code_name, "material": material}
+    def remark(text: str | None) -> str:
+        return (french_remark(text) if lang == "fr" else text) if text else ""
+
+    return {"num": num, "when": when, "code_name": code_name, "material": material, "remark": remark}

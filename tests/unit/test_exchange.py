@@ -44,9 +44,10 @@ def test_a_mission_maps_to_the_header_codes_it_knows_and_nothing_invented() -> N
     header = exchange().inspections[0].header
     assert header == {
         "AAA": "BET-7", "AAD": "R101", "AAF": "R102", "AAK": "A", "ABA": "EN 13508-2:2003+A1:2011", "ABC": "A",
-        "ABF": "2026-12-06", "ABG": "09:05", "ABH": "drone; équipe 2", "ABQ": "10", "ACA": "A", "ACB": "600",
+        "ABF": "2026-12-06", "ABG": "10:05", "ABH": "drone; équipe 2", "ABQ": "10", "ACA": "A", "ACB": "600",
         "ACC": "600", "ACD": "CO",
     }  # fmt: skip
+    # ABG: 09:05 UTC is 10:05 in Paris, where the inspection took place
     assert "AAJ" not in header and "AAN" not in header and "ADA" not in header  # street, town, weather: unknown
 
 
