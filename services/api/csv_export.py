@@ -2,8 +2,9 @@
 
 - ``standard``: comma-separated, UTF-8 without BOM, a point for decimals, times in ISO 8601 UTC (what a
   script, pandas or a GIS reads).
-- ``excel-fr``: what French Excel opens in columns on a double click: semicolon-separated, UTF-8 *with* a
-  BOM (without it Excel reads the bytes as Windows-1252), a comma for decimals, times as
+- ``excel-fr``: what French Excel opens in columns on a double click, for French staff: semicolon-separated,
+  UTF-8 *with* a BOM (without it Excel reads the bytes as Windows-1252), French column names and states
+  (``FRENCH_HEADERS``, ``FRENCH_VALUES``), a comma for decimals, times as
   ``JJ/MM/AAAA HH:MM:SS`` in Europe/Paris (the header says so), booleans ``oui``/``non``; a readings export's
   buckets start at Paris midnight in this dialect, at UTC midnight in the standard one.
 
@@ -29,6 +30,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Query
 from fastapi.responses import Response
 
+from core.french import OBJECT_NAMES
+
 PARIS = ZoneInfo("Europe/Paris")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -48,15 +51,53 @@ DialectQuery = Annotated[
 ]
 
 
+# What French Excel's reader sees in a header: the column's French name (the standard dialect keeps the field
+# names a script reads); a column not listed keeps its name (a metric has its own French name: ``title_fr``)
+FRENCH_HEADERS = {
+    "id": "n°", "time": "heure", "bucket": "début de la période", "rule_name": "règle", "severity": "gravité",
+    "state": "état", "service": "service", "device_id": "appareil", "subject": "objet de l'alerte",
+    "began_at": "début", "fired_at": "déclenchement", "cleared_at": "fin", "metric": "mesure",
+    "trigger_value": "valeur au déclenchement", "worst_value": "valeur la plus critique", "unit": "unité",
+    "summary": "résumé", "acknowledged_by": "prise en charge par", "acknowledged_at": "prise en charge le",
+    "assignee": "assignée à", "resolution": "issue", "resolved_by": "résolue par", "resolved_at": "résolue le",
+    "location": "lieu", "label": "objet", "zone": "zone", "suspected_at": "suspecté le",
+    "time_to_clearance": "délai d'enlèvement", "legal_hold": "scellé", "evidence_purged_at": "preuves effacées le",
+    "kpi": "clé de l'indicateur", "value": "période", "baseline": "référence", "definition": "définition (anglais)",
+}  # fmt: skip
+# and the values a few columns take, as staff say them
+FRENCH_VALUES = {
+    "severity": {"info": "information", "warning": "avertissement", "critical": "critique"},
+    "alert_state": {"firing": "en cours", "acknowledged": "prise en charge", "resolved": "résolue"},
+    "resolution": {"cleared": "revenue à la normale", "by_hand": "résolue à la main", "retracted": "retirée"},
+    "incident_state": {"suspected": "suspecté", "confirmed": "confirmé", "dismissed": "écarté", "cleared": "enlevé",
+                       "closed": "clos"},
+    "object": OBJECT_NAMES,
+    "service": {"sanitation": "assainissement", "cleanliness": "propreté", "green_spaces": "espaces verts",
+                "police": "police municipale", "viewer": "consultation", "operator": "exploitation",
+                "admin": "administration"},
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Column:
-    """A CSV column: its name and, for a quantity, its unit (``air_temp_c (°C)``; a time says its zone)."""
+    """A CSV column: its name and, for a quantity, its unit (``air_temp_c (°C)``; a time says its zone). In the
+    French dialect the header is its French name, and ``values`` (a key of ``FRENCH_VALUES``) says its values."""
 
     name: str
     unit: str | None = None
+    title_fr: str | None = None
+    values: str | None = None
 
     def header(self, dialect: Dialect) -> str:
-        return f"{self.name} ({self.unit})" if self.unit else self.name
+        name = self.name
+        if dialect is Dialect.EXCEL_FR:
+            name = self.title_fr or FRENCH_HEADERS.get(self.name, self.name)
+        return f"{name} ({self.unit})" if self.unit else name
+
+    def said(self, value: Any, dialect: Dialect) -> Any:
+        if dialect is Dialect.EXCEL_FR and self.values and isinstance(value, str):
+            return FRENCH_VALUES[self.values].get(value, value)
+        return value
 
 
 TIME_UNIT = {Dialect.STANDARD: "UTC, ISO 8601", Dialect.EXCEL_FR: "Europe/Paris"}
@@ -98,7 +139,7 @@ def render(columns: Sequence[Column], rows: Iterable[Sequence[Any]], dialect: Di
     writer = csv.writer(out, delimiter=";" if french else ",", lineterminator="\r\n")
     writer.writerow([c.header(dialect) for c in columns])
     for row in rows:
-        writer.writerow([cell(v, dialect) for v in row])
+        writer.writerow([cell(c.said(v, dialect), dialect) for c, v in zip(columns, row, strict=True)])
     return out.getvalue()
 
 

@@ -58,7 +58,7 @@ def test_readings_of_several_metrics_a_row_per_time_in_both_dialects(api, garden
         ["2026-12-01T09:20:00Z", "2.25", "0.0"],
     ]
     fr = read(api.get(path, params={**params, "dialect": "excel-fr"}), "excel-fr")
-    assert fr[0] == ["time (Europe/Paris)", "air_temp_c (°C)", "rain_mm (mm)"]
+    assert fr[0] == ["heure (Europe/Paris)", "Température de l'air (°C)", "Pluie (mm)"]  # French names
     assert fr[1] == ["01/12/2026 10:00:00", "0,25", "0,0"] and fr[2][2] == "0,00001"
     # aggregated per bucket: one row per hour, the averages
     hourly = read(api.get(path, params={**params, "metric": ["air_temp_c", "soil_vwc_pct"], "bucket": "1h"}),
@@ -114,10 +114,14 @@ def test_alerts_export_is_the_caller_s_service_with_the_unit_and_no_formula(
     header, *rows = read(export("green_spaces", dialect="excel-fr"), "excel-fr")
     (row,) = rows
     line = dict(zip(header, row, strict=True))
-    assert line["metric"] == "air_temp_c" and line["unit"] == "°C" and line["state"] == "resolved"
-    assert line["worst_value"] == "0,4" and line["trigger_value"] == "0,4"
-    assert line["assignee"] == '\'=HYPERLINK("http://x")'
-    assert line["fired_at (Europe/Paris)"].count("/") == 2 and "Z" not in line["fired_at (Europe/Paris)"]
+    assert line["mesure"] == "air_temp_c" and line["unité"] == "°C" and line["état"] == "résolue"
+    assert line["service"] == "espaces verts" and line["issue"] == "revenue à la normale"
+    assert line["valeur la plus critique"] == "0,4" and line["valeur au déclenchement"] == "0,4"
+    assert line["assignée à"] == '\'=HYPERLINK("http://x")'
+    fired = line["déclenchement (Europe/Paris)"]
+    assert fired.count("/") == 2 and "Z" not in fired
+    standard = dict(zip(*read(export("green_spaces"), "standard"), strict=True))  # a script's field names
+    assert standard["state"] == "resolved" and standard["resolution"] == "cleared"
     assert read(export("sanitation"), "standard")[1:] == []  # not its service: nothing, not an error
     assert len(read(export("operator"), "standard")) == 2
     assert export("green_spaces", state="bogus").status_code == 422
@@ -140,8 +144,9 @@ def test_incidents_export_with_the_camera_s_place_for_the_roles_that_read_incide
                                  headers=cleanliness), "excel-fr")  # fmt: skip
     (row,) = rows
     line = dict(zip(header, row, strict=True))
-    assert line["location"] == "'-rue des Lilas, Metz"  # a leading minus would be a formula
-    assert line["time_to_clearance (min)"] == "95,0" and line["legal_hold"] == "non" and line["zone"] == "trottoir"
+    assert line["lieu"] == "'-rue des Lilas, Metz"  # a leading minus would be a formula
+    assert line["délai d'enlèvement (min)"] == "95,0" and line["scellé"] == "non" and line["zone"] == "trottoir"
+    assert line["état"] == "enlevé" and line["objet"] == "dumping"
     green = {"Authorization": f"Bearer {issue_token('green_spaces')}"}
     assert api.get("/v1/incidents.csv", headers=green).status_code == 403
 

@@ -67,7 +67,7 @@ def test_a_camera_pilot_s_kpis_against_its_baseline(api, db, uid, issue_token) -
     sheet = api.get(f"/v1/experiments/{eid}/kpis", params={"format": "csv", "dialect": "excel-fr"},
                     headers=cleanliness)  # fmt: skip
     rows = list(csv.reader(io.StringIO(sheet.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0] == ["kpi", "label", "unit", "value", "baseline", "definition"]
+    assert rows[0] == ["clé de l'indicateur", "indicateur", "unité", "période", "référence", "définition (anglais)"]
     line = {r[0]: r for r in rows[1:]}
     assert line["detection_precision"][1:5] == ["Précision de détection", "%", "66,667", "100,0"]
     assert line["incidents_suspected"][3:5] == ["4", "1"]  # counts stay whole numbers

@@ -194,7 +194,11 @@ def export_alerts(
     for r in rows:  # the values' unit is their rule's metric's (a domain event's alert has neither)
         spec = catalog.get((r["family"], r["metric"] or ""))
         r["unit"] = spec.unit if spec else None
-    columns = [time_column(name, dialect) if kind == "time" else Column(name) for name, kind in CSV_COLUMNS]
+    values = {"severity": "severity", "state": "alert_state", "resolution": "resolution", "service": "service"}
+    columns = [
+        time_column(name, dialect) if kind == "time" else Column(name, values=values.get(name))
+        for name, kind in CSV_COLUMNS
+    ]
     return csv_response(columns, ([r[name] for name, _ in CSV_COLUMNS] for r in rows), dialect, "alerts.csv")
 
 

@@ -212,6 +212,7 @@ def export_readings(
         if len(found) > CSV_ROWS or len(rows) > CSV_ROWS:
             too_many = f"more than {CSV_ROWS} rows: narrow start/end or aggregate with bucket"
             raise invalid("query", "start", too_many, None)
-    columns = [time_column("bucket" if width else "time", dialect), *(Column(s.name, s.unit) for s in specs)]
+    columns = [time_column("bucket" if width else "time", dialect),
+               *(Column(s.name, s.unit, title_fr=s.label_fr or None) for s in specs)]  # fmt: skip
     lines = ([t, *values] for t, values in sorted(rows.items()) if any(v is not None for v in values))
     return csv_response(columns, lines, dialect, f"{device_id}-readings.csv")

@@ -220,8 +220,8 @@ def get_kpis(
     values = [KpiValue(key=k.key, label=k.label, unit=k.unit, definition=k.definition, value=k.value,
                        baseline=before.get(k.key)) for k in found]  # fmt: skip
     if format == "csv":
-        columns = [Column("kpi"), Column("label"), Column("unit"), Column("value"), Column("baseline"),
-                   Column("definition")]  # fmt: skip
+        columns = [Column("kpi"), Column("label", title_fr="indicateur"), Column("unit"), Column("value"),
+                   Column("baseline"), Column("definition")]  # fmt: skip
         rows = ([v.key, v.label, v.unit, v.value, v.baseline, v.definition] for v in values)
         return csv_response(columns, rows, dialect, f"experiment-{experiment.id}-kpis.csv")
     return Kpis(experiment=experiment, devices=devices, measured_until=until, baseline_source=source, kpis=values)

@@ -161,7 +161,8 @@ def export_incidents(
         for d in conn.execute("SELECT device_id, location FROM devices WHERE device_id = ANY(%s)", (list(cameras),))
     }
     columns = [
-        Column("id"), Column("device_id"), Column("location"), Column("label"), Column("zone"), Column("state"),
+        Column("id"), Column("device_id"), Column("location"), Column("label", values="object"), Column("zone"),
+        Column("state", values="incident_state"),
         time_column("began_at", dialect), time_column("suspected_at", dialect), time_column("cleared_at", dialect),
         Column("time_to_clearance", "min"), Column("legal_hold"), time_column("evidence_purged_at", dialect),
     ]  # fmt: skip
