@@ -213,7 +213,12 @@ def as_json(report: Report) -> dict[str, Any]:
     return data
 
 
-def as_csv(report: Report) -> str:
+DECIMAL_CSV_COLUMNS = ("chainage_m", "quantification", "finish_chainage_m", "trust_precision")
+
+
+def as_csv(report: Report, excel_fr: bool = False) -> str:
+    """One row per observation with the pipe's header on every row. ``excel_fr``: as French Excel opens it in
+    columns (semicolons, UTF-8 with BOM, decimal commas), like the other CSV exports' ``excel-fr`` dialect."""
     m = report.mission
     header = {
         "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
@@ -221,7 +226,10 @@ def as_csv(report: Report) -> str:
         "date": m["started_at"].date().isoformat() if m["started_at"] else "", "operator": m["operator"],
     }  # fmt: skip
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    if excel_fr:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n" if excel_fr else "\n",
+                            delimiter=";" if excel_fr else ",")  # fmt: skip
     writer.writeheader()
     continuous = 0
     for o in report.observations:
@@ -229,7 +237,7 @@ def as_csv(report: Report) -> str:
         if o["chainage_end_m"] is not None:
             continuous += 1
             marker = f"S{continuous:02d}/F{continuous:02d}"
-        writer.writerow({
+        row = {
             **header, "chainage_m": f"{o['chainage_start_m']:.2f}", "code": o["code"],
             "characterisation": o["characterisation"], "quantification": "" if o["quantification"] is None
             else f"{o['quantification']:g}", "clock_from": o["clock_from"], "clock_to": o["clock_to"],
@@ -238,7 +246,10 @@ def as_csv(report: Report) -> str:
             "remark": _csv_safe(o["review_note"] or o["remark"] or ""), "photo": o["photo"], "grade": o["grade"],
             "reviewed": o["reviewed"], "observation_id": o["id"], "trust": o["trust"],
             "trust_precision": "" if o["trust_precision"] is None else f"{o['trust_precision']:g}",
-        })  # fmt: skip
+        }  # fmt: skip
+        if excel_fr:  # decimal commas where a number is written
+            row |= {k: row[k].replace(".", ",") for k in DECIMAL_CSV_COLUMNS}
+        writer.writerow(row)
     return out.getvalue()
 
 

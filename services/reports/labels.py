@@ -41,6 +41,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sur des images réelles d'inspection, atteint le seuil ; sinon l'observation est une suggestion à "
         "vérifier : elle n'a déclenché aucune alerte de gravité 4 et attend la confirmation d'un agent.",
         "no_precision": "Aucune précision mesurée pour les codes de ce rapport.",
+        "method": "Méthode", "method_drone": "inspection télévisée par drone", "standard": "Norme",
+        "location": "Lieu (rue, commune)", "cleaning": "Nettoyage préalable", "not_given": "non renseigné",
         "section_ratings": "Notes d'état du tronçon", "ratings_method": "Méthode : PACP (NASSCO), annexe C. Note = "
         "somme des gravités × occurrences (un défaut continu compte une fois par 1,524 m entamé) ; indice = note / "
         "occurrences ; note rapide = la gravité la plus haute et son nombre, puis la suivante (A = 10 à 14…) ; "
@@ -77,6 +79,8 @@ LABELS: dict[str, dict[str, str]] = {
         "inspection frames, reaches the bar; otherwise the observation is a suggestion to review: it raised no "
         "grade-4 alert and waits for a person's confirmation.",
         "no_precision": "No precision measured for this report's codes.",
+        "method": "Method", "method_drone": "CCTV inspection by drone", "standard": "Standard",
+        "location": "Location (street, town)", "cleaning": "Pre-cleaning", "not_given": "not given",
         "section_ratings": "Segment condition ratings", "ratings_method": "Method: PACP (NASSCO), Appendix C. "
         "Rating = sum of grade × occurrences (a continuous defect counts once per started 5 ft); index = rating / "
         "occurrences; quick rating = the highest grade and its count, then the next (A = 10-14…); segment grade = "

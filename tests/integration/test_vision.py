@@ -335,6 +335,13 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert "Rapport d&#39;inspection télévisée" in html.text and 'lang="fr"' in html.text
     assert "Fissure" in html.text and "Regard de départ" in html.text and "o&#39;clock" not in html.text
     assert "Notes d&#39;état du tronçon" in html.text and "PACP (NASSCO), annexe C" in html.text
+    assert "NF EN 13508-2+A1 (2011)" in html.text and "inspection télévisée par drone" in html.text
+    assert html.text.count("non renseigné") == 2  # the street and the cleaning: the drone does not know them
+    # the CSV as French Excel opens it: semicolons, BOM, decimal commas
+    fr = api.get(f"/v1/missions/{mission}/report", params={"format": "csv", "dialect": "excel-fr"}, headers=sanitation)
+    assert fr.content.startswith(b"\xef\xbb\xbf")
+    fr_rows = list(csv.DictReader(io.StringIO(fr.content.decode("utf-8-sig")), delimiter=";"))
+    assert fr_rows[1]["chainage_m"] == bab["chainage_m"].replace(".", ",") and "," in fr_rows[1]["chainage_m"]
     english = api.get(f"/v1/missions/{mission}/report", params={"format": "html", "lang": "en"}, headers=sanitation)
     assert "Sewer inspection report" in english.text and "Crack" in english.text
     assert "confirmed by agent-r" in english.text

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from services.api.csv_export import Dialect, DialectQuery
 from services.api.deps import ConnDep
 from services.api.resources import MediaDep
 from services.api.schemas import ErrorMessage
@@ -46,6 +47,7 @@ def mission_report(
     format: Literal["json", "csv", "html", "pdf", "en13508-txt", "en13508-xml"] = Query(
         "json", description="json, csv, html, pdf, or the EN 13508-2 exchange file (Annex B) as text or XML."
     ),
+    dialect: DialectQuery = Dialect.STANDARD,
     lang: Literal["fr", "en"] = Query(
         "fr", description="The language of the html and pdf report (and #A2/A2 of an exchange file)."
     ),
@@ -61,7 +63,7 @@ def mission_report(
                         media_type="application/xml; charset=utf-8" if xml else "text/plain; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.{'xml' if xml else 'txt'}")})  # fmt: skip
     if format == "csv":
-        return Response(as_csv(report), media_type="text/csv; charset=utf-8",
+        return Response(as_csv(report, excel_fr=dialect is Dialect.EXCEL_FR), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.csv")})  # fmt: skip
     if format == "html":
         return HTMLResponse(as_html(report, lang))
