@@ -48,6 +48,12 @@ def clock(at: datetime) -> str:
     return f"{local.hour} h {local.minute:02d}"
 
 
+def date_time(at: datetime) -> str:
+    """``06/12/2026 à 10 h 05`` in Paris: a date and time in a table or a page (the console, the report)."""
+    local = at.astimezone(PARIS)
+    return f"{local:%d/%m/%Y} à {clock(at)}"
+
+
 def moment(at: datetime, now: datetime | None = None) -> str:
     """``à 10 h 05`` the same day in Paris as ``now``, ``le 05/12/2026 à 22 h 40`` otherwise."""
     local = at.astimezone(PARIS)
@@ -90,3 +96,11 @@ def material_name(material: str | None) -> str:
     if not material:
         return "—"
     return MATERIALS.get(material.strip().lower(), material)
+
+
+# The city's services (the API's roles, services/auth/roles.py), as staff name them
+SERVICE_NAMES = {
+    "admin": "administration", "operator": "exploitation de la plateforme", "viewer": "consultation",
+    "sanitation": "assainissement", "cleanliness": "propreté", "green_spaces": "espaces verts",
+    "police": "police municipale",
+}  # fmt: skip

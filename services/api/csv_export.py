@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Query
 from fastapi.responses import Response
 
-from core.french import OBJECT_NAMES
+from core.french import OBJECT_NAMES, SERVICE_NAMES
 
 PARIS = ZoneInfo("Europe/Paris")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -72,9 +72,7 @@ FRENCH_VALUES = {
     "incident_state": {"suspected": "suspecté", "confirmed": "confirmé", "dismissed": "écarté", "cleared": "enlevé",
                        "closed": "clos"},
     "object": OBJECT_NAMES,
-    "service": {"sanitation": "assainissement", "cleanliness": "propreté", "green_spaces": "espaces verts",
-                "police": "police municipale", "viewer": "consultation", "operator": "exploitation",
-                "admin": "administration"},
+    "service": SERVICE_NAMES,
 }  # fmt: skip
 
 

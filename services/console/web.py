@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from core.french import PARIS, duration, material_name, number, object_name
+from core.french import SERVICE_NAMES, date_time, duration, material_name, number, object_name
 from services.api.policy import match_request
 from services.auth.roles import Role
 from services.console.api_client import Answer, Api
@@ -31,15 +31,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 MAX_FORM_BYTES = 16 * 1024  # the console's forms are a few fields: a note, a code, an assignee
 
-ROLE_NAMES = {
-    Role.ADMIN: "administration",
-    Role.OPERATOR: "exploitation de la plateforme",
-    Role.VIEWER: "consultation",
-    Role.SANITATION: "assainissement",
-    Role.CLEANLINESS: "propreté",
-    Role.GREEN_SPACES: "espaces verts",
-    Role.POLICE: "police municipale",
-}
+ROLE_NAMES = {role: SERVICE_NAMES[role.value] for role in Role}
 
 # who did it, when a worker did: said as staff would
 ACTORS = {"rule": "règle automatique", "evaluator": "évaluateur d'alertes", "retention": "rétention"}
@@ -216,9 +208,7 @@ PAGE_MARK = b"x-tlab-console-page"  # a console page, whatever its path (removed
 def _when(value: datetime | str | None) -> str:
     if value is None or value == "":
         return "—"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = at.astimezone(PARIS)
-    return f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
+    return date_time(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def _num(value: float | int | None, digits: int = 2) -> str:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from core.french import PARIS, material_name, number
+from core.french import PARIS, date_time, material_name, number
 from services.vision.codes import FRENCH as CODE_NAMES
 
 Lang = Literal["fr", "en"]
@@ -153,12 +153,7 @@ def filters(lang: Lang) -> dict[str, Any]:
     def when(value: datetime | None) -> str:
         if value is None:
             return ""
-        local = value.astimezone(PARIS)
-        return (
-            f"{local:%d/%m/%Y} à {local.hour} h {local.minute:02d}"
-            if lang == "fr"
-            else f"{local:%Y-%m-%d %H:%M} (Paris)"
-        )
+        return date_time(value) if lang == "fr" else f"{value.astimezone(PARIS):%Y-%m-%d %H:%M} (Paris)"
 
     def code_name(code: str) -> str:
         return (CODE_NAMES if lang == "fr" else ENGLISH_CODE_NAMES).get(code, "")
