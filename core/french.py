@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.en13508 import MATERIAL_VALUES
+
 PARIS = ZoneInfo("Europe/Paris")
 NNBSP = "\u202f"  # espace fine insécable: 1 234,5 and 0,5 °C
 
@@ -91,11 +93,16 @@ MATERIALS = {
 }  # fmt: skip
 
 
+# and by the names of the standard's table C4 (an imported file's ACD: ``AE`` is read as ``clay``)
+STANDARD_MATERIALS = {english.lower(): french for english, french in MATERIAL_VALUES.values()}
+
+
 def material_name(material: str | None) -> str:
     """``cast iron`` -> ``fonte``; a material not listed is said as given; none -> ``—``."""
     if not material:
         return "—"
-    return MATERIALS.get(material.strip().lower(), material)
+    key = material.strip().lower()
+    return MATERIALS.get(key) or STANDARD_MATERIALS.get(key, material)
 
 
 # The city's services (the API's roles, services/auth/roles.py), as staff name them

@@ -41,6 +41,8 @@ BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/v1/incidents/{incident_id}/release"): 16 * KiB,
     ("POST", "/v1/dead-letters/replay"): 256 * KiB,  # up to 10,000 ids
     ("POST", "/v1/tokens"): 4 * KiB,
+    # a contractor's exchange file: a delivery of a few hundred pipes (services/reports/importing.py bounds rows)
+    ("POST", "/v1/inspection-imports"): 8192 * KiB,
 }
 
 

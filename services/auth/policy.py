@@ -118,6 +118,12 @@ PLATFORM_POLICIES: dict[tuple[str, str], Policy] = {
     ("GET", "/v1/missions/{mission_id}/report"): capability_readers(Capability.PIPE_INSPECTION),
     ("GET", "/v1/missions/{mission_id}/comparison"): capability_readers(Capability.PIPE_INSPECTION),
     ("POST", "/v1/observations/{observation_id}/review"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
+    # contractors' exchange files: sanitation (and the staff) import them, the pipe inspection's readers read them
+    ("POST", "/v1/inspection-imports"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
+    ("GET", "/v1/inspection-imports"): capability_readers(Capability.PIPE_INSPECTION),
+    ("GET", "/v1/inspection-imports/{import_id}"): capability_readers(Capability.PIPE_INSPECTION),
+    ("GET", "/v1/inspection-imports/{import_id}/file"): capability_readers(Capability.PIPE_INSPECTION),
+    ("DELETE", "/v1/inspection-imports/{import_id}"): allow(ADMIN, OPERATOR, Role.SANITATION, audit=True),
     # dumping incidents are the cameras' data (their readers, audited: personal data); agents decide
     ("GET", "/v1/incidents"): capability_readers(Capability.CAMERA_DETECTIONS),
     ("GET", "/v1/incidents.csv"): capability_readers(Capability.CAMERA_DETECTIONS),

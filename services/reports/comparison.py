@@ -17,6 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.vision.codes import FOUND
+
+VISION_CODES = frozenset(FOUND)  # the codes the drone's vision looks for
+
 DEFAULT_TOLERANCE_M = 0.5
 DEFAULT_CLOCK_SLACK = 1
 
@@ -134,7 +138,7 @@ def compare(
 
 def _mission(conn: Any, mission_id: str) -> dict[str, Any] | None:
     row: dict[str, Any] | None = conn.execute(
-        "SELECT mission_id, pipe_id, start_manhole, end_manhole, direction, started_at, "
+        "SELECT mission_id, source, pipe_id, start_manhole, end_manhole, direction, started_at, operator, "
         "coalesce(distance_m, (SELECT max(chainage_m) FROM drone_telemetry t WHERE t.mission_id = m.mission_id)) "
         "AS length_m FROM missions m WHERE mission_id = %s",
         (mission_id,),
@@ -168,7 +172,23 @@ def compare_missions(
     found = compare(_observations(conn, mission_id), _observations(conn, other_id), tolerance_m=tolerance_m,
                     flip_b_over=flip)  # fmt: skip
     same_pipe = first["pipe_id"] is not None and first["pipe_id"] == second["pipe_id"]
-    return {
+    result = {
         "mission": dict(first), "other": dict(second), "same_pipe": same_pipe, "tolerance_m": tolerance_m,
         **found.as_dict("mission", "other"),
     }  # fmt: skip
+    # the drone against a contractor: what the contractor coded that the drone's vision does not look for (a
+    # connection, a node, infiltration) is no miss of its; the share is also given among the codes it looks for
+    if {first["source"], second["source"]} == {"drone", "import"}:
+        theirs = "other" if first["source"] == "drone" else "mission"
+        outside = [o for o in result[f"only_{theirs}"] if o["code"] not in VISION_CODES]
+        among = len(found.matched) + len(result[f"only_{theirs}"]) - len(outside)
+        result["summary"] |= {
+            "drone_side": "mission" if theirs == "other" else "other",
+            "only_contractor_outside_the_drone_codes": len(outside),
+            "share_of_contractor_found_by_drone_among_its_codes": round(len(found.matched) / among, 3)
+            if among
+            else None,
+        }
+        result["drone_codes"] = sorted(VISION_CODES)
+        result["outside_the_drone_codes"] = sorted({o["code"] for o in outside})
+    return result

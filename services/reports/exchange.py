@@ -21,9 +21,13 @@ step lands beside the drone's missions to compare them.
 
 from __future__ import annotations
 
+import codecs
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from core.french import PARIS
 
@@ -38,12 +42,16 @@ HEADER_ORDER = (
     "ABM", "ABN", "ABO", "ABP", "ABQ", "ABR", "ABS", "ACA", "ACB", "ACC", "ACD", "ACE", "ACF", "ACG", "ACH", "ACI",
     "ACJ", "ACK", "ACL", "ACM", "ACN", "ADA", "ADB", "ADC", "ADD", "ADE",
 )  # fmt: skip
-# the standard's material codes for the materials drones and contractors name
+# the values of header code ACD (NF EN 13508-2 table C4, core/en13508.py) for the materials drones name
 MATERIAL_CODES = {
-    "concrete": "CO", "reinforced concrete": "RC", "cast iron": "CI", "ductile iron": "DI", "vitrified clay": "VC",
-    "clay": "VC", "brick": "BR", "pvc": "PVC", "pe": "PE", "hdpe": "PE", "steel": "ST", "asbestos cement": "AC",
-    "grp": "GRP",
+    "concrete": "AG", "reinforced concrete": "AH", "cast iron": "AM", "grey cast iron": "AN", "ductile iron": "AO",
+    "vitrified clay": "AE", "clay": "AE", "brick": "AD", "brickwork": "AD", "pvc": "AX", "pvc-u": "AX",
+    "pe": "AV", "hdpe": "AV", "polyethylene": "AV", "polypropylene": "AW", "pp": "AW", "steel": "AP",
+    "asbestos cement": "AA", "grp": "AL", "fibre cement": "AK", "masonry": "AR",
 }  # fmt: skip
+# a continuous defect's mark (field J): a letter and a number, the letter by the file's language: S(tart) F(inish)
+# in English, A(nfang) B (Ende) in German (as KWB's example file), D(ébut) F(in) in French
+STARTS, FINISHES = frozenset("SAD"), frozenset("FBE")
 
 
 @dataclass
@@ -71,25 +79,53 @@ def _number(value: float | None, decimal: str = ".") -> str:
 
 def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) -> Inspection:
     """A mission and its kept observations (rejected and withdrawn left out) as an EN 13508-2 inspection; numbers
-    are written with a decimal point here and converted by the writer."""
+    are written with a decimal point here and converted by the writer.
+
+    An inspection imported from a file (``mission["exchange_header"]``) keeps the header it came with, and each of
+    its observations no one has changed since (confirmed as imported, no note) its row(s) as they came: the
+    platform exports back what it imported. ``ABQ`` (the anticipated length) is not the drone's: it is left out.
+    """
+    if mission.get("exchange_header"):
+        return Inspection(dict(mission["exchange_header"]), _rows(observations))
     started = mission.get("started_at")
     if started is not None:  # the date and time of the inspection where it took place (a French file: Paris)
         started = started.astimezone(PARIS)
     direction = {"downstream": "A", "upstream": "B"}.get(mission.get("direction") or "")
     material = MATERIAL_CODES.get((mission.get("material") or "").strip().lower())
-    length = mission.get("distance_m") or mission.get("inspected_m")
     header = {
         "AAA": mission.get("pipe_id"), "AAD": mission.get("start_manhole"), "AAF": mission.get("end_manhole"),
         "AAK": direction, "ABA": STANDARD, "ABC": "A",  # distances measured from node 1 (AAD)
         "ABF": started.date().isoformat() if started else None, "ABG": started.strftime("%H:%M") if started else None,
-        "ABH": mission.get("operator"), "ABQ": _number(length) if length else None,
+        "ABH": mission.get("operator"),
         "ACA": "A" if mission.get("diameter_mm") else None,  # circular
         "ACB": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None,
         "ACC": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None, "ACD": material,
     }  # fmt: skip
-    rows: list[dict[str, str]] = []
-    continuous = 0
+    return Inspection({k: v for k, v in header.items() if v}, _rows(observations))
+
+
+def _as_imported(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
+    """The row(s) an imported observation came with and their places in its inspection, if no one has changed
+    it since."""
+    fields = o.get("exchange_fields")
+    if not fields or o.get("state") != "confirmed" or o.get("review_note"):
+        return None
+    return list(zip(fields.get("lines", []), (dict(r) for r in fields.get("rows", [])), strict=False)) or None
+
+
+def _mark_number(row: dict[str, str]) -> int:
+    mark = row.get("J", "")
+    return int(mark[1:]) if mark[1:].isdigit() else 0
+
+
+def _rows(observations: list[dict[str, Any]]) -> list[dict[str, str]]:
+    rows: list[tuple[float, float, dict[str, str]]] = []  # (distance, place in the file it came from, row)
+    kept = {id(o): _as_imported(o) for o in observations}
+    continuous = max((_mark_number(r) for k in kept.values() if k for _, r in k), default=0)
     for i, o in enumerate(observations, start=1):
+        if (imported := kept[id(o)]) is not None:
+            rows.extend((float(r.get("I") or 0), line, r) for line, r in imported)
+            continue
         base = {
             "A": o["code"], "B": o.get("characterisation") or "", "D": _number(o.get("quantification")),
             "F": (o.get("review_note") or o.get("remark") or "").replace("\n", " "),
@@ -97,14 +133,17 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) ->
             "H": str(o["clock_to"]) if o.get("clock_to") and o.get("clock_to") != o.get("clock_from") else "",
             "M": o.get("photo") or f"P{i:03d}",
         }  # fmt: skip
+        last = float("inf")  # rows written here come after the file's at the same distance
         if o.get("chainage_end_m") is not None:
             continuous += 1
-            rows.append({**base, "I": _number(o["chainage_start_m"]), "J": f"S{continuous:02d}"})
-            rows.append({**base, "I": _number(o["chainage_end_m"]), "J": f"F{continuous:02d}", "M": ""})
+            rows.append((o["chainage_start_m"], last, {**base, "I": _number(o["chainage_start_m"]),
+                                                       "J": f"S{continuous:02d}"}))  # fmt: skip
+            rows.append((o["chainage_end_m"], last, {**base, "I": _number(o["chainage_end_m"]),
+                                                     "J": f"F{continuous:02d}", "M": ""}))  # fmt: skip
         else:
-            rows.append({**base, "I": _number(o["chainage_start_m"])})
-    rows.sort(key=lambda r: float(r["I"] or 0))  # the standard's order: along the pipe
-    return Inspection({k: v for k, v in header.items() if v}, [{k: v for k, v in r.items() if v} for r in rows])
+            rows.append((o["chainage_start_m"], last, {**base, "I": _number(o["chainage_start_m"])}))
+    rows.sort(key=lambda r: (r[0], r[1]))  # the standard's order: along the pipe (stable: the file's at a tie)
+    return [{k: v for k, v in r.items() if v} for _, _, r in rows]
 
 
 # --- the text form ------------------------------------------------------------------------------------------
@@ -188,6 +227,9 @@ def parse_text(text: str) -> ExchangeFile:
             setattr(f, {"#A1": "charset", "#A2": "language", "#A3": "separator", "#A4": "decimal",
                         "#A5": "delimiter", "#A6": "version"}.get(key, "_ignored"), value)  # fmt: skip
         elif line.startswith("#B01="):
+            if len(f.separator) != 1 or len(f.delimiter) > 1 or f.decimal not in (".", ","):
+                raise ExchangeError(f"line {number}: #A3 (separator) and #A5 (text delimiter) are one character, "
+                                    "#A4 (decimal separator) a point or a comma")  # fmt: skip
             header_codes = line[5:].split(f.separator)
             current = Inspection()
             f.inspections.append(current)
@@ -238,11 +280,15 @@ def to_xml(f: ExchangeFile) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def parse_xml(text: str) -> ExchangeFile:
+def parse_xml(text: str | bytes) -> ExchangeFile:
+    """The XML form; bytes are decoded as their XML declaration says. A DTD (and so any entity: the "billion
+    laughs", an external file) is refused: the standard's files have none."""
     try:
-        root = ET.fromstring(text)  # noqa: S314 - no DTD or entity is expanded by ElementTree's parser
+        root = safe_fromstring(text, forbid_dtd=True)
     except ET.ParseError as exc:
         raise ExchangeError(f"not well-formed XML: {exc}") from exc
+    except DefusedXmlException as exc:
+        raise ExchangeError(f"a DTD or entity declaration is refused in an exchange file ({exc})") from exc
     if root.tag != "DATA":
         raise ExchangeError(f"the root element is {root.tag!r}, not DATA")
     f = ExchangeFile(inspections=[])
@@ -264,3 +310,30 @@ def parse_xml(text: str) -> ExchangeFile:
                 inspection.header[child.tag] = _decimal_in(child.tag, child.text.strip(), f)  # type: ignore[union-attr]
         f.inspections.append(inspection)
     return f
+
+
+# --- a file as received ---------------------------------------------------------------------------------
+
+
+def read(data: bytes) -> tuple[ExchangeFile, str]:
+    """A received file, text or XML (by its first character), as ``(file, "en13508-txt" | "en13508-xml")``. A
+    text file is decoded as its ``#A1`` line says (ISO-8859-1 in many German and French files), UTF-8 when it
+    says nothing; a byte order mark is dropped."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    start = data.lstrip()[:1]
+    if start == b"<":
+        return parse_xml(data), "en13508-xml"
+    if start != b"#":
+        raise ExchangeError("neither an EN 13508-2 text file (it begins with #A1=) nor its XML form (<DATA>)")
+    first = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
+    charset = first[4:] if first.startswith("#A1=") else "UTF-8"
+    try:
+        if not codecs.lookup(charset)._is_text_encoding:
+            raise LookupError(charset)
+        text = data.decode(charset)
+    except LookupError as exc:
+        raise ExchangeError(f"#A1={charset}: not a character set this platform knows") from exc
+    except UnicodeDecodeError as exc:
+        raise ExchangeError(f"the file is not in {charset}, as its #A1 line says (byte {exc.start})") from exc
+    return parse_text(text), "en13508-txt"

@@ -28,8 +28,9 @@ import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.media_store import MediaStore
+from services.reports.comparison import compare_missions
 from services.reports.labels import LABELS, REVIEW, Lang, filters
-from services.reports.ratings import Rated, by_standing
+from services.reports.ratings import Rated, by_standing, kind_of
 from services.vision.grades import VERSION as GRADES_VERSION
 from services.vision.grades import family_of
 from services.vision.review import standing
@@ -55,12 +56,18 @@ class Report:
     generated_at: datetime
     grades_version: str = GRADES_VERSION
     thumbnails: dict[int, str] = field(default_factory=dict)  # observation id -> data: URI
+    comparison: dict[str, Any] | None = None  # with another inspection of the pipe (comparison.py), on request
 
 
-def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | None = None) -> Report | None:
+def build(
+    conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | None = None, compare_with: str | None = None
+) -> Report | None:
+    """The report of ``mission_id`` (None if there is no such mission); ``compare_with``: another inspection to
+    compare it with (raises LookupError if there is no such one)."""
     mission = conn.execute(
-        "SELECT m.*, (SELECT max(chainage_m) FROM drone_telemetry t WHERE t.mission_id = m.mission_id) AS inspected_m "
-        "FROM missions m WHERE m.mission_id = %s",
+        "SELECT m.*, (SELECT max(chainage_m) FROM drone_telemetry t WHERE t.mission_id = m.mission_id) AS inspected_m, "
+        "i.filename AS import_filename, i.imported_at, i.imported_by "
+        "FROM missions m LEFT JOIN inspection_imports i ON i.id = m.import_id WHERE m.mission_id = %s",
         (mission_id,),
     ).fetchone()
     if mission is None:
@@ -70,7 +77,7 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
         "coalesce(recoded_clock_from, clock_from) AS clock_from, coalesce(recoded_clock_to, clock_to) AS clock_to, "
         "quantification, coalesce(recoded_grade, grade) AS grade, confidence, frames, best_frame_sha256, "
         "best_frame_time, annotated_sha256, remark, state, reviewed_by, reviewed_at, review_note, code AS found_code, "
-        "model, trust AS found_trust, trust_precision, trust_basis "
+        "model, trust AS found_trust, trust_precision, trust_basis, source, exchange_fields "
         "FROM observations WHERE mission_id = %s ORDER BY chainage_start_m, id",
         (mission_id,),
     ).fetchall()
@@ -96,6 +103,10 @@ def build(conn: psycopg.Connection[Any], mission_id: str, media: MediaStore | No
     )
     summary["ratings"] = {standing: ratings.as_dict() for standing, ratings in rated.items()}
     report = Report(dict(mission), kept, excluded, summary, trust, strip, datetime.now().astimezone())
+    if compare_with is not None:
+        report.comparison = compare_missions(conn, mission_id, compare_with)
+        if report.comparison is None:
+            raise LookupError(compare_with)
     if media is not None:
         report.thumbnails = {
             o["id"]: uri for o in kept if (uri := _thumbnail(media, o["annotated_sha256"] or o["best_frame_sha256"]))
@@ -132,22 +143,26 @@ def _frames(conn: psycopg.Connection[Any], mission_id: str, observations: list[d
 def _summary(mission: dict[str, Any], observations: list[dict[str, Any]]) -> dict[str, Any]:
     counts: dict[str, dict[int, int]] = {}
     for o in observations:
-        counts.setdefault(o["code"], {}).setdefault(o["grade"], 0)
-        counts[o["code"]][o["grade"]] += 1
+        if o["grade"] is not None:
+            counts.setdefault(o["code"], {}).setdefault(o["grade"], 0)
+            counts[o["code"]][o["grade"]] += 1
     graded = {"structural": [], "service": []}  # type: dict[str, list[int]]
     for o in observations:
         kind = family_of(o["code"])
-        if kind:
+        if kind and o["grade"] is not None:
             graded[kind].append(o["grade"])
     return {
-        "length_inspected_m": round(mission["inspected_m"] or 0.0, 2),
+        # the drone's furthest telemetry; an imported inspection's: its finish node's distance (importing.py)
+        "length_inspected_m": round(mission["inspected_m"] or mission["distance_m"] or 0.0, 2),
         "observations": len(observations),
         "confirmed": sum(1 for o in observations if o["state"] in ("confirmed", "recoded")),
         "automatic": sum(1 for o in observations if o["state"] == "automatic"),
         "trusted": sum(1 for o in observations if o["trust"] == "trusted"),
         "suggested": sum(1 for o in observations if o["trust"] == "suggested"),  # automatic, not reviewed yet
         "by_code_and_grade": {code: dict(sorted(g.items())) for code, g in sorted(counts.items())},
-        "worst_grade": max((o["grade"] for o in observations), default=None),
+        "worst_grade": max((o["grade"] for o in observations if o["grade"] is not None), default=None),
+        # defects (structural or service codes) whose code the grade table does not grade: an imported file's
+        "ungraded": sum(1 for o in observations if o["grade"] is None and kind_of(o["code"]) is not None),
         "structural_grade": max(graded["structural"], default=1),
         "service_grade": max(graded["service"], default=1),
     }

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
+from core.en13508 import MAIN_CODES
 from core.french import PARIS, date_time, material_name, number
 from services.vision.codes import FRENCH as CODE_NAMES
 
@@ -18,6 +19,22 @@ Lang = Literal["fr", "en"]
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
+        "method_import": "inspection télévisée par un prestataire (fichier NF EN 13508-2 importé)",
+        "imported_note": "Inspection importée du fichier « {file} » (import n° {id}, reçu le {when} de {by}) : ses "
+        "observations sont celles du prestataire, codées par {inspector} ; elles comptent comme confirmées.",
+        "not_graded": "non notée", "coded_by": "Codée par le prestataire", "no_clock": "sans position horaire",
+        "ungraded_note": "{n} défaut(s) sans gravité : leur code n'est pas dans la grille de la plateforme ; ils ne "
+        "comptent pas dans les notes",
+        "section_comparison": "Comparaison avec l'inspection {other}", "compared_same_pipe": "même conduite",
+        "compared_other_pipe": "autre conduite : {pipe}", "found_by_both": "Trouvées par les deux",
+        "only_this": "Seulement dans ce rapport", "only_other": "Seulement dans l'autre inspection",
+        "share": "Part des observations de l'autre inspection retrouvées ici",
+        "share_drone": "Part des observations du prestataire retrouvées par le drone",
+        "among_codes": "parmi les codes que le drone recherche", "outside_codes": "{n} hors des codes que le drone "
+        "recherche ({codes})", "apart": "écart (m)", "tolerance": "tolérance ± {t} m le long de la conduite, "
+        "position horaire à une heure près",
+        "turned": "L'autre inspection, faite dans l'autre sens, a été retournée (distances depuis l'autre regard, "
+        "positions horaires en miroir).", "none": "aucune",
         "title": "Rapport d'inspection télévisée", "pipe_of": "conduite", "unnamed": "(sans nom)",
         "coding": "Codage NF EN 13508-2", "mission": "Mission", "generated": "édité le", "grades": "grilles de gravité",
         "section_pipe": "Conduite", "pipe": "Conduite", "date": "Date", "start": "Regard de départ",
@@ -56,6 +73,22 @@ LABELS: dict[str, dict[str, str]] = {
         "du jeu {manifest}, {date} ; {see}, {results}).",
     },
     "en": {
+        "method_import": "CCTV inspection by a contractor (imported EN 13508-2 file)",
+        "imported_note": "Inspection imported from file “{file}” (import {id}, received {when} from {by}): its "
+        "observations are the contractor's, coded by {inspector}; they count as confirmed.",
+        "not_graded": "not graded", "coded_by": "Coded by the contractor", "no_clock": "no clock position",
+        "ungraded_note": "{n} defect(s) without a grade: their code is not in the platform's grade table; they do "
+        "not count in the ratings",
+        "section_comparison": "Compared with inspection {other}", "compared_same_pipe": "same pipe",
+        "compared_other_pipe": "another pipe: {pipe}", "found_by_both": "Found by both",
+        "only_this": "Only in this report", "only_other": "Only in the other inspection",
+        "share": "Share of the other inspection's observations found here",
+        "share_drone": "Share of the contractor's observations found by the drone",
+        "among_codes": "among the codes the drone looks for", "outside_codes": "{n} outside the codes the drone "
+        "looks for ({codes})", "apart": "apart (m)", "tolerance": "tolerance ± {t} m along the pipe, clock "
+        "position within an hour",
+        "turned": "The other inspection, run the other way, was turned (distances from the other manhole, clock "
+        "positions mirrored).", "none": "none",
         "title": "Sewer inspection report (CCTV)", "pipe_of": "pipe", "unnamed": "(unnamed)",
         "coding": "EN 13508-2 coding", "mission": "Mission", "generated": "generated", "grades": "grades",
         "section_pipe": "Pipe", "pipe": "Pipe", "date": "Date", "start": "Start manhole", "end": "End manhole",
@@ -156,7 +189,9 @@ def filters(lang: Lang) -> dict[str, Any]:
         return date_time(value) if lang == "fr" else f"{value.astimezone(PARIS):%Y-%m-%d %H:%M} (Paris)"
 
     def code_name(code: str) -> str:
-        return (CODE_NAMES if lang == "fr" else ENGLISH_CODE_NAMES).get(code, "")
+        """The vision's codes by our names (English: the common ones), the others by the standard's tables."""
+        standard = MAIN_CODES.get(code, ("", ""))
+        return CODE_NAMES.get(code, standard[1]) if lang == "fr" else ENGLISH_CODE_NAMES.get(code, standard[0])
 
     def material(value: str | None) -> str:
         return material_name(value) if lang == "fr" else (value or "")

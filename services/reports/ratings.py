@@ -44,7 +44,7 @@ class Rated:
     """One observation as the ratings see it."""
 
     code: str
-    grade: int
+    grade: int | None  # None: a code the grade table does not grade (an imported file's): not rated, counted
     start_m: float
     finish_m: float | None = None  # a continuous defect's finish
 
@@ -89,6 +89,7 @@ class Ratings:
     service: KindRating
     overall: KindRating
     method: str = METHOD
+    ungraded: int = 0  # structural or service observations left out: their code has no grade here
 
     def as_dict(self) -> dict[str, object]:
         kinds = (("structural", self.structural), ("service", self.service), ("overall", self.overall))
@@ -96,7 +97,7 @@ class Ratings:
             kind: {"rating": r.rating, "index": r.index, "quick": r.quick, "occurrences": r.occurrences,
                    "grade": r.grade, "occurrences_by_grade": dict(sorted(r.occurrences_by_grade.items()))}
             for kind, r in kinds
-        } | {"method": self.method}  # fmt: skip
+        } | {"method": self.method, "ungraded": self.ungraded}  # fmt: skip
 
 
 def count_char(n: int) -> str:
@@ -128,12 +129,19 @@ def kind_of(code: str) -> str | None:
 
 def rate(observations: Iterable[Rated]) -> Ratings:
     by_kind: dict[str, Counter[int]] = {"structural": Counter(), "service": Counter()}
+    ungraded = 0
     for o in observations:
         kind = kind_of(o.code)
-        if kind is None or not 1 <= o.grade <= 5:
+        if kind is None:
+            continue
+        if o.grade is None or not 1 <= o.grade <= 5:
+            ungraded += 1
             continue
         by_kind[kind][o.grade] += o.occurrences
     overall = by_kind["structural"] + by_kind["service"]
     return Ratings(
-        KindRating(dict(by_kind["structural"])), KindRating(dict(by_kind["service"])), KindRating(dict(overall))
+        KindRating(dict(by_kind["structural"])),
+        KindRating(dict(by_kind["service"])),
+        KindRating(dict(overall)),
+        ungraded=ungraded,
     )

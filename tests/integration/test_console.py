@@ -293,3 +293,31 @@ def test_notices_come_from_the_server_and_console_errors_are_french_pages(browse
                          headers={"Origin": HOST, "Sec-Fetch-Site": "cross-site"})  # fmt: skip
     assert cross.status_code == 403
     assert browser.get("/v1/devices").headers["x-content-type-options"] == "nosniff"  # the API's answers too
+
+
+def test_an_imported_inspection_shows_as_the_contractor_s_and_the_pipe_s_inspections_can_be_compared(
+    browser, api, issue_token, db, uid
+) -> None:
+    """A contractor's file imported through the API (docs/exchange.md): its inspection reads as the contractor's
+    (no confidence, no frames) and a drone mission of the same pipe offers it for the compared report."""
+    from pathlib import Path
+
+    pipe = f"BET-7-{uid}"
+    data = (Path(__file__).parents[1] / "fixtures" / "en13508" / "contractor-BET-7.txt").read_bytes()
+    imported = api.post("/v1/inspection-imports", content=data.replace(b"BET-7;", pipe.encode() + b";"))
+    assert imported.status_code == 201, imported.text
+    theirs = imported.json()["missions"][0]["mission_id"]
+    db.execute("INSERT INTO devices (device_id, family) VALUES (%s, 'bathy')", (f"cd{uid}",))
+    db.execute("INSERT INTO missions (mission_id, device_id, started_at, status, pipe_id) VALUES (%s, %s, now(), "
+               "'completed', %s)", (f"cm-{uid}", f"cd{uid}", pipe))  # fmt: skip
+    sign_in(browser, issue_token("sanitation"))
+    page = browser.get(f"/console/missions/{theirs}")
+    assert page.status_code == 200, page.text
+    assert "importée d'un fichier NF EN 13508-2" in page.text and "codée par le prestataire" in page.text
+    assert f"/console/api/v1/inspection-imports/{imported.json()['id']}/file" in page.text
+    drone = browser.get(f"/console/missions/cm-{uid}")
+    assert 'name="compare_with"' in drone.text and f'<option value="{theirs}">' in drone.text
+    compared = browser.get(f"/console/api/v1/missions/cm-{uid}/report",
+                           params={"format": "html", "compare_with": theirs})  # fmt: skip
+    assert compared.status_code == 200 and f"Comparaison avec l&#39;inspection {theirs}" in compared.text
+    assert "prestataire (fichier importé)" in browser.get("/console/missions").text

@@ -55,7 +55,7 @@ def test_time_range_refuses_a_span_longer_than_the_route_allows() -> None:
 def test_a_content_disposition_is_ascii_and_names_the_file_in_utf8(name: str) -> None:
     from urllib.parse import unquote
 
-    from services.api.routes.reports import attachment
+    from services.api.downloads import attachment
 
     header = attachment(name)
     header.encode("latin-1")  # what Starlette sends; and it is ASCII

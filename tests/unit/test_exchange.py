@@ -44,11 +44,13 @@ def test_a_mission_maps_to_the_header_codes_it_knows_and_nothing_invented() -> N
     header = exchange().inspections[0].header
     assert header == {
         "AAA": "BET-7", "AAD": "R101", "AAF": "R102", "AAK": "A", "ABA": "EN 13508-2:2003+A1:2011", "ABC": "A",
-        "ABF": "2026-12-06", "ABG": "10:05", "ABH": "drone; équipe 2", "ABQ": "10", "ACA": "A", "ACB": "600",
-        "ACC": "600", "ACD": "CO",
+        "ABF": "2026-12-06", "ABG": "10:05", "ABH": "drone; équipe 2", "ACA": "A", "ACB": "600",
+        "ACC": "600", "ACD": "AG",
     }  # fmt: skip
     # ABG: 09:05 UTC is 10:05 in Paris, where the inspection took place
     assert "AAJ" not in header and "AAN" not in header and "ADA" not in header  # street, town, weather: unknown
+    assert "ABQ" not in header  # the anticipated length of the inspection (table C2): not the drone's to say
+    # ACD: table C4's value for concrete (AG), as KWB's transcription of the standard lists it
 
 
 def test_a_continuous_defect_is_two_lines_and_lines_run_along_the_pipe() -> None:
@@ -65,7 +67,7 @@ def test_the_text_form_reads_back_identically_with_its_separators_escaped() -> N
     lines = text.splitlines()
     assert lines[:6] == ["#A1=UTF-8", "#A2=fr", "#A3=;", "#A4=,", '#A5="', "#A6=2011"]
     assert lines[6].startswith("#B01=AAA;AAD;AAF;AAK;ABA") and lines[-1] == "#Z"
-    assert '"drone; équipe 2"' in lines[7] and ";10;" in lines[7]
+    assert '"drone; équipe 2"' in lines[7] and lines[7].endswith(";A;600;600;AG")
     assert '7,5;BAB;B;;;;"vue ""nette""; à revoir";1;3;;;P002;' in text  # decimal comma, quotes doubled
     assert parse_text(text) == written
 

@@ -21,7 +21,12 @@ from device_adapters.api import ApiKit
 
 class Mission(BaseModel):
     mission_id: str
-    device_id: str
+    device_id: str | None = Field(description="The drone that flew it; none for an inspection imported from a file.")
+    source: Literal["drone", "import"] = Field(
+        description="drone: flown by a drone of the platform; import: a contractor's inspection read from an "
+        "EN 13508-2 exchange file (GET /v1/inspection-imports/{import_id})."
+    )
+    import_id: int | None
     started_at: datetime | None
     ended_at: datetime | None
     status: Literal["running", "completed", "aborted", "failed", "interrupted"] = Field(
@@ -80,7 +85,7 @@ STATUS = (
     "AND n.started_at > missions.started_at)) THEN 'interrupted' ELSE missions.status END AS status"
 )
 MISSION_COLUMNS = (
-    f"mission_id, device_id, started_at, ended_at, {STATUS}, pipe_id, start_manhole, end_manhole, "
+    f"mission_id, device_id, source, import_id, started_at, ended_at, {STATUS}, pipe_id, start_manhole, end_manhole, "
     "direction, diameter_mm, material, operator, notes, distance_m"
 )
 TELEMETRY_COLUMNS = ", ".join(TelemetryPoint.model_fields)
@@ -125,13 +130,18 @@ def routes(kit: ApiKit) -> APIRouter:
 
     @router.get("", summary="Missions, most recent first")
     def list_missions(
-        conn: Conn, device_id: str | None = None, pipe_id: str | None = None, limit: Limit = 100, offset: Offset = 0
+        conn: Conn,
+        device_id: str | None = None,
+        pipe_id: str | None = None,
+        source: Literal["drone", "import"] | None = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> Page[Mission]:
         rows = conn.execute(
             f"SELECT {MISSION_COLUMNS} FROM missions WHERE (%(d)s::text IS NULL OR device_id = %(d)s) "
-            "AND (%(p)s::text IS NULL OR pipe_id = %(p)s) "
+            "AND (%(p)s::text IS NULL OR pipe_id = %(p)s) AND (%(s)s::text IS NULL OR source = %(s)s) "
             "ORDER BY started_at DESC NULLS LAST, mission_id LIMIT %(limit)s OFFSET %(offset)s",
-            {"d": device_id, "p": pipe_id, "limit": limit, "offset": offset},
+            {"d": device_id, "p": pipe_id, "s": source, "limit": limit, "offset": offset},
         ).fetchall()
         return kit.page([Mission(**r) for r in rows], limit, offset)
 

@@ -30,7 +30,7 @@ COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
     "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
     "reviewed_by, reviewed_at, review_note, recoded_code, recoded_grade, recoded_clock_from, recoded_clock_to, "
-    "annotated_sha256, provisional, trust AS found_trust, trust_precision, trust_basis, created_at, updated_at"
+    "annotated_sha256, provisional, trust AS found_trust, trust_precision, trust_basis, source, created_at, updated_at"
 )
 
 
@@ -51,16 +51,22 @@ class TrustBasis(BaseModel):
 class Observation(BaseModel):
     id: int
     mission_id: str
-    code: str = Field(description="EN 13508-2 main code, as the vision found it.")
+    code: str = Field(description="EN 13508-2 main code, as the vision found it (or the contractor coded it).")
     characterisation: str
     chainage_start_m: float
     chainage_end_m: float | None = Field(description="None for a point observation.")
-    clock_from: int
-    clock_to: int
+    clock_from: int | None = Field(description="None only for an imported observation the file gave no clock.")
+    clock_to: int | None
     quantification: float | None
-    grade: int
-    confidence: float
-    frames: int = Field(description="Frames it was seen in.")
+    grade: int | None = Field(
+        description="1-5 (services/vision/grades.py); None only for an imported observation whose code the grade "
+        "table does not grade."
+    )
+    confidence: float | None = Field(description="The vision's; None for an imported observation (a person's).")
+    frames: int = Field(description="Frames it was seen in (0 for an imported observation).")
+    source: Literal["vision", "import"] = Field(
+        description="vision: found in the drone's frames; import: read from a contractor's EN 13508-2 file."
+    )
     best_frame_time: datetime | None
     media_url: str | None = Field(description="The frame it was seen best in, as the drone sent it.")
     annotated_url: str | None = Field(description="A copy of that frame with the region outlined and the code.")

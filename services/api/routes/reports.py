@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
@@ -13,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from services.api.csv_export import Dialect, DialectQuery
 from services.api.deps import ConnDep
+from services.api.downloads import attachment
 from services.api.resources import MediaDep
 from services.api.schemas import ErrorMessage
 from services.reports.comparison import DEFAULT_TOLERANCE_M, compare_missions
@@ -51,8 +49,20 @@ def mission_report(
     lang: Literal["fr", "en"] = Query(
         "fr", description="The language of the html and pdf report (and #A2/A2 of an exchange file)."
     ),
+    compare_with: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Another inspection of the pipe (a mission id): the report "
+            "compares them (json, html, pdf), as GET …/comparison does.",
+        ),
+    ] = None,
 ) -> Response:
-    report = build(conn, mission_id, media if format in ("html", "pdf") else None)
+    try:
+        report = build(conn, mission_id, media if format in ("html", "pdf") else None, compare_with)
+    except LookupError:
+        raise HTTPException(404, f"mission {compare_with!r} (compare_with) not found") from None
     if report is None:
         raise HTTPException(404, f"mission {mission_id!r} not found")
     name = f"inspection-{report.mission['pipe_id'] or mission_id}"
@@ -92,14 +102,3 @@ def mission_comparison(
     if found is None:
         raise HTTPException(404, f"mission {mission_id!r} or {other!r} not found")
     return JSONResponse(jsonable_encoder(found))
-
-
-def attachment(filename: str) -> str:
-    """A Content-Disposition for ``filename`` whatever its characters (a pipe id is the drone's text: Œ, €,
-    quotes, slashes): RFC 6266 ``filename*`` in UTF-8 percent-encoding (RFC 8187) for every current
-    client, and an ASCII ``filename`` for the others. HTTP headers are latin-1 on the wire: the name
-    itself there made every export of the mission a 500."""
-    name = "".join("_" if c in "/\\" or unicodedata.category(c).startswith("C") else c for c in filename)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("_.") or "download"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -56,9 +56,14 @@ async def mission_detail(request: Request, mission_id: MissionId) -> Response:
     shown = [o for o in observations if o["state"] != "withdrawn"]
     length = mission.get("distance_m") or mission.get("max_chainage_m") or 0.0
     strip = pipe_strip(f"Bande de la conduite {mission.get('pipe_id') or ''}", length, [_mark(o) for o in shown])
+    others: list[dict[str, Any]] = []  # the pipe's other inspections (drone or contractor), to compare with
+    if mission.get("pipe_id"):
+        same_pipe = await person.api.get("/v1/missions", {"pipe_id": mission["pipe_id"], "limit": 50})
+        if same_pipe.ok:
+            others = [x for x in same_pipe.json()["items"] if x["mission_id"] != mission_id]
     return render(
         request, person, "mission.html", active="missions", mission=mission, observations=shown, strip=strip,
-        may_review=person.may("POST", "/v1/observations/1/review"),
+        may_review=person.may("POST", "/v1/observations/1/review"), others=others,
     )  # fmt: skip
 
 

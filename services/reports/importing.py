@@ -1,0 +1,318 @@
+"""Inspections imported from EN 13508-2 exchange files (issue 23; docs/exchange.md): a contractor's CCTV survey of
+the city's pipes lands beside the drone's missions, so that the lab can ask whether the drone finds what the
+contractor found (``services/reports/comparison.py``), report it and export it back.
+
+Each inspection of a file (``#B01`` … ``#Z``, or a ``ZB``) becomes a mission with no device (``source =
+'import'``, id ``itv-<import>-<n>``) and each observation (two rows for a continuous defect) an observation
+confirmed by the file's inspector (``ABH``). A file is checked whole before anything is stored: one fault
+refuses it, naming the inspection, the row and the field, the way a sanitation service sends a contractor's
+file back. What the platform cannot judge does not refuse a file but is reported with it: a node the city's
+manholes do not list, a main code outside the standard's tables, a code the platform's grade table does not
+grade (stored ungraded, never given a grade the file did not carry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from core.en13508 import MAIN_CODES, MATERIAL_VALUES
+from core.french import PARIS
+from services.reports.exchange import FINISHES, STARTS, ExchangeError, ExchangeFile, read
+from services.vision.grades import family_of, grade
+
+MAX_INSPECTIONS = 1000
+MAX_ROWS = 50_000  # observation rows in a file (a big contractor's delivery: a few thousand)
+MAX_TEXT = 2000  # characters in one field
+CODE = re.compile(r"[A-Z]{3}")
+MARK = re.compile(r"([A-Z])(\d{1,3})")
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d")
+TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M")
+# the codes that mark where the inspection ends: their distance is the inspected length
+ENDS = ("BCE", "BDC")
+
+
+class ImportRefused(ValueError):
+    """A file the platform will not take, with where the fault is."""
+
+
+@dataclass
+class Observation:
+    code: str
+    characterisation: str
+    start_m: float
+    end_m: float | None
+    clock_from: int | None
+    clock_to: int | None
+    quantification: float | None
+    remark: str
+    grade: int | None
+    rows: list[dict[str, str]]  # as they came (one, or two for a continuous defect)
+    lines: list[int]  # their places among the inspection's rows
+
+
+@dataclass
+class Inspection:
+    number: int
+    header: dict[str, str]
+    mission: dict[str, Any]  # the mission's columns
+    observations: list[Observation] = field(default_factory=list)
+
+
+@dataclass
+class FileWarning:
+    inspection: int
+    code: str  # unknown_node, unknown_code, ungraded, no_pipe_reference
+    field: str
+    value: str
+    message: str
+
+
+def _fault(where: str, message: str) -> ImportRefused:
+    return ImportRefused(f"{where}: {message}")
+
+
+def _number(value: str, where: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise _fault(where, f"{name} {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _fault(where, f"{name} {value!r} is not a number")
+    return number
+
+
+def _clock(value: str | None, where: str, name: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > 12:
+        raise _fault(where, f"clock position {name}={value!r}: an hour from 1 to 12")
+    return int(value) or 12  # some files write noon as 0
+
+
+def _when(header: dict[str, str], where: str) -> datetime | None:
+    """ABF (date) and ABG (time) where the inspection took place (Paris), as an instant."""
+    if "ABF" not in header:
+        return None
+    day = next((d for f in DATE_FORMATS if (d := _parsed(header["ABF"], f)) is not None), None)
+    if day is None:
+        raise _fault(where, f"ABF={header['ABF']!r} is not a date (2026-03-12 or 12.03.2026)")
+    at = time(0, 0)
+    if header.get("ABG"):
+        clock = next((t for f in TIME_FORMATS if (t := _parsed(header["ABG"], f)) is not None), None)
+        if clock is None:
+            raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)")
+        at = clock.time()
+    return datetime.combine(day.date() if isinstance(day, datetime) else day, at, tzinfo=PARIS)
+
+
+def _parsed(text: str, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(text.strip(), fmt)
+    except ValueError:
+        return None
+
+
+def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
+    where = f"inspection {number}"
+    for code, value in header.items():
+        if len(value) > MAX_TEXT:
+            raise _fault(where, f"{code} is longer than {MAX_TEXT} characters")
+    direction = header.get("AAK")
+    if direction not in (None, "A", "B"):
+        raise _fault(where, f"AAK={direction!r}: A (inspected with the flow) or B (against it)")
+    diameter = None
+    if header.get("ACB"):
+        height = _number(header["ACB"], where, "ACB (height, mm)")
+        if not 0 < height < 100_000:
+            raise _fault(where, f"ACB={header['ACB']!r}: a height in millimetres")
+        diameter = round(height)
+    material = header.get("ACD")
+    if material in MATERIAL_VALUES:
+        material = MATERIAL_VALUES[material][0].lower()
+    return {
+        "pipe_id": header.get("AAA"), "start_manhole": header.get("AAD") or header.get("AAB"),
+        "end_manhole": header.get("AAF"), "direction": {"A": "downstream", "B": "upstream"}.get(direction or ""),
+        "diameter_mm": diameter, "material": material, "operator": header.get("ABH"), "notes": header.get("ADE"),
+        "started_at": _when(header, where),
+    }  # fmt: skip
+
+
+def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
+    found: list[Observation] = []
+    open_marks: dict[int, Observation] = {}
+    for line, row in enumerate(rows, start=1):
+        where = f"inspection {number}, observation row {line}"
+        code = row.get("A", "")
+        if not CODE.fullmatch(code):
+            raise _fault(where, f"main code (A) {code!r}: three capital letters (BAB)")
+        if "I" not in row:
+            raise _fault(where, "no distance (I)")
+        distance = _number(row["I"], where, "distance (I)")
+        if not 0 <= distance <= 10_000:
+            raise _fault(where, f"distance (I) {row['I']!r}: metres from 0 to 10000")
+        if any(len(v) > MAX_TEXT for v in row.values()):
+            raise _fault(where, f"a field is longer than {MAX_TEXT} characters")
+        mark = row.get("J", "")
+        if mark:
+            m = MARK.fullmatch(mark)
+            if m is None:
+                raise _fault(where, f"continuous-defect mark (J) {mark!r}: a letter and a number (S01, F01)")
+            letter, n = m.group(1), int(m.group(2))
+            if letter in FINISHES and n in open_marks:
+                started = open_marks.pop(n)
+                if started.code != code:
+                    raise _fault(where, f"{mark} finishes {started.code}, opened as {mark[0]}… but coded {code}")
+                if distance < started.start_m:
+                    raise _fault(where, f"{mark} finishes at {distance} m, before it started ({started.start_m} m)")
+                started.end_m = distance
+                started.rows.append(row)
+                started.lines.append(line)
+                continue
+            if letter in FINISHES:
+                raise _fault(where, f"{mark} finishes a continuous defect that was not started")
+            if letter in STARTS and n in open_marks:
+                raise _fault(where, f"{mark} starts continuous defect {n} again before it finished")
+        quantification = None
+        if row.get("D"):
+            try:
+                quantification = float(row["D"])
+            except ValueError:
+                quantification = None  # a text quantification (a node's reference) stays in the row as it came
+        clock_from = _clock(row.get("G"), where, "G")
+        clock_to = _clock(row.get("H"), where, "H") or clock_from
+        observed = Observation(
+            code=code, characterisation=row.get("B", ""), start_m=distance, end_m=None, clock_from=clock_from,
+            clock_to=clock_to, quantification=quantification, remark=row.get("F", ""),
+            grade=grade(code, quantification, row.get("B", "")) if family_of(code) or code == "BDG" else None,
+            rows=[row], lines=[line],
+        )  # fmt: skip
+        if mark and MARK.fullmatch(mark) and mark[0] in STARTS:
+            open_marks[int(mark[1:])] = observed
+        found.append(observed)
+    if open_marks:
+        n, started = next(iter(open_marks.items()))
+        raise _fault(f"inspection {number}", f"continuous defect {n} ({started.code} from {started.start_m} m) "
+                     "never finishes")  # fmt: skip
+    return found
+
+
+def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileWarning]]:
+    """The file's inspections as missions and observations, checked whole; what cannot be judged, as warnings."""
+    if not exchange.inspections:
+        raise ImportRefused("the file holds no inspection (#B01 … #Z, or ZB)")
+    if len(exchange.inspections) > MAX_INSPECTIONS:
+        raise ImportRefused(f"{len(exchange.inspections)} inspections: at most {MAX_INSPECTIONS} in one file")
+    if sum(len(i.observations) for i in exchange.inspections) > MAX_ROWS:
+        raise ImportRefused(f"more than {MAX_ROWS} observation rows in one file")
+    found: list[Inspection] = []
+    warnings: list[FileWarning] = []
+    for number, raw in enumerate(exchange.inspections, start=1):
+        inspection = Inspection(number, dict(raw.header), _mission(number, raw.header))
+        if not (raw.header.get("AAA") or (raw.header.get("AAD") and raw.header.get("AAF"))):
+            unplaced = "no pipe reference (AAA) nor both nodes (AAD, AAF): it cannot be placed"
+            warnings.append(FileWarning(number, "no_pipe_reference", "AAA", "", unplaced))
+        inspection.observations = _observations(number, raw.observations)
+        ends = [o.start_m for o in inspection.observations if o.code in ENDS]
+        inspection.mission["distance_m"] = max(ends) if ends else max(
+            (o.end_m or o.start_m for o in inspection.observations), default=None)  # fmt: skip
+        for code in sorted({o.code for o in inspection.observations}):
+            if code not in MAIN_CODES:
+                warnings.append(FileWarning(number, "unknown_code", "A", code,
+                                        f"{code} is not a main code of NF EN 13508-2's tables"))  # fmt: skip
+            elif code.startswith(("BA", "BB")) and family_of(code) is None:
+                warnings.append(FileWarning(number, "ungraded", "A", code,
+                                        f"{code} ({MAIN_CODES[code][0]}) is not in the platform's grade table: "
+                                        "stored without a grade"))  # fmt: skip
+        found.append(inspection)
+    return found, warnings
+
+
+@dataclass
+class Imported:
+    id: int
+    sha256: str
+    missions: list[str]
+    warnings: list[FileWarning]
+
+
+class AlreadyImported(ValueError):
+    def __init__(self, import_id: int) -> None:
+        super().__init__(f"this file was imported already (import {import_id})")
+        self.import_id = import_id
+
+
+def _node_warnings(conn: psycopg.Connection[Any], inspections: list[Inspection]) -> list[FileWarning]:
+    """Nodes (AAD, AAF) the city's manholes do not list; nothing to check against before any is placed."""
+    nodes = {(i.number, code, i.header[code]) for i in inspections for code in ("AAD", "AAF") if i.header.get(code)}
+    if not nodes:
+        return []
+    row = conn.execute("SELECT count(*) AS n FROM manholes").fetchone()
+    if not row or not row["n"]:
+        return [FileWarning(0, "no_asset_base", "AAD", "", "the platform lists no manhole yet: nodes not checked")]
+    known = {r["ref"] for r in conn.execute("SELECT ref FROM manholes WHERE ref = ANY(%s)",
+                                            ([n for _, _, n in nodes],))}  # fmt: skip
+    return [FileWarning(number, "unknown_node", code, ref, f"node {ref} ({code}) is not among the city's manholes")
+            for number, code, ref in sorted(nodes) if ref not in known]  # fmt: skip
+
+
+def store(
+    conn: psycopg.Connection[Any], data: bytes, filename: str | None, imported_by: str
+) -> tuple[Imported, ExchangeFile]:
+    """Read ``data``, check it whole, and store it in one transaction: the file, its inspections as missions and
+    their observations. Raises ImportRefused (the file's fault), AlreadyImported (the same bytes again)."""
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        exchange, form = read(data)
+    except ExchangeError as exc:
+        raise ImportRefused(str(exc)) from exc
+    inspections, warnings = inspections_of(exchange)
+    with conn.transaction():
+        seen = conn.execute("SELECT id FROM inspection_imports WHERE sha256 = %s", (digest,)).fetchone()
+        if seen is not None:
+            raise AlreadyImported(seen["id"])
+        warnings = _node_warnings(conn, inspections) + warnings
+        row = conn.execute(
+            "INSERT INTO inspection_imports (sha256, filename, format, language, version, size_bytes, content, "
+            "imported_by, inspections, observations, warnings) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (sha256) DO NOTHING RETURNING id",
+            (digest, filename, form, exchange.language, exchange.version, len(data), data, imported_by,
+             len(inspections), sum(len(i.observations) for i in inspections),
+             Jsonb([vars(w) for w in warnings])),
+        ).fetchone()  # fmt: skip
+        if row is None:  # the same file, imported by another request at the same instant
+            other = conn.execute("SELECT id FROM inspection_imports WHERE sha256 = %s", (digest,)).fetchone()
+            raise AlreadyImported(other["id"] if other else 0)
+        import_id = row["id"]
+        missions = []
+        for inspection in inspections:
+            mission_id = f"itv-{import_id}-{inspection.number}"
+            missions.append(mission_id)
+            m = inspection.mission
+            conn.execute(
+                "INSERT INTO missions (mission_id, device_id, source, import_id, exchange_header, started_at, "
+                "status, pipe_id, start_manhole, end_manhole, direction, diameter_mm, material, operator, notes, "
+                "distance_m) VALUES (%s, NULL, 'import', %s, %s, %s, 'completed', %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (mission_id, import_id, Jsonb(inspection.header), m["started_at"], m["pipe_id"], m["start_manhole"],
+                 m["end_manhole"], m["direction"], m["diameter_mm"], m["material"], m["operator"], m["notes"],
+                 m["distance_m"]),
+            )  # fmt: skip
+            with conn.cursor().copy(
+                "COPY observations (mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, "
+                "clock_to, quantification, grade, frames, remark, model, state, reviewed_by, reviewed_at, source, "
+                "exchange_fields) FROM STDIN"
+            ) as copy:
+                for o in inspection.observations:
+                    copy.write_row((
+                        mission_id, o.code, o.characterisation, o.start_m, o.end_m, o.clock_from, o.clock_to,
+                        o.quantification, o.grade, 0, o.remark, "import", "confirmed",
+                        m["operator"] or imported_by, m["started_at"] or datetime.now(PARIS), "import",
+                        Jsonb({"rows": o.rows, "lines": o.lines}),
+                    ))  # fmt: skip
+    return Imported(import_id, digest, missions, warnings), exchange

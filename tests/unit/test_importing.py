@@ -1,0 +1,154 @@
+"""A contractor's EN 13508-2 file read into inspections and checked whole (services/reports/importing.py): the
+files written from the standard for these tests (tests/fixtures/en13508/, KWB's layout for the German one), the
+faults a sanitation service sends a file back for, and the attacks an XML parser invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from core.french import PARIS
+from services.reports.exchange import ExchangeFile, from_mission, read, to_text, to_xml
+from services.reports.importing import ImportRefused, inspections_of
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "en13508"
+CONTRACTOR = (FIXTURES / "contractor-BET-7.txt").read_bytes()
+# KWB's example layout (kwb.en13508.2, inst/extdata/example_13508_2.txt): ISO-8859-1, German, commas between
+# fields and a decimal point, continuous defects marked A1 (Anfang) … B1 (Ende); written here from the standard
+GERMAN = """#A1=ISO-8859-1
+#A2=de
+#A3=,
+#A4=.
+#A5="
+#A6=2011
+#B01=AAA,AAD,AAF,AAK,AAJ,ABF,ABG,ABH,ACB,ACD
+H-17,S12,S13,B,Müllerstraße,05.07.2018,08:15,Kanal-TV Süd,300,AE
+#C=I,A,B,C,D,G,H,J,F
+0,BCD,A,,S12,,,,
+2.5,BBF,A,,,12,,A1,
+4.0,BAJ,A,,20,,,,Muffe verschoben
+6.25,BBF,A,,,12,,B1,
+31.2,BCE,A,,S13,,,,
+#Z
+""".encode("iso-8859-1")
+
+
+def one(data: bytes):  # type: ignore[no-untyped-def]
+    exchange, _ = read(data)
+    found, warnings = inspections_of(exchange)
+    return found, warnings
+
+
+def test_the_contractor_s_file_becomes_a_mission_and_its_observations() -> None:
+    (inspection,), warnings = one(CONTRACTOR)
+    assert inspection.mission == {
+        "pipe_id": "BET-7", "start_manhole": "R101", "end_manhole": "R102", "direction": "downstream",
+        "diameter_mm": 600, "material": "concrete", "operator": "Dupont, ITV Nord", "notes": None,
+        "started_at": datetime(2026, 3, 12, 9, 40, tzinfo=PARIS), "distance_m": 10.4,
+    }  # fmt: skip
+    seen = [(o.code, o.start_m, o.end_m, o.clock_from, o.clock_to, o.quantification, o.grade)
+            for o in inspection.observations]  # fmt: skip
+    assert seen == [
+        ("BCD", 0.0, None, None, None, None, None),  # the start node: its reference in D, no clock, no grade
+        ("BDD", 1.0, 9.8, 4, 8, 20.0, 1),  # a continuous water level, S01 … F01: one observation
+        ("BAB", 7.6, None, 1, 3, 2.0, 3),  # a 2 mm circumferential crack: graded by the platform's table
+        ("BCE", 10.4, None, None, None, None, None),
+    ]
+    bdd = inspection.observations[1]
+    assert [r["J"] for r in bdd.rows] == ["S01", "F01"] and bdd.lines == [2, 4]
+    assert inspection.observations[2].remark == 'Fissure circulaire, "fine"'
+    assert warnings == []  # every code is the standard's, every defect graded
+
+
+def test_a_german_file_in_latin_1_with_kwb_s_marks_is_read() -> None:
+    (inspection,), warnings = one(GERMAN)
+    assert inspection.header["AAJ"] == "Müllerstraße" and inspection.mission["operator"] == "Kanal-TV Süd"
+    assert inspection.mission["direction"] == "upstream" and inspection.mission["material"] == "clay"
+    assert inspection.mission["started_at"] == datetime(2018, 7, 5, 8, 15, tzinfo=PARIS)
+    infiltration = inspection.observations[1]
+    assert (infiltration.code, infiltration.start_m, infiltration.end_m) == ("BBF", 2.5, 6.25)
+    assert inspection.mission["distance_m"] == 31.2  # the finish node's distance
+    # infiltration and a displaced joint: the standard's codes, which the platform's grade table does not grade
+    assert {(w.code, w.value) for w in warnings} == {("ungraded", "BAJ"), ("ungraded", "BBF")}
+    assert all(o.grade is None for o in inspection.observations)
+
+
+def _file(rows: str, header: str = "AAA;AAD;AAF\nP1;N1;N2") -> bytes:
+    head, values = header.split("\n")
+    return (f"#A1=UTF-8\n#A2=fr\n#A3=;\n#A4=,\n#A5=\"\n#A6=2011\n#B01={head}\n{values}\n#C=I;A;B;D;G;H;J\n"
+            f"{rows}\n#Z\n").encode()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "neither an EN 13508-2 text file"),
+        (b"\x89PNG\r\n\x1a\n", "neither an EN 13508-2 text file"),
+        (b"#A1=rot13\n#B01=AAA\nx\n#Z\n", "#A1=rot13: not a character set"),
+        (b"#A1=UTF-8\n#B01=AAA\n\xff\xfe\n#Z\n", "not in UTF-8"),
+        (b'#A1=UTF-8\n#A2=fr\n#A3=;\n#A4=,\n#A5="\n#A6=2011\n', "holds no inspection"),
+        (_file("1;bab;;;;;"), "inspection 1, observation row 1: main code (A) 'bab'"),
+        (_file(";BAB;;;;;"), "no distance (I)"),
+        (_file("x;BAB;;;;;"), "distance (I) 'x' is not a number"),
+        (_file("nan;BAB;;;;;"), "is not a number"),
+        (_file("-1;BAB;;;;;"), "metres from 0 to 10000"),
+        (_file("1;BAB;;;13;;"), "clock position G='13'"),
+        (_file("1;BAB;;;1;;S01"), "continuous defect 1 (BAB from 1.0 m) never finishes"),
+        (_file("1;BAB;;;1;;F01"), "F01 finishes a continuous defect that was not started"),
+        (_file("1;BDD;;;1;;S01\n2;BAB;;;1;;F01"), "F01 finishes BDD"),
+        (_file("5;BDD;;;1;;S01\n2;BDD;;;1;;F01"), "before it started"),
+        (_file("1;BDD;;;1;;S01\n2;BDD;;;1;;S01"), "starts continuous defect 1 again"),
+        (_file("1;BDD;;;1;;X"), "continuous-defect mark (J) 'X'"),
+        (_file("1;BAB;;;;;", "AAA;AAK\nP1;Z"), "AAK='Z'"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;12 mars"), "ABF='12 mars' is not a date"),
+        (_file("1;BAB;;;;;", "AAA;ABF;ABG\nP1;2026-03-12;midi"), "ABG='midi' is not a time"),
+        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB (height, mm) 'grand' is not a number"),
+        (_file("1;BAB;;;;;", "AAA;ACB\nP1;0"), "a height in millimetres"),
+        (_file("1;BAB;;;;;", f"AAA;ADE\nP1;{'x' * 2001}"), "ADE is longer than 2000 characters"),
+        (b"<DATA><ZB><ZC><A>BAB</A></ZC></ZB></DATA>", "no distance (I)"),
+        (b"<DATA><ZB>", "not well-formed XML"),
+        (b"<RAPPORT/>", "the root element is 'RAPPORT', not DATA"),
+    ],
+)
+def test_a_faulty_file_is_refused_whole_saying_where(data: bytes, words: str) -> None:
+    with pytest.raises((ImportRefused, ValueError)) as refused:
+        one(data)
+    assert words in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # the billion laughs: entities expanding to gigabytes
+        '<?xml version="1.0"?><!DOCTYPE DATA [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><DATA><ZB><AAA>&c;</AAA></ZB></DATA>',
+        # an external entity: the server's own files read into the inspection
+        '<?xml version="1.0"?><!DOCTYPE DATA [<!ENTITY x SYSTEM "file:///etc/passwd">]><DATA><ZB><AAA>&x;</AAA>'
+        "</ZB></DATA>",
+        '<?xml version="1.0"?><!DOCTYPE DATA SYSTEM "http://example.invalid/en13508.dtd"><DATA/>',
+    ],
+)
+def test_an_xml_file_with_a_dtd_is_refused_before_any_entity_is_read(xml: str) -> None:
+    with pytest.raises(ValueError, match="DTD or entity declaration is refused"):
+        read(xml.encode())
+
+
+def test_the_platform_s_own_files_read_back_as_the_same_inspection() -> None:
+    mission = {"mission_id": "m", "pipe_id": "BET-9", "start_manhole": "R1", "end_manhole": "R2",
+               "direction": "downstream", "diameter_mm": 400, "material": "PVC", "operator": "drone",
+               "started_at": datetime(2026, 12, 6, 10, 0, tzinfo=PARIS)}  # fmt: skip
+    observations = [
+        {"code": "BAB", "characterisation": "A", "quantification": 0.5, "clock_from": 12, "clock_to": 12,
+         "chainage_start_m": 3.25, "chainage_end_m": None, "remark": "fine", "photo": "P001"},
+        {"code": "BBC", "characterisation": "", "quantification": 12.0, "clock_from": 5, "clock_to": 7,
+         "chainage_start_m": 4.0, "chainage_end_m": 6.5, "remark": "", "photo": "P002"},
+    ]  # fmt: skip
+    exchange = ExchangeFile(inspections=[from_mission(mission, observations)])
+    for written in (to_text(exchange), to_xml(exchange)):
+        (inspection,), _ = one(written.encode())
+        assert inspection.mission["material"] == "pvc-u" and inspection.mission["diameter_mm"] == 400
+        assert [(o.code, o.start_m, o.end_m, o.clock_from, o.clock_to, o.quantification, o.remark)
+                for o in inspection.observations] == [("BAB", 3.25, None, 12, 12, 0.5, "fine"),
+                                                      ("BBC", 4.0, 6.5, 5, 7, 12.0, "")]  # fmt: skip
