@@ -294,7 +294,10 @@ def time_range(
     zoned("start", start)
     zoned("end", end)
     end = end or datetime.now(UTC)
-    start = start or end - default
+    try:
+        start = start or end - default
+    except OverflowError:  # end in year 1: its default start is before the calendar's (a 500 schemathesis found)
+        raise invalid("query", "end", f"end is too early for the default span of {default}", end.isoformat()) from None
     ordered(start, end)
     if end - start > max_span:
         raise invalid(

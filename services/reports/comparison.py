@@ -159,14 +159,22 @@ def _observations(conn: Any, mission_id: str) -> list[Seen]:
                  r["clock_from"], r["clock_to"], r["grade"]) for r in rows]  # fmt: skip
 
 
+class DifferentPipes(ValueError):
+    """Two inspections of two different pipes: nothing to compare."""
+
+
 def compare_missions(
     conn: Any, mission_id: str, other_id: str, *, tolerance_m: float = DEFAULT_TOLERANCE_M
 ) -> dict[str, Any] | None:
-    """The comparison of two stored inspections (None if either is missing), ``other`` turned to ``mission``'s
-    direction when they ran opposite ways."""
+    """The comparison of two stored inspections (None if either is missing; DifferentPipes if they name two
+    pipes; one without a pipe id is compared, ``same_pipe`` false), ``other`` turned to ``mission``'s direction
+    when they ran opposite ways."""
     first, second = _mission(conn, mission_id), _mission(conn, other_id)
     if first is None or second is None:
         return None
+    if first["pipe_id"] and second["pipe_id"] and first["pipe_id"] != second["pipe_id"]:
+        raise DifferentPipes(f"{mission_id} inspected pipe {first['pipe_id']!r}, {other_id} pipe "
+                             f"{second['pipe_id']!r}: a comparison is of two inspections of one pipe")  # fmt: skip
     opposite = {first["direction"], second["direction"]} == {"downstream", "upstream"}
     flip = float(second["length_m"]) if opposite and second["length_m"] else None
     found = compare(_observations(conn, mission_id), _observations(conn, other_id), tolerance_m=tolerance_m,

@@ -1,5 +1,5 @@
-"""EN 13508-2 exchange files (issue 23, item 1, begun): what a sanitation service's asset software and GIS load
-after an inspection, in the standard's Annex B transfer format, both forms.
+"""EN 13508-2 exchange files (issue 23, item 1; docs/exchange.md): what a sanitation service's asset software and GIS
+load after an inspection, in the standard's Annex B transfer format, both forms.
 
 - **Text**: a file header ``#A1`` (character set), ``#A2`` (language), ``#A3`` (field separator), ``#A4``
   (decimal separator), ``#A5`` (text delimiter), ``#A6`` (the standard's version year); per inspection a
@@ -11,17 +11,19 @@ after an inspection, in the standard's Annex B transfer format, both forms.
 Observation fields: A main code, B and C characterisations, D and E quantifications, F remark, G and H clock
 positions, I distance (m), J continuous-defect mark (``S01`` where it starts, ``F01`` where it finishes: a
 continuous defect is two lines), K at a joint (``A``), M photo reference, N video reference. Header codes the
-drone knows are filled (pipe, nodes, direction, shape, size, material, date, time, operator, length); what it
-does not know (street ``AAJ``, town ``AAN``, weather, cleaning) is left out, never invented.
+drone knows are filled (pipe, nodes, direction, shape, size, material, date, time, operator); what it does not
+know (street ``AAJ``, town ``AAN``, weather, cleaning, the anticipated length ``ABQ``) is left out, never
+invented. An imported inspection is written back as it came (``from_mission``).
 
-``parse_text`` and ``parse_xml`` read either form back into the same structure (a round trip is exact); they
-take a contractor's file as well (other header codes, German or French text, comma decimals), which a later
-step lands beside the drone's missions to compare them.
+``read`` takes a file as received (text decoded as its ``#A1`` says; XML with any DTD refused), ``parse_text``
+and ``parse_xml`` either form, into the same structure (a round trip is exact); a contractor's file as well
+(other header codes, German or French text, comma decimals), which ``importing.py`` checks and stores.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -182,8 +184,40 @@ class ExchangeError(ValueError):
     """A file that is not an EN 13508-2 exchange file, with the line at fault."""
 
 
+HEADER_CODE = re.compile(r"[A-Z]{3}")
+# C0 control characters other than tab, line feed and carriage return: no field of the standard holds one, and
+# PostgreSQL refuses NUL in text
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FIELD_LETTERS = frozenset(XML_FIELD_ORDER)
+
+
+def _checked(f: ExchangeFile) -> ExchangeFile:
+    """The file's own rules, whichever form it came in: one-character separators, a point or a comma for decimals,
+    header codes of three capital letters, observation fields A to N, no control character in any value."""
+    if len(f.separator) != 1 or len(f.delimiter) > 1 or f.decimal not in (".", ","):
+        raise ExchangeError("the field separator (A3) and text delimiter (A5) are one character, the decimal "
+                            "separator (A4) a point or a comma")  # fmt: skip
+    for n, inspection in enumerate(f.inspections, start=1):
+        for code, value in inspection.header.items():
+            if not HEADER_CODE.fullmatch(code):
+                raise ExchangeError(f"inspection {n}: header code {code[:20]!r} is not three capital letters (AAA)")
+            if CONTROL.search(value):
+                raise ExchangeError(f"inspection {n}: {code} holds a control character")
+        for row_number, row in enumerate(inspection.observations, start=1):
+            for letter, value in row.items():
+                if letter not in FIELD_LETTERS:
+                    raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter[:20]!r} is "
+                                        "not one of the standard's A to N")  # fmt: skip
+                if CONTROL.search(value):
+                    raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter} holds a "
+                                        "control character")  # fmt: skip
+    return f
+
+
 def _split(line: str, f: ExchangeFile) -> list[str]:
     """Fields of a line: the separator outside the text delimiter, a doubled delimiter is one."""
+    if not f.delimiter or f.delimiter not in line:  # most lines: nothing quoted
+        return line.split(f.separator)
     fields, current, quoted, i = [], [], False, 0
     while i < len(line):
         c = line[i]
@@ -252,7 +286,7 @@ def parse_text(text: str) -> ExchangeFile:
             current.observations.append({k: _decimal_in(k, v, f) for k, v in zip(fields, values, strict=True) if v})
         else:
             raise ExchangeError(f"line {number}: data outside an inspection (#B01 … #Z)")
-    return f
+    return _checked(f)
 
 
 # --- the XML form -------------------------------------------------------------------------------------------
@@ -289,6 +323,8 @@ def parse_xml(text: str | bytes) -> ExchangeFile:
         raise ExchangeError(f"not well-formed XML: {exc}") from exc
     except DefusedXmlException as exc:
         raise ExchangeError(f"a DTD or entity declaration is refused in an exchange file ({exc})") from exc
+    except (LookupError, ValueError) as exc:  # an encoding expat does not know or cannot read
+        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({exc})") from exc
     if root.tag != "DATA":
         raise ExchangeError(f"the root element is {root.tag!r}, not DATA")
     f = ExchangeFile(inspections=[])
@@ -309,31 +345,41 @@ def parse_xml(text: str | bytes) -> ExchangeFile:
             elif (child.text or "").strip():
                 inspection.header[child.tag] = _decimal_in(child.tag, child.text.strip(), f)  # type: ignore[union-attr]
         f.inspections.append(inspection)
-    return f
+    return _checked(f)
 
 
 # --- a file as received ---------------------------------------------------------------------------------
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def read(data: bytes) -> tuple[ExchangeFile, str]:
     """A received file, text or XML (by its first character), as ``(file, "en13508-txt" | "en13508-xml")``. A
     text file is decoded as its ``#A1`` line says (ISO-8859-1 in many German and French files), UTF-8 when it
-    says nothing; a byte order mark is dropped."""
+    says nothing; a UTF-8 or UTF-16 byte order mark says the file's encoding itself."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
+    elif data.startswith(UTF16_BOMS):
+        try:
+            data = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ExchangeError(f"the file begins as UTF-16 but is not (byte {exc.start})") from exc
+        data = re.sub(rb"^(\s*<\?xml[^>]*?encoding=)[\"']utf-16[\"']", rb'\1"UTF-8"', data, flags=re.IGNORECASE)
+        data = re.sub(rb"^#A1=[^\r\n]*", b"#A1=UTF-8", data)
     start = data.lstrip()[:1]
     if start == b"<":
         return parse_xml(data), "en13508-xml"
     if start != b"#":
         raise ExchangeError("neither an EN 13508-2 text file (it begins with #A1=) nor its XML form (<DATA>)")
-    first = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
+    first = re.split(rb"[\r\n]", data, maxsplit=1)[0].strip()[:40].decode("ascii", "replace")
     charset = first[4:] if first.startswith("#A1=") else "UTF-8"
     try:
         if not codecs.lookup(charset)._is_text_encoding:
             raise LookupError(charset)
         text = data.decode(charset)
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise ExchangeError(f"the file is not in {charset}, as its #A1 line says (byte {exc.start})") from exc
         raise ExchangeError(f"#A1={charset}: not a character set this platform knows") from exc
-    except UnicodeDecodeError as exc:
-        raise ExchangeError(f"the file is not in {charset}, as its #A1 line says (byte {exc.start})") from exc
     return parse_text(text), "en13508-txt"

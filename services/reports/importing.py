@@ -31,6 +31,9 @@ MAX_INSPECTIONS = 1000
 MAX_ROWS = 50_000  # observation rows in a file (a big contractor's delivery: a few thousand)
 MAX_TEXT = 2000  # characters in one field
 CODE = re.compile(r"[A-Z]{3}")
+DECIMAL = re.compile(r"[+-]?[0-9]{1,9}(\.[0-9]{1,9})?|[+-]?\.[0-9]{1,9}")
+MAX_ROWS_PER_INSPECTION = 5000  # a long pipe's: a few hundred
+FIRST_YEAR = 1950  # CCTV inspection began in the 1960s; a year before is a typing error
 MARK = re.compile(r"([A-Z])(\d{1,3})")
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d")
 TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M")
@@ -78,20 +81,22 @@ def _fault(where: str, message: str) -> ImportRefused:
     return ImportRefused(f"{where}: {message}")
 
 
+def _decimal(value: str) -> float | None:
+    """A decimal number as the standard writes one (digits, a point, a sign: never ``nan``, ``1e400``, ``١٢``)."""
+    return float(value) if DECIMAL.fullmatch(value.strip()) else None
+
+
 def _number(value: str, where: str, name: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise _fault(where, f"{name} {value!r} is not a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _fault(where, f"{name} {value!r} is not a number")
+    number = _decimal(value)
+    if number is None:
+        raise _fault(where, f"{name} {value[:40]!r} is not a number")
     return number
 
 
 def _clock(value: str | None, where: str, name: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or int(value) > 12:
+    if not (value.isascii() and value.isdigit()) or int(value) > 12:
         raise _fault(where, f"clock position {name}={value!r}: an hour from 1 to 12")
     return int(value) or 12  # some files write noon as 0
 
@@ -109,6 +114,8 @@ def _when(header: dict[str, str], where: str) -> datetime | None:
         if clock is None:
             raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)")
         at = clock.time()
+    if not FIRST_YEAR <= day.year <= datetime.now(PARIS).year + 1:
+        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to next year")
     return datetime.combine(day.date() if isinstance(day, datetime) else day, at, tzinfo=PARIS)
 
 
@@ -145,6 +152,8 @@ def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
 
 
 def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
+    if len(rows) > MAX_ROWS_PER_INSPECTION:
+        raise _fault(f"inspection {number}", f"{len(rows)} observation rows: at most {MAX_ROWS_PER_INSPECTION}")
     found: list[Observation] = []
     open_marks: dict[int, Observation] = {}
     for line, row in enumerate(rows, start=1):
@@ -168,7 +177,10 @@ def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
             if letter in FINISHES and n in open_marks:
                 started = open_marks.pop(n)
                 if started.code != code:
-                    raise _fault(where, f"{mark} finishes {started.code}, opened as {mark[0]}… but coded {code}")
+                    raise _fault(
+                        where,
+                        f"{mark} finishes a continuous {started.code} (from {started.start_m} m) but is coded {code}",
+                    )
                 if distance < started.start_m:
                     raise _fault(where, f"{mark} finishes at {distance} m, before it started ({started.start_m} m)")
                 started.end_m = distance
@@ -179,12 +191,8 @@ def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
                 raise _fault(where, f"{mark} finishes a continuous defect that was not started")
             if letter in STARTS and n in open_marks:
                 raise _fault(where, f"{mark} starts continuous defect {n} again before it finished")
-        quantification = None
-        if row.get("D"):
-            try:
-                quantification = float(row["D"])
-            except ValueError:
-                quantification = None  # a text quantification (a node's reference) stays in the row as it came
+        # a text quantification (a node's reference) stays in the row as it came
+        quantification = _decimal(row["D"]) if row.get("D") else None
         clock_from = _clock(row.get("G"), where, "G")
         clock_to = _clock(row.get("H"), where, "H") or clock_from
         observed = Observation(
@@ -222,15 +230,21 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
         ends = [o.start_m for o in inspection.observations if o.code in ENDS]
         inspection.mission["distance_m"] = max(ends) if ends else max(
             (o.end_m or o.start_m for o in inspection.observations), default=None)  # fmt: skip
-        for code in sorted({o.code for o in inspection.observations}):
-            if code not in MAIN_CODES:
-                warnings.append(FileWarning(number, "unknown_code", "A", code,
-                                        f"{code} is not a main code of NF EN 13508-2's tables"))  # fmt: skip
-            elif code.startswith(("BA", "BB")) and family_of(code) is None:
-                warnings.append(FileWarning(number, "ungraded", "A", code,
-                                        f"{code} ({MAIN_CODES[code][0]}) is not in the platform's grade table: "
-                                        "stored without a grade"))  # fmt: skip
         found.append(inspection)
+    # codes the platform cannot judge, once per file (a delivery of 400 pipes has the same few everywhere)
+    where: dict[str, set[int]] = {}
+    for inspection in found:
+        for o in inspection.observations:
+            where.setdefault(o.code, set()).add(inspection.number)
+    for code, numbers in sorted(where.items()):
+        seen_in = f"in {len(numbers)} inspection(s) (first: {min(numbers)})"
+        if code not in MAIN_CODES:
+            warnings.append(FileWarning(0, "unknown_code", "A", code,
+                                        f"{code} is not a main code of NF EN 13508-2's tables, {seen_in}"))  # fmt: skip
+        elif code.startswith(("BA", "BB")) and family_of(code) is None:
+            warnings.append(FileWarning(0, "ungraded", "A", code,
+                                        f"{code} ({MAIN_CODES[code][0]}) is not in the platform's grade table, "
+                                        f"{seen_in}: stored without a grade"))  # fmt: skip
     return found, warnings
 
 
@@ -262,6 +276,24 @@ def _node_warnings(conn: psycopg.Connection[Any], inspections: list[Inspection])
             for number, code, ref in sorted(nodes) if ref not in known]  # fmt: skip
 
 
+def _imported_before(conn: psycopg.Connection[Any], inspections: list[Inspection]) -> list[FileWarning]:
+    """An inspection of the same pipe at the same date and time imported already (the same survey delivered
+    again in another file: other line endings, a re-export): taken, and said."""
+    found = []
+    for i in inspections:
+        if i.mission["pipe_id"] and i.mission["started_at"]:
+            row = conn.execute(
+                "SELECT mission_id FROM missions WHERE source = 'import' AND pipe_id = %s AND started_at = %s "
+                "ORDER BY mission_id LIMIT 1",
+                (i.mission["pipe_id"], i.mission["started_at"]),
+            ).fetchone()
+            if row:
+                found.append(FileWarning(i.number, "already_imported", "AAA", i.mission["pipe_id"],
+                                         f"pipe {i.mission['pipe_id']} inspected at this date and time was imported "
+                                         f"already ({row['mission_id']})"))  # fmt: skip
+    return found
+
+
 def store(
     conn: psycopg.Connection[Any], data: bytes, filename: str | None, imported_by: str
 ) -> tuple[Imported, ExchangeFile]:
@@ -277,7 +309,7 @@ def store(
         seen = conn.execute("SELECT id FROM inspection_imports WHERE sha256 = %s", (digest,)).fetchone()
         if seen is not None:
             raise AlreadyImported(seen["id"])
-        warnings = _node_warnings(conn, inspections) + warnings
+        warnings = _node_warnings(conn, inspections) + _imported_before(conn, inspections) + warnings
         row = conn.execute(
             "INSERT INTO inspection_imports (sha256, filename, format, language, version, size_bytes, content, "
             "imported_by, inspections, observations, warnings) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "

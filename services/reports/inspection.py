@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from services.vision.review import standing
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 THUMB_WIDTH = 240
+SHOWN_IN_PAGE = 300  # observations detailed in the HTML and PDF report (as_html)
 STRIP_METRICS = ("water_level_pct", "h2s_ppm", "o2_pct", "ch4_pct_lel")
 CSV_COLUMNS = (
     "pipe_id", "start_manhole", "end_manhole", "direction", "shape", "diameter_mm", "material", "date", "operator",
@@ -84,7 +85,9 @@ def build(
     kept = [dict(r) for r in rows if r["state"] not in ("rejected", "withdrawn")]
     excluded = {s: sum(1 for r in rows if r["state"] == s) for s in ("rejected", "withdrawn")}
     for i, obs in enumerate(kept, start=1):
-        obs["photo"] = f"P{i:03d}"
+        # the contractor's own photo reference (M) where the file gave one: it names the picture in their delivery
+        given = ((obs.get("exchange_fields") or {}).get("rows") or [{}])[0].get("M")
+        obs["photo"] = given or f"P{i:03d}"
         obs["trust"] = standing(obs["state"], obs.pop("found_trust"))
         obs["reviewed"] = _reviewed(obs)
     strip: dict[str, list[tuple[float, float]]] = {m: [] for m in STRIP_METRICS}
@@ -258,13 +261,15 @@ def as_csv(report: Report, excel_fr: bool = False) -> str:
             else f"{o['quantification']:g}", "clock_from": o["clock_from"], "clock_to": o["clock_to"],
             "continuous_defect": marker,
             "finish_chainage_m": "" if o["chainage_end_m"] is None else f"{o['chainage_end_m']:.2f}",
-            "remark": _csv_safe(o["review_note"] or o["remark"] or ""), "photo": o["photo"], "grade": o["grade"],
+            "remark": o["review_note"] or o["remark"] or "", "photo": o["photo"], "grade": o["grade"],
             "reviewed": o["reviewed"], "observation_id": o["id"], "trust": o["trust"],
             "trust_precision": "" if o["trust_precision"] is None else f"{o['trust_precision']:g}",
         }  # fmt: skip
         if excel_fr:  # decimal commas where a number is written
             row |= {k: row[k].replace(".", ",") for k in DECIMAL_CSV_COLUMNS}
-        writer.writerow(row)
+        # every text: a pipe id, a node, an operator come from a device or a contractor's file as well as a note
+        writer.writerow({k: _csv_safe(v) if isinstance(v, str) and k not in DECIMAL_CSV_COLUMNS else v
+                         for k, v in row.items()})  # fmt: skip
     return out.getvalue()
 
 
@@ -274,13 +279,17 @@ def _csv_safe(text: str) -> str:
 
 
 def as_html(report: Report, lang: Lang = "fr") -> str:
-    """The report's page, in French (what a French sanitation service files) or English."""
+    """The report's page, in French (what a French sanitation service files) or English. Its table and details
+    stop at ``SHOWN_IN_PAGE`` observations (a page, and its PDF, costs about 30 ms of a core per observation; a
+    pipe has tens): the rest are said to be in the CSV, JSON and exchange file, the ratings count them all."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
     env.filters.update(filters(lang))
-    reviewed = {o["id"]: _reviewed(o, lang) for o in report.observations}
+    page = replace(report, observations=report.observations[:SHOWN_IN_PAGE])
+    reviewed = {o["id"]: _reviewed(o, lang) for o in page.observations}
     return env.get_template("inspection.html").render(
-        r=report, strip=_strip_svg(report), L=LABELS[lang], lang=lang, reviewed=reviewed
-    )
+        r=page, strip=_strip_svg(page), L=LABELS[lang], lang=lang, reviewed=reviewed,
+        hidden=len(report.observations) - len(page.observations),
+    )  # fmt: skip
 
 
 def as_pdf(report: Report, lang: Lang = "fr") -> bytes:
@@ -299,7 +308,8 @@ def _strip_svg(report: Report) -> dict[str, Any]:
         return round(40 + (width - 50) * chainage / length, 1)
 
     lanes = []
-    for i, metric in enumerate(STRIP_METRICS):
+    # a lane per metric the inspection measured (an imported one measured none: no empty "0-0" lanes)
+    for i, metric in enumerate(m for m in STRIP_METRICS if report.strip[m]):
         points = report.strip[metric]
         top = 10 + i * (lane + 8)
         if points:
@@ -311,7 +321,7 @@ def _strip_svg(report: Report) -> dict[str, Any]:
             low = high = 0.0
             path = ""
         lanes.append({"metric": metric, "top": top, "path": path, "low": low, "high": high})
-    marks_top = 10 + len(STRIP_METRICS) * (lane + 8)
+    marks_top = 10 + len(lanes) * (lane + 8)
     marks = [
         {"x": x(o["chainage_start_m"]), "w": max(2.0, x(o["chainage_end_m"]) - x(o["chainage_start_m"]))
          if o["chainage_end_m"] is not None else 2.0, "grade": o["grade"], "label": o["code"], "photo": o["photo"]}

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from core.en13508 import MAIN_CODES
+from core.en13508 import HEADER_CODES, MAIN_CODES
 from core.french import PARIS, date_time, material_name, number
 from services.vision.codes import FRENCH as CODE_NAMES
 
@@ -33,6 +33,9 @@ LABELS: dict[str, dict[str, str]] = {
         "among_codes": "parmi les codes que le drone recherche", "outside_codes": "{n} hors des codes que le drone "
         "recherche ({codes})", "apart": "écart (m)", "tolerance": "tolérance ± {t} m le long de la conduite, "
         "position horaire à une heure près",
+        "file_header": "Autres données d'en-tête du fichier", "value": "Valeur",
+        "hidden_note": "{n} autres observations ne sont pas détaillées dans ce document (les {shown} premières le long "
+        "de la conduite le sont) : toutes figurent dans le CSV, le JSON et le fichier d'échange",
         "turned": "L'autre inspection, faite dans l'autre sens, a été retournée (distances depuis l'autre regard, "
         "positions horaires en miroir).", "none": "aucune",
         "title": "Rapport d'inspection télévisée", "pipe_of": "conduite", "unnamed": "(sans nom)",
@@ -43,7 +46,8 @@ LABELS: dict[str, dict[str, str]] = {
         "downstream": "vers l'aval", "upstream": "vers l'amont",
         "section_summary": "Synthèse", "length": "Longueur inspectée", "observations": "Observations",
         "confirmed": "Confirmées", "trusted": "Automatiques fiables", "suggested": "Suggestions à vérifier",
-        "worst": "Gravité maximale", "structural": "Note structurelle", "service": "Note d'exploitation",
+        "worst": "Gravité maximale", "structural": "Gravité structurelle max.",
+        "service": "Gravité d'exploitation max.",
         "per_code": "Par code et gravité", "grade": "gravité", "frames_analysed": "Images analysées",
         "not_judged": "non jugées", "not_judged_why": "la vision n'y signale aucun défaut, un agent doit les regarder",
         "left_out": "Écartées", "rejected_by": "rejetées par un agent",
@@ -87,6 +91,9 @@ LABELS: dict[str, dict[str, str]] = {
         "among_codes": "among the codes the drone looks for", "outside_codes": "{n} outside the codes the drone "
         "looks for ({codes})", "apart": "apart (m)", "tolerance": "tolerance ± {t} m along the pipe, clock "
         "position within an hour",
+        "file_header": "Other header data of the file", "value": "Value",
+        "hidden_note": "{n} more observations are not detailed in this document (the first {shown} along the pipe "
+        "are): all are in the CSV, the JSON and the exchange file",
         "turned": "The other inspection, run the other way, was turned (distances from the other manhole, clock "
         "positions mirrored).", "none": "none",
         "title": "Sewer inspection report (CCTV)", "pipe_of": "pipe", "unnamed": "(unnamed)",
@@ -97,7 +104,7 @@ LABELS: dict[str, dict[str, str]] = {
         "upstream": "upstream",
         "section_summary": "Summary", "length": "Length inspected", "observations": "Observations",
         "confirmed": "Confirmed", "trusted": "Automatic, trusted", "suggested": "Suggestions to review",
-        "worst": "Worst grade", "structural": "Structural grade", "service": "Service grade",
+        "worst": "Worst grade", "structural": "Worst structural grade", "service": "Worst O&M grade",
         "per_code": "Per code and grade", "grade": "grade", "frames_analysed": "Frames analysed",
         "not_judged": "not judged", "not_judged_why": "the vision reports no defect there: a person must look",
         "left_out": "Left out", "rejected_by": "rejected by a reviewer",
@@ -199,4 +206,10 @@ def filters(lang: Lang) -> dict[str, Any]:
     def remark(text: str | None) -> str:
         return (french_remark(text) if lang == "fr" else text) if text else ""
 
-    return {"num": num, "when": when, "code_name": code_name, "material": material, "remark": remark}
+    def header_name(code: str) -> str:
+        """A header code's name in the standard's tables (an imported file's codes the page has no row for)."""
+        names = HEADER_CODES.get(code)
+        return (names[1] if lang == "fr" else names[0]) if names else code
+
+    return {"num": num, "when": when, "code_name": code_name, "material": material, "remark": remark,
+            "header_name": header_name}  # fmt: skip

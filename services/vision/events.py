@@ -33,14 +33,15 @@ def sync_event(conn: psycopg.Connection[Any], observation_id: int) -> None:
         "coalesce(o.recoded_grade, o.grade) AS grade, o.state, o.chainage_start_m, "
         "coalesce(o.recoded_clock_from, o.clock_from) AS clock_from, "
         "coalesce(o.recoded_clock_to, o.clock_to) AS clock_to, "
-        "o.best_frame_time, o.created_at, o.provisional, o.trust, coalesce(m.device_id, f.device_id) AS device_id, "
+        "o.best_frame_time, o.created_at, o.provisional, o.trust, o.source, "
+        "coalesce(m.device_id, f.device_id) AS device_id, "
         "coalesce(d.family, f.family) AS family "
         "FROM observations o LEFT JOIN missions m ON m.mission_id = o.mission_id "
         "LEFT JOIN media f ON f.sha256 = o.best_frame_sha256 "
         "LEFT JOIN devices d ON d.device_id = coalesce(m.device_id, f.device_id) WHERE o.id = %s",
         (observation_id,),
     ).fetchone()
-    if row is None:
+    if row is None or row["source"] == "import":  # a contractor's past survey raises no alert (docs/exchange.md)
         return
     oid, mission, code, grade, state = row["id"], row["mission_id"], row["code"], row["grade"], row["state"]
     chainage, clock_from, clock_to = row["chainage_start_m"], row["clock_from"], row["clock_to"]

@@ -77,6 +77,11 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
 
     again = api.post("/v1/inspection-imports", content=data, headers=sanitation)
     assert again.status_code == 409 and again.headers["Location"] == posted.headers["Location"]
+    # the same survey in other bytes (Windows line endings): taken, and said
+    crlf = api.post("/v1/inspection-imports", content=data.replace(b"\n", b"\r\n"), headers=sanitation)
+    assert crlf.status_code == 201, crlf.text
+    assert ("already_imported", pipe) in {(w["code"], w["value"]) for w in crlf.json()["warnings"]}
+    assert api.delete(f"/v1/inspection-imports/{crlf.json()['id']}", headers=sanitation).status_code == 204
 
     listed = api.get("/v1/missions", params={"pipe_id": pipe}, headers=sanitation).json()["items"]
     assert {(m["mission_id"], m["source"], m["device_id"]) for m in listed} == {
@@ -113,6 +118,7 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
     theirs = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation).text
     assert "fichier NF EN 13508-2 importé" in theirs and "Rue des Écoles, Béthune" in theirs
     assert "Déplacement d&#39;assemblage" in theirs and "non notée" in theirs  # BAJ by the standard's French name
+    assert "<td>P03</td>" in theirs  # the contractor's own photo reference, which names the picture they delivered
     assert api.get(f"/v1/missions/{drone_mission}/report", params={"compare_with": "nope"},
                    headers=sanitation).status_code == 404  # fmt: skip
 
@@ -124,6 +130,20 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
     exported = api.get(f"/v1/missions/{mission}/report", params={"format": "en13508-txt"}, headers=sanitation)
     theirs, ours = read(data)[0].inspections, read(exported.content)[0].inspections
     assert ours == theirs and exported.text.startswith("#A1=UTF-8\n")
+
+    # a reviewer may correct the contractor (recode, note): no alert is raised for a past survey, and the export
+    # writes that observation as it now stands
+    joint = next(o for o in stored if o["code"] == "BAJ")
+    recoded = api.post(f"/v1/observations/{joint['id']}/review", json={"decision": "recode", "grade": 3,
+                       "note": "vu sur la vidéo"}, headers=sanitation)  # fmt: skip
+    assert recoded.status_code == 200, recoded.text
+    assert db.execute("SELECT count(*) AS n FROM domain_events WHERE key = %s",
+                      (f"observation:{joint['id']}",)).fetchone()["n"] == 0  # fmt: skip
+    again = read(api.get(f"/v1/missions/{mission}/report", params={"format": "en13508-txt"},
+                         headers=sanitation).content)[0].inspections[0]  # fmt: skip
+    assert next(r for r in again.observations if r["A"] == "BAJ")["F"] == "vu sur la vidéo"
+    assert [r for r in again.observations if r["A"] != "BAJ"] == [r for r in theirs[0].observations
+                                                                  if r["A"] != "BAJ"]  # fmt: skip
 
     assert api.delete(f"/v1/inspection-imports/{imported['id']}", headers=gardener).status_code == 403
     assert api.delete(f"/v1/inspection-imports/{imported['id']}", headers=sanitation).status_code == 204
@@ -156,8 +176,13 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
             (original, code, start, finish, clocks[0], clocks[1], state, note),
         )
     sanitation = headers(issue_token("sanitation"))
+    db.execute("UPDATE observations SET trust = 'trusted' WHERE mission_id = %s AND code = 'BBC'", (original,))
     for form in ("en13508-txt", "en13508-xml"):
-        first = api.get(f"/v1/missions/{original}/report", params={"format": form}, headers=sanitation)
+        # the vision's suggestions (the water level here) are left out unless asked for: round trip of both
+        plain = api.get(f"/v1/missions/{original}/report", params={"format": form}, headers=sanitation)
+        assert "BDD" not in plain.text and "BBC" in plain.text
+        first = api.get(f"/v1/missions/{original}/report", params={"format": form, "include_suggestions": "true"},
+                        headers=sanitation)  # fmt: skip
         assert first.status_code == 200, first.text
         posted = api.post("/v1/inspection-imports", content=first.content, headers=sanitation)
         assert posted.status_code == 201, posted.text
@@ -176,6 +201,13 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
         turned = api.get(f"/v1/missions/{original}/comparison", params={"with": inspection["mission_id"]},
                          headers=sanitation).json()  # fmt: skip
         assert turned["summary"]["found_by_both"] == 3 and turned["other_turned_to_mission_direction"] is False
+    # two different pipes: nothing to compare (a share of found defects would mean nothing)
+    db.execute("INSERT INTO missions (mission_id, device_id, started_at, status, pipe_id) VALUES (%s, %s, now(), "
+               "'completed', %s)", (f"elsewhere-{uid}", drone, f"ELSEWHERE-{uid}"))  # fmt: skip
+    apart = api.get(f"/v1/missions/{original}/comparison", params={"with": f"elsewhere-{uid}"}, headers=sanitation)
+    assert apart.status_code == 409 and "two inspections of one pipe" in apart.json()["detail"]
+    assert api.get(f"/v1/missions/{original}/report", params={"format": "pdf", "compare_with": f"elsewhere-{uid}"},
+                   headers=sanitation).status_code == 409  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -350,7 +350,11 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     from services.reports.exchange import parse_text, parse_xml
 
     for form, parse in (("en13508-txt", parse_text), ("en13508-xml", parse_xml)):
-        got = api.get(f"/v1/missions/{mission}/report", params={"format": form}, headers=sanitation)
+        # by default what a person confirmed or the vision is trusted for: the water level is a suggestion
+        coded = api.get(f"/v1/missions/{mission}/report", params={"format": form}, headers=sanitation)
+        assert {o["A"] for o in parse(coded.text).inspections[0].observations} == {"BAB"}
+        got = api.get(f"/v1/missions/{mission}/report", params={"format": form, "include_suggestions": "true"},
+                      headers=sanitation)  # fmt: skip
         assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
         (inspection,) = parse(got.text).inspections
         assert inspection.header["AAA"] == "BET-7" and inspection.header["ABA"].startswith("EN 13508-2")

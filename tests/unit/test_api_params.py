@@ -75,3 +75,15 @@ def test_an_error_body_can_always_be_encoded() -> None:
     json.dumps(errors, ensure_ascii=False).encode("utf-8")  # strict: no lone surrogate left
     assert errors[0]["loc"] == ["body", "\\ud800"] and len(errors[0]["input"]) <= 210
     assert errors[1]["input"] == "\\xff"
+
+
+def test_an_end_in_year_one_is_a_422_not_an_overflow() -> None:
+    """schemathesis found GET /v1/data-completeness?end=0001-01-01T01:24:04Z a 500: the default start overflowed."""
+    from datetime import UTC, datetime, timedelta
+
+    from fastapi.exceptions import RequestValidationError
+
+    from services.api.schemas import time_range
+
+    with pytest.raises(RequestValidationError, match="too early"):
+        time_range(None, datetime(1, 1, 1, 1, 24, tzinfo=UTC), default=timedelta(hours=24))

@@ -97,7 +97,19 @@ def _file(rows: str, header: str = "AAA;AAD;AAF\nP1;N1;N2") -> bytes:
         (_file("1;BAB;;;13;;"), "clock position G='13'"),
         (_file("1;BAB;;;1;;S01"), "continuous defect 1 (BAB from 1.0 m) never finishes"),
         (_file("1;BAB;;;1;;F01"), "F01 finishes a continuous defect that was not started"),
-        (_file("1;BDD;;;1;;S01\n2;BAB;;;1;;F01"), "F01 finishes BDD"),
+        (_file("1;BDD;;;1;;S01\n2;BAB;;;1;;F01"), "F01 finishes a continuous BDD (from 1.0 m) but is coded BAB"),
+        (_file("1;BAB;;;²;;"), "clock position G='²'"),
+        (_file("١٢;BAB;;;;;"), "distance (I) '١٢' is not a number"),
+        (_file("1e400;BAB;;;;;"), "is not a number"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;01.01.0001"), "an inspection from 1950 to next year"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.12.9999"), "an inspection from 1950 to next year"),
+        (_file("1;BAB;;;;;", "AAA;AAD\nP1;R\x001"), "AAD holds a control character"),
+        (_file("1;BAB;;;;;", "AAA;aaa\nP1;x"), "header code 'aaa' is not three capital letters"),
+        (_file("\n".join(["1;BAB;;;;;"] * 5001)), "5001 observation rows: at most 5000"),
+        (b"#A1=UTF-8\r#A2=fr\r" + b"x" * 100_000, "line 3: data outside an inspection"),
+        (b'<?xml version="1.0" encoding="x-klingon"?><DATA/>', "names an encoding this platform cannot read"),
+        (b"<DATA><ZA><A4>1</A4></ZA><ZB><AAA>P</AAA></ZB></DATA>", "the decimal separator (A4) a point or a comma"),
+        (b'<DATA xmlns:n="urn:x"><ZB><n:AAA>P</n:AAA></ZB></DATA>', "is not three capital letters"),
         (_file("5;BDD;;;1;;S01\n2;BDD;;;1;;F01"), "before it started"),
         (_file("1;BDD;;;1;;S01\n2;BDD;;;1;;S01"), "starts continuous defect 1 again"),
         (_file("1;BDD;;;1;;X"), "continuous-defect mark (J) 'X'"),
@@ -116,6 +128,21 @@ def test_a_faulty_file_is_refused_whole_saying_where(data: bytes, words: str) ->
     with pytest.raises((ImportRefused, ValueError)) as refused:
         one(data)
     assert words in str(refused.value)
+    assert len(str(refused.value)) < 400  # the message names the fault; it never echoes the file
+
+
+def test_a_quantification_that_is_not_a_decimal_stays_in_its_row_as_it_came() -> None:
+    (inspection,), _ = one(_file("1;BAB;;nan;;;\n2;BAB;;1e400;;;\n3;BCD;;R12;;;"))
+    assert [o.quantification for o in inspection.observations] == [None, None, None]
+    assert [o.rows[0]["D"] for o in inspection.observations] == ["nan", "1e400", "R12"]
+
+
+def test_a_utf_16_file_with_its_byte_order_mark_is_read() -> None:
+    for text in (GERMAN.decode("iso-8859-1").replace("#A1=ISO-8859-1", "#A1=UTF-16"),
+                 '<?xml version="1.0" encoding="UTF-16"?><DATA><ZB><AAA>Straße</AAA><ZC><I>1</I><A>BAB</A></ZC>'
+                 "</ZB></DATA>"):  # fmt: skip
+        (inspection,), _ = one(text.encode("utf-16"))
+        assert inspection.header["AAA"] in ("H-17", "Straße")
 
 
 @pytest.mark.parametrize(

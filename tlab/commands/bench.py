@@ -55,6 +55,19 @@ def bench_kpis(
     main(Settings(), repeat, reload)
 
 
+@bench_app.command("imports")
+def bench_imports(
+    inspections: Annotated[int, typer.Option(help="Pipes in the contractor's file.")] = 400,
+    rows: Annotated[int, typer.Option(help="Observation rows per pipe (about).")] = 30,
+    repeat: Annotated[int, typer.Option(help="Imports per figure (after a warm-up); the median is reported.")] = 5,
+) -> None:
+    """A contractor's EN 13508-2 delivery (400 pipes, 12,000 rows) read, checked and stored, text and XML."""
+    from benchmarks.imports import main
+
+    logs.configure("WARNING")
+    main(Settings(), inspections, rows, repeat)
+
+
 @bench_app.command("alerts")
 def bench_alerts(
     devices: Annotated[int, typer.Option(help="Garden devices, each under the 5 default rules of a garden.")] = 1000,

@@ -25,7 +25,7 @@ COLUMNS = (
 
 class FileWarning(BaseModel):
     inspection: int = Field(description="The inspection's number in the file (1: the first), 0: the whole file.")
-    code: Literal["unknown_node", "no_asset_base", "unknown_code", "ungraded", "no_pipe_reference"]
+    code: Literal["unknown_node", "no_asset_base", "unknown_code", "ungraded", "no_pipe_reference", "already_imported"]
     field: str
     value: str
     message: str

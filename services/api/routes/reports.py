@@ -13,7 +13,7 @@ from services.api.deps import ConnDep
 from services.api.downloads import attachment
 from services.api.resources import MediaDep
 from services.api.schemas import ErrorMessage
-from services.reports.comparison import DEFAULT_TOLERANCE_M, compare_missions
+from services.reports.comparison import DEFAULT_TOLERANCE_M, DifferentPipes, compare_missions
 from services.reports.exchange import ExchangeFile, from_mission, to_text, to_xml
 from services.reports.inspection import as_csv, as_html, as_json, as_pdf, build
 
@@ -35,6 +35,7 @@ router = APIRouter(tags=["inspections"])
             }
         },
         404: {"model": ErrorMessage, "description": "No such mission"},
+        409: {"model": ErrorMessage, "description": "compare_with names an inspection of another pipe"},
     },
     response_model=None,
 )
@@ -48,6 +49,11 @@ def mission_report(
     dialect: DialectQuery = Dialect.STANDARD,
     lang: Literal["fr", "en"] = Query(
         "fr", description="The language of the html and pdf report (and #A2/A2 of an exchange file)."
+    ),
+    include_suggestions: bool = Query(
+        False,
+        description="An exchange file: add the vision's suggestions not yet reviewed (left out by default: "
+        "the standard's rows cannot say an observation is unconfirmed).",
     ),
     compare_with: Annotated[
         str | None,
@@ -63,11 +69,16 @@ def mission_report(
         report = build(conn, mission_id, media if format in ("html", "pdf") else None, compare_with)
     except LookupError:
         raise HTTPException(404, f"mission {compare_with!r} (compare_with) not found") from None
+    except DifferentPipes as exc:
+        raise HTTPException(409, str(exc)) from exc
     if report is None:
         raise HTTPException(404, f"mission {mission_id!r} not found")
     name = f"inspection-{report.mission['pipe_id'] or mission_id}"
     if format in ("en13508-txt", "en13508-xml"):
-        exchange = ExchangeFile(language=lang, inspections=[from_mission(report.mission, report.observations)])
+        # what the asset software loads is what a person confirmed or the vision is trusted for: its suggestions
+        # (no status in the standard's rows to say so) only on request
+        coded = [o for o in report.observations if include_suggestions or o["trust"] != "suggested"]
+        exchange = ExchangeFile(language=lang, inspections=[from_mission(report.mission, coded)])
         xml = format == "en13508-xml"
         return Response(to_xml(exchange) if xml else to_text(exchange),
                         media_type="application/xml; charset=utf-8" if xml else "text/plain; charset=utf-8",
@@ -87,7 +98,10 @@ def mission_report(
     "/missions/{mission_id}/comparison",
     summary="Two inspections of a pipe compared: observations found by both (same code, within tolerance_m, "
     "clock positions meeting), by one only",
-    responses={404: {"model": ErrorMessage, "description": "No such mission (either)"}},
+    responses={
+        404: {"model": ErrorMessage, "description": "No such mission (either)"},
+        409: {"model": ErrorMessage, "description": "The two inspections are of two different pipes"},
+    },
     response_model=None,
 )
 def mission_comparison(
@@ -98,7 +112,10 @@ def mission_comparison(
         DEFAULT_TOLERANCE_M
     ),
 ) -> JSONResponse:
-    found = compare_missions(conn, mission_id, other, tolerance_m=tolerance_m)
+    try:
+        found = compare_missions(conn, mission_id, other, tolerance_m=tolerance_m)
+    except DifferentPipes as exc:
+        raise HTTPException(409, str(exc)) from exc
     if found is None:
         raise HTTPException(404, f"mission {mission_id!r} or {other!r} not found")
     return JSONResponse(jsonable_encoder(found))
