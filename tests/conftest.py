@@ -28,17 +28,27 @@ from psycopg.rows import dict_row
 
 from core.settings import Settings, default_state_root
 
-TEST_STATE = Path(os.environ.get("TLAB_TEST_STATE_DIR", default_state_root() / "test"))
+# `./lab test` runs the suite in two processes (pytest-xdist, a file at a time in each): each has its own stack,
+# on its own ports and state folder (worker gw1: ports + 100, state folder test-gw1), so neither sees the other's
+# devices, messages or rows
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+PORT_OFFSET = 100 * WORKER
+_STATE = Path(os.environ.get("TLAB_TEST_STATE_DIR", default_state_root() / "test"))
+TEST_STATE = _STATE.with_name(f"{_STATE.name}-gw{WORKER}") if WORKER else _STATE
+
+
+def test_port(variable: str, default: int) -> int:
+    return int(os.environ.get(variable, str(default))) + PORT_OFFSET
 
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         state_dir=TEST_STATE,
-        mqtt_port=int(os.environ.get("TLAB_TEST_MQTT_PORT", "18831")),
-        mqtt_tls_port=int(os.environ.get("TLAB_TEST_MQTT_TLS_PORT", "18832")),
-        mqtt_service_port=int(os.environ.get("TLAB_TEST_MQTT_SERVICE_PORT", "18833")),
-        pg_port=int(os.environ.get("TLAB_TEST_PG_PORT", "15433")),
+        mqtt_port=test_port("TLAB_TEST_MQTT_PORT", 18831),
+        mqtt_tls_port=test_port("TLAB_TEST_MQTT_TLS_PORT", 18832),
+        mqtt_service_port=test_port("TLAB_TEST_MQTT_SERVICE_PORT", 18833),
+        pg_port=test_port("TLAB_TEST_PG_PORT", 15433),
         pg_database="tlab_test",
         media_root=tmp_path_factory.mktemp("media"),
         ingest_client_id=f"tlab-test-ingest-{uuid.uuid4().hex[:8]}",

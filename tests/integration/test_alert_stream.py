@@ -171,7 +171,10 @@ def test_a_revoked_tokens_open_stream_ends_before_its_next_alert(serve, token, g
     assert again.status_code == 401
 
 
-def test_an_idle_stream_ends_when_its_token_is_revoked_or_expires(serve, token, db) -> None:
+def test_an_idle_stream_ends_when_its_token_is_revoked_or_expires(serve, token, db, monkeypatch) -> None:
+    import services.api.routes.alert_stream as stream
+
+    monkeypatch.setattr(stream, "TOKEN_CHECK_S", 0.5)  # what an idle stream waits between checks (5 s deployed)
     base = serve()
     admin, _ = token("admin")
     revoked, revoked_id = token("sanitation")

@@ -50,8 +50,16 @@ def run_command() -> Callable[..., None]:
     return run
 
 
+# Two pytest processes, a test file at a time each (pytest-xdist): most integration tests wait on the broker, the
+# database or a clock, so two keep two cores busy; each starts its own stack (tests/conftest.py). `-n 0` runs
+# the suite in one process.
+PARALLEL = ["-n", "2", "--dist", "loadfile"]
+
+
 def test(ctx: typer.Context) -> None:
-    """Run the whole test suite (starts its own stack on its own ports). Extra args go to pytest."""
+    """Run the whole test suite (each of its 2 processes starts its own stack on its own ports). Extra args go to
+    pytest (`-n 0`: one process)."""
     env = dict(os.environ)
-    cmd = [sys.executable, "-m", "pytest", *ctx.args]
+    parallel = [] if any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in ctx.args) else PARALLEL
+    cmd = [sys.executable, "-m", "pytest", *parallel, *ctx.args]
     raise typer.Exit(subprocess.call(cmd, cwd=REPO_ROOT, env=env))
