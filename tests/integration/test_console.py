@@ -321,3 +321,9 @@ def test_an_imported_inspection_shows_as_the_contractor_s_and_the_pipe_s_inspect
                            params={"format": "html", "compare_with": theirs})  # fmt: skip
     assert compared.status_code == 200 and f"Comparaison avec l&#39;inspection {theirs}" in compared.text
     assert "prestataire (fichier importé)" in browser.get("/console/missions").text
+    only_theirs = browser.get("/console/missions", params={"source": "import"}).text
+    assert theirs in only_theirs and f"cm-{uid}" not in only_theirs
+    assert "Fichiers de prestataires importés" in only_theirs
+    # the import's warnings, said in French: its nodes are not among the city's manholes (or none is placed)
+    assert "absent de la base des regards de la ville" in only_theirs or "aucun regard n" in only_theirs
+    assert browser.get("/console/missions", params={"page": "x"}).status_code == 422

@@ -19,13 +19,43 @@ STRIP_STATE = {"automatic": "automatique", "confirmed": "confirmée", "recoded":
 DONE = {"confirm": "revue-confirm", "reject": "revue-reject", "recode": "revue-recode"}  # web.NOTICES
 
 
+PAGE = 50
+SOURCES = {"drone": "drone", "import": "prestataires"}
+# what an import's warnings say (services/reports/importing.py), as the console says it
+WARNINGS = {
+    "unknown_node": "regard {value} ({field}) absent de la base des regards de la ville",
+    "no_asset_base": "aucun regard n'est encore placé : les nœuds n'ont pas été vérifiés",
+    "unknown_code": "code {value} hors des tables de la norme",
+    "ungraded": "code {value} sans gravité dans la grille de la plateforme (non noté)",
+    "no_pipe_reference": "inspection sans référence de tronçon (AAA) ni nœuds",
+    "already_imported": "tronçon {value} déjà importé à la même date et heure",
+}
+
+
+def said(warning: dict[str, Any]) -> str:
+    where = f"inspection {warning['inspection']} : " if warning.get("inspection") else ""
+    return where + WARNINGS.get(warning["code"], "{value}").format(value=warning["value"], field=warning["field"])
+
+
 @router.get("/missions")
-async def mission_list(request: Request) -> Response:
+async def mission_list(request: Request, source: str = "", page: int = 0) -> Response:
+    """The inspections, drone and contractors', a page at a time; the imported files and what they warned."""
     person = await signed_in(request)
-    answer = await person.api.get("/v1/missions", {"limit": 100})
+    source = source if source in SOURCES else ""
+    page = max(0, min(page, 10_000))
+    query: dict[str, Any] = {"limit": PAGE, "offset": page * PAGE} | ({"source": source} if source else {})
+    answer = await person.api.get("/v1/missions", query)
     if not answer.ok:
         return api_failed(request, person, answer)
-    return render(request, person, "missions.html", active="missions", missions=answer.json()["items"])
+    imports: list[dict[str, Any]] = []
+    if person.may("GET", "/v1/inspection-imports"):
+        listed = await person.api.get("/v1/inspection-imports", {"limit": 20})
+        imports = listed.json() if listed.ok else []
+    missions = answer.json()["items"]
+    return render(
+        request, person, "missions.html", active="missions", missions=missions, source=source, sources=SOURCES,
+        page=page, more=len(missions) == PAGE, imports=imports, said=said,
+    )  # fmt: skip
 
 
 def _mark(o: dict[str, Any]) -> StripMark:
