@@ -86,8 +86,11 @@ def build(
     excluded = {s: sum(1 for r in rows if r["state"] == s) for s in ("rejected", "withdrawn")}
     for i, obs in enumerate(kept, start=1):
         # the contractor's own photo reference (M) where the file gave one: it names the picture in their delivery
-        given = ((obs.get("exchange_fields") or {}).get("rows") or [{}])[0].get("M")
-        obs["photo"] = given or f"P{i:03d}"
+        # (an imported row without one has no photo: "P002" beside the contractor's "P02" would name none of theirs)
+        first_row = ((obs.get("exchange_fields") or {}).get("rows") or [{}])[0]
+        obs["photo"] = first_row.get("M", "") if obs.get("source") == "import" else f"P{i:03d}"
+        obs["quantification_text"] = first_row.get("D") if obs["quantification"] is None else None  # a node's ref.
+        obs["defect"] = kind_of(obs["code"]) is not None  # graded, or "not graded"; a node, a connection: neither
         obs["trust"] = standing(obs["state"], obs.pop("found_trust"))
         obs["reviewed"] = _reviewed(obs)
     strip: dict[str, list[tuple[float, float]]] = {m: [] for m in STRIP_METRICS}

@@ -16,6 +16,7 @@ from core.french import PARIS, date_time, material_name, number
 from services.vision.codes import FRENCH as CODE_NAMES
 
 Lang = Literal["fr", "en"]
+DECIMAL_VALUE = re.compile(r"-?[0-9]+\.[0-9]+")
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
@@ -34,7 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
         "recherche ({codes})", "apart": "écart (m)", "tolerance": "tolérance ± {t} m le long de la conduite, "
         "position horaire à une heure près",
         "file_header": "Autres données d'en-tête du fichier", "value": "Valeur",
-        "turned_short": "comptée depuis le regard de départ de ce rapport",
+        "turned_short": "comptée depuis le regard de départ de ce rapport", "this_report": "ce rapport",
         "hidden_note": "{n} autres observations ne sont pas détaillées dans ce document (les {shown} premières le long "
         "de la conduite le sont) : toutes figurent dans le CSV, le JSON et le fichier d'échange",
         "turned": "L'autre inspection, faite dans l'autre sens, a été retournée (distances depuis l'autre regard, "
@@ -93,7 +94,7 @@ LABELS: dict[str, dict[str, str]] = {
         "looks for ({codes})", "apart": "apart (m)", "tolerance": "tolerance ± {t} m along the pipe, clock "
         "position within an hour",
         "file_header": "Other header data of the file", "value": "Value",
-        "turned_short": "measured from this report's start manhole",
+        "turned_short": "measured from this report's start manhole", "this_report": "this report",
         "hidden_note": "{n} more observations are not detailed in this document (the first {shown} along the pipe "
         "are): all are in the CSV, the JSON and the exchange file",
         "turned": "The other inspection, run the other way, was turned (distances from the other manhole, clock "
@@ -213,5 +214,9 @@ def filters(lang: Lang) -> dict[str, Any]:
         names = HEADER_CODES.get(code)
         return (names[1] if lang == "fr" else names[0]) if names else code
 
+    def header_value(value: str) -> str:
+        """A header value as the file gave it; a decimal number with the report's decimal separator."""
+        return value.replace(".", ",") if lang == "fr" and DECIMAL_VALUE.fullmatch(value) else value
+
     return {"num": num, "when": when, "code_name": code_name, "material": material, "remark": remark,
-            "header_name": header_name}  # fmt: skip
+            "header_name": header_name, "header_value": header_value}  # fmt: skip
