@@ -54,15 +54,16 @@ def test_a_second_stack_lives_and_dies_beside_the_system_services(settings, tmp_
     ports 1883 and 5432 before is the same process after."""
     before = {port: _listener_pid(port) for port in (1883, 5432)}
     state = Path("/var/tmp") / f"tlab-stack-test-{os.getpid()}"
-    # +100: clear of the test stack's ports and of `./lab run`'s (18830, 18840, 18883, 15432), which a developer
-    # may have up while the suite runs (+8 landed on 18840, the run stack's service port)
+    # +250: clear of the test stacks' ports (the second process's are +100), of this test's in the other process
+    # and of `./lab run`'s (18830, 18840, 18883, 15432), which a developer may have up while the suite runs (+8
+    # landed on 18840, the run stack's service port; +100 on the second process's stack)
     other = settings.model_copy(
         update={
             "state_dir": state,
-            "mqtt_port": settings.mqtt_port + 100,
-            "mqtt_tls_port": settings.mqtt_tls_port + 100,
-            "mqtt_service_port": settings.mqtt_service_port + 100,
-            "pg_port": settings.pg_port + 100,
+            "mqtt_port": settings.mqtt_port + 250,
+            "mqtt_tls_port": settings.mqtt_tls_port + 250,
+            "mqtt_service_port": settings.mqtt_service_port + 250,
+            "pg_port": settings.pg_port + 250,
         }
     )
     local = LocalStack(other)
