@@ -75,8 +75,9 @@ LABELS: dict[str, dict[str, str]] = {
         "service_kind": "Exploitation", "overall_kind": "Global", "quick": "note rapide", "rating": "note",
         "index": "indice", "segment_grade": "Gravité du tronçon (1-5)",
         "bar_is": "Seuil", "at_least": "sur au moins {n} détections",
-        "measured_for": "Précision mesurée pour l'analyse {analysis} sur {frames} images réelles (partie {split} "
-        "du jeu {manifest}, {date} ; {see}, {results}).",
+        "measured_for": "Précision mesurée pour l'analyse {analysis} sur {frames} images réelles d'inspection "
+        "tenues à l'écart de sa mise au point (jeu {manifest}, {date} ; détail dans la documentation de la "
+        "plateforme, {see}).",
     },
     "en": {
         "method_import": "CCTV inspection by a contractor (imported EN 13508-2 file)",
@@ -133,7 +134,8 @@ LABELS: dict[str, dict[str, str]] = {
         "service_kind": "O&M", "overall_kind": "Overall", "quick": "quick rating", "rating": "rating",
         "index": "index", "segment_grade": "Segment grade (1-5)",
         "bar_is": "Bar", "at_least": "over at least {n} detections", "measured_for": "Precision measured for "
-        "analysis {analysis} on {frames} real frames (the {split} part of set {manifest}, {date}; {see}, {results}).",
+        "analysis {analysis} on {frames} real inspection frames kept out of its tuning (set {manifest}, {date}; "
+        "details in the platform's documentation, {see}).",
     },
 }  # fmt: skip
 
