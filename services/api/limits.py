@@ -43,6 +43,7 @@ BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/v1/tokens"): 4 * KiB,
     # a contractor's exchange file: a delivery of a few hundred pipes (services/reports/importing.py bounds rows)
     ("POST", "/v1/inspection-imports"): 8192 * KiB,
+    ("POST", "/console/imports"): 8192 * KiB + 16 * KiB,  # the same file in a multipart form (boundaries, token)
 }
 
 

@@ -66,14 +66,20 @@ class Api:
         self.principal = principal
 
     def _scope(
-        self, method: str, path: str, params: Params, body: bytes | None, extra: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        body: bytes | None,
+        extra: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> dict[str, Any]:
         outer = self.request.scope
         agent = f"{self.request.headers.get('user-agent', '')} (console)".strip()
         headers = [(b"host", self.request.headers.get("host", "console").encode("latin-1", "replace"))]
         headers.append((b"user-agent", agent.encode("latin-1", "replace")))
         if body is not None:
-            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            headers += [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
         headers += [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in (extra or {}).items()]
         return {
             "type": "http",
@@ -92,9 +98,20 @@ class Api:
             IN_PROCESS_PRINCIPAL: self.principal,
         }
 
-    async def call(self, method: str, path: str, params: Params = None, body: Any = None) -> Answer:
-        raw = None if body is None else json.dumps(body).encode()
-        scope = self._scope(method, path, params, raw)
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: Params = None,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Answer:
+        """``body`` as JSON, or ``raw`` bytes of ``content_type`` (a file the API takes as it is)."""
+        if raw is None and body is not None:
+            raw = json.dumps(body).encode()
+        scope = self._scope(method, path, params, raw, content_type=content_type)
         sent = False
         status, headers, chunks = 500, {}, []
 
@@ -122,6 +139,9 @@ class Api:
 
     async def post(self, path: str, body: Any = None, params: Params = None) -> Answer:
         return await self.call("POST", path, params, {} if body is None else body)
+
+    async def post_file(self, path: str, data: bytes, content_type: str, params: Params = None) -> Answer:
+        return await self.call("POST", path, params, raw=data, content_type=content_type)
 
     async def stream(
         self, path: str, params: Params = None, headers: dict[str, str] | None = None

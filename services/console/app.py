@@ -20,6 +20,7 @@ from services.console.pages import (
     experiments,
     files,
     home,
+    imports,
     incidents,
     missions,
     signin,
@@ -87,7 +88,7 @@ def console_error(request: Request, status: int, detail: str | None = None) -> R
 
 def mount_console(app: FastAPI) -> None:
     console = APIRouter(prefix="/console", include_in_schema=False)
-    for module in (signin, home, alerts, incidents, missions, devices, experiments, files):
+    for module in (signin, home, alerts, incidents, missions, imports, devices, experiments, files):
         console.include_router(module.router)
     app.include_router(console)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

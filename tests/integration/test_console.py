@@ -327,3 +327,40 @@ def test_an_imported_inspection_shows_as_the_contractor_s_and_the_pipe_s_inspect
     # the import's warnings, said in French: its nodes are not among the city's manholes (or none is placed)
     assert "absent de la base des regards de la ville" in only_theirs or "aucun regard n" in only_theirs
     assert browser.get("/console/missions", params={"page": "x"}).status_code == 422
+
+
+def test_sanitation_sends_a_contractor_s_file_from_the_console_and_sees_what_it_became(
+    browser, issue_token, db, uid
+) -> None:
+    """The inspections page's upload form (multipart, with the session's anti-forgery value and the origin
+    checked): the file goes to POST /v1/inspection-imports as the person; the page shows its inspections and
+    its warnings in French; the same file again is refused, said in French."""
+    from pathlib import Path
+
+    data = (Path(__file__).parents[1] / "fixtures" / "en13508" / "contractor-BET-7.txt").read_bytes()
+    data = data.replace(b"BET-7;", f"BET-7-up{uid};".encode())
+    sign_in(browser, issue_token("sanitation", name="Camille Martin"))
+    csrf = csrf_of(browser, "/console/missions")
+    assert 'enctype="multipart/form-data"' in browser.get("/console/missions").text
+    sent = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("lot 3.txt", data, "text/plain")},
+                        headers={"Origin": HOST})  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    assert "Fichier importé : lot 3.txt" in sent.text and f"BET-7-up{uid}" in sent.text
+    assert "absent de la base des regards de la ville" in sent.text or "aucun regard n" in sent.text
+    stored = db.execute("SELECT imported_by, filename FROM inspection_imports WHERE filename = 'lot 3.txt' "
+                        "ORDER BY id DESC LIMIT 1").fetchone()  # fmt: skip
+    assert stored == {"imported_by": "Camille Martin", "filename": "lot 3.txt"}
+    again = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("lot 3.txt", data, "text/plain")},
+                         headers={"Origin": HOST})  # fmt: skip
+    assert again.status_code == 409 and "Action impossible" in again.text
+    forged = browser.post("/console/imports", data={"csrf": "x"}, files={"fichier": ("f.txt", data, "text/plain")},
+                          headers={"Origin": HOST})  # fmt: skip
+    assert forged.status_code == 403 and "anti-falsification" in forged.text
+    elsewhere = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("f.txt", data)},
+                             headers={"Origin": "https://evil.example"})  # fmt: skip
+    assert elsewhere.status_code == 403
+    empty = browser.post("/console/imports", data={"csrf": csrf}, headers={"Origin": HOST})
+    assert empty.status_code == 403  # urlencoded, no file
+    viewer = TestClient(browser.app, follow_redirects=False)
+    sign_in(viewer, issue_token("viewer"))
+    assert 'enctype="multipart/form-data"' not in viewer.get("/console/missions").text

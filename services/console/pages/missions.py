@@ -55,6 +55,7 @@ async def mission_list(request: Request, source: str = "", page: int = 0) -> Res
     return render(
         request, person, "missions.html", active="missions", missions=missions, source=source, sources=SOURCES,
         page=page, more=len(missions) == PAGE, imports=imports, said=said,
+        may_import=person.may("POST", "/v1/inspection-imports"),
     )  # fmt: skip
 
 
