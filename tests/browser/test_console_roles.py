@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -95,7 +96,7 @@ def test_green_spaces_sees_a_frost_alert_arrive_live_and_takes_it_on(
 
 
 def test_sanitation_reviews_an_observation_on_the_strip_and_opens_the_report(
-    page: Page, issue_token, stack, db, uid
+    page: Page, issue_token, stack, db, uid, tmp_path: Path
 ) -> None:
     mission = inspected_mission(stack, db, uid)
     sign_in(page, issue_token("sanitation", name=f"egoutier-{uid}"))
@@ -120,6 +121,21 @@ def test_sanitation_reviews_an_observation_on_the_strip_and_opens_the_report(
     assert download.value.suggested_filename.endswith(".csv")
     report = page.request.get(f"/console/api/v1/missions/{mission}/report?format=pdf")
     assert report.status == 200 and report.body().startswith(b"%PDF")
+    # the contractor's survey of the same pipe, sent from the inspections page, then compared with the drone's
+    pipe = db.execute("SELECT pipe_id FROM missions WHERE mission_id = %s", (mission,)).fetchone()["pipe_id"]
+    contractor = tmp_path / "ITV lot 3.txt"
+    fixture = Path(__file__).parents[1] / "fixtures" / "en13508" / "contractor-BET-7.txt"
+    contractor.write_bytes(fixture.read_bytes().replace(b"BET-7;", pipe.encode() + b";"))
+    page.goto("/console/missions")
+    page.get_by_label(re.compile("Fichier d'échange NF EN 13508-2")).set_input_files(contractor)
+    page.get_by_role("button", name="Importer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fichier importé : ITV lot 3.txt")
+    assert_accessible(page)
+    screenshot(page, "sanitation-import")
+    compared = page.get_by_role("link", name=mission)
+    expect(compared).to_be_visible()
+    answer = page.request.get(compared.get_attribute("href"))
+    assert answer.status == 200 and "Comparaison avec l&#39;inspection itv-" in answer.text()
     no_external_requests(page)
 
 
