@@ -160,26 +160,39 @@ def _observations(conn: Any, mission_id: str) -> list[Seen]:
 
 
 class DifferentPipes(ValueError):
-    """Two inspections of two different pipes: nothing to compare."""
+    """Two inspections not known to be of one pipe: nothing to compare."""
+
+
+def _one_pipe(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same pipe reference, or, where either has none, the same two nodes (either way round)."""
+    if a["pipe_id"] and b["pipe_id"]:
+        return bool(a["pipe_id"] == b["pipe_id"])
+    nodes_a, nodes_b = {a["start_manhole"], a["end_manhole"]}, {b["start_manhole"], b["end_manhole"]}
+    return None not in nodes_a and None not in nodes_b and len(nodes_a) == 2 and nodes_a == nodes_b
 
 
 def compare_missions(
     conn: Any, mission_id: str, other_id: str, *, tolerance_m: float = DEFAULT_TOLERANCE_M
 ) -> dict[str, Any] | None:
-    """The comparison of two stored inspections (None if either is missing; DifferentPipes if they name two
-    pipes; one without a pipe id is compared, ``same_pipe`` false), ``other`` turned to ``mission``'s direction
-    when they ran opposite ways."""
+    """The comparison of two stored inspections of one pipe (None if either is missing; DifferentPipes if they
+    are not known to be of one pipe, or are one inspection), ``other`` turned to ``mission``'s direction when
+    they ran opposite ways."""
     first, second = _mission(conn, mission_id), _mission(conn, other_id)
     if first is None or second is None:
         return None
-    if first["pipe_id"] and second["pipe_id"] and first["pipe_id"] != second["pipe_id"]:
-        raise DifferentPipes(f"{mission_id} inspected pipe {first['pipe_id']!r}, {other_id} pipe "
-                             f"{second['pipe_id']!r}: a comparison is of two inspections of one pipe")  # fmt: skip
+    if mission_id == other_id:
+        raise DifferentPipes("an inspection compared with itself finds everything: compare two inspections")
+    if not _one_pipe(first, second):
+        raise DifferentPipes(f"{mission_id} (pipe {first['pipe_id'] or '?'}, {first['start_manhole'] or '?'} to "
+                             f"{first['end_manhole'] or '?'}) and {other_id} (pipe {second['pipe_id'] or '?'}, "
+                             f"{second['start_manhole'] or '?'} to {second['end_manhole'] or '?'}) are not known to be "
+                             "one pipe: a comparison is of two inspections of one pipe (the same AAA, or, without "
+                             "one, the same two nodes)")  # fmt: skip
     opposite = {first["direction"], second["direction"]} == {"downstream", "upstream"}
     flip = float(second["length_m"]) if opposite and second["length_m"] else None
     found = compare(_observations(conn, mission_id), _observations(conn, other_id), tolerance_m=tolerance_m,
                     flip_b_over=flip)  # fmt: skip
-    same_pipe = first["pipe_id"] is not None and first["pipe_id"] == second["pipe_id"]
+    same_pipe = True  # _one_pipe said so
     result = {
         "mission": dict(first), "other": dict(second), "same_pipe": same_pipe, "tolerance_m": tolerance_m,
         **found.as_dict("mission", "other"),

@@ -115,6 +115,27 @@ def _as_imported(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
     return list(zip(fields.get("lines", []), (dict(r) for r in fields.get("rows", [])), strict=False)) or None
 
 
+def _reviewed_rows(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
+    """An imported observation a person has reviewed since (recoded, annotated): its rows as they came with
+    what changed written over them (the code, the clock positions; the reviewer's note after the contractor's
+    remark), so its other fields (characterisation 2, at a joint, photo, video time) are not lost."""
+    fields = o.get("exchange_fields") or {}
+    if not fields.get("rows"):
+        return None
+    note = (o.get("review_note") or "").replace("\n", " ").strip()
+    clock_from, clock_to = o.get("clock_from"), o.get("clock_to")
+    out = []
+    for line, row in zip(fields.get("lines", []), fields["rows"], strict=False):
+        r = dict(row)
+        r["A"] = o["code"]
+        if clock_from and (str(clock_from) != r.get("G") or str(clock_to) != (r.get("H") or r.get("G"))):
+            r["G"], r["H"] = str(clock_from), str(clock_to) if clock_to != clock_from else ""
+        if note:
+            r["F"] = f"{r['F']} ; {note}" if r.get("F") else note
+        out.append((line, {k: v for k, v in r.items() if v}))
+    return out
+
+
 def _mark_number(row: dict[str, str]) -> int:
     mark = row.get("J", "")
     return int(mark[1:]) if mark[1:].isdigit() else 0
@@ -125,7 +146,7 @@ def _rows(observations: list[dict[str, Any]]) -> list[dict[str, str]]:
     kept = {id(o): _as_imported(o) for o in observations}
     continuous = max((_mark_number(r) for k in kept.values() if k for _, r in k), default=0)
     for i, o in enumerate(observations, start=1):
-        if (imported := kept[id(o)]) is not None:
+        if (imported := kept[id(o)] or _reviewed_rows(o)) is not None:
             rows.extend((float(r.get("I") or 0), line, r) for line, r in imported)
             continue
         base = {
@@ -185,9 +206,9 @@ class ExchangeError(ValueError):
 
 
 HEADER_CODE = re.compile(r"[A-Z]{3}")
-# C0 control characters other than tab, line feed and carriage return: no field of the standard holds one, and
-# PostgreSQL refuses NUL in text
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# control characters and line breaks: no field of the standard holds one (its text form is a line per row; an XML
+# value's line break would not come back), and PostgreSQL refuses NUL in text
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")  # line breaks too: a field is one line
 FIELD_LETTERS = frozenset(XML_FIELD_ORDER)
 
 
@@ -202,7 +223,7 @@ def _checked(f: ExchangeFile) -> ExchangeFile:
             if not HEADER_CODE.fullmatch(code):
                 raise ExchangeError(f"inspection {n}: header code {code[:20]!r} is not three capital letters (AAA)")
             if CONTROL.search(value):
-                raise ExchangeError(f"inspection {n}: {code} holds a control character")
+                raise ExchangeError(f"inspection {n}: {code} holds a control character or a line break")
         for row_number, row in enumerate(inspection.observations, start=1):
             for letter, value in row.items():
                 if letter not in FIELD_LETTERS:
@@ -210,14 +231,15 @@ def _checked(f: ExchangeFile) -> ExchangeFile:
                                         "not one of the standard's A to N")  # fmt: skip
                 if CONTROL.search(value):
                     raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter} holds a "
-                                        "control character")  # fmt: skip
+                                        "control character or a line break")  # fmt: skip
     return f
 
 
-def _split(line: str, f: ExchangeFile) -> list[str]:
-    """Fields of a line: the separator outside the text delimiter, a doubled delimiter is one."""
+def _split(line: str, f: ExchangeFile, number: int = 0) -> list[str]:
+    """Fields of a line: the separator outside the text delimiter, a doubled delimiter is one; the spaces
+    around a field dropped (as the XML form's reader does)."""
     if not f.delimiter or f.delimiter not in line:  # most lines: nothing quoted
-        return line.split(f.separator)
+        return [v.strip() for v in line.split(f.separator)]
     fields, current, quoted, i = [], [], False, 0
     while i < len(line):
         c = line[i]
@@ -237,8 +259,10 @@ def _split(line: str, f: ExchangeFile) -> list[str]:
         else:
             current.append(c)
         i += 1
+    if quoted:
+        raise ExchangeError(f"line {number}: a quoted field is not closed ({f.delimiter})")
     fields.append("".join(current))
-    return fields
+    return [v.strip() for v in fields]
 
 
 def _decimal_in(code: str, value: str, f: ExchangeFile) -> str:
@@ -247,45 +271,69 @@ def _decimal_in(code: str, value: str, f: ExchangeFile) -> str:
     return value
 
 
+def _no_repeats(names: list[str], number: int, what: str) -> list[str]:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ExchangeError(f"line {number}: {what} {', '.join(repeated)[:60]} named twice")
+    return names
+
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")  # only these: str.splitlines() also splits at NEL, U+2028, FS, VT…
+
+
 def parse_text(text: str) -> ExchangeFile:
+    """The text form. An inspection's header may come in several blocks (``#B01=`` codes then their values,
+    ``#B02=`` more codes then theirs…), one line of values each; its observations follow ``#C=``."""
     f = ExchangeFile(inspections=[])
-    header_codes: list[str] | None = None
+    header_codes: list[str] | None = None  # the codes of the header block waiting for its line of values
     fields: list[str] | None = None
     current: Inspection | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip("\r")
+    for number, raw in enumerate(LINE_BREAK.split(text), start=1):
+        line = raw
         if not line.strip():
             continue
         if line.startswith("#A"):
             key, _, value = line.partition("=")
             setattr(f, {"#A1": "charset", "#A2": "language", "#A3": "separator", "#A4": "decimal",
                         "#A5": "delimiter", "#A6": "version"}.get(key, "_ignored"), value)  # fmt: skip
-        elif line.startswith("#B01="):
+        elif re.match(r"#B[0-9]{2}=", line):
             if len(f.separator) != 1 or len(f.delimiter) > 1 or f.decimal not in (".", ","):
                 raise ExchangeError(f"line {number}: #A3 (separator) and #A5 (text delimiter) are one character, "
                                     "#A4 (decimal separator) a point or a comma")  # fmt: skip
-            header_codes = line[5:].split(f.separator)
-            current = Inspection()
-            f.inspections.append(current)
+            if line.startswith("#B01="):
+                current, fields = Inspection(), None
+                f.inspections.append(current)
+            elif current is None or fields is not None:
+                raise ExchangeError(f"line {number}: {line[:4]} outside an inspection's header (#B01 … #C)")
+            header_codes = _no_repeats([c.strip() for c in line[5:].split(f.separator)], number, "header code")
         elif line.startswith("#C="):
-            fields = line[3:].split(f.separator)
+            if current is None:
+                raise ExchangeError(f"line {number}: #C outside an inspection (#B01 … #Z)")
+            fields = _no_repeats([c.strip() for c in line[3:].split(f.separator)], number, "observation field")
+            header_codes = None
         elif line.startswith("#Z"):
             header_codes = fields = None
             current = None
         elif line.startswith("#"):
-            continue  # other header lines (#B02…) are not read yet
-        elif current is not None and header_codes is not None and fields is None:
-            values = _split(line, f)
+            raise ExchangeError(f"line {number}: {line[:10]!r} is not a line of the standard's text form")
+        elif current is not None and header_codes is not None:
+            values = _split(line, f, number)
             if len(values) != len(header_codes):
                 raise ExchangeError(f"line {number}: {len(values)} header values for {len(header_codes)} codes")
-            current.header = {c: _decimal_in(c, v, f) for c, v in zip(header_codes, values, strict=True) if v}
+            for code, value in zip(header_codes, values, strict=True):
+                if code in current.header:
+                    raise ExchangeError(f"line {number}: header code {code[:20]} given twice")
+                if value:
+                    current.header[code] = _decimal_in(code, value, f)
+            header_codes = None  # one line of values per block: a second one is data outside it
         elif current is not None and fields is not None:
-            values = _split(line, f)
+            values = _split(line, f, number)
             if len(values) != len(fields):
                 raise ExchangeError(f"line {number}: {len(values)} values for {len(fields)} observation fields")
             current.observations.append({k: _decimal_in(k, v, f) for k, v in zip(fields, values, strict=True) if v})
         else:
-            raise ExchangeError(f"line {number}: data outside an inspection (#B01 … #Z)")
+            raise ExchangeError(f"line {number}: data outside an inspection (#B01 … #Z) or a second line of "
+                                "header values")  # fmt: skip
     return _checked(f)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import psycopg
@@ -32,6 +32,7 @@ MAX_ROWS = 50_000  # observation rows in a file (a big contractor's delivery: a 
 MAX_TEXT = 2000  # characters in one field
 CODE = re.compile(r"[A-Z]{3}")
 DECIMAL = re.compile(r"[+-]?[0-9]{1,9}(\.[0-9]{1,9})?|[+-]?\.[0-9]{1,9}")
+MAX_WARNINGS = 100
 MAX_ROWS_PER_INSPECTION = 5000  # a long pipe's: a few hundred
 FIRST_YEAR = 1950  # CCTV inspection began in the 1960s; a year before is a typing error
 MARK = re.compile(r"([A-Z])(\d{1,3})")
@@ -114,8 +115,8 @@ def _when(header: dict[str, str], where: str) -> datetime | None:
         if clock is None:
             raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)")
         at = clock.time()
-    if not FIRST_YEAR <= day.year <= datetime.now(PARIS).year + 1:
-        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to next year")
+    if day.year < FIRST_YEAR or day.date() > (datetime.now(PARIS) + timedelta(days=1)).date():
+        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to today")
     return datetime.combine(day.date() if isinstance(day, datetime) else day, at, tzinfo=PARIS)
 
 
@@ -245,6 +246,10 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
             warnings.append(FileWarning(0, "ungraded", "A", code,
                                         f"{code} ({MAIN_CODES[code][0]}) is not in the platform's grade table, "
                                         f"{seen_in}: stored without a grade"))  # fmt: skip
+    if len(warnings) > MAX_WARNINGS:  # a file of 3,000 unknown codes: the first ones say enough
+        more = len(warnings) - MAX_WARNINGS
+        warnings = warnings[:MAX_WARNINGS] + [FileWarning(0, "more_warnings", "", str(more),
+                                                          f"{more} more warnings of the same kinds")]  # fmt: skip
     return found, warnings
 
 

@@ -36,6 +36,8 @@ LABELS: dict[str, dict[str, str]] = {
         "position horaire à une heure près",
         "file_header": "Autres données d'en-tête du fichier", "value": "Valeur",
         "turned_short": "comptée depuis le regard de départ de ce rapport", "this_report": "ce rapport",
+        "running_note": "Inspection en cours : ce rapport est provisoire (la conduite n'a pas encore été parcourue "
+        "en entier).",
         "hidden_note": "{n} autres observations ne sont pas détaillées dans ce document (les {shown} premières le long "
         "de la conduite le sont) : toutes figurent dans le CSV, le JSON et le fichier d'échange",
         "turned": "L'autre inspection, faite dans l'autre sens, a été retournée (distances depuis l'autre regard, "
@@ -96,6 +98,7 @@ LABELS: dict[str, dict[str, str]] = {
         "position within an hour",
         "file_header": "Other header data of the file", "value": "Value",
         "turned_short": "measured from this report's start manhole", "this_report": "this report",
+        "running_note": "Inspection under way: this report is provisional (the pipe has not been run in full yet).",
         "hidden_note": "{n} more observations are not detailed in this document (the first {shown} along the pipe "
         "are): all are in the CSV, the JSON and the exchange file",
         "turned": "The other inspection, run the other way, was turned (distances from the other manhole, clock "

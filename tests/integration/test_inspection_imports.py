@@ -141,7 +141,9 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
                       (f"observation:{joint['id']}",)).fetchone()["n"] == 0  # fmt: skip
     again = read(api.get(f"/v1/missions/{mission}/report", params={"format": "en13508-txt"},
                          headers=sanitation).content)[0].inspections[0]  # fmt: skip
-    assert next(r for r in again.observations if r["A"] == "BAJ")["F"] == "vu sur la vidéo"
+    # the contractor's fields kept, the reviewer's note after their remark
+    assert next(r for r in again.observations if r["A"] == "BAJ") == {
+        "I": "2.1", "A": "BAJ", "B": "A", "D": "15", "F": "joint décalé ; vu sur la vidéo", "M": "P02"}  # fmt: skip
     assert [r for r in again.observations if r["A"] != "BAJ"] == [r for r in theirs[0].observations
                                                                   if r["A"] != "BAJ"]  # fmt: skip
 
@@ -206,6 +208,17 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
                "'completed', %s)", (f"elsewhere-{uid}", drone, f"ELSEWHERE-{uid}"))  # fmt: skip
     apart = api.get(f"/v1/missions/{original}/comparison", params={"with": f"elsewhere-{uid}"}, headers=sanitation)
     assert apart.status_code == 409 and "two inspections of one pipe" in apart.json()["detail"]
+    itself = api.get(f"/v1/missions/{original}/comparison", params={"with": original}, headers=sanitation)
+    assert itself.status_code == 409
+    # without a pipe reference, the same two nodes (either way round) make one pipe; others do not
+    for mission, nodes in ((f"nodes-a-{uid}", ("R7", "R8")), (f"nodes-b-{uid}", ("R8", "R7")),
+                           (f"nodes-c-{uid}", ("R7", "R9"))):  # fmt: skip
+        db.execute("INSERT INTO missions (mission_id, device_id, started_at, status, start_manhole, end_manhole) "
+                   "VALUES (%s, %s, now(), 'completed', %s, %s)", (mission, drone, *nodes))  # fmt: skip
+    same = api.get(f"/v1/missions/nodes-a-{uid}/comparison", params={"with": f"nodes-b-{uid}"}, headers=sanitation)
+    assert same.status_code == 200, same.text
+    other = api.get(f"/v1/missions/nodes-a-{uid}/comparison", params={"with": f"nodes-c-{uid}"}, headers=sanitation)
+    assert other.status_code == 409
     assert api.get(f"/v1/missions/{original}/report", params={"format": "pdf", "compare_with": f"elsewhere-{uid}"},
                    headers=sanitation).status_code == 409  # fmt: skip
 

@@ -101,8 +101,8 @@ def _file(rows: str, header: str = "AAA;AAD;AAF\nP1;N1;N2") -> bytes:
         (_file("1;BAB;;;²;;"), "clock position G='²'"),
         (_file("١٢;BAB;;;;;"), "distance (I) '١٢' is not a number"),
         (_file("1e400;BAB;;;;;"), "is not a number"),
-        (_file("1;BAB;;;;;", "AAA;ABF\nP1;01.01.0001"), "an inspection from 1950 to next year"),
-        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.12.9999"), "an inspection from 1950 to next year"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;01.01.0001"), "an inspection from 1950 to today"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.12.9999"), "an inspection from 1950 to today"),
         (_file("1;BAB;;;;;", "AAA;AAD\nP1;R\x001"), "AAD holds a control character"),
         (_file("1;BAB;;;;;", "AAA;aaa\nP1;x"), "header code 'aaa' is not three capital letters"),
         (_file("\n".join(["1;BAB;;;;;"] * 5001)), "5001 observation rows: at most 5000"),
@@ -179,3 +179,36 @@ def test_the_platform_s_own_files_read_back_as_the_same_inspection() -> None:
         assert [(o.code, o.start_m, o.end_m, o.clock_from, o.clock_to, o.quantification, o.remark)
                 for o in inspection.observations] == [("BAB", 3.25, None, 12, 12, 0.5, "fine"),
                                                       ("BBC", 4.0, 6.5, 5, 7, 12.0, "")]  # fmt: skip
+
+
+def test_an_inspection_s_header_in_several_blocks_is_read_whole_and_padding_dropped() -> None:
+    text = b"#A1=UTF-8\n#A3=;\n#B01=AAA;AAD\n BET-9 ;R1\n#B02=AAF;ABH\nR2; Dupont \n#C=I;A\n1;BAB\n#Z\n"
+    (inspection,), _ = one(text)
+    assert inspection.header == {"AAA": "BET-9", "AAD": "R1", "AAF": "R2", "ABH": "Dupont"}
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"#A3=;\n#B01=AAA\nA\nB\n#C=I;A\n1;BAB\n#Z\n", "line 4: data outside an inspection (#B01 … #Z) or a second"),
+        (b"#A3=;\n#B01=AAA;AAA\nA;B\n#Z\n", "header code AAA named twice"),
+        (b"#A3=;\n#B01=AAA\nA\n#B02=AAA\nB\n#Z\n", "header code AAA given twice"),
+        (b"#A3=;\n#B01=AAA\nA\n#C=I;A;A\n1;BAB;BAC\n#Z\n", "observation field A named twice"),
+        (b'#A3=;\n#A5="\n#B01=AAA\nA\n#C=I;A;F\n1;BAB;"open\n#Z\n', "a quoted field is not closed"),
+        (b"#A3=;\n#B01=AAA\nA\n#C=I;A;F\n1;BAB;a\xc2\x85b\n#Z\n", "holds a control character or a line break"),
+        (b"#A3=;\n#B01=AAA\nA\n#C=I;A;F\n1;BAB;a\xe2\x80\xa8b\n#Z\n", "holds a control character or a line break"),
+        (b"<DATA><ZB><AAA>P</AAA><ZC><I>1</I><A>BAB</A><F>two\nlines</F></ZC></ZB></DATA>", "or a line break"),
+        (b"#A3=;\n#B07=AAA\nA\n#Z\n", "#B07 outside an inspection's header"),
+        (b"#A3=;\n#B01=AAA\nA\n#X=1\n#Z\n", "is not a line of the standard's text form"),
+    ],
+)
+def test_a_header_or_a_row_that_would_be_read_wrong_is_refused(data: bytes, words: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        one(data)
+    assert words in str(refused.value)
+
+
+def test_warnings_stop_at_a_hundred_and_say_how_many_more() -> None:
+    rows = "\n".join(f"1;Z{chr(65 + i // 26)}{chr(65 + i % 26)};;;;;" for i in range(300))
+    _, warnings = one(_file(rows))
+    assert len(warnings) == 101 and warnings[-1].code == "more_warnings" and warnings[-1].value == "200"

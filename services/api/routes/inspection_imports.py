@@ -25,7 +25,15 @@ COLUMNS = (
 
 class FileWarning(BaseModel):
     inspection: int = Field(description="The inspection's number in the file (1: the first), 0: the whole file.")
-    code: Literal["unknown_node", "no_asset_base", "unknown_code", "ungraded", "no_pipe_reference", "already_imported"]
+    code: Literal[
+        "unknown_node",
+        "no_asset_base",
+        "unknown_code",
+        "ungraded",
+        "no_pipe_reference",
+        "already_imported",
+        "more_warnings",
+    ]
     field: str
     value: str
     message: str

@@ -29,6 +29,7 @@ WARNINGS = {
     "ungraded": "code {value} sans gravité dans la grille de la plateforme (non noté)",
     "no_pipe_reference": "inspection sans référence de tronçon (AAA) ni nœuds",
     "already_imported": "tronçon {value} déjà importé à la même date et heure",
+    "more_warnings": "et {value} autres avertissements de mêmes sortes",
 }
 
 
@@ -109,7 +110,7 @@ async def review(request: Request, observation_id: ObservationId) -> Response:
         for field in ("code", "grade", "clock_from", "clock_to"):
             value = form.get(field, "").strip()
             if value:
-                body[field] = int(value) if field != "code" and value.isdigit() else value
+                body[field] = int(value) if field != "code" and value.isascii() and value.isdigit() else value
     answer = await person.api.post(f"/v1/observations/{observation_id}/review", body)
     if not answer.ok:
         return api_failed(request, person, answer, back=here if answer.status in (409, 422) else "/console/missions")
