@@ -183,6 +183,7 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
         # the vision's suggestions (the water level here) are left out unless asked for: round trip of both
         plain = api.get(f"/v1/missions/{original}/report", params={"format": form}, headers=sanitation)
         assert "BDD" not in plain.text and "BBC" in plain.text
+        assert "1 observation(s) automatique(s) non revue(s) omise(s)" in plain.text  # ADE says so
         first = api.get(f"/v1/missions/{original}/report", params={"format": form, "include_suggestions": "true"},
                         headers=sanitation)  # fmt: skip
         assert first.status_code == 200, first.text

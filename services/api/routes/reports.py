@@ -78,7 +78,12 @@ def mission_report(
         # what the asset software loads is what a person confirmed or the vision is trusted for: its suggestions
         # (no status in the standard's rows to say so) only on request
         coded = [o for o in report.observations if include_suggestions or o["trust"] != "suggested"]
-        exchange = ExchangeFile(language=lang, inspections=[from_mission(report.mission, coded)])
+        inspection = from_mission(report.mission, coded)
+        if left_out := len(report.observations) - len(coded):  # said in the file's general remark (ADE)
+            said = (f"{left_out} observation(s) automatique(s) non revue(s) omise(s)" if lang == "fr"
+                    else f"{left_out} automatic observation(s) not yet reviewed left out")  # fmt: skip
+            inspection.header["ADE"] = f"{inspection.header['ADE']} ; {said}" if "ADE" in inspection.header else said
+        exchange = ExchangeFile(language=lang, inspections=[inspection])
         xml = format == "en13508-xml"
         return Response(to_xml(exchange) if xml else to_text(exchange),
                         media_type="application/xml; charset=utf-8" if xml else "text/plain; charset=utf-8",
