@@ -32,6 +32,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 from core.french import PARIS
+from services.reports.labels import french_remark
 
 STANDARD = "EN 13508-2:2003+A1:2011"
 VERSION_YEAR = "2011"
@@ -79,7 +80,7 @@ def _number(value: float | None, decimal: str = ".") -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", decimal) if value != int(value) else str(int(value))
 
 
-def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) -> Inspection:
+def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]], language: str = "fr") -> Inspection:
     """A mission and its kept observations (rejected and withdrawn left out) as an EN 13508-2 inspection; numbers
     are written with a decimal point here and converted by the writer.
 
@@ -88,7 +89,7 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) ->
     platform exports back what it imported. ``ABQ`` (the anticipated length) is not the drone's: it is left out.
     """
     if mission.get("exchange_header"):
-        return Inspection(dict(mission["exchange_header"]), _rows(observations))
+        return Inspection(dict(mission["exchange_header"]), _rows(observations, language))
     started = mission.get("started_at")
     if started is not None:  # the date and time of the inspection where it took place (a French file: Paris)
         started = started.astimezone(PARIS)
@@ -103,7 +104,7 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]]) ->
         "ACB": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None,
         "ACC": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None, "ACD": material,
     }  # fmt: skip
-    return Inspection({k: v for k, v in header.items() if v}, _rows(observations))
+    return Inspection({k: v for k, v in header.items() if v}, _rows(observations, language))
 
 
 def _as_imported(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
@@ -141,7 +142,7 @@ def _mark_number(row: dict[str, str]) -> int:
     return int(mark[1:]) if mark[1:].isdigit() else 0
 
 
-def _rows(observations: list[dict[str, Any]]) -> list[dict[str, str]]:
+def _rows(observations: list[dict[str, Any]], language: str = "fr") -> list[dict[str, str]]:
     rows: list[tuple[float, float, dict[str, str]]] = []  # (distance, place in the file it came from, row)
     kept = {id(o): _as_imported(o) for o in observations}
     continuous = max((_mark_number(r) for k in kept.values() if k for _, r in k), default=0)
@@ -151,7 +152,9 @@ def _rows(observations: list[dict[str, Any]]) -> list[dict[str, str]]:
             continue
         base = {
             "A": o["code"], "B": o.get("characterisation") or "", "D": _number(o.get("quantification")),
-            "F": (o.get("review_note") or o.get("remark") or "").replace("\n", " "),
+            # the vision's remarks in the file's language (a person's note as written)
+            "F": (o.get("review_note") or (french_remark(o.get("remark") or "") if language == "fr"
+                                           else o.get("remark") or "")).replace("\n", " "),  # fmt: skip
             "G": str(o["clock_from"]) if o.get("clock_from") else "",
             "H": str(o["clock_to"]) if o.get("clock_to") and o.get("clock_to") != o.get("clock_from") else "",
             "M": o.get("photo") or f"P{i:03d}",

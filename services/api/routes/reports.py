@@ -78,7 +78,7 @@ def mission_report(
         # what the asset software loads is what a person confirmed or the vision is trusted for: its suggestions
         # (no status in the standard's rows to say so) only on request
         coded = [o for o in report.observations if include_suggestions or o["trust"] != "suggested"]
-        inspection = from_mission(report.mission, coded)
+        inspection = from_mission(report.mission, coded, lang)
         if left_out := len(report.observations) - len(coded):  # said in the file's general remark (ADE)
             said = (f"{left_out} observation(s) automatique(s) non revue(s) omise(s)" if lang == "fr"
                     else f"{left_out} automatic observation(s) not yet reviewed left out")  # fmt: skip
