@@ -83,7 +83,7 @@ def main(settings: Settings, inspections: int, rows: int, repeat: int) -> dict[s
     with connect(settings.owner_database_url) as conn:
 
         def stored(data: bytes) -> None:
-            imported, _ = store(conn, data, "bench", "bench")
+            imported = store(conn, data, "bench", "bench")
             with conn.transaction():  # as DELETE /v1/inspection-imports/{id} does
                 conn.execute("DELETE FROM observations WHERE mission_id = ANY(%s)", (imported.missions,))
                 conn.execute("DELETE FROM missions WHERE import_id = %s", (imported.id,))

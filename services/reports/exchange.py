@@ -107,19 +107,11 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]], la
     return Inspection({k: v for k, v in header.items() if v}, _rows(observations, language))
 
 
-def _as_imported(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
-    """The row(s) an imported observation came with and their places in its inspection, if no one has changed
-    it since."""
-    fields = o.get("exchange_fields")
-    if not fields or o.get("state") != "confirmed" or o.get("review_note"):
-        return None
-    return list(zip(fields.get("lines", []), (dict(r) for r in fields.get("rows", [])), strict=False)) or None
-
-
-def _reviewed_rows(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
-    """An imported observation a person has reviewed since (recoded, annotated): its rows as they came with
-    what changed written over them (the code, the clock positions; the reviewer's note after the contractor's
-    remark), so its other fields (characterisation 2, at a joint, photo, video time) are not lost."""
+def _imported_rows(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
+    """An imported observation's rows as they came, with their places in the file (None: not imported), and
+    whatever a person changed since written over them (the code, the clock positions; the reviewer's note after
+    the contractor's remark): an unchanged one exports as it came, a reviewed one keeps its other fields
+    (characterisation 2, at a joint, photo, video time)."""
     fields = o.get("exchange_fields") or {}
     if not fields.get("rows"):
         return None
@@ -129,12 +121,17 @@ def _reviewed_rows(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None
     for line, row in zip(fields.get("lines", []), fields["rows"], strict=False):
         r = dict(row)
         r["A"] = o["code"]
-        if clock_from and (str(clock_from) != r.get("G") or str(clock_to) != (r.get("H") or r.get("G"))):
+        if clock_from and (clock_from, clock_to) != (_hour(r.get("G")), _hour(r.get("H") or r.get("G"))):
             r["G"], r["H"] = str(clock_from), str(clock_to) if clock_to != clock_from else ""
         if note:
             r["F"] = f"{r['F']} ; {note}" if r.get("F") else note
         out.append((line, {k: v for k, v in r.items() if v}))
     return out
+
+
+def _hour(value: str | None) -> int | None:
+    """A clock field as the import reads it (``0`` is noon): the rows keep their text, the observation its hour."""
+    return (int(value) or 12) if value and value.isascii() and value.isdigit() else None
 
 
 def _mark_number(row: dict[str, str]) -> int:
@@ -144,10 +141,10 @@ def _mark_number(row: dict[str, str]) -> int:
 
 def _rows(observations: list[dict[str, Any]], language: str = "fr") -> list[dict[str, str]]:
     rows: list[tuple[float, float, dict[str, str]]] = []  # (distance, place in the file it came from, row)
-    kept = {id(o): _as_imported(o) for o in observations}
+    kept = {id(o): _imported_rows(o) for o in observations}
     continuous = max((_mark_number(r) for k in kept.values() if k for _, r in k), default=0)
     for i, o in enumerate(observations, start=1):
-        if (imported := kept[id(o)] or _reviewed_rows(o)) is not None:
+        if (imported := kept[id(o)]) is not None:
             rows.extend((float(r.get("I") or 0), line, r) for line, r in imported)
             continue
         base = {

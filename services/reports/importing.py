@@ -299,9 +299,7 @@ def _imported_before(conn: psycopg.Connection[Any], inspections: list[Inspection
     return found
 
 
-def store(
-    conn: psycopg.Connection[Any], data: bytes, filename: str | None, imported_by: str
-) -> tuple[Imported, ExchangeFile]:
+def store(conn: psycopg.Connection[Any], data: bytes, filename: str | None, imported_by: str) -> Imported:
     """Read ``data``, check it whole, and store it in one transaction: the file, its inspections as missions and
     their observations. Raises ImportRefused (the file's fault), AlreadyImported (the same bytes again)."""
     digest = hashlib.sha256(data).hexdigest()
@@ -352,4 +350,4 @@ def store(
                         m["operator"] or imported_by, m["started_at"] or datetime.now(PARIS), "import",
                         Jsonb({"rows": o.rows, "lines": o.lines}),
                     ))  # fmt: skip
-    return Imported(import_id, digest, missions, warnings), exchange
+    return Imported(import_id, digest, missions, warnings)

@@ -133,7 +133,7 @@ def post_import(
     if not body:
         raise invalid("body", "file", "the body is empty: send the exchange file itself", None)
     try:
-        imported, _ = store(conn, body, filename, principal.name)
+        imported = store(conn, body, filename, principal.name)
     except ImportRefused as exc:
         raise invalid("body", "file", str(exc), None) from exc
     except AlreadyImported as exc:
