@@ -24,7 +24,10 @@ ALTER TABLE missions ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT 'dron
     CHECK (source IN ('drone', 'import'));
 ALTER TABLE missions ADD COLUMN IF NOT EXISTS import_id bigint REFERENCES inspection_imports (id);
 ALTER TABLE missions ADD COLUMN IF NOT EXISTS exchange_header jsonb;
--- a drone's mission has its drone; an imported inspection has its file and no device
+-- a drone's mission has its drone; an imported inspection has its file and no device. (Idempotent, like the
+-- statements above: this migration was first named bathy_0003_imported_inspections on 2026-12-06, and a
+-- database that applied it under that name applies it again under this one.)
+ALTER TABLE missions DROP CONSTRAINT IF EXISTS missions_source_check_device;
 ALTER TABLE missions ADD CONSTRAINT missions_source_check_device
     CHECK ((source = 'drone' AND device_id IS NOT NULL) OR (source = 'import' AND device_id IS NULL AND import_id IS NOT NULL));
 CREATE INDEX IF NOT EXISTS missions_import_idx ON missions (import_id) WHERE import_id IS NOT NULL;
