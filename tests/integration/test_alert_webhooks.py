@@ -127,38 +127,54 @@ def test_signed_retried_logged_and_a_slow_endpoint_delays_no_other(stack, ingest
     assert api.get(f"/v1/webhooks/{hooks['slow']['id']}/deliveries").status_code == 404
 
 
-def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake_them(stack, ingest, db, uid) -> None:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+class AlertDisplay:
+    """An on-site display: a service account that may only read ``tlab/alerts/#``, subscribed, keeping what it
+    receives (topic, JSON body) in order."""
 
-    from core.broker_credentials import BrokerCredentials
-    from core.db import connect
+    def __init__(self, stack, uid: str) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from core.broker_credentials import BrokerCredentials
+        from core.db import connect
+
+        files = BrokerCredentials(stack)
+        secret = files.add_service_account(f"tlab-display-{uid}", ["topic read tlab/alerts/#"])
+        with connect(stack.database_url) as conn:
+            files.write(conn)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"tlab-display-{uid}", protocol=mqtt.MQTTv5)
+        client.username_pw_set(f"tlab-display-{uid}", secret)
+        self.received: list[tuple[str, dict]] = []
+        subscribed = threading.Event()
+        client.on_message = lambda _c, _u, m: self.received.append((m.topic, json.loads(m.payload)))
+        client.on_subscribe = lambda *_: subscribed.set()
+        client.on_connect = lambda c, *_: c.subscribe("tlab/alerts/#", qos=1)
+        deadline = time.monotonic() + 10
+        while True:  # the broker takes the new account at its reload (SIGHUP, asynchronous)
+            try:
+                client.connect(stack.mqtt_host, stack.mqtt_service_port)
+                client.loop_start()
+                if subscribed.wait(2):
+                    break
+            except OSError:
+                pass
+            client.loop_stop()
+            assert time.monotonic() < deadline, "the display account was not accepted"
+        self.client = client
+
+    def of(self, subject: str) -> list[tuple[str, dict]]:
+        return [(t, b) for t, b in list(self.received) if b["alert"]["subject"] == subject]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake_them(stack, ingest, db, uid) -> None:
     from device_adapters.contract import OutboundMessage
     from tests.integration.helpers import device_publisher
 
-    files = BrokerCredentials(stack)
-    secret = files.add_service_account(f"tlab-display-{uid}", ["topic read tlab/alerts/#"])
-    with connect(stack.database_url) as conn:
-        files.write(conn)
-    display = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"tlab-display-{uid}", protocol=mqtt.MQTTv5)
-    display.username_pw_set(f"tlab-display-{uid}", secret)
-    received: list[tuple[str, dict]] = []
-    subscribed = threading.Event()
-    display.on_message = lambda _c, _u, m: received.append((m.topic, json.loads(m.payload)))
-    display.on_subscribe = lambda *_: subscribed.set()
-    display.on_connect = lambda c, *_: c.subscribe("tlab/alerts/#", qos=1)
-    deadline = time.monotonic() + 10
-    while True:  # the broker takes the new account at its reload (SIGHUP, asynchronous)
-        try:
-            display.connect(stack.mqtt_host, stack.mqtt_service_port)
-            display.loop_start()
-            if subscribed.wait(2):
-                break
-        except OSError:
-            pass
-        display.loop_stop()
-        assert time.monotonic() < deadline, "the display account was not accepted"
-
+    display = AlertDisplay(stack, uid)
     device = f"mq{uid}"
     save_pack(db, [frost_rule(device)], source="test")
     stop = threading.Event()
@@ -172,8 +188,7 @@ def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake
         publish_all(stack, readings(device, (40, 0.5), (30, 0.4)))
         wait_for(lambda: count(db, "SELECT count(*) FROM garden_readings WHERE device_id = %s", device) == 2, what="2")
         evaluate(stack)
-        ours = lambda: [(t, b) for t, b in received if b["alert"]["subject"] == device]  # noqa: E731
-        ((topic, body),) = wait_for(ours, timeout=10, what="the alert on MQTT")
+        ((topic, body),) = wait_for(lambda: display.of(device), timeout=10, what="the alert on MQTT")
         assert topic == "tlab/alerts/green_spaces/warning" and body["event"] == "fired"
 
         faker = device_publisher(stack, f"fk{uid}", "ptipot")
@@ -184,4 +199,4 @@ def test_alert_events_reach_an_on_site_display_over_mqtt_and_devices_cannot_fake
     finally:
         stop.set()
         thread.join(15)
-        display.loop_stop()
+        display.close()
