@@ -112,6 +112,20 @@ MAIN_CODES: dict[str, tuple[str, str]] = {
     "BDF": ("Atmosphere within the pipeline", "Atmosphère au sein de la canalisation"),
     "BDG": ("Loss of vision", "Perte de visibilité"),
 }
+# value of ACA (the pipe's shape) -> (English name, French name): the letters and the English names from the
+# standard's shape list as KWB's table gives it for the manhole's shape (AEC, the same list; their German names:
+# kreisförmig, rechteckig, eiförmig, U-förmig, bogenförmig, oval); the French names are ours, as French
+# sanitation staff say them
+SHAPE_VALUES: dict[str, tuple[str, str]] = {
+    "A": ("Circular", "circulaire"),
+    "B": ("Rectangular", "rectangulaire"),
+    "C": ("Egg-shaped", "ovoïde"),
+    "D": ("U-shaped", "en U"),
+    "E": ("Arched", "voûtée"),
+    "F": ("Oval", "ovale"),
+    "X": ("Local cross-section", "section locale"),
+    "Z": ("Other", "autre forme"),
+}
 # value of ACD -> (English name, French name)
 MATERIAL_VALUES: dict[str, tuple[str, str]] = {
     "AA": ("Asbestos cement", "amiante-ciment"),

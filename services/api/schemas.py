@@ -234,9 +234,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def invalid(where: str, name: str, message: str, value: object) -> RequestValidationError:
-    """A 422 in the same shape as FastAPI's own validation errors, so clients parse one format."""
-    return RequestValidationError([{"type": "value_error", "loc": (where, name), "msg": message, "input": value}])
+def invalid(where: str, name: str, message: str, value: object, french: str | None = None) -> RequestValidationError:
+    """A 422 in the same shape as FastAPI's own validation errors, so clients parse one format; ``french``, where
+    given, is the same message in French (``msg_fr``: the console shows it to staff)."""
+    error: dict[str, object] = {"type": "value_error", "loc": (where, name), "msg": message, "input": value}
+    if french is not None:
+        error["msg_fr"] = french
+    return RequestValidationError([error])
 
 
 # ---- shared query parsing ---------------------------------------------------------------------------

@@ -50,6 +50,18 @@ class Answer:
             return f"{'.'.join(str(p) for p in first.get('loc', []))}: {first.get('msg', '')}"
         return str(detail)
 
+    @property
+    def french(self) -> str | None:
+        """The API's message in French, where the route gives one (``msg_fr`` of a 422's first error)."""
+        try:
+            detail = self.json().get("detail")
+        except (ValueError, AttributeError):
+            return None
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            french = detail[0].get("msg_fr")
+            return french if isinstance(french, str) else None
+        return None
+
 
 def _query(params: Params) -> str:
     if params is None:

@@ -188,14 +188,26 @@ ANSWERS = {
 }
 
 
-def api_failed(request: Request, person: SignedIn, answer: Answer, back: str = "/console/") -> Response:
-    """The page for an API call that failed: its status (never a 500 for the API's 4xx), in French, with
-    the API's own message for the curious."""
-    heading, message = ANSWERS.get(answer.status, ("Erreur", "La demande n'a pas abouti."))
+def api_failed(
+    request: Request,
+    person: SignedIn,
+    answer: Answer,
+    back: str = "/console/",
+    heading: str | None = None,
+    message: str | None = None,
+    link: tuple[str, str] | None = None,
+) -> Response:
+    """The page for an API call that failed: its status (never a 500 for the API's 4xx), in French (the API's
+    own French message where it gives one, ``msg_fr``), with the API's message for the curious; ``link``
+    (address, text) leads on from there."""
+    default_heading, default_message = ANSWERS.get(answer.status, ("Erreur", "La demande n'a pas abouti."))
     status = answer.status if 400 <= answer.status < 600 else 502
+    french = answer.french
+    if message is None:
+        message = f"{french[0].upper()}{french[1:]}." if french else default_message
     return render(
-        request, person, "erreur.html", status=status, heading=heading, message=message, detail=answer.detail,
-        back=back,
+        request, person, "erreur.html", status=status, heading=heading or default_heading, message=message,
+        detail=answer.detail, back=back, link=link,
     )  # fmt: skip
 
 

@@ -202,7 +202,12 @@ def to_text(f: ExchangeFile) -> str:
 
 
 class ExchangeError(ValueError):
-    """A file that is not an EN 13508-2 exchange file, with the line at fault."""
+    """A file that is not an EN 13508-2 exchange file, with the line at fault: ``str()`` in English, ``french``
+    the same for the console (staff read French; the API's clients, the English)."""
+
+    def __init__(self, english: str, french: str) -> None:
+        super().__init__(english)
+        self.french = french
 
 
 HEADER_CODE = re.compile(r"[A-Z]{3}")
@@ -217,21 +222,31 @@ def _checked(f: ExchangeFile) -> ExchangeFile:
     header codes of three capital letters, observation fields A to N, no control character in any value."""
     if len(f.separator) != 1 or len(f.delimiter) > 1 or f.decimal not in (".", ","):
         raise ExchangeError("the field separator (A3) and text delimiter (A5) are one character, the decimal "
-                            "separator (A4) a point or a comma")  # fmt: skip
+                            "separator (A4) a point or a comma",
+                            "le séparateur de champs (A3) et le délimiteur de texte (A5) sont d'un caractère, le "
+                            "séparateur décimal (A4) un point ou une virgule")  # fmt: skip
     for n, inspection in enumerate(f.inspections, start=1):
         for code, value in inspection.header.items():
             if not HEADER_CODE.fullmatch(code):
-                raise ExchangeError(f"inspection {n}: header code {code[:20]!r} is not three capital letters (AAA)")
+                raise ExchangeError(f"inspection {n}: header code {code[:20]!r} is not three capital letters (AAA)",
+                                    f"inspection {n} : le code d'en-tête {code[:20]!r} n'est pas de trois "
+                                    "majuscules (AAA)")  # fmt: skip
             if CONTROL.search(value):
-                raise ExchangeError(f"inspection {n}: {code} holds a control character or a line break")
+                raise ExchangeError(f"inspection {n}: {code} holds a control character or a line break",
+                                    f"inspection {n} : {code} contient un caractère de contrôle ou un saut de "
+                                    "ligne")  # fmt: skip
         for row_number, row in enumerate(inspection.observations, start=1):
             for letter, value in row.items():
                 if letter not in FIELD_LETTERS:
                     raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter[:20]!r} is "
-                                        "not one of the standard's A to N")  # fmt: skip
+                                        "not one of the standard's A to N",
+                                        f"inspection {n}, ligne d'observation {row_number} : le champ "
+                                        f"{letter[:20]!r} n'est pas l'un des champs A à N de la norme")  # fmt: skip
                 if CONTROL.search(value):
                     raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter} holds a "
-                                        "control character or a line break")  # fmt: skip
+                                        "control character or a line break",
+                                        f"inspection {n}, ligne d'observation {row_number} : le champ {letter} "
+                                        "contient un caractère de contrôle ou un saut de ligne")  # fmt: skip
     return f
 
 
@@ -260,7 +275,10 @@ def _split(line: str, f: ExchangeFile, number: int = 0) -> list[str]:
             current.append(c)
         i += 1
     if quoted:
-        raise ExchangeError(f"line {number}: a quoted field is not closed ({f.delimiter})")
+        raise ExchangeError(
+            f"line {number}: a quoted field is not closed ({f.delimiter})",
+            f"ligne {number} : un champ entre délimiteurs n'est pas fermé ({f.delimiter})",
+        )
     fields.append("".join(current))
     return [v.strip() for v in fields]
 
@@ -271,10 +289,12 @@ def _decimal_in(code: str, value: str, f: ExchangeFile) -> str:
     return value
 
 
-def _no_repeats(names: list[str], number: int, what: str) -> list[str]:
+def _no_repeats(names: list[str], number: int, what: tuple[str, str]) -> list[str]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ExchangeError(f"line {number}: {what} {', '.join(repeated)[:60]} named twice")
+        named = ", ".join(repeated)[:60]
+        raise ExchangeError(f"line {number}: {what[0]} {named} named twice",
+                            f"ligne {number} : {what[1]} {named} nommé deux fois")  # fmt: skip
     return names
 
 
@@ -299,41 +319,61 @@ def parse_text(text: str) -> ExchangeFile:
         elif re.match(r"#B[0-9]{2}=", line):
             if len(f.separator) != 1 or len(f.delimiter) > 1 or f.decimal not in (".", ","):
                 raise ExchangeError(f"line {number}: #A3 (separator) and #A5 (text delimiter) are one character, "
-                                    "#A4 (decimal separator) a point or a comma")  # fmt: skip
+                                    "#A4 (decimal separator) a point or a comma",
+                                    f"ligne {number} : #A3 (séparateur) et #A5 (délimiteur de texte) sont d'un "
+                                    "caractère, #A4 (séparateur décimal) un point ou une virgule")  # fmt: skip
             if line.startswith("#B01="):
                 current, fields = Inspection(), None
                 f.inspections.append(current)
             elif current is None or fields is not None:
-                raise ExchangeError(f"line {number}: {line[:4]} outside an inspection's header (#B01 … #C)")
-            header_codes = _no_repeats([c.strip() for c in line[5:].split(f.separator)], number, "header code")
+                raise ExchangeError(f"line {number}: {line[:4]} outside an inspection's header (#B01 … #C)",
+                                    f"ligne {number} : {line[:4]} hors de l'en-tête d'une inspection "
+                                    "(#B01 … #C)")  # fmt: skip
+            header_codes = _no_repeats([c.strip() for c in line[5:].split(f.separator)], number,
+                                       ("header code", "code d'en-tête"))  # fmt: skip
         elif line.startswith("#C="):
             if current is None:
-                raise ExchangeError(f"line {number}: #C outside an inspection (#B01 … #Z)")
-            fields = _no_repeats([c.strip() for c in line[3:].split(f.separator)], number, "observation field")
+                raise ExchangeError(
+                    f"line {number}: #C outside an inspection (#B01 … #Z)",
+                    f"ligne {number} : #C hors d'une inspection (#B01 … #Z)",
+                )
+            fields = _no_repeats([c.strip() for c in line[3:].split(f.separator)], number,
+                                 ("observation field", "champ d'observation"))  # fmt: skip
             header_codes = None
         elif line.startswith("#Z"):
             header_codes = fields = None
             current = None
         elif line.startswith("#"):
-            raise ExchangeError(f"line {number}: {line[:10]!r} is not a line of the standard's text form")
+            raise ExchangeError(f"line {number}: {line[:10]!r} is not a line of the standard's text form",
+                                f"ligne {number} : {line[:10]!r} n'est pas une ligne du format texte de la "
+                                "norme")  # fmt: skip
         elif current is not None and header_codes is not None:
             values = _split(line, f, number)
             if len(values) != len(header_codes):
-                raise ExchangeError(f"line {number}: {len(values)} header values for {len(header_codes)} codes")
+                raise ExchangeError(f"line {number}: {len(values)} header values for {len(header_codes)} codes",
+                                    f"ligne {number} : {len(values)} valeurs d'en-tête pour {len(header_codes)} "
+                                    "codes")  # fmt: skip
             for code, value in zip(header_codes, values, strict=True):
                 if code in current.header:
-                    raise ExchangeError(f"line {number}: header code {code[:20]} given twice")
+                    raise ExchangeError(
+                        f"line {number}: header code {code[:20]} given twice",
+                        f"ligne {number} : le code d'en-tête {code[:20]} est donné deux fois",
+                    )
                 if value:
                     current.header[code] = _decimal_in(code, value, f)
             header_codes = None  # one line of values per block: a second one is data outside it
         elif current is not None and fields is not None:
             values = _split(line, f, number)
             if len(values) != len(fields):
-                raise ExchangeError(f"line {number}: {len(values)} values for {len(fields)} observation fields")
+                raise ExchangeError(f"line {number}: {len(values)} values for {len(fields)} observation fields",
+                                    f"ligne {number} : {len(values)} valeurs pour {len(fields)} champs "
+                                    "d'observation")  # fmt: skip
             current.observations.append({k: _decimal_in(k, v, f) for k, v in zip(fields, values, strict=True) if v})
         else:
             raise ExchangeError(f"line {number}: data outside an inspection (#B01 … #Z) or a second line of "
-                                "header values")  # fmt: skip
+                                "header values",
+                                f"ligne {number} : des données hors d'une inspection (#B01 … #Z), ou une seconde "
+                                "ligne de valeurs d'en-tête")  # fmt: skip
     return _checked(f)
 
 
@@ -368,13 +408,19 @@ def parse_xml(text: str | bytes) -> ExchangeFile:
     try:
         root = safe_fromstring(text, forbid_dtd=True)
     except ET.ParseError as exc:
-        raise ExchangeError(f"not well-formed XML: {exc}") from exc
+        raise ExchangeError(f"not well-formed XML: {exc}", f"XML mal formé : {exc}") from exc
     except DefusedXmlException as exc:
-        raise ExchangeError(f"a DTD or entity declaration is refused in an exchange file ({exc})") from exc
+        raise ExchangeError(f"a DTD or entity declaration is refused in an exchange file ({exc})",
+                            f"une DTD ou une déclaration d'entité est refusée dans un fichier d'échange "
+                            f"({exc})") from exc  # fmt: skip
     except (LookupError, ValueError) as exc:  # an encoding expat does not know or cannot read
-        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({exc})") from exc
+        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({exc})",
+                            f"la déclaration XML nomme un encodage que la plateforme ne sait pas lire "
+                            f"({exc})") from exc  # fmt: skip
     if root.tag != "DATA":
-        raise ExchangeError(f"the root element is {root.tag!r}, not DATA")
+        raise ExchangeError(
+            f"the root element is {root.tag!r}, not DATA", f"l'élément racine est {root.tag!r}, et non DATA"
+        )
     f = ExchangeFile(inspections=[])
     za = root.find("ZA")
     if za is not None:
@@ -412,14 +458,18 @@ def read(data: bytes) -> tuple[ExchangeFile, str]:
         try:
             data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ExchangeError(f"the file begins as UTF-16 but is not (byte {exc.start})") from exc
+            raise ExchangeError(f"the file begins as UTF-16 but is not (byte {exc.start})",
+                                f"le fichier commence comme de l'UTF-16 mais n'en est pas (octet "
+                                f"{exc.start})") from exc  # fmt: skip
         data = re.sub(rb"^(\s*<\?xml[^>]*?encoding=)[\"']utf-16[\"']", rb'\1"UTF-8"', data, flags=re.IGNORECASE)
         data = re.sub(rb"^#A1=[^\r\n]*", b"#A1=UTF-8", data)
     start = data.lstrip()[:1]
     if start == b"<":
         return parse_xml(data), "en13508-xml"
     if start != b"#":
-        raise ExchangeError("neither an EN 13508-2 text file (it begins with #A1=) nor its XML form (<DATA>)")
+        raise ExchangeError("neither an EN 13508-2 text file (it begins with #A1=) nor its XML form (<DATA>)",
+                            "ni un fichier texte NF EN 13508-2 (il commence par #A1=), ni sa forme XML "
+                            "(<DATA>)")  # fmt: skip
     first = re.split(rb"[\r\n]", data, maxsplit=1)[0].strip()[:40].decode("ascii", "replace")
     charset = first[4:] if first.startswith("#A1=") else "UTF-8"
     try:
@@ -428,6 +478,11 @@ def read(data: bytes) -> tuple[ExchangeFile, str]:
         text = data.decode(charset)
     except (LookupError, ValueError) as exc:
         if isinstance(exc, UnicodeDecodeError):
-            raise ExchangeError(f"the file is not in {charset}, as its #A1 line says (byte {exc.start})") from exc
-        raise ExchangeError(f"#A1={charset}: not a character set this platform knows") from exc
+            raise ExchangeError(f"the file is not in {charset}, as its #A1 line says (byte {exc.start})",
+                                f"le fichier n'est pas en {charset}, comme le dit sa ligne #A1 (octet "
+                                f"{exc.start})") from exc  # fmt: skip
+        raise ExchangeError(
+            f"#A1={charset}: not a character set this platform knows",
+            f"#A1={charset} : un jeu de caractères que la plateforme ne connaît pas",
+        ) from exc
     return parse_text(text), "en13508-txt"

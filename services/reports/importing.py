@@ -24,6 +24,7 @@ from psycopg.types.json import Jsonb
 
 from core.en13508 import MAIN_CODES, MATERIAL_VALUES
 from core.french import PARIS
+from core.french import number as number_fr
 from services.reports.exchange import FINISHES, STARTS, ExchangeError, ExchangeFile, read
 from services.vision.grades import family_of, grade
 
@@ -43,7 +44,21 @@ ENDS = ("BCE", "BDC")
 
 
 class ImportRefused(ValueError):
-    """A file the platform will not take, with where the fault is."""
+    """A file the platform will not take, with where the fault is: ``str()`` in English, ``french`` the same for
+    the console."""
+
+    def __init__(self, english: str, french: str) -> None:
+        super().__init__(english)
+        self.french = french
+
+
+Where = tuple[str, str]  # where in the file, in English and in French
+
+
+def _at(number: int, row: int | None = None) -> Where:
+    if row is None:
+        return f"inspection {number}", f"inspection {number}"
+    return f"inspection {number}, observation row {row}", f"inspection {number}, ligne d'observation {row}"
 
 
 @dataclass
@@ -78,8 +93,8 @@ class FileWarning:
     message: str
 
 
-def _fault(where: str, message: str) -> ImportRefused:
-    return ImportRefused(f"{where}: {message}")
+def _fault(where: Where, english: str, french: str) -> ImportRefused:
+    return ImportRefused(f"{where[0]}: {english}", f"{where[1]} : {french}")
 
 
 def _decimal(value: str) -> float | None:
@@ -87,36 +102,42 @@ def _decimal(value: str) -> float | None:
     return float(value) if DECIMAL.fullmatch(value.strip()) else None
 
 
-def _number(value: str, where: str, name: str) -> float:
+def _number(value: str, where: Where, name: str, given: str | None = None) -> float:
+    """``value`` as a number; ``given``: the value as the file wrote it (its decimal comma), for the refusal."""
     number = _decimal(value)
     if number is None:
-        raise _fault(where, f"{name} {value[:40]!r} is not a number")
+        shown = (given or value)[:40]
+        raise _fault(where, f"{name} {shown!r} is not a number", f"{name} {shown!r} n'est pas un nombre")
     return number
 
 
-def _clock(value: str | None, where: str, name: str) -> int | None:
+def _clock(value: str | None, where: Where, name: str) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit()) or int(value) > 12:
-        raise _fault(where, f"clock position {name}={value!r}: an hour from 1 to 12")
+        raise _fault(where, f"clock position {name}={value!r}: an hour from 1 to 12",
+                     f"position horaire {name}={value!r} : une heure de 1 à 12")  # fmt: skip
     return int(value) or 12  # some files write noon as 0
 
 
-def _when(header: dict[str, str], where: str) -> datetime | None:
+def _when(header: dict[str, str], where: Where) -> datetime | None:
     """ABF (date) and ABG (time) where the inspection took place (Paris), as an instant."""
     if "ABF" not in header:
         return None
     day = next((d for f in DATE_FORMATS if (d := _parsed(header["ABF"], f)) is not None), None)
     if day is None:
-        raise _fault(where, f"ABF={header['ABF']!r} is not a date (2026-03-12 or 12.03.2026)")
+        raise _fault(where, f"ABF={header['ABF']!r} is not a date (2026-03-12 or 12.03.2026)",
+                     f"ABF={header['ABF']!r} n'est pas une date (2026-03-12 ou 12.03.2026)")  # fmt: skip
     at = time(0, 0)
     if header.get("ABG"):
         clock = next((t for f in TIME_FORMATS if (t := _parsed(header["ABG"], f)) is not None), None)
         if clock is None:
-            raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)")
+            raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)",
+                         f"ABG={header['ABG']!r} n'est pas une heure (09:40)")  # fmt: skip
         at = clock.time()
     if day.year < FIRST_YEAR or day.date() > (datetime.now(PARIS) + timedelta(days=1)).date():
-        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to today")
+        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to today",
+                     f"ABF={header['ABF']!r} : une inspection de {FIRST_YEAR} à aujourd'hui")  # fmt: skip
     return datetime.combine(day.date() if isinstance(day, datetime) else day, at, tzinfo=PARIS)
 
 
@@ -128,18 +149,24 @@ def _parsed(text: str, fmt: str) -> datetime | None:
 
 
 def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
-    where = f"inspection {number}"
+    where = _at(number)
     for code, value in header.items():
         if len(value) > MAX_TEXT:
-            raise _fault(where, f"{code} is longer than {MAX_TEXT} characters")
+            raise _fault(where, f"{code} is longer than {MAX_TEXT} characters",
+                         f"{code} dépasse {MAX_TEXT} caractères")  # fmt: skip
     direction = header.get("AAK")
     if direction not in (None, "A", "B"):
-        raise _fault(where, f"AAK={direction!r}: A (inspected with the flow) or B (against it)")
+        raise _fault(
+            where,
+            f"AAK={direction!r}: A (inspected with the flow) or B (against it)",
+            f"AAK={direction!r} : A (inspecté dans le sens de l'écoulement) ou B (à contre-sens)",
+        )
     diameter = None
     if header.get("ACB"):
-        height = _number(header["ACB"], where, "ACB (height, mm)")
+        height = _number(header["ACB"], where, "ACB")
         if not 0 < height < 100_000:
-            raise _fault(where, f"ACB={header['ACB']!r}: a height in millimetres")
+            raise _fault(where, f"ACB={header['ACB']!r}: a height in millimetres",
+                         f"ACB={header['ACB']!r} : une hauteur en millimètres")  # fmt: skip
         diameter = round(height)
     material = header.get("ACD")
     if material in MATERIAL_VALUES:
@@ -152,28 +179,37 @@ def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
+def _observations(number: int, rows: list[dict[str, str]], decimal: str = ".") -> list[Observation]:
     if len(rows) > MAX_ROWS_PER_INSPECTION:
-        raise _fault(f"inspection {number}", f"{len(rows)} observation rows: at most {MAX_ROWS_PER_INSPECTION}")
+        raise _fault(_at(number), f"{len(rows)} observation rows: at most {MAX_ROWS_PER_INSPECTION}",
+                     f"{len(rows)} lignes d'observation : au plus {MAX_ROWS_PER_INSPECTION}")  # fmt: skip
     found: list[Observation] = []
     open_marks: dict[int, Observation] = {}
     for line, row in enumerate(rows, start=1):
-        where = f"inspection {number}, observation row {line}"
+        where = _at(number, line)
         code = row.get("A", "")
         if not CODE.fullmatch(code):
-            raise _fault(where, f"main code (A) {code!r}: three capital letters (BAB)")
+            raise _fault(where, f"main code (A) {code!r}: three capital letters (BAB)",
+                         f"code principal (A) {code!r} : trois majuscules (BAB)")  # fmt: skip
         if "I" not in row:
-            raise _fault(where, "no distance (I)")
-        distance = _number(row["I"], where, "distance (I)")
+            raise _fault(where, "no distance (I)", "pas de distance (I)")
+        given = row["I"].replace(".", decimal)  # as the file wrote it (the reader made its comma a point)
+        distance = _number(row["I"], where, "distance (I)", given)
         if not 0 <= distance <= 10_000:
-            raise _fault(where, f"distance (I) {row['I']!r}: metres from 0 to 10000")
+            raise _fault(where, f"distance (I) {given!r}: metres from 0 to 10000",
+                         f"distance (I) {given!r} : des mètres, de 0 à 10000")  # fmt: skip
         if any(len(v) > MAX_TEXT for v in row.values()):
-            raise _fault(where, f"a field is longer than {MAX_TEXT} characters")
+            raise _fault(where, f"a field is longer than {MAX_TEXT} characters",
+                         f"un champ dépasse {MAX_TEXT} caractères")  # fmt: skip
         mark = row.get("J", "")
         if mark:
             m = MARK.fullmatch(mark)
             if m is None:
-                raise _fault(where, f"continuous-defect mark (J) {mark!r}: a letter and a number (S01, F01)")
+                raise _fault(
+                    where,
+                    f"continuous-defect mark (J) {mark!r}: a letter and a number (S01, F01)",
+                    f"repère de défaut continu (J) {mark!r} : une lettre et un nombre (S01, F01)",
+                )
             letter, n = m.group(1), int(m.group(2))
             if letter in FINISHES and n in open_marks:
                 started = open_marks.pop(n)
@@ -181,17 +217,23 @@ def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
                     raise _fault(
                         where,
                         f"{mark} finishes a continuous {started.code} (from {started.start_m} m) but is coded {code}",
+                        f"{mark} termine un {started.code} continu (depuis {number_fr(started.start_m)} m) mais est "
+                        f"codé {code}",
                     )
                 if distance < started.start_m:
-                    raise _fault(where, f"{mark} finishes at {distance} m, before it started ({started.start_m} m)")
+                    raise _fault(where, f"{mark} finishes at {distance} m, before it started ({started.start_m} m)",
+                                 f"{mark} se termine à {number_fr(distance)} m, avant son début "
+                                 f"({number_fr(started.start_m)} m)")  # fmt: skip
                 started.end_m = distance
                 started.rows.append(row)
                 started.lines.append(line)
                 continue
             if letter in FINISHES:
-                raise _fault(where, f"{mark} finishes a continuous defect that was not started")
+                raise _fault(where, f"{mark} finishes a continuous defect that was not started",
+                             f"{mark} termine un défaut continu qui n'a pas commencé")  # fmt: skip
             if letter in STARTS and n in open_marks:
-                raise _fault(where, f"{mark} starts continuous defect {n} again before it finished")
+                raise _fault(where, f"{mark} starts continuous defect {n} again before it finished",
+                             f"{mark} recommence le défaut continu {n} avant sa fin")  # fmt: skip
         # a text quantification (a node's reference) stays in the row as it came
         quantification = _decimal(row["D"]) if row.get("D") else None
         clock_from = _clock(row.get("G"), where, "G")
@@ -207,19 +249,29 @@ def _observations(number: int, rows: list[dict[str, str]]) -> list[Observation]:
         found.append(observed)
     if open_marks:
         n, started = next(iter(open_marks.items()))
-        raise _fault(f"inspection {number}", f"continuous defect {n} ({started.code} from {started.start_m} m) "
-                     "never finishes")  # fmt: skip
+        raise _fault(_at(number), f"continuous defect {n} ({started.code} from {started.start_m} m) never finishes",
+                     f"le défaut continu {n} ({started.code} depuis {number_fr(started.start_m)} m) ne se termine "
+                     "jamais")  # fmt: skip
     return found
 
 
 def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileWarning]]:
     """The file's inspections as missions and observations, checked whole; what cannot be judged, as warnings."""
     if not exchange.inspections:
-        raise ImportRefused("the file holds no inspection (#B01 … #Z, or ZB)")
+        raise ImportRefused(
+            "the file holds no inspection (#B01 … #Z, or ZB)",
+            "le fichier ne contient aucune inspection (#B01 … #Z, ou ZB)",
+        )
     if len(exchange.inspections) > MAX_INSPECTIONS:
-        raise ImportRefused(f"{len(exchange.inspections)} inspections: at most {MAX_INSPECTIONS} in one file")
+        raise ImportRefused(
+            f"{len(exchange.inspections)} inspections: at most {MAX_INSPECTIONS} in one file",
+            f"{len(exchange.inspections)} inspections : au plus {MAX_INSPECTIONS} par fichier",
+        )
     if sum(len(i.observations) for i in exchange.inspections) > MAX_ROWS:
-        raise ImportRefused(f"more than {MAX_ROWS} observation rows in one file")
+        raise ImportRefused(
+            f"more than {MAX_ROWS} observation rows in one file",
+            f"plus de {MAX_ROWS} lignes d'observation dans un fichier",
+        )
     found: list[Inspection] = []
     warnings: list[FileWarning] = []
     for number, raw in enumerate(exchange.inspections, start=1):
@@ -227,7 +279,7 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
         if not (raw.header.get("AAA") or (raw.header.get("AAD") and raw.header.get("AAF"))):
             unplaced = "no pipe reference (AAA) nor both nodes (AAD, AAF): it cannot be placed"
             warnings.append(FileWarning(number, "no_pipe_reference", "AAA", "", unplaced))
-        inspection.observations = _observations(number, raw.observations)
+        inspection.observations = _observations(number, raw.observations, exchange.decimal)
         ends = [o.start_m for o in inspection.observations if o.code in ENDS]
         inspection.mission["distance_m"] = max(ends) if ends else max(
             (o.end_m or o.start_m for o in inspection.observations), default=None)  # fmt: skip
@@ -265,6 +317,7 @@ class AlreadyImported(ValueError):
     def __init__(self, import_id: int) -> None:
         super().__init__(f"this file was imported already (import {import_id})")
         self.import_id = import_id
+        self.french = f"ce fichier a déjà été importé (import {import_id})"
 
 
 def _node_warnings(conn: psycopg.Connection[Any], inspections: list[Inspection]) -> list[FileWarning]:
@@ -306,7 +359,7 @@ def store(conn: psycopg.Connection[Any], data: bytes, filename: str | None, impo
     try:
         exchange, form = read(data)
     except ExchangeError as exc:
-        raise ImportRefused(str(exc)) from exc
+        raise ImportRefused(str(exc), exc.french) from exc
     inspections, warnings = inspections_of(exchange)
     with conn.transaction():
         seen = conn.execute("SELECT id FROM inspection_imports WHERE sha256 = %s", (digest,)).fetchone()

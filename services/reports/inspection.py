@@ -27,9 +27,11 @@ import numpy as np
 import psycopg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from core.en13508 import SHAPE_VALUES
+from core.french import PARIS, material_name
 from core.media_store import MediaStore
 from services.reports.comparison import compare_missions
-from services.reports.labels import LABELS, REVIEW, Lang, filters
+from services.reports.labels import LABELS, REVIEW, Lang, filters, french_remark
 from services.reports.ratings import Rated, by_standing, kind_of
 from services.vision.grades import VERSION as GRADES_VERSION
 from services.vision.grades import family_of
@@ -44,6 +46,16 @@ CSV_COLUMNS = (
     "chainage_m", "code", "characterisation", "quantification", "clock_from", "clock_to", "continuous_defect",
     "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id", "trust", "trust_precision",
 )  # fmt: skip
+# the columns as the excel-fr dialect names them (the standard dialect keeps the names a script reads)
+CSV_FRENCH_HEADERS = {
+    "pipe_id": "conduite (AAA)", "start_manhole": "nœud de départ (AAD)", "end_manhole": "nœud d'arrivée (AAF)",
+    "direction": "sens d'inspection (AAK)", "shape": "forme (ACA)", "diameter_mm": "diamètre (mm)",
+    "material": "matériau (ACD)", "date": "date (Europe/Paris)", "operator": "opérateur", "chainage_m": "distance (m)",
+    "code": "code", "characterisation": "caractérisation", "quantification": "quantification",
+    "clock_from": "position horaire de", "clock_to": "position horaire à", "continuous_defect": "défaut continu",
+    "finish_chainage_m": "distance de fin (m)", "remark": "remarque", "photo": "photo", "grade": "gravité (1 à 5)",
+    "reviewed": "revue", "observation_id": "n° d'observation", "trust": "état", "trust_precision": "précision",
+}  # fmt: skip
 
 
 @dataclass
@@ -108,7 +120,8 @@ def build(
         (Rated(o["code"], o["grade"], o["chainage_start_m"], o["chainage_end_m"]), o["trust"]) for o in kept
     )
     summary["ratings"] = {standing: ratings.as_dict() for standing, ratings in rated.items()}
-    report = Report(dict(mission), kept, excluded, summary, trust, strip, datetime.now().astimezone())
+    report = Report({**mission, "shape": shape_of(mission)}, kept, excluded, summary, trust, strip,
+                    datetime.now().astimezone())  # fmt: skip
     if compare_with is not None:
         report.comparison = compare_missions(conn, mission_id, compare_with)
         if report.comparison is None:
@@ -228,6 +241,14 @@ def _thumbnail(media: MediaStore, sha256: str | None) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode() if ok else None
 
 
+def shape_of(mission: dict[str, Any]) -> str | None:
+    """The pipe's shape as the standard codes it (ACA): an imported inspection's file says it (or not); the drone
+    inspects round pipes, and says so where it was given their diameter (the exchange file's rule too)."""
+    if mission.get("source") == "import":
+        return (mission.get("exchange_header") or {}).get("ACA") or None
+    return "A" if mission.get("diameter_mm") else None
+
+
 def as_json(report: Report) -> dict[str, Any]:
     data = asdict(report)
     data.pop("thumbnails")
@@ -238,20 +259,34 @@ DECIMAL_CSV_COLUMNS = ("chainage_m", "quantification", "finish_chainage_m", "tru
 
 
 def as_csv(report: Report, excel_fr: bool = False) -> str:
-    """One row per observation with the pipe's header on every row. ``excel_fr``: as French Excel opens it in
-    columns (semicolons, UTF-8 with BOM, decimal commas), like the other CSV exports' ``excel-fr`` dialect."""
+    """One row per observation with the pipe's header on every row (its date: the inspection's day in Paris, in
+    either dialect: a calendar date, not an instant). ``excel_fr``: as French Excel opens it in
+    columns and French staff read it, like the other CSV exports' ``excel-fr`` dialect (docs/api.md): semicolons,
+    UTF-8 with BOM, decimal commas, the columns' French names (``CSV_FRENCH_HEADERS``), the direction, shape,
+    material and trust in French, the date as JJ/MM/AAAA in Paris, ``oui``/``non``."""
     m = report.mission
-    header = {
-        "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
-        "direction": m["direction"], "shape": "circular", "diameter_mm": m["diameter_mm"], "material": m["material"],
-        "date": m["started_at"].date().isoformat() if m["started_at"] else "", "operator": m["operator"],
-    }  # fmt: skip
+    started = m["started_at"]
+    if excel_fr:
+        fr = LABELS["fr"]
+        header = {
+            "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
+            "direction": fr.get(m["direction"] or "", m["direction"] or ""),
+            "shape": SHAPE_VALUES[m["shape"]][1] if m.get("shape") in SHAPE_VALUES else (m.get("shape") or ""),
+            "diameter_mm": m["diameter_mm"], "material": material_name(m["material"]) if m["material"] else "",
+            "date": started.astimezone(PARIS).strftime("%d/%m/%Y") if started else "", "operator": m["operator"],
+        }  # fmt: skip
+    else:
+        header = {
+            "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
+            "direction": m["direction"], "diameter_mm": m["diameter_mm"], "material": m["material"],
+            "shape": SHAPE_VALUES[m["shape"]][0].lower() if m.get("shape") in SHAPE_VALUES else (m.get("shape") or ""),
+            "date": started.astimezone(PARIS).date().isoformat() if started else "", "operator": m["operator"],
+        }  # fmt: skip
     out = io.StringIO()
     if excel_fr:
         out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n" if excel_fr else "\n",
-                            delimiter=";" if excel_fr else ",")  # fmt: skip
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\r\n" if excel_fr else "\n", delimiter=";" if excel_fr else ",")
+    writer.writerow([CSV_FRENCH_HEADERS[c] for c in CSV_COLUMNS] if excel_fr else CSV_COLUMNS)
     continuous = 0
     for o in report.observations:
         marker = ""
@@ -268,11 +303,12 @@ def as_csv(report: Report, excel_fr: bool = False) -> str:
             "reviewed": o["reviewed"], "observation_id": o["id"], "trust": o["trust"],
             "trust_precision": "" if o["trust_precision"] is None else f"{o['trust_precision']:g}",
         }  # fmt: skip
-        if excel_fr:  # decimal commas where a number is written
+        if excel_fr:  # decimal commas where a number is written; the remark and the trust as the report says them
             row |= {k: row[k].replace(".", ",") for k in DECIMAL_CSV_COLUMNS}
+            row |= {"remark": o["review_note"] or french_remark(o["remark"] or ""), "trust": REVIEW["fr"][o["trust"]]}
         # every text: a pipe id, a node, an operator come from a device or a contractor's file as well as a note
-        writer.writerow({k: _csv_safe(v) if isinstance(v, str) and k not in DECIMAL_CSV_COLUMNS else v
-                         for k, v in row.items()})  # fmt: skip
+        writer.writerow([_csv_safe(v) if isinstance(v, str) and k not in DECIMAL_CSV_COLUMNS else v
+                         for k, v in ((c, row[c]) for c in CSV_COLUMNS)])  # fmt: skip
     return out.getvalue()
 
 

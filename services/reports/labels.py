@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from core.en13508 import HEADER_CODES, MAIN_CODES
+from core.en13508 import HEADER_CODES, MAIN_CODES, SHAPE_VALUES
 from core.french import PARIS, date_time, material_name, number
 from services.vision.codes import FRENCH as CODE_NAMES
 
@@ -45,7 +45,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Rapport d'inspection télévisée", "pipe_of": "conduite", "unnamed": "(sans nom)",
         "coding": "Codage NF EN 13508-2", "mission": "Mission", "generated": "édité le", "grades": "grilles de gravité",
         "section_pipe": "Conduite", "pipe": "Conduite", "date": "Date", "start": "Regard de départ",
-        "end": "Regard d'arrivée", "direction": "Sens d'inspection", "shape": "Forme", "circular": "circulaire",
+        "end": "Regard d'arrivée", "direction": "Sens d'inspection", "shape": "Forme",
         "diameter": "Diamètre", "material": "Matériau", "operator": "Opérateur", "device": "Appareil",
         "downstream": "vers l'aval", "upstream": "vers l'amont",
         "section_summary": "Synthèse", "length": "Longueur inspectée", "observations": "Observations",
@@ -106,7 +106,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title": "Sewer inspection report (CCTV)", "pipe_of": "pipe", "unnamed": "(unnamed)",
         "coding": "EN 13508-2 coding", "mission": "Mission", "generated": "generated", "grades": "grades",
         "section_pipe": "Pipe", "pipe": "Pipe", "date": "Date", "start": "Start manhole", "end": "End manhole",
-        "direction": "Direction", "shape": "Shape", "circular": "circular", "diameter": "Diameter",
+        "direction": "Direction", "shape": "Shape", "diameter": "Diameter",
         "material": "Material", "operator": "Operator", "device": "Device", "downstream": "downstream",
         "upstream": "upstream",
         "section_summary": "Summary", "length": "Length inspected", "observations": "Observations",
@@ -211,6 +211,13 @@ def filters(lang: Lang) -> dict[str, Any]:
     def material(value: str | None) -> str:
         return material_name(value) if lang == "fr" else (value or "")
 
+    def shape(code: str | None) -> str:
+        """ACA's value by its name; a letter outside the list as the file gave it; none: not given."""
+        if not code:
+            return LABELS[lang]["not_given"]
+        names = SHAPE_VALUES.get(code)
+        return (names[1] if lang == "fr" else names[0].lower()) if names else code
+
     def remark(text: str | None) -> str:
         return (french_remark(text) if lang == "fr" else text) if text else ""
 
@@ -224,4 +231,4 @@ def filters(lang: Lang) -> dict[str, Any]:
         return value.replace(".", ",") if lang == "fr" and DECIMAL_VALUE.fullmatch(value) else value
 
     return {"num": num, "when": when, "code_name": code_name, "material": material, "remark": remark,
-            "header_name": header_name, "header_value": header_value}  # fmt: skip
+            "header_name": header_name, "header_value": header_value, "shape": shape}  # fmt: skip

@@ -352,7 +352,17 @@ def test_sanitation_sends_a_contractor_s_file_from_the_console_and_sees_what_it_
     assert stored == {"imported_by": "Camille Martin", "filename": "lot 3.txt"}
     again = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("lot 3.txt", data, "text/plain")},
                          headers={"Origin": HOST})  # fmt: skip
-    assert again.status_code == 409 and "Action impossible" in again.text
+    assert again.status_code == 409 and "Fichier déjà importé" in again.text
+    (seen,) = re.findall(r'href="(/console/imports/\d+)"', again.text)
+    shown = browser.get(seen)  # the import the same bytes became, as the form's answer showed it
+    assert shown.status_code == 200 and "Fichier importé : lot 3.txt" in shown.text and f"BET-7-up{uid}" in shown.text
+    assert seen in browser.get("/console/missions", params={"source": "import"}).text  # the list links to it
+    assert browser.get("/console/imports/999999999").status_code == 404
+    broken = data.replace(b"#C=", b"#C=A;A;", 1)  # a field named twice: refused whole, said in French
+    refused = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("lot 4.txt", broken)},
+                           headers={"Origin": HOST})  # fmt: skip
+    assert refused.status_code == 422 and "Fichier refusé" in refused.text
+    assert "champ d&#39;observation A nommé deux fois" in refused.text, refused.text
     forged = browser.post("/console/imports", data={"csrf": "x"}, files={"fichier": ("f.txt", data, "text/plain")},
                           headers={"Origin": HOST})  # fmt: skip
     assert forged.status_code == 403 and "anti-falsification" in forged.text

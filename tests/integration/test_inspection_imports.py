@@ -5,6 +5,8 @@ import of the same file, a faulty file, removal."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -225,24 +227,63 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "words"),
+    ("body", "status", "words", "mots"),
     [
-        (b"", 422, "the body is empty"),
-        (b"%PDF-1.7 not an exchange file", 422, "neither an EN 13508-2 text file"),
+        (b"", 422, "the body is empty", "le corps de la requête est vide"),
+        (b"%PDF-1.7 not an exchange file", 422, "neither an EN 13508-2 text file", "ni un fichier texte NF EN 13508-2"),
         (
             b'<?xml version="1.0"?><!DOCTYPE DATA [<!ENTITY x SYSTEM "file:///etc/passwd">]><DATA>&x;</DATA>',
             422,
             "DTD or entity declaration is refused",
+            "une DTD ou une déclaration d'entité est refusée",
         ),
-        (b"#A1=UTF-8\n#A3=;\n#B01=AAA\nP\n#C=I;A;J\n1;BDD;S01\n#Z\n", 422, "never finishes"),
-        (b"#" + b"x" * (8 * 1024 * 1024), 413, ""),
+        (
+            b"#A1=UTF-8\n#A3=;\n#B01=AAA\nP\n#C=I;A;J\n1;BDD;S01\n#Z\n",
+            422,
+            "never finishes",
+            "inspection 1 : le défaut continu 1 (BDD depuis 1 m) ne se termine jamais",
+        ),
+        (b"#" + b"x" * (8 * 1024 * 1024), 413, "", None),
     ],
 )
 def test_a_faulty_file_gets_a_clear_refusal_and_nothing_is_stored(
-    db: Any, api: Any, issue_token: Any, body: bytes, status: int, words: str
+    db: Any, api: Any, issue_token: Any, body: bytes, status: int, words: str, mots: str | None
 ) -> None:
+    """Refused in English for the API's clients, and in French (``msg_fr``) for the console's staff."""
     before = db.execute("SELECT count(*) AS n FROM inspection_imports").fetchone()["n"]
     answer = api.post("/v1/inspection-imports", content=body, headers=headers(issue_token("sanitation")))
     assert answer.status_code == status, answer.text
     assert words in answer.text
+    if mots is not None:
+        assert mots in answer.json()["detail"][0]["msg_fr"]
     assert db.execute("SELECT count(*) AS n FROM inspection_imports").fetchone()["n"] == before
+
+
+@pytest.mark.parametrize(("aca", "french", "english"), [("C", "ovoïde", "egg-shaped"), ("", "non renseigné", "")])
+def test_the_report_gives_the_pipe_s_shape_as_the_file_says_it_and_never_invents_one(
+    api: Any, issue_token: Any, uid: str, aca: str, french: str, english: str
+) -> None:
+    """An egg-shaped pipe (ACA=C) is said to be one, in the page and in both CSV dialects (the French one in
+    French: its columns, the direction, the material, the state, the date); a file without ACA says nothing of the
+    shape, rather than the drone's "circular"."""
+    data = (
+        '#A1=UTF-8\n#A2=fr\n#A3=;\n#A4=,\n#A5="\n#A6=2011\n#B01=AAA;AAK;ABF;ACA;ACD\n'
+        f"S-{uid}-{aca or 'none'};B;12.03.2026;{aca};AE\n#C=I;A;B;C;D\n0;BCD;A;;X1\n3,5;BAF;A;B;\n#Z\n"
+    ).encode()
+    sanitation = headers(issue_token("sanitation"))
+    posted = api.post("/v1/inspection-imports", content=data, headers=sanitation)
+    assert posted.status_code == 201, posted.text
+    (mission,) = [m["mission_id"] for m in posted.json()["missions"]]
+    page = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation).text
+    assert f"<td>Forme</td><td>{french}</td>" in page
+    assert "circulaire" not in page
+    standard = api.get(f"/v1/missions/{mission}/report", params={"format": "csv"}, headers=sanitation)
+    (row,) = [r for r in csv.DictReader(io.StringIO(standard.text)) if r["code"] == "BAF"]
+    assert row["shape"] == english and row["direction"] == "upstream" and row["date"] == "2026-03-12"  # Paris
+    fr = api.get(f"/v1/missions/{mission}/report", params={"format": "csv", "dialect": "excel-fr"}, headers=sanitation)
+    assert fr.content.startswith(b"\xef\xbb\xbf")
+    (ligne,) = [r for r in csv.DictReader(io.StringIO(fr.content.decode("utf-8-sig")), delimiter=";")
+                if r["code"] == "BAF"]  # fmt: skip
+    assert ligne["forme (ACA)"] == ("ovoïde" if aca else "") and ligne["sens d'inspection (AAK)"] == "vers l'amont"
+    assert ligne["matériau (ACD)"] == "grès" and ligne["date (Europe/Paris)"] == "12/03/2026"
+    assert ligne["distance (m)"] == "3,50" and ligne["état"] == "confirmée"

@@ -341,7 +341,8 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     fr = api.get(f"/v1/missions/{mission}/report", params={"format": "csv", "dialect": "excel-fr"}, headers=sanitation)
     assert fr.content.startswith(b"\xef\xbb\xbf")
     fr_rows = list(csv.DictReader(io.StringIO(fr.content.decode("utf-8-sig")), delimiter=";"))
-    assert fr_rows[1]["chainage_m"] == bab["chainage_m"].replace(".", ",") and "," in fr_rows[1]["chainage_m"]
+    assert fr_rows[1]["distance (m)"] == bab["chainage_m"].replace(".", ",") and "," in fr_rows[1]["distance (m)"]
+    assert fr_rows[1]["forme (ACA)"] == "circulaire" and fr_rows[1]["état"] == "confirmée"  # said in French
     english = api.get(f"/v1/missions/{mission}/report", params={"format": "html", "lang": "en"}, headers=sanitation)
     assert "Sewer inspection report" in english.text and "Crack" in english.text
     assert "confirmed by agent-r" in english.text

@@ -116,7 +116,7 @@ def _file(rows: str, header: str = "AAA;AAD;AAF\nP1;N1;N2") -> bytes:
         (_file("1;BAB;;;;;", "AAA;AAK\nP1;Z"), "AAK='Z'"),
         (_file("1;BAB;;;;;", "AAA;ABF\nP1;12 mars"), "ABF='12 mars' is not a date"),
         (_file("1;BAB;;;;;", "AAA;ABF;ABG\nP1;2026-03-12;midi"), "ABG='midi' is not a time"),
-        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB (height, mm) 'grand' is not a number"),
+        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB 'grand' is not a number"),
         (_file("1;BAB;;;;;", "AAA;ACB\nP1;0"), "a height in millimetres"),
         (_file("1;BAB;;;;;", f"AAA;ADE\nP1;{'x' * 2001}"), "ADE is longer than 2000 characters"),
         (b"<DATA><ZB><ZC><A>BAB</A></ZC></ZB></DATA>", "no distance (I)"),
@@ -129,6 +129,25 @@ def test_a_faulty_file_is_refused_whole_saying_where(data: bytes, words: str) ->
         one(data)
     assert words in str(refused.value)
     assert len(str(refused.value)) < 400  # the message names the fault; it never echoes the file
+    french = refused.value.french  # type: ignore[attr-defined]  # the same, for the console's staff
+    assert french and french != str(refused.value) and len(french) < 450
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (_file("7,6x;BAB;;;;;"), "inspection 1, ligne d'observation 1 : distance (I) '7,6x' n'est pas un nombre"),
+        (_file("10000,5;BAB;;;;;"), "distance (I) '10000,5' : des mètres, de 0 à 10000"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.02.2026"), "inspection 1 : ABF='31.02.2026' n'est pas une date"),
+        (_file("1;BAB;;;;13;"), "position horaire H='13' : une heure de 1 à 12"),
+        (b"#A1=UTF-8\n#B01=AAA;AAA\nP;P\n#Z\n", "ligne 2 : code d'en-tête AAA nommé deux fois"),
+        (b"<RAPPORT/>", "l'élément racine est 'RAPPORT', et non DATA"),
+    ],
+)
+def test_a_refusal_says_it_in_french_with_the_value_as_the_file_wrote_it(data: bytes, words: str) -> None:
+    with pytest.raises((ImportRefused, ValueError)) as refused:
+        one(data)
+    assert words in refused.value.french  # type: ignore[attr-defined]
 
 
 def test_a_quantification_that_is_not_a_decimal_stays_in_its_row_as_it_came() -> None:

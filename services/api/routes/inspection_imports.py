@@ -131,11 +131,12 @@ def post_import(
     Nodes the city's manholes do not list and codes outside the standard or the grade table are reported as
     warnings."""
     if not body:
-        raise invalid("body", "file", "the body is empty: send the exchange file itself", None)
+        raise invalid("body", "file", "the body is empty: send the exchange file itself", None,
+                      french="le corps de la requête est vide : envoyez le fichier d'échange lui-même")  # fmt: skip
     try:
         imported = store(conn, body, filename, principal.name)
     except ImportRefused as exc:
-        raise invalid("body", "file", str(exc), None) from exc
+        raise invalid("body", "file", str(exc), None, french=exc.french) from exc
     except AlreadyImported as exc:
         raise HTTPException(409, str(exc), headers={"Location": f"/v1/inspection-imports/{exc.import_id}"}) from exc
     response.headers["Location"] = f"/v1/inspection-imports/{imported.id}"

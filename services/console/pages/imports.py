@@ -16,6 +16,7 @@ from services.console.web import FormRefused, api_failed, render, same_origin, s
 
 router = APIRouter()
 MAX_FILE = 8 * 1024 * 1024  # the API's own bound (services/api/limits.py)
+API_IMPORTS = "/v1/inspection-imports/"
 
 
 @router.post("/imports")
@@ -40,6 +41,22 @@ async def import_file(request: Request) -> Response:
         raise FormRefused("le fichier dépasse 8 Mio")
     answer = await person.api.post_file("/v1/inspection-imports", data, "application/octet-stream",
                                         {"filename": upload.filename[:255]})  # fmt: skip
+    if answer.status == 409 and answer.headers.get("location", "").startswith(API_IMPORTS):
+        seen = answer.headers["location"].removeprefix(API_IMPORTS)
+        return api_failed(request, person, answer, back="/console/missions", heading="Fichier déjà importé",
+                          message=f"Ce fichier (les mêmes octets) a déjà été importé : import n° {seen}.",
+                          link=(f"/console/imports/{seen}", "Voir ce qu'il est devenu"))  # fmt: skip
     if not answer.ok:
-        return api_failed(request, person, answer, back="/console/missions")
+        heading = "Fichier refusé" if answer.status == 422 else None
+        return api_failed(request, person, answer, back="/console/missions", heading=heading)
     return render(request, person, "import.html", active="missions", imported=answer.json(), said=said, status=201)
+
+
+@router.get("/imports/{import_id}")
+async def show_import(request: Request, import_id: int) -> Response:
+    """An imported file as the form's answer showed it: its inspections, their drone counterparts, its warnings."""
+    person = await signed_in(request)
+    answer = await person.api.get(f"/v1/inspection-imports/{import_id}")
+    if not answer.ok:
+        return api_failed(request, person, answer, back="/console/missions?source=import")
+    return render(request, person, "import.html", active="missions", imported=answer.json(), said=said)
