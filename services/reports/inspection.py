@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from core.en13508 import SHAPE_VALUES
 from core.french import PARIS, material_name
 from core.media_store import MediaStore
+from device_adapters.capabilities.pipe_inspection.storage import mission_status
 from services.reports.comparison import compare_missions
 from services.reports.labels import LABELS, REVIEW, Lang, filters, french_remark
 from services.reports.ratings import Rated, by_standing, kind_of
@@ -77,14 +78,16 @@ def build(
 ) -> Report | None:
     """The report of ``mission_id`` (None if there is no such mission); ``compare_with``: another inspection to
     compare it with (raises LookupError if there is no such one)."""
-    mission = conn.execute(
+    row = conn.execute(
         "SELECT m.*, (SELECT max(chainage_m) FROM drone_telemetry t WHERE t.mission_id = m.mission_id) AS inspected_m, "
-        "i.filename AS import_filename, i.imported_at, i.imported_by "
+        f"i.filename AS import_filename, i.imported_at, i.imported_by, {mission_status('m')} AS status_read "
         "FROM missions m LEFT JOIN inspection_imports i ON i.id = m.import_id WHERE m.mission_id = %s",
         (mission_id,),
     ).fetchone()
-    if mission is None:
+    if row is None:
         return None
+    mission = dict(row)
+    mission["status"] = mission.pop("status_read")  # as the API says it: interrupted when the drone is gone
     rows = conn.execute(
         "SELECT id, coalesce(recoded_code, code) AS code, characterisation, chainage_start_m, chainage_end_m, "
         "coalesce(recoded_clock_from, clock_from) AS clock_from, coalesce(recoded_clock_to, clock_to) AS clock_to, "

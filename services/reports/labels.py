@@ -32,12 +32,17 @@ LABELS: dict[str, dict[str, str]] = {
         "share": "Part des observations de l'autre inspection retrouvées ici",
         "share_drone": "Part des observations du prestataire retrouvées par le drone",
         "among_codes": "parmi les codes que le drone recherche", "outside_codes": "{n} hors des codes que le drone "
-        "recherche ({codes})", "apart": "écart (m)", "tolerance": "tolérance ± {t} m le long de la conduite, "
+        "recherche ({codes})", "apart": "Écart (m)", "tolerance": "tolérance ± {t} m le long de la conduite, "
         "position horaire à une heure près",
         "file_header": "Autres données d'en-tête du fichier", "value": "Valeur",
         "turned_short": "comptée depuis le regard de départ de ce rapport", "this_report": "ce rapport",
+        "where": "Position (distance, horaire)",
         "running_note": "Inspection en cours : ce rapport est provisoire (la conduite n'a pas encore été parcourue "
         "en entier).",
+        "interrupted_note": "Inspection interrompue : le drone n'a pas terminé cette mission (il est hors ligne, ou "
+        "en a commencé une autre) ; ce rapport ne couvre que ce qu'il a parcouru.",
+        "aborted_note": "Inspection abandonnée par le drone : ce rapport ne couvre que ce qu'il a parcouru.",
+        "failed_note": "Inspection en échec (signalée par le drone) : ce rapport ne couvre que ce qu'il a parcouru.",
         "hidden_note": "{n} autres observations ne sont pas détaillées dans ce document (les {shown} premières le long "
         "de la conduite le sont) : toutes figurent dans le CSV, le JSON et le fichier d'échange",
         "turned": "L'autre inspection, faite dans l'autre sens, a été retournée (distances depuis l'autre regard, "
@@ -94,11 +99,16 @@ LABELS: dict[str, dict[str, str]] = {
         "share": "Share of the other inspection's observations found here",
         "share_drone": "Share of the contractor's observations found by the drone",
         "among_codes": "among the codes the drone looks for", "outside_codes": "{n} outside the codes the drone "
-        "looks for ({codes})", "apart": "apart (m)", "tolerance": "tolerance ± {t} m along the pipe, clock "
+        "looks for ({codes})", "apart": "Apart (m)", "tolerance": "tolerance ± {t} m along the pipe, clock "
         "position within an hour",
         "file_header": "Other header data of the file", "value": "Value",
         "turned_short": "measured from this report's start manhole", "this_report": "this report",
+        "where": "Position (chainage, clock)",
         "running_note": "Inspection under way: this report is provisional (the pipe has not been run in full yet).",
+        "interrupted_note": "Inspection interrupted: the drone did not end this mission (it is offline, or has "
+        "started another); this report covers only what it ran.",
+        "aborted_note": "Inspection aborted by the drone: this report covers only what it ran.",
+        "failed_note": "Inspection failed (as the drone reported): this report covers only what it ran.",
         "hidden_note": "{n} more observations are not detailed in this document (the first {shown} along the pipe "
         "are): all are in the CSV, the JSON and the exchange file",
         "turned": "The other inspection, run the other way, was turned (distances from the other manhole, clock "

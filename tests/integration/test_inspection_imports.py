@@ -117,6 +117,8 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
         or f"Comparaison avec l'inspection {mission}" in page.text
     )
     assert "Part des observations du prestataire retrouvées par le drone" in page.text
+    # where each lies, as the matching judged it: along the pipe and around it (the contractor's crack, 11 h to 1 h)
+    assert "<td>4,6 m, 11–1 h</td>" in page.text and "<td>7,8 m, 3 h</td>" in page.text
     theirs = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation).text
     assert "fichier NF EN 13508-2 importé" in theirs and "Rue des Écoles, Béthune" in theirs
     assert "Déplacement d&#39;assemblage" in theirs and "non notée" in theirs  # BAJ by the standard's French name

@@ -39,9 +39,14 @@ def test_a_mission_left_running_reads_interrupted_until_the_drone_says_otherwise
     wait_for(lambda: status(first) == "interrupted", what="interrupted while the drone is offline")
     listed = api.get("/v1/missions", params={"device_id": drone}).json()["items"]
     assert [m["status"] for m in listed] == ["interrupted"]
+    # the report says it as the API does: not "under way" when the drone is gone
+    report = api.get(f"/v1/missions/{first}/report", params={"format": "html"}).text
+    assert "Inspection interrompue" in report and "Inspection en cours" not in report
+    assert api.get(f"/v1/missions/{first}/report").json()["mission"]["status"] == "interrupted"
 
     publish_all(stack, [OutboundMessage(f"bathy/{drone}/status", b"online")])
     wait_for(lambda: status(first) == "running", what="running again once the link is back")
+    assert "Inspection en cours" in api.get(f"/v1/missions/{first}/report", params={"format": "html"}).text
 
     publish_all(stack, [start(drone, second, now - timedelta(minutes=5))])  # a new mission, the first never ended
     wait_for(lambda: api.get(f"/v1/missions/{second}").status_code == 200)
@@ -50,3 +55,5 @@ def test_a_mission_left_running_reads_interrupted_until_the_drone_says_otherwise
     end = {"mission_id": first, "ts": (now - timedelta(minutes=10)).isoformat(), "status": "completed"}
     publish_all(stack, [OutboundMessage(f"bathy/{drone}/mission/end", json.dumps(end).encode())])
     wait_for(lambda: status(first) == "completed", what="the drone's own word wins")
+    report = api.get(f"/v1/missions/{first}/report", params={"format": "html"}).text
+    assert "Inspection interrompue" not in report and "Inspection en cours" not in report

@@ -17,6 +17,7 @@ from psycopg import sql
 from pydantic import BaseModel, Field
 
 from device_adapters.api import ApiKit
+from device_adapters.capabilities.pipe_inspection.storage import mission_status
 
 
 class Mission(BaseModel):
@@ -75,15 +76,7 @@ class Frame(BaseModel):
     media_url: str
 
 
-# A mission the drone never ended (killed, out of battery) reads "interrupted" while the drone is offline
-# (its link's last will) or once it has started another mission; the drone's own word wins when it comes
-# (online again: running; its end: completed, aborted or failed). Derived on read: nothing to reconcile.
-STATUS = (
-    "CASE WHEN missions.status = 'running' AND ("
-    "EXISTS (SELECT 1 FROM devices d WHERE d.device_id = missions.device_id AND d.online = false) "
-    "OR EXISTS (SELECT 1 FROM missions n WHERE n.device_id = missions.device_id "
-    "AND n.started_at > missions.started_at)) THEN 'interrupted' ELSE missions.status END AS status"
-)
+STATUS = f"{mission_status()} AS status"  # running, or interrupted when the drone is gone (storage.py)
 MISSION_COLUMNS = (
     f"mission_id, device_id, source, import_id, started_at, ended_at, {STATUS}, pipe_id, start_manhole, end_manhole, "
     "direction, diameter_mm, material, operator, notes, distance_m"

@@ -7,6 +7,21 @@ from __future__ import annotations
 from device_adapters.capabilities.pipe_inspection.records import DroneFrame, DroneTelemetry, MissionEnd, MissionStart
 from device_adapters.storage import StorageSpec, Upsert, time_series
 
+
+def mission_status(mission: str = "missions") -> str:
+    """SQL: the status of the mission row ``mission`` (a table name or alias) as read. A mission the drone never
+    ended (killed, out of battery) reads ``interrupted`` while the drone is offline (its link's last will) or
+    once it has started another mission; the drone's own word wins when it comes (online again: running; its
+    end: completed, aborted or failed). Derived on read: nothing to reconcile. The API's mission routes and the
+    inspection report read it alike."""
+    return (
+        f"CASE WHEN {mission}.status = 'running' AND ("
+        f"EXISTS (SELECT 1 FROM devices d WHERE d.device_id = {mission}.device_id AND d.online = false) "
+        f"OR EXISTS (SELECT 1 FROM missions n WHERE n.device_id = {mission}.device_id "
+        f"AND n.started_at > {mission}.started_at)) THEN 'interrupted' ELSE {mission}.status END"
+    )
+
+
 # A mission row may be created by its end message if that arrives first (late or out-of-order data);
 # the start message then fills in the header without touching the end.
 UPSERT_MISSION_START = """
