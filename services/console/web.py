@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from core.en13508 import MAIN_CODES
 from core.french import SERVICE_NAMES, date_time, duration, material_name, number, object_name
 from services.api.policy import match_request
 from services.auth.roles import Role
@@ -239,4 +240,5 @@ templates.env.globals.update(
     object_name=object_name,
     code_name=code_name,
     codes=sorted(FRENCH.items()),
+    other_codes=sorted((c, names[1]) for c, names in MAIN_CODES.items() if c not in FRENCH),
 )

@@ -148,6 +148,15 @@ def test_a_contractor_s_file_lands_beside_the_drone_s_mission_and_the_two_are_co
     # the contractor's fields kept, the reviewer's note after their remark
     assert next(r for r in again.observations if r["A"] == "BAJ") == {
         "I": "2.1", "A": "BAJ", "B": "A", "D": "15", "F": "joint décalé ; vu sur la vidéo", "M": "P02"}  # fmt: skip
+    # the contractor's codes are the standard's: listed by them, and a reviewer may recode to any of them
+    listed = api.get(f"/v1/missions/{mission}/observations", params={"code": "BCA"}, headers=sanitation)
+    assert listed.status_code == 200 and [o["code"] for o in listed.json()] == ["BCA"]
+    assert api.get(f"/v1/missions/{mission}/observations", params={"code": "BZZ"},
+                   headers=sanitation).status_code == 422  # fmt: skip
+    connection = next(o for o in stored if o["code"] == "BCA")
+    to_bag = api.post(f"/v1/observations/{connection['id']}/review", json={"decision": "recode", "code": "BAG"},
+                      headers=sanitation)  # fmt: skip
+    assert to_bag.status_code == 200 and to_bag.json()["recoded_code"] == "BAG", to_bag.text
     assert [r for r in again.observations if r["A"] != "BAJ"] == [r for r in theirs[0].observations
                                                                   if r["A"] != "BAJ"]  # fmt: skip
 

@@ -12,11 +12,12 @@ raises no grade-4 alert until confirmed), with the precision and where it was me
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field, model_validator
 
+from core.en13508 import MAIN_CODES
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.schemas import ErrorMessage, Text
 from services.vision import review as vision_review
@@ -25,7 +26,12 @@ from services.vision.shortlist import DEFAULT_SHARE, DEFAULT_SPACING_M, mission_
 
 router = APIRouter(tags=["inspections"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="Observation id.")]
-Code = Literal["BAB", "BAA", "BBA", "BBB", "BBC", "BBE", "BDG", "BDD"]
+# any main code of the standard: the vision finds 8 of them, a contractor's file codes the others (issue 23), and a
+# reviewer may recode to any (a "crack" that is surface damage, BAF)
+if TYPE_CHECKING:
+    Code = str
+else:  # a Literal of the table's keys: validated, and listed as an enum in the OpenAPI document
+    Code = Literal[tuple(MAIN_CODES)]
 COLUMNS = (
     "id, mission_id, code, characterisation, chainage_start_m, chainage_end_m, clock_from, clock_to, "
     "quantification, grade, confidence, frames, best_frame_time, best_frame_sha256, remark, model, state, "
