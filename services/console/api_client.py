@@ -40,7 +40,12 @@ class Answer:
 
     @property
     def detail(self) -> str:
-        """The API's error message (its ``detail``), for the page to show."""
+        """The API's error message (its ``detail``), for the page to show (its first 300 characters)."""
+        text = self._detail
+        return text if len(text) <= 300 else text[:300] + "…"
+
+    @property
+    def _detail(self) -> str:
         try:
             detail = self.json().get("detail")
         except (ValueError, AttributeError):

@@ -178,9 +178,21 @@ def _quoted(value: str, f: ExchangeFile) -> str:
     return value
 
 
+# the fields that hold numbers (a quantification D may also be a node's reference: only a number is converted)
+DECIMAL_FIELDS = frozenset({"I", "D", "E", "ABQ", "ACB", "ACC"})
+# a decimal number as the standard writes one (digits, a point, a sign: never ``nan``, ``1e400``, ``١٢``)
+DECIMAL = re.compile(r"[+-]?[0-9]{1,9}(\.[0-9]{1,9})?|[+-]?\.[0-9]{1,9}")
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value of the file quoted in a refusal as the file wrote it: between quotes, cut at ``limit`` characters
+    (a refusal names the fault; it never echoes a field of 800 KB)."""
+    return f"'{value[:limit]}…'" if len(value) > limit else f"'{value}'"
+
+
 def _decimal_out(code: str, value: str, f: ExchangeFile) -> str:
     """Numbers (distances, quantifications, sizes) take the file's decimal separator."""
-    if code in ("I", "D", "E", "ABQ") and f.decimal != ".":
+    if code in DECIMAL_FIELDS and f.decimal != "." and DECIMAL.fullmatch(value):
         return value.replace(".", f.decimal)
     return value
 
@@ -228,8 +240,8 @@ def _checked(f: ExchangeFile) -> ExchangeFile:
     for n, inspection in enumerate(f.inspections, start=1):
         for code, value in inspection.header.items():
             if not HEADER_CODE.fullmatch(code):
-                raise ExchangeError(f"inspection {n}: header code {code[:20]!r} is not three capital letters (AAA)",
-                                    f"inspection {n} : le code d'en-tête {code[:20]!r} n'est pas de trois "
+                raise ExchangeError(f"inspection {n}: header code {shown(code, 20)} is not three capital letters (AAA)",
+                                    f"inspection {n} : le code d'en-tête {shown(code, 20)} n'est pas de trois "
                                     "majuscules (AAA)")  # fmt: skip
             if CONTROL.search(value):
                 raise ExchangeError(f"inspection {n}: {code} holds a control character or a line break",
@@ -238,10 +250,10 @@ def _checked(f: ExchangeFile) -> ExchangeFile:
         for row_number, row in enumerate(inspection.observations, start=1):
             for letter, value in row.items():
                 if letter not in FIELD_LETTERS:
-                    raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter[:20]!r} is "
+                    raise ExchangeError(f"inspection {n}, observation row {row_number}: field {shown(letter, 20)} is "
                                         "not one of the standard's A to N",
                                         f"inspection {n}, ligne d'observation {row_number} : le champ "
-                                        f"{letter[:20]!r} n'est pas l'un des champs A à N de la norme")  # fmt: skip
+                                        f"{shown(letter, 20)} n'est pas l'un des champs A à N de la norme")  # fmt: skip
                 if CONTROL.search(value):
                     raise ExchangeError(f"inspection {n}, observation row {row_number}: field {letter} holds a "
                                         "control character or a line break",
@@ -284,8 +296,11 @@ def _split(line: str, f: ExchangeFile, number: int = 0) -> list[str]:
 
 
 def _decimal_in(code: str, value: str, f: ExchangeFile) -> str:
-    if code in ("I", "D", "E", "ABQ") and f.decimal != ".":
-        return value.replace(f.decimal, ".")
+    """A number written with the file's decimal comma, with a point; anything else as the file wrote it (a node's
+    reference, or a value the import will refuse, quoting it as written)."""
+    if code in DECIMAL_FIELDS and f.decimal != ".":
+        converted = value.replace(f.decimal, ".")
+        return converted if DECIMAL.fullmatch(converted) else value
     return value
 
 
@@ -344,8 +359,8 @@ def parse_text(text: str) -> ExchangeFile:
             header_codes = fields = None
             current = None
         elif line.startswith("#"):
-            raise ExchangeError(f"line {number}: {line[:10]!r} is not a line of the standard's text form",
-                                f"ligne {number} : {line[:10]!r} n'est pas une ligne du format texte de la "
+            raise ExchangeError(f"line {number}: {shown(line, 10)} is not a line of the standard's text form",
+                                f"ligne {number} : {shown(line, 10)} n'est pas une ligne du format texte de la "
                                 "norme")  # fmt: skip
         elif current is not None and header_codes is not None:
             values = _split(line, f, number)
@@ -408,18 +423,20 @@ def parse_xml(text: str | bytes) -> ExchangeFile:
     try:
         root = safe_fromstring(text, forbid_dtd=True)
     except ET.ParseError as exc:
-        raise ExchangeError(f"not well-formed XML: {exc}", f"XML mal formé : {exc}") from exc
+        raise ExchangeError(f"not well-formed XML: {str(exc)[:120]}", f"XML mal formé : {str(exc)[:120]}") from exc
     except DefusedXmlException as exc:
-        raise ExchangeError(f"a DTD or entity declaration is refused in an exchange file ({exc})",
-                            f"une DTD ou une déclaration d'entité est refusée dans un fichier d'échange "
-                            f"({exc})") from exc  # fmt: skip
+        raise ExchangeError(
+            "a DTD or entity declaration is refused in an exchange file",
+            "une DTD ou une déclaration d'entité est refusée dans un fichier d'échange",
+        ) from exc
     except (LookupError, ValueError) as exc:  # an encoding expat does not know or cannot read
-        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({exc})",
+        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({str(exc)[:80]})",
                             f"la déclaration XML nomme un encodage que la plateforme ne sait pas lire "
-                            f"({exc})") from exc  # fmt: skip
+                            f"({str(exc)[:80]})") from exc  # fmt: skip
     if root.tag != "DATA":
         raise ExchangeError(
-            f"the root element is {root.tag!r}, not DATA", f"l'élément racine est {root.tag!r}, et non DATA"
+            f"the root element is {shown(root.tag, 20)}, not DATA",
+            f"l'élément racine est {shown(root.tag, 20)}, et non DATA",
         )
     f = ExchangeFile(inspections=[])
     za = root.find("ZA")
@@ -468,7 +485,7 @@ def read(data: bytes) -> tuple[ExchangeFile, str]:
         return parse_xml(data), "en13508-xml"
     if start != b"#":
         raise ExchangeError("neither an EN 13508-2 text file (it begins with #A1=) nor its XML form (<DATA>)",
-                            "ni un fichier texte NF EN 13508-2 (il commence par #A1=), ni sa forme XML "
+                            "ce n'est ni un fichier texte NF EN 13508-2 (qui commence par #A1=), ni sa forme XML "
                             "(<DATA>)")  # fmt: skip
     first = re.split(rb"[\r\n]", data, maxsplit=1)[0].strip()[:40].decode("ascii", "replace")
     charset = first[4:] if first.startswith("#A1=") else "UTF-8"

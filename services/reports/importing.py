@@ -22,17 +22,16 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from core.en13508 import MAIN_CODES, MATERIAL_VALUES
+from core.en13508 import MAIN_CODES, MATERIAL_VALUES, SHAPE_VALUES
 from core.french import PARIS
 from core.french import number as number_fr
-from services.reports.exchange import FINISHES, STARTS, ExchangeError, ExchangeFile, read
+from services.reports.exchange import DECIMAL, FINISHES, STARTS, ExchangeError, ExchangeFile, read, shown
 from services.vision.grades import family_of, grade
 
 MAX_INSPECTIONS = 1000
 MAX_ROWS = 50_000  # observation rows in a file (a big contractor's delivery: a few thousand)
 MAX_TEXT = 2000  # characters in one field
 CODE = re.compile(r"[A-Z]{3}")
-DECIMAL = re.compile(r"[+-]?[0-9]{1,9}(\.[0-9]{1,9})?|[+-]?\.[0-9]{1,9}")
 MAX_WARNINGS = 100
 MAX_ROWS_PER_INSPECTION = 5000  # a long pipe's: a few hundred
 FIRST_YEAR = 1950  # CCTV inspection began in the 1960s; a year before is a typing error
@@ -87,7 +86,7 @@ class Inspection:
 @dataclass
 class FileWarning:
     inspection: int
-    code: str  # unknown_node, unknown_code, ungraded, no_pipe_reference
+    code: str  # unknown_node, unknown_code, ungraded, no_pipe_reference, unknown_value, already_imported…
     field: str
     value: str
     message: str
@@ -102,12 +101,13 @@ def _decimal(value: str) -> float | None:
     return float(value) if DECIMAL.fullmatch(value.strip()) else None
 
 
-def _number(value: str, where: Where, name: str, given: str | None = None) -> float:
-    """``value`` as a number; ``given``: the value as the file wrote it (its decimal comma), for the refusal."""
+def _number(value: str, where: Where, name: tuple[str, str]) -> float:
+    """``value`` as a number (the reader converted a decimal comma; what is not a number it left as written)."""
     number = _decimal(value)
     if number is None:
-        shown = (given or value)[:40]
-        raise _fault(where, f"{name} {shown!r} is not a number", f"{name} {shown!r} n'est pas un nombre")
+        raise _fault(
+            where, f"{name[0]} {shown(value)} is not a number", f"{name[1]} {shown(value)} n'est pas un nombre"
+        )
     return number
 
 
@@ -115,29 +115,30 @@ def _clock(value: str | None, where: Where, name: str) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit()) or int(value) > 12:
-        raise _fault(where, f"clock position {name}={value!r}: an hour from 1 to 12",
-                     f"position horaire {name}={value!r} : une heure de 1 à 12")  # fmt: skip
+        raise _fault(where, f"clock position {name}={shown(value)}: an hour from 1 to 12",
+                     f"position horaire {name}={shown(value)} : une heure de 1 à 12")  # fmt: skip
     return int(value) or 12  # some files write noon as 0
 
 
 def _when(header: dict[str, str], where: Where) -> datetime | None:
-    """ABF (date) and ABG (time) where the inspection took place (Paris), as an instant."""
-    if "ABF" not in header:
-        return None
-    day = next((d for f in DATE_FORMATS if (d := _parsed(header["ABF"], f)) is not None), None)
-    if day is None:
-        raise _fault(where, f"ABF={header['ABF']!r} is not a date (2026-03-12 or 12.03.2026)",
-                     f"ABF={header['ABF']!r} n'est pas une date (2026-03-12 ou 12.03.2026)")  # fmt: skip
+    """ABF (date) and ABG (time) where the inspection took place (Paris), as an instant; a time is checked even
+    without a date (it stays in the header, and in the export)."""
     at = time(0, 0)
     if header.get("ABG"):
         clock = next((t for f in TIME_FORMATS if (t := _parsed(header["ABG"], f)) is not None), None)
         if clock is None:
-            raise _fault(where, f"ABG={header['ABG']!r} is not a time of day (09:40)",
-                         f"ABG={header['ABG']!r} n'est pas une heure (09:40)")  # fmt: skip
+            raise _fault(where, f"ABG={shown(header['ABG'])}: a time of day is written 09:40",
+                         f"ABG={shown(header['ABG'])} : une heure s'écrit 09:40")  # fmt: skip
         at = clock.time()
+    if "ABF" not in header:
+        return None
+    day = next((d for f in DATE_FORMATS if (d := _parsed(header["ABF"], f)) is not None), None)
+    if day is None:
+        raise _fault(where, f"ABF={shown(header['ABF'])}: a date is written 2026-03-12, 12.03.2026 or 12/03/2026",
+                     f"ABF={shown(header['ABF'])} : une date s'écrit 2026-03-12, 12.03.2026 ou 12/03/2026")  # fmt: skip
     if day.year < FIRST_YEAR or day.date() > (datetime.now(PARIS) + timedelta(days=1)).date():
-        raise _fault(where, f"ABF={header['ABF']!r}: an inspection from {FIRST_YEAR} to today",
-                     f"ABF={header['ABF']!r} : une inspection de {FIRST_YEAR} à aujourd'hui")  # fmt: skip
+        raise _fault(where, f"ABF={shown(header['ABF'])}: an inspection from {FIRST_YEAR} to today",
+                     f"ABF={shown(header['ABF'])} : une inspection de {FIRST_YEAR} à aujourd'hui")  # fmt: skip
     return datetime.combine(day.date() if isinstance(day, datetime) else day, at, tzinfo=PARIS)
 
 
@@ -153,20 +154,20 @@ def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
     for code, value in header.items():
         if len(value) > MAX_TEXT:
             raise _fault(where, f"{code} is longer than {MAX_TEXT} characters",
-                         f"{code} dépasse {MAX_TEXT} caractères")  # fmt: skip
+                         f"{code} dépasse {number_fr(MAX_TEXT)} caractères")  # fmt: skip
     direction = header.get("AAK")
     if direction not in (None, "A", "B"):
         raise _fault(
             where,
-            f"AAK={direction!r}: A (inspected with the flow) or B (against it)",
-            f"AAK={direction!r} : A (inspecté dans le sens de l'écoulement) ou B (à contre-sens)",
+            f"AAK={shown(direction)}: A (inspected with the flow) or B (against it)",
+            f"AAK={shown(direction)} : A (inspecté dans le sens de l'écoulement) ou B (à contre-sens)",
         )
     diameter = None
     if header.get("ACB"):
-        height = _number(header["ACB"], where, "ACB")
+        height = _number(header["ACB"], where, ("ACB (height, mm)", "ACB (hauteur, mm)"))
         if not 0 < height < 100_000:
-            raise _fault(where, f"ACB={header['ACB']!r}: a height in millimetres",
-                         f"ACB={header['ACB']!r} : une hauteur en millimètres")  # fmt: skip
+            raise _fault(where, f"ACB={shown(header['ACB'])}: a height in millimetres",
+                         f"ACB={shown(header['ACB'])} : une hauteur en millimètres")  # fmt: skip
         diameter = round(height)
     material = header.get("ACD")
     if material in MATERIAL_VALUES:
@@ -182,33 +183,36 @@ def _mission(number: int, header: dict[str, str]) -> dict[str, Any]:
 def _observations(number: int, rows: list[dict[str, str]], decimal: str = ".") -> list[Observation]:
     if len(rows) > MAX_ROWS_PER_INSPECTION:
         raise _fault(_at(number), f"{len(rows)} observation rows: at most {MAX_ROWS_PER_INSPECTION}",
-                     f"{len(rows)} lignes d'observation : au plus {MAX_ROWS_PER_INSPECTION}")  # fmt: skip
+                     f"{number_fr(len(rows))} lignes d'observation : au plus "
+                     f"{number_fr(MAX_ROWS_PER_INSPECTION)}")  # fmt: skip
     found: list[Observation] = []
     open_marks: dict[int, Observation] = {}
     for line, row in enumerate(rows, start=1):
         where = _at(number, line)
-        code = row.get("A", "")
-        if not CODE.fullmatch(code):
-            raise _fault(where, f"main code (A) {code!r}: three capital letters (BAB)",
-                         f"code principal (A) {code!r} : trois majuscules (BAB)")  # fmt: skip
-        if "I" not in row:
-            raise _fault(where, "no distance (I)", "pas de distance (I)")
-        given = row["I"].replace(".", decimal)  # as the file wrote it (the reader made its comma a point)
-        distance = _number(row["I"], where, "distance (I)", given)
-        if not 0 <= distance <= 10_000:
-            raise _fault(where, f"distance (I) {given!r}: metres from 0 to 10000",
-                         f"distance (I) {given!r} : des mètres, de 0 à 10000")  # fmt: skip
         if any(len(v) > MAX_TEXT for v in row.values()):
             raise _fault(where, f"a field is longer than {MAX_TEXT} characters",
-                         f"un champ dépasse {MAX_TEXT} caractères")  # fmt: skip
+                         f"un champ dépasse {number_fr(MAX_TEXT)} caractères")  # fmt: skip
+        code = row.get("A", "")
+        if not code:
+            raise _fault(where, "no main code (A)", "pas de code principal (A)")
+        if not CODE.fullmatch(code):
+            raise _fault(where, f"main code (A) {shown(code)}: three capital letters (BAB)",
+                         f"code principal (A) {shown(code)} : trois majuscules (BAB)")  # fmt: skip
+        if "I" not in row:
+            raise _fault(where, "no distance (I)", "pas de distance (I)")
+        distance = _number(row["I"], where, ("distance (I)", "distance (I)"))
+        if not 0 <= distance <= 10_000:
+            written = row["I"].replace(".", decimal)  # a number: the reader only turned the file's comma into a point
+            raise _fault(where, f"distance (I) {shown(written)}: metres from 0 to 10000",
+                         f"distance (I) {shown(written)} : des mètres, de 0 à {number_fr(10_000)}")  # fmt: skip
         mark = row.get("J", "")
         if mark:
             m = MARK.fullmatch(mark)
             if m is None:
                 raise _fault(
                     where,
-                    f"continuous-defect mark (J) {mark!r}: a letter and a number (S01, F01)",
-                    f"repère de défaut continu (J) {mark!r} : une lettre et un nombre (S01, F01)",
+                    f"continuous-defect mark (J) {shown(mark)}: a letter and a number (S01, F01)",
+                    f"repère de défaut continu (J) {shown(mark)} : une lettre et un nombre (S01, F01)",
                 )
             letter, n = m.group(1), int(m.group(2))
             if letter in FINISHES and n in open_marks:
@@ -265,17 +269,24 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
     if len(exchange.inspections) > MAX_INSPECTIONS:
         raise ImportRefused(
             f"{len(exchange.inspections)} inspections: at most {MAX_INSPECTIONS} in one file",
-            f"{len(exchange.inspections)} inspections : au plus {MAX_INSPECTIONS} par fichier",
+            f"{number_fr(len(exchange.inspections))} inspections : au plus {number_fr(MAX_INSPECTIONS)} par fichier",
         )
     if sum(len(i.observations) for i in exchange.inspections) > MAX_ROWS:
         raise ImportRefused(
             f"more than {MAX_ROWS} observation rows in one file",
-            f"plus de {MAX_ROWS} lignes d'observation dans un fichier",
+            f"plus de {number_fr(MAX_ROWS)} lignes d'observation dans un fichier",
         )
     found: list[Inspection] = []
     warnings: list[FileWarning] = []
     for number, raw in enumerate(exchange.inspections, start=1):
+        if not raw.header and not raw.observations:
+            raise _fault(_at(number), "empty: no header code, no observation", "vide : aucun code d'en-tête, aucune "
+                         "observation")  # fmt: skip
         inspection = Inspection(number, dict(raw.header), _mission(number, raw.header))
+        for code, values in (("ACA", SHAPE_VALUES), ("ACD", MATERIAL_VALUES)):  # kept as given, and said
+            if raw.header.get(code) and raw.header[code] not in values:
+                said = f"{code}={shown(raw.header[code])}: not a value of the standard's list"
+                warnings.append(FileWarning(number, "unknown_value", code, raw.header[code][:40], said))
         if not (raw.header.get("AAA") or (raw.header.get("AAD") and raw.header.get("AAF"))):
             unplaced = "no pipe reference (AAA) nor both nodes (AAD, AAF): it cannot be placed"
             warnings.append(FileWarning(number, "no_pipe_reference", "AAA", "", unplaced))

@@ -261,12 +261,13 @@ def as_json(report: Report) -> dict[str, Any]:
 DECIMAL_CSV_COLUMNS = ("chainage_m", "quantification", "finish_chainage_m", "trust_precision")
 
 
-def as_csv(report: Report, excel_fr: bool = False) -> str:
+def as_csv(report: Report, excel_fr: bool = False, lang: Lang = "fr") -> str:
     """One row per observation with the pipe's header on every row (its date: the inspection's day in Paris, in
     either dialect: a calendar date, not an instant). ``excel_fr``: as French Excel opens it in
     columns and French staff read it, like the other CSV exports' ``excel-fr`` dialect (docs/api.md): semicolons,
     UTF-8 with BOM, decimal commas, the columns' French names (``CSV_FRENCH_HEADERS``), the direction, shape,
-    material and trust in French, the date as JJ/MM/AAAA in Paris, ``oui``/``non``."""
+    material and trust in French, the date as JJ/MM/AAAA in Paris. The review column (who confirmed, or how far
+    the vision is trusted) is a sentence: in ``lang`` in the standard dialect, in French in the excel-fr one."""
     m = report.mission
     started = m["started_at"]
     if excel_fr:
@@ -303,7 +304,7 @@ def as_csv(report: Report, excel_fr: bool = False) -> str:
             "continuous_defect": marker,
             "finish_chainage_m": "" if o["chainage_end_m"] is None else f"{o['chainage_end_m']:.2f}",
             "remark": o["review_note"] or o["remark"] or "", "photo": o["photo"], "grade": o["grade"],
-            "reviewed": o["reviewed"], "observation_id": o["id"], "trust": o["trust"],
+            "reviewed": _reviewed(o, "fr" if excel_fr else lang), "observation_id": o["id"], "trust": o["trust"],
             "trust_precision": "" if o["trust_precision"] is None else f"{o['trust_precision']:g}",
         }  # fmt: skip
         if excel_fr:  # decimal commas where a number is written; the remark and the trust as the report says them

@@ -206,7 +206,10 @@ def filters(lang: Lang) -> dict[str, Any]:
     def num(value: float | None, digits: int = 2) -> str:
         if value is None:
             return ""
-        return number(float(value), digits) if lang == "fr" else f"{float(value):,.{digits}f}".rstrip("0").rstrip(".")
+        if lang == "fr":
+            return number(float(value), digits)
+        text = f"{float(value):,.{digits}f}"
+        return text.rstrip("0").rstrip(".") if digits else text  # 60, not 6: no decimals, no zeros to drop
 
     def when(value: datetime | None) -> str:
         if value is None:

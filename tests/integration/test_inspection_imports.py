@@ -240,7 +240,7 @@ def test_the_platform_s_exports_import_back_and_export_again_identically(
 @pytest.mark.parametrize(
     ("body", "status", "words", "mots"),
     [
-        (b"", 422, "the body is empty", "le corps de la requête est vide"),
+        (b"", 422, "the body is empty", "le fichier envoyé est vide"),
         (b"%PDF-1.7 not an exchange file", 422, "neither an EN 13508-2 text file", "ni un fichier texte NF EN 13508-2"),
         (
             b'<?xml version="1.0"?><!DOCTYPE DATA [<!ENTITY x SYSTEM "file:///etc/passwd">]><DATA>&x;</DATA>',

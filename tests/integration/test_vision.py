@@ -324,6 +324,11 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
     assert float(bab["finish_chainage_m"]) > float(bab["chainage_m"]) and bab["reviewed"] == "confirmée par agent-r"
     assert bab["trust"] == "confirmed" and rows[0]["trust"] == "suggested"
     assert rows[0]["reviewed"].startswith("suggestion à vérifier (précision ")  # and why: its figure, or none
+    english = api.get(f"/v1/missions/{mission}/report", params={"format": "csv", "lang": "en"}, headers=sanitation)
+    en_rows = list(csv.DictReader(io.StringIO(english.text)))  # the review sentence in the language asked for
+    assert en_rows[1]["reviewed"] == "confirmed by agent-r" and en_rows[0]["reviewed"].startswith(
+        "suggestion to review"
+    )
     assert bab["remark"] == "'=HYPERLINK(1)"  # a note cannot run as a spreadsheet formula
 
     html = api.get(f"/v1/missions/{mission}/report", params={"format": "html"}, headers=sanitation)

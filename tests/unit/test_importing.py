@@ -114,9 +114,13 @@ def _file(rows: str, header: str = "AAA;AAD;AAF\nP1;N1;N2") -> bytes:
         (_file("1;BDD;;;1;;S01\n2;BDD;;;1;;S01"), "starts continuous defect 1 again"),
         (_file("1;BDD;;;1;;X"), "continuous-defect mark (J) 'X'"),
         (_file("1;BAB;;;;;", "AAA;AAK\nP1;Z"), "AAK='Z'"),
-        (_file("1;BAB;;;;;", "AAA;ABF\nP1;12 mars"), "ABF='12 mars' is not a date"),
-        (_file("1;BAB;;;;;", "AAA;ABF;ABG\nP1;2026-03-12;midi"), "ABG='midi' is not a time"),
-        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB 'grand' is not a number"),
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;12 mars"), "ABF='12 mars': a date is written 2026-03-12"),
+        (_file("1;BAB;;;;;", "AAA;ABF;ABG\nP1;2026-03-12;midi"), "ABG='midi': a time of day is written 09:40"),
+        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB (height, mm) 'grand' is not a number"),
+        # a refusal quotes at most 40 characters of a value, however long (an 800 KB code, a 200,000-character root)
+        (_file(f"1;{'<b>x</b>' * 100_000};;;;;"), "a field is longer than 2000 characters"),
+        (_file(f"1;{'<b>x</b>' * 200};;;;;"), "main code (A) '<b>x</b><b>x</b><b>x</b><b>x</b><b>x</b>…'"),
+        (f"<{'R' * 200_000}/>".encode(), "the root element is 'RRRRRRRRRRRRRRRRRRRR…', not DATA"),
         (_file("1;BAB;;;;;", "AAA;ACB\nP1;0"), "a height in millimetres"),
         (_file("1;BAB;;;;;", f"AAA;ADE\nP1;{'x' * 2001}"), "ADE is longer than 2000 characters"),
         (b"<DATA><ZB><ZC><A>BAB</A></ZC></ZB></DATA>", "no distance (I)"),
@@ -137,8 +141,14 @@ def test_a_faulty_file_is_refused_whole_saying_where(data: bytes, words: str) ->
     ("data", "words"),
     [
         (_file("7,6x;BAB;;;;;"), "inspection 1, ligne d'observation 1 : distance (I) '7,6x' n'est pas un nombre"),
-        (_file("10000,5;BAB;;;;;"), "distance (I) '10000,5' : des mètres, de 0 à 10000"),
-        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.02.2026"), "inspection 1 : ABF='31.02.2026' n'est pas une date"),
+        (_file("10000,5;BAB;;;;;"), "distance (I) '10000,5' : des mètres, de 0 à 10\u202f000"),
+        (_file("1.234,5;BAB;;;;;"), "distance (I) '1.234,5' n'est pas un nombre"),  # as written, not '1,234,5'
+        (_file("1;BAB;;;;;", "AAA;ABF\nP1;31.02.2026"), "ABF='31.02.2026' : une date s'écrit 2026-03-12, 12.03.2026"),
+        (_file("1;BAB;;;;;", "AAA;ABG\nP1;9 h 40"), "ABG='9 h 40' : une heure s'écrit 09:40"),
+        (_file("1;BAB;;;;;", "AAA;ACB\nP1;grand"), "ACB (hauteur, mm) 'grand' n'est pas un nombre"),
+        (_file("1;;;;;;"), "inspection 1, ligne d'observation 1 : pas de code principal (A)"),
+        (b"<DATA><ZB/></DATA>", "inspection 1 : vide : aucun code d'en-tête, aucune observation"),
+        (b"%PDF-1.7", "ce n'est ni un fichier texte NF EN 13508-2"),
         (_file("1;BAB;;;;13;"), "position horaire H='13' : une heure de 1 à 12"),
         (b"#A1=UTF-8\n#B01=AAA;AAA\nP;P\n#Z\n", "ligne 2 : code d'en-tête AAA nommé deux fois"),
         (b"<RAPPORT/>", "l'élément racine est 'RAPPORT', et non DATA"),
@@ -231,3 +241,17 @@ def test_warnings_stop_at_a_hundred_and_say_how_many_more() -> None:
     rows = "\n".join(f"1;Z{chr(65 + i // 26)}{chr(65 + i % 26)};;;;;" for i in range(300))
     _, warnings = one(_file(rows))
     assert len(warnings) == 101 and warnings[-1].code == "more_warnings" and warnings[-1].value == "200"
+
+
+def test_a_decimal_comma_is_read_in_every_number_of_the_file_and_written_back() -> None:
+    """ACB (height) and ACC (width) are numbers too: ``152,4`` in a file whose #A4 is a comma is 152.4 mm."""
+    (inspection,), _ = one(_file("1,5;BAB;;;;;", "AAA;ACB;ACC\nP1;152,4;300,5"))
+    assert inspection.mission["diameter_mm"] == 152 and inspection.observations[0].start_m == 1.5
+    assert inspection.header["ACC"] == "300.5"
+
+
+def test_a_shape_or_material_outside_the_standard_s_lists_is_kept_and_said() -> None:
+    (inspection,), warnings = one(_file("1;BAB;;;;;", "AAA;ACA;ACD\nP1;Q;=SUM(1)"))
+    assert inspection.header["ACA"] == "Q"
+    assert [(w.code, w.field, w.value) for w in warnings if w.code == "unknown_value"] == [
+        ("unknown_value", "ACA", "Q"), ("unknown_value", "ACD", "=SUM(1)")]  # fmt: skip

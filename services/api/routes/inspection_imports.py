@@ -132,7 +132,7 @@ def post_import(
     warnings."""
     if not body:
         raise invalid("body", "file", "the body is empty: send the exchange file itself", None,
-                      french="le corps de la requête est vide : envoyez le fichier d'échange lui-même")  # fmt: skip
+                      french="le fichier envoyé est vide (0 octet)")  # fmt: skip
     try:
         imported = store(conn, body, filename, principal.name)
     except ImportRefused as exc:

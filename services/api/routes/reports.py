@@ -48,7 +48,9 @@ def mission_report(
     ),
     dialect: DialectQuery = Dialect.STANDARD,
     lang: Literal["fr", "en"] = Query(
-        "fr", description="The language of the html and pdf report (and #A2/A2 of an exchange file)."
+        "fr",
+        description="The language of the html and pdf report, of the standard CSV's review column, and #A2/A2 "
+        "of an exchange file.",
     ),
     include_suggestions: bool = Query(
         False,
@@ -89,7 +91,8 @@ def mission_report(
                         media_type="application/xml; charset=utf-8" if xml else "text/plain; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.{'xml' if xml else 'txt'}")})  # fmt: skip
     if format == "csv":
-        return Response(as_csv(report, excel_fr=dialect is Dialect.EXCEL_FR), media_type="text/csv; charset=utf-8",
+        return Response(as_csv(report, excel_fr=dialect is Dialect.EXCEL_FR, lang=lang),
+                        media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": attachment(f"{name}.csv")})  # fmt: skip
     if format == "html":
         return HTMLResponse(as_html(report, lang))

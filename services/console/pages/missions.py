@@ -30,6 +30,7 @@ WARNINGS = {
     "no_pipe_reference": "inspection sans référence de tronçon (AAA) ni nœuds",
     "already_imported": "tronçon {value} déjà importé à la même date et heure",
     "more_warnings": "et {value} autres avertissements de mêmes sortes",
+    "unknown_value": "{field}={value} : valeur hors de la liste de la norme (affichée telle quelle)",
 }
 
 
