@@ -26,6 +26,7 @@ import codecs
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from defusedxml import DefusedXmlException
@@ -89,7 +90,7 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]], la
     platform exports back what it imported. ``ABQ`` (the anticipated length) is not the drone's: it is left out.
     """
     if mission.get("exchange_header"):
-        return Inspection(dict(mission["exchange_header"]), _rows(observations, language))
+        return Inspection(dict(mission["exchange_header"]), _rows(observations, language, None))
     started = mission.get("started_at")
     if started is not None:  # the date and time of the inspection where it took place (a French file: Paris)
         started = started.astimezone(PARIS)
@@ -104,7 +105,7 @@ def from_mission(mission: dict[str, Any], observations: list[dict[str, Any]], la
         "ACB": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None,
         "ACC": str(mission["diameter_mm"]) if mission.get("diameter_mm") else None, "ACD": material,
     }  # fmt: skip
-    return Inspection({k: v for k, v in header.items() if v}, _rows(observations, language))
+    return Inspection({k: v for k, v in header.items() if v}, _rows(observations, language, mission.get("started_at")))
 
 
 def _imported_rows(o: dict[str, Any]) -> list[tuple[int, dict[str, str]]] | None:
@@ -139,7 +140,20 @@ def _mark_number(row: dict[str, str]) -> int:
     return int(mark[1:]) if mark[1:].isdigit() else 0
 
 
-def _rows(observations: list[dict[str, Any]], language: str = "fr") -> list[dict[str, str]]:
+def _video_counter(seen_at: datetime | None, started: datetime | None) -> str:
+    """N, the video reference: where in the mission's recording the observation's best frame is, as the time since
+    the mission's start (``00:02:10``), what a CCTV video counter shows; empty when either time is unknown."""
+    if seen_at is None or started is None:
+        return ""
+    seconds = int((seen_at - started).total_seconds())
+    if not 0 <= seconds < 100 * 3600:
+        return ""
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _rows(
+    observations: list[dict[str, Any]], language: str = "fr", started: datetime | None = None
+) -> list[dict[str, str]]:
     rows: list[tuple[float, float, dict[str, str]]] = []  # (distance, place in the file it came from, row)
     kept = {id(o): _imported_rows(o) for o in observations}
     continuous = max((_mark_number(r) for k in kept.values() if k for _, r in k), default=0)
@@ -154,7 +168,7 @@ def _rows(observations: list[dict[str, Any]], language: str = "fr") -> list[dict
                                            else o.get("remark") or "")).replace("\n", " "),  # fmt: skip
             "G": str(o["clock_from"]) if o.get("clock_from") else "",
             "H": str(o["clock_to"]) if o.get("clock_to") and o.get("clock_to") != o.get("clock_from") else "",
-            "M": o.get("photo") or f"P{i:03d}",
+            "M": o.get("photo") or f"P{i:03d}", "N": _video_counter(o.get("best_frame_time"), started),
         }  # fmt: skip
         last = float("inf")  # rows written here come after the file's at the same distance
         if o.get("chainage_end_m") is not None:
@@ -162,7 +176,7 @@ def _rows(observations: list[dict[str, Any]], language: str = "fr") -> list[dict
             rows.append((o["chainage_start_m"], last, {**base, "I": _number(o["chainage_start_m"]),
                                                        "J": f"S{continuous:02d}"}))  # fmt: skip
             rows.append((o["chainage_end_m"], last, {**base, "I": _number(o["chainage_end_m"]),
-                                                     "J": f"F{continuous:02d}", "M": ""}))  # fmt: skip
+                                                     "J": f"F{continuous:02d}", "M": "", "N": ""}))  # fmt: skip
         else:
             rows.append((o["chainage_start_m"], last, {**base, "I": _number(o["chainage_start_m"])}))
     rows.sort(key=lambda r: (r[0], r[1]))  # the standard's order: along the pipe (stable: the file's at a tie)

@@ -289,6 +289,7 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
 ) -> None:
     import csv
     import io
+    import re
 
     analyse_all(stack)
     (crack,) = api.get(f"/v1/missions/{mission}/observations", params={"code": "BAB"}).json()
@@ -367,6 +368,10 @@ def test_the_report_in_each_format_says_what_was_found_and_who_confirmed_it(
         assert {o["A"] for o in inspection.observations} == {"BAB", "BDD"}
         marks = [o["J"] for o in inspection.observations if "J" in o]  # both are continuous: a start, a finish
         assert sorted(marks) == ["F01", "F02", "S01", "S02"] and marks.index("S01") < marks.index("F01")
+        # the video reference (N): the best frame's time since the mission's start, on a defect's first row only
+        starts = [o for o in inspection.observations if o.get("J", "").startswith("S")]
+        assert all(re.fullmatch(r"\d\d:[0-5]\d:[0-5]\d", o.get("N", "")) for o in starts), starts
+        assert not [o for o in inspection.observations if o.get("J", "").startswith("F") and "N" in o]
 
     pdf = api.get(f"/v1/missions/{mission}/report", params={"format": "pdf"}, headers=sanitation)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-") and len(pdf.content) > 20_000
