@@ -240,5 +240,13 @@ templates.env.globals.update(
     object_name=object_name,
     code_name=code_name,
     codes=sorted(FRENCH.items()),
+    # a mission's status (the API's, services/api: running, completed, aborted, failed, interrupted) as staff say it
+    mission_statuses={
+        "running": "en cours",
+        "completed": "terminée",
+        "aborted": "abandonnée",
+        "failed": "en échec",
+        "interrupted": "interrompue",
+    },  # fmt: skip
     other_codes=sorted((c, names[1]) for c, names in MAIN_CODES.items() if c not in FRENCH),
 )

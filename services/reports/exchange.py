@@ -227,13 +227,17 @@ def to_text(f: ExchangeFile) -> str:
     return "\n".join(lines) + "\n"
 
 
-class ExchangeError(ValueError):
-    """A file that is not an EN 13508-2 exchange file, with the line at fault: ``str()`` in English, ``french``
-    the same for the console (staff read French; the API's clients, the English)."""
+class Refusal(ValueError):
+    """A file refused, and why: ``str()`` in English (the API's clients), ``french`` the same for the console's
+    staff."""
 
     def __init__(self, english: str, french: str) -> None:
         super().__init__(english)
         self.french = french
+
+
+class ExchangeError(Refusal):
+    """A file that is not an EN 13508-2 exchange file, with the line at fault."""
 
 
 HEADER_CODE = re.compile(r"[A-Z]{3}")
@@ -318,12 +322,21 @@ def _decimal_in(code: str, value: str, f: ExchangeFile) -> str:
     return value
 
 
+def _n(count: int, english: str, french: str) -> tuple[str, str]:
+    """``1 value`` / ``2 values``, ``1 valeur`` / ``2 valeurs``."""
+    plural = "s" if count > 1 else ""
+    return f"{count} {english}{plural}", f"{count} {french}{plural}"
+
+
 def _no_repeats(names: list[str], number: int, what: tuple[str, str]) -> list[str]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         named = ", ".join(repeated)[:60]
-        raise ExchangeError(f"line {number}: {what[0]} {named} named twice",
-                            f"ligne {number} : {what[1]} {named} nommé deux fois")  # fmt: skip
+        en, fr = what
+        if len(repeated) > 1:  # "header codes AAA, AAB named twice", "codes d'en-tête AAA, AAB en double"
+            en, fr = en + "s", fr.replace(" ", "s ", 1)
+        raise ExchangeError(f"line {number}: {en} {named} named twice",
+                            f"ligne {number} : {fr} {named} en double")  # fmt: skip
     return names
 
 
@@ -379,9 +392,9 @@ def parse_text(text: str) -> ExchangeFile:
         elif current is not None and header_codes is not None:
             values = _split(line, f, number)
             if len(values) != len(header_codes):
-                raise ExchangeError(f"line {number}: {len(values)} header values for {len(header_codes)} codes",
-                                    f"ligne {number} : {len(values)} valeurs d'en-tête pour {len(header_codes)} "
-                                    "codes")  # fmt: skip
+                given, named = _n(len(values), "header value", "valeur"), _n(len(header_codes), "code", "code")
+                raise ExchangeError(f"line {number}: {given[0]} for {named[0]}",
+                                    f"ligne {number} : {given[1]} d'en-tête pour {named[1]}")  # fmt: skip
             for code, value in zip(header_codes, values, strict=True):
                 if code in current.header:
                     raise ExchangeError(
@@ -394,9 +407,9 @@ def parse_text(text: str) -> ExchangeFile:
         elif current is not None and fields is not None:
             values = _split(line, f, number)
             if len(values) != len(fields):
-                raise ExchangeError(f"line {number}: {len(values)} values for {len(fields)} observation fields",
-                                    f"ligne {number} : {len(values)} valeurs pour {len(fields)} champs "
-                                    "d'observation")  # fmt: skip
+                given, named = _n(len(values), "value", "valeur"), _n(len(fields), "observation field", "champ")
+                raise ExchangeError(f"line {number}: {given[0]} for {named[0]}",
+                                    f"ligne {number} : {given[1]} pour {named[1]} d'observation")  # fmt: skip
             current.observations.append({k: _decimal_in(k, v, f) for k, v in zip(fields, values, strict=True) if v})
         else:
             raise ExchangeError(f"line {number}: data outside an inspection (#B01 … #Z) or a second line of "
@@ -437,16 +450,19 @@ def parse_xml(text: str | bytes) -> ExchangeFile:
     try:
         root = safe_fromstring(text, forbid_dtd=True)
     except ET.ParseError as exc:
-        raise ExchangeError(f"not well-formed XML: {str(exc)[:120]}", f"XML mal formé : {str(exc)[:120]}") from exc
+        line, column = getattr(exc, "position", (0, 0))
+        raise ExchangeError(f"not well-formed XML: {str(exc)[:120]}",
+                            f"XML mal formé (ligne {line}, colonne {column})") from exc  # fmt: skip
     except DefusedXmlException as exc:
         raise ExchangeError(
             "a DTD or entity declaration is refused in an exchange file",
             "une DTD ou une déclaration d'entité est refusée dans un fichier d'échange",
         ) from exc
     except (LookupError, ValueError) as exc:  # an encoding expat does not know or cannot read
-        raise ExchangeError(f"the XML declaration names an encoding this platform cannot read ({str(exc)[:80]})",
-                            f"la déclaration XML nomme un encodage que la plateforme ne sait pas lire "
-                            f"({str(exc)[:80]})") from exc  # fmt: skip
+        raise ExchangeError(
+            f"the XML declaration names an encoding this platform cannot read ({str(exc)[:80]})",
+            "la déclaration XML nomme un encodage que la plateforme ne sait pas lire",
+        ) from exc
     if root.tag != "DATA":
         raise ExchangeError(
             f"the root element is {shown(root.tag, 20)}, not DATA",

@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 from core.en13508 import MAIN_CODES, MATERIAL_VALUES, SHAPE_VALUES
 from core.french import PARIS
 from core.french import number as number_fr
-from services.reports.exchange import DECIMAL, FINISHES, STARTS, ExchangeError, ExchangeFile, read, shown
+from services.reports.exchange import DECIMAL, FINISHES, STARTS, ExchangeError, ExchangeFile, Refusal, read, shown
 from services.vision.grades import family_of, grade
 
 MAX_INSPECTIONS = 1000
@@ -42,13 +42,8 @@ TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%H.%M", "%H%M")
 ENDS = ("BCE", "BDC")
 
 
-class ImportRefused(ValueError):
-    """A file the platform will not take, with where the fault is: ``str()`` in English, ``french`` the same for
-    the console."""
-
-    def __init__(self, english: str, french: str) -> None:
-        super().__init__(english)
-        self.french = french
+class ImportRefused(Refusal):
+    """A file the platform will not take, with where the fault is (in English and in French)."""
 
 
 Where = tuple[str, str]  # where in the file, in English and in French
@@ -83,10 +78,16 @@ class Inspection:
     observations: list[Observation] = field(default_factory=list)
 
 
+WarningCode = Literal[
+    "unknown_node", "no_asset_base", "unknown_code", "ungraded", "unknown_value", "no_pipe_reference",
+    "already_imported", "more_warnings",
+]  # fmt: skip
+
+
 @dataclass
 class FileWarning:
     inspection: int
-    code: str  # unknown_node, unknown_code, ungraded, no_pipe_reference, unknown_value, already_imported…
+    code: WarningCode  # the API's answer lists exactly these (services/api/routes/inspection_imports.py)
     field: str
     value: str
     message: str
@@ -277,7 +278,8 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
             f"plus de {number_fr(MAX_ROWS)} lignes d'observation dans un fichier",
         )
     found: list[Inspection] = []
-    warnings: list[FileWarning] = []
+    warnings: list[FileWarning] = []  # of one inspection
+    odd_values: dict[tuple[str, str], list[int]] = {}  # (ACA or ACD, value) -> the inspections giving it
     for number, raw in enumerate(exchange.inspections, start=1):
         if not raw.header and not raw.observations:
             raise _fault(_at(number), "empty: no header code, no observation", "vide : aucun code d'en-tête, aucune "
@@ -285,8 +287,7 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
         inspection = Inspection(number, dict(raw.header), _mission(number, raw.header))
         for code, values in (("ACA", SHAPE_VALUES), ("ACD", MATERIAL_VALUES)):  # kept as given, and said
             if raw.header.get(code) and raw.header[code] not in values:
-                said = f"{code}={shown(raw.header[code])}: not a value of the standard's list"
-                warnings.append(FileWarning(number, "unknown_value", code, raw.header[code][:40], said))
+                odd_values.setdefault((code, raw.header[code]), []).append(number)
         if not (raw.header.get("AAA") or (raw.header.get("AAD") and raw.header.get("AAF"))):
             unplaced = "no pipe reference (AAA) nor both nodes (AAD, AAF): it cannot be placed"
             warnings.append(FileWarning(number, "no_pipe_reference", "AAA", "", unplaced))
@@ -295,7 +296,12 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
         inspection.mission["distance_m"] = max(ends) if ends else max(
             (o.end_m or o.start_m for o in inspection.observations), default=None)  # fmt: skip
         found.append(inspection)
-    # codes the platform cannot judge, once per file (a delivery of 400 pipes has the same few everywhere)
+    # what the platform cannot judge, once per file (a delivery of 400 pipes has the same few everywhere), first
+    whole_file: list[FileWarning] = []
+    for (field_code, value), givers in sorted(odd_values.items()):
+        said = f"{field_code}={shown(value)}: not a value of the standard's list, in {len(givers)} inspection(s) " \
+               f"(first: {givers[0]})"  # fmt: skip
+        whole_file.append(FileWarning(0, "unknown_value", field_code, value[:40], said))
     where: dict[str, set[int]] = {}
     for inspection in found:
         for o in inspection.observations:
@@ -303,17 +309,24 @@ def inspections_of(exchange: ExchangeFile) -> tuple[list[Inspection], list[FileW
     for code, numbers in sorted(where.items()):
         seen_in = f"in {len(numbers)} inspection(s) (first: {min(numbers)})"
         if code not in MAIN_CODES:
-            warnings.append(FileWarning(0, "unknown_code", "A", code,
+            whole_file.append(FileWarning(0, "unknown_code", "A", code,
                                         f"{code} is not a main code of NF EN 13508-2's tables, {seen_in}"))  # fmt: skip
         elif code.startswith(("BA", "BB")) and family_of(code) is None:
-            warnings.append(FileWarning(0, "ungraded", "A", code,
+            whole_file.append(FileWarning(0, "ungraded", "A", code,
                                         f"{code} ({MAIN_CODES[code][0]}) is not in the platform's grade table, "
                                         f"{seen_in}: stored without a grade"))  # fmt: skip
-    if len(warnings) > MAX_WARNINGS:  # a file of 3,000 unknown codes: the first ones say enough
-        more = len(warnings) - MAX_WARNINGS
-        warnings = warnings[:MAX_WARNINGS] + [FileWarning(0, "more_warnings", "", str(more),
-                                                          f"{more} more warnings of the same kinds")]  # fmt: skip
-    return found, warnings
+    return found, bounded(whole_file + warnings)
+
+
+def bounded(warnings: list[FileWarning]) -> list[FileWarning]:
+    """The first ``MAX_WARNINGS`` and how many more (a file of 3,000 unknown codes: the first ones say enough)."""
+    others = [w for w in warnings if w.code != "more_warnings"]
+    more = sum(int(w.value) for w in warnings if w.code == "more_warnings") + max(0, len(others) - MAX_WARNINGS)
+    if not more:
+        return warnings
+    return others[:MAX_WARNINGS] + [
+        FileWarning(0, "more_warnings", "", str(more), f"{more} more warnings of the same kinds")
+    ]
 
 
 @dataclass
@@ -328,7 +341,6 @@ class AlreadyImported(ValueError):
     def __init__(self, import_id: int) -> None:
         super().__init__(f"this file was imported already (import {import_id})")
         self.import_id = import_id
-        self.french = f"ce fichier a déjà été importé (import {import_id})"
 
 
 def _node_warnings(conn: psycopg.Connection[Any], inspections: list[Inspection]) -> list[FileWarning]:
@@ -376,7 +388,7 @@ def store(conn: psycopg.Connection[Any], data: bytes, filename: str | None, impo
         seen = conn.execute("SELECT id FROM inspection_imports WHERE sha256 = %s", (digest,)).fetchone()
         if seen is not None:
             raise AlreadyImported(seen["id"])
-        warnings = _node_warnings(conn, inspections) + _imported_before(conn, inspections) + warnings
+        warnings = bounded(warnings + _node_warnings(conn, inspections) + _imported_before(conn, inspections))
         row = conn.execute(
             "INSERT INTO inspection_imports (sha256, filename, format, language, version, size_bytes, content, "
             "imported_by, inspections, observations, warnings) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "

@@ -47,9 +47,10 @@ CSV_COLUMNS = (
     "chainage_m", "code", "characterisation", "quantification", "clock_from", "clock_to", "continuous_defect",
     "finish_chainage_m", "remark", "photo", "grade", "reviewed", "observation_id", "trust", "trust_precision",
 )  # fmt: skip
+FRENCH_DIRECTIONS = {"downstream": LABELS["fr"]["downstream"], "upstream": LABELS["fr"]["upstream"]}
 # the columns as the excel-fr dialect names them (the standard dialect keeps the names a script reads)
 CSV_FRENCH_HEADERS = {
-    "pipe_id": "conduite (AAA)", "start_manhole": "nœud de départ (AAD)", "end_manhole": "nœud d'arrivée (AAF)",
+    "pipe_id": "conduite (AAA)", "start_manhole": "regard de départ (AAD)", "end_manhole": "regard d'arrivée (AAF)",
     "direction": "sens d'inspection (AAK)", "shape": "forme (ACA)", "diameter_mm": "diamètre (mm)",
     "material": "matériau (ACD)", "date": "date (Europe/Paris)", "operator": "opérateur", "chainage_m": "distance (m)",
     "code": "code", "characterisation": "caractérisation", "quantification": "quantification",
@@ -264,28 +265,26 @@ DECIMAL_CSV_COLUMNS = ("chainage_m", "quantification", "finish_chainage_m", "tru
 def as_csv(report: Report, excel_fr: bool = False, lang: Lang = "fr") -> str:
     """One row per observation with the pipe's header on every row (its date: the inspection's day in Paris, in
     either dialect: a calendar date, not an instant). ``excel_fr``: as French Excel opens it in
-    columns and French staff read it, like the other CSV exports' ``excel-fr`` dialect (docs/api.md): semicolons,
+    columns and French staff read it, like the other CSV exports' ``excel-fr`` dialect (README): semicolons,
     UTF-8 with BOM, decimal commas, the columns' French names (``CSV_FRENCH_HEADERS``), the direction, shape,
     material and trust in French, the date as JJ/MM/AAAA in Paris. The review column (who confirmed, or how far
     the vision is trusted) is a sentence: in ``lang`` in the standard dialect, in French in the excel-fr one."""
     m = report.mission
     started = m["started_at"]
+    shape = m.get("shape") or ""  # ACA's letter: by its name where the standard's list has it
+    header = {
+        "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
+        "direction": m["direction"], "diameter_mm": m["diameter_mm"], "material": m["material"],
+        "shape": SHAPE_VALUES[shape][0].lower() if shape in SHAPE_VALUES else shape,
+        "date": started.astimezone(PARIS).date().isoformat() if started else "", "operator": m["operator"],
+    }  # fmt: skip
     if excel_fr:
-        fr = LABELS["fr"]
-        header = {
-            "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
-            "direction": fr.get(m["direction"] or "", m["direction"] or ""),
-            "shape": SHAPE_VALUES[m["shape"]][1] if m.get("shape") in SHAPE_VALUES else (m.get("shape") or ""),
-            "diameter_mm": m["diameter_mm"], "material": material_name(m["material"]) if m["material"] else "",
-            "date": started.astimezone(PARIS).strftime("%d/%m/%Y") if started else "", "operator": m["operator"],
-        }  # fmt: skip
-    else:
-        header = {
-            "pipe_id": m["pipe_id"], "start_manhole": m["start_manhole"], "end_manhole": m["end_manhole"],
-            "direction": m["direction"], "diameter_mm": m["diameter_mm"], "material": m["material"],
-            "shape": SHAPE_VALUES[m["shape"]][0].lower() if m.get("shape") in SHAPE_VALUES else (m.get("shape") or ""),
-            "date": started.astimezone(PARIS).date().isoformat() if started else "", "operator": m["operator"],
-        }  # fmt: skip
+        header |= {
+            "direction": FRENCH_DIRECTIONS.get(m["direction"] or "", m["direction"] or ""),
+            "shape": SHAPE_VALUES[shape][1] if shape in SHAPE_VALUES else shape,
+            "material": material_name(m["material"]) if m["material"] else "",
+            "date": started.astimezone(PARIS).strftime("%d/%m/%Y") if started else "",
+        }
     out = io.StringIO()
     if excel_fr:
         out.write("\ufeff")

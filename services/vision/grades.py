@@ -27,6 +27,12 @@ def grade(code: str, quantification: float | None, characterisation: str = "") -
     return 1  # BDG and anything informational
 
 
+def carries_grade(code: str) -> bool:
+    """A defect or a condition that has a grade (the standard's BA and BB codes, the vision's water level and lost
+    view); a node, a connection, a remark or a photograph (BC, BD codes) has none."""
+    return code.startswith(("BA", "BB")) or code in ("BDD", "BDG")
+
+
 def family_of(code: str) -> str | None:
     """ "structural", "service" or None (not graded into the pipe's grades)."""
     return "structural" if code in STRUCTURAL else "service" if code in SERVICE else None

@@ -19,6 +19,7 @@ import psycopg
 
 from core.db import scalar
 from services.vision.events import sync_event
+from services.vision.grades import carries_grade
 
 Decision = Literal["confirm", "reject", "recode"]
 STATES: dict[str, str] = {"confirm": "confirmed", "reject": "rejected", "recode": "recoded"}
@@ -47,6 +48,18 @@ class NotReviewable(ValueError):
     """A later analysis withdrew the observation: the current ones are to be reviewed instead."""
 
 
+class GradeLeftBehind(ValueError):
+    """A recode to a code that carries no grade (a connection, a node) of an observation that has one, or with a
+    grade: the grade would stay, and count, and alert; it is rejected instead (or recoded to a defect). ``str()``
+    in English, ``french`` for the console."""
+
+    def __init__(self, code: str, grade: int) -> None:
+        super().__init__(f"{code} carries no grade and this observation would keep grade {grade}: reject it, or "
+                         "recode it to a defect's code")  # fmt: skip
+        self.french = (f"{code} n'a pas de gravité et cette observation garderait la gravité {grade} : rejetez-la, "
+                       "ou recodez-la en défaut")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Review:
     decision: Decision
@@ -66,6 +79,12 @@ def review(conn: psycopg.Connection[Any], observation_id: int, reviewer: str, de
             return False
         if state == "withdrawn":
             raise NotReviewable("a later analysis withdrew this observation; review the current ones")
+        if decision.code is not None and not carries_grade(decision.code):
+            graded = decision.grade or scalar(
+                conn, "SELECT coalesce(recoded_grade, grade) FROM observations WHERE id = %s", (observation_id,)
+            )
+            if graded is not None:
+                raise GradeLeftBehind(decision.code, graded)
         conn.execute(
             "UPDATE observations SET state = %s, reviewed_by = %s, reviewed_at = now(), review_note = %s, "
             "recoded_code = %s, recoded_grade = %s, recoded_clock_from = %s, recoded_clock_to = %s, "

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb
 
 from core.db import scalar
 from core.media_store import MediaStore
+from device_adapters.capabilities.pipe_inspection.storage import mission_status
 from services.vision.annotate import annotate
 from services.vision.detections import Detection
 from services.vision.events import sync_event
@@ -41,9 +42,7 @@ MISSION_LOCK = 0x766973696F6E  # "vision", with the mission's hash as the second
 # and every frame stored for it analysed (an end processed before the last frames must not settle early).
 QUIET = timedelta(minutes=10)
 MISSION_OVER = (
-    "(EXISTS (SELECT 1 FROM missions m WHERE m.mission_id = %(mission)s AND (m.status <> 'running' "
-    "OR EXISTS (SELECT 1 FROM devices d WHERE d.device_id = m.device_id AND d.online = false) "
-    "OR EXISTS (SELECT 1 FROM missions n WHERE n.device_id = m.device_id AND n.started_at > m.started_at))) "
+    f"(EXISTS (SELECT 1 FROM missions m WHERE m.mission_id = %(mission)s AND ({mission_status('m')}) <> 'running') "
     "OR (SELECT max(a.analysed_at) FROM frame_analyses a WHERE a.mission_id = %(mission)s AND a.model = %(model)s) "
     "< now() - %(quiet)s) "
     "AND NOT EXISTS (SELECT 1 FROM drone_frames f WHERE f.mission_id = %(mission)s AND NOT EXISTS "

@@ -362,7 +362,7 @@ def test_sanitation_sends_a_contractor_s_file_from_the_console_and_sees_what_it_
     refused = browser.post("/console/imports", data={"csrf": csrf}, files={"fichier": ("lot 4.txt", broken)},
                            headers={"Origin": HOST})  # fmt: skip
     assert refused.status_code == 422 and "Fichier refusé" in refused.text
-    assert "champ d&#39;observation A nommé deux fois" in refused.text, refused.text
+    assert "champ d&#39;observation A en double" in refused.text, refused.text
     forged = browser.post("/console/imports", data={"csrf": "x"}, files={"fichier": ("f.txt", data, "text/plain")},
                           headers={"Origin": HOST})  # fmt: skip
     assert forged.status_code == 403 and "anti-falsification" in forged.text

@@ -30,7 +30,8 @@ MISSION = {
 }  # fmt: skip
 OBSERVATIONS = [
     {"code": "BAB", "characterisation": "B", "quantification": None, "clock_from": 1, "clock_to": 3,
-     "chainage_start_m": 7.5, "chainage_end_m": None, "remark": 'vue "nette"; à revoir', "photo": "P002"},
+     "chainage_start_m": 7.5, "chainage_end_m": None, "remark": 'vue "nette"; à revoir', "photo": "P002",
+     "best_frame_time": datetime(2026, 12, 6, 9, 7, 10, tzinfo=UTC)},
     {"code": "BDD", "characterisation": "", "quantification": 22.5, "clock_from": 4, "clock_to": 8,
      "chainage_start_m": 1.0, "chainage_end_m": 9.5, "remark": "", "photo": "P001"},
 ]  # fmt: skip
@@ -58,7 +59,7 @@ def test_a_continuous_defect_is_two_lines_and_lines_run_along_the_pipe() -> None
     assert [(r["I"], r["A"], r.get("J")) for r in rows] == [("1", "BDD", "S01"), ("7.5", "BAB", None),
                                                             ("9.5", "BDD", "F01")]  # fmt: skip
     assert rows[1] == {"I": "7.5", "A": "BAB", "B": "B", "F": 'vue "nette"; à revoir', "G": "1", "H": "3",
-                       "M": "P002"}  # fmt: skip
+                       "M": "P002", "N": "00:02:10"}  # fmt: skip  # its best frame 2 min 10 s into the mission
 
 
 def test_the_text_form_reads_back_identically_with_its_separators_escaped() -> None:
@@ -68,7 +69,7 @@ def test_the_text_form_reads_back_identically_with_its_separators_escaped() -> N
     assert lines[:6] == ["#A1=UTF-8", "#A2=fr", "#A3=;", "#A4=,", '#A5="', "#A6=2011"]
     assert lines[6].startswith("#B01=AAA;AAD;AAF;AAK;ABA") and lines[-1] == "#Z"
     assert '"drone; équipe 2"' in lines[7] and lines[7].endswith(";A;600;600;AG")
-    assert '7,5;BAB;B;;;;"vue ""nette""; à revoir";1;3;;;P002;' in text  # decimal comma, quotes doubled
+    assert '7,5;BAB;B;;;;"vue ""nette""; à revoir";1;3;;;P002;00:02:10' in text  # decimal comma, quotes doubled
     assert parse_text(text) == written
 
 
@@ -105,7 +106,7 @@ def test_a_contractor_s_text_file_is_read() -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("#A1=UTF-8\n#A3=;\n#B01=AAA;AAD\nBET-7\n#Z\n", "1 header values for 2 codes"),
+        ("#A1=UTF-8\n#A3=;\n#B01=AAA;AAD\nBET-7\n#Z\n", "1 header value for 2 codes"),
         ("#A1=UTF-8\n#A3=;\nBET-7;R1\n", "outside an inspection"),
         ("#A3=;\n#B01=AAA\nX\n#C=I;A\n1;BAB;extra\n#Z\n", "3 values for 2 observation fields"),
     ],
@@ -120,3 +121,26 @@ def test_a_broken_xml_file_is_refused() -> None:
         parse_xml("<ROOT/>")
     with pytest.raises(ExchangeError, match="well-formed"):
         parse_xml("<DATA><ZB></DATA>")
+
+
+def test_the_video_counter_is_the_time_since_the_mission_s_start_or_nothing() -> None:
+    from services.reports.exchange import _video_counter
+
+    start = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    assert _video_counter(datetime(2026, 12, 6, 10, 2, 5, tzinfo=UTC), start) == "01:02:05"
+    assert _video_counter(start, start) == "00:00:00"
+    assert _video_counter(datetime(2026, 12, 6, 8, 59, tzinfo=UTC), start) == ""  # before the start: no position
+    assert _video_counter(None, start) == "" and _video_counter(start, None) == ""
+
+
+def test_sizes_with_a_decimal_comma_read_and_write_back_identically() -> None:
+    """ACB and ACC (height, width) are numbers: a comma in the file, a point in the platform, a comma again out; a
+    quantification that is a node's reference (``R1.2``) stays as written."""
+    text = (
+        '#A1=UTF-8\n#A2=fr\n#A3=;\n#A4=,\n#A5="\n#A6=2011\n#B01=AAA;ACB;ACC\nP1;152,4;300,5\n'
+        "#C=I;A;B;C;D;E;F;G;H;J;K;M;N\n0;BCD;A;;R1.2;;;;;;;;\n1,5;BAB;A;A;0,5;;;1;3;;;P01;00:00:42\n#Z\n"
+    )
+    read = parse_text(text)
+    assert read.inspections[0].header == {"AAA": "P1", "ACB": "152.4", "ACC": "300.5"}
+    assert read.inspections[0].observations[0]["D"] == "R1.2" and read.inspections[0].observations[1]["D"] == "0.5"
+    assert to_text(read) == text

@@ -11,7 +11,7 @@ import pytest
 
 from core.french import PARIS
 from services.reports.exchange import ExchangeFile, from_mission, read, to_text, to_xml
-from services.reports.importing import ImportRefused, inspections_of
+from services.reports.importing import FileWarning, ImportRefused, bounded, inspections_of
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "en13508"
 CONTRACTOR = (FIXTURES / "contractor-BET-7.txt").read_bytes()
@@ -150,8 +150,11 @@ def test_a_faulty_file_is_refused_whole_saying_where(data: bytes, words: str) ->
         (b"<DATA><ZB/></DATA>", "inspection 1 : vide : aucun code d'en-tête, aucune observation"),
         (b"%PDF-1.7", "ce n'est ni un fichier texte NF EN 13508-2"),
         (_file("1;BAB;;;;13;"), "position horaire H='13' : une heure de 1 à 12"),
-        (b"#A1=UTF-8\n#B01=AAA;AAA\nP;P\n#Z\n", "ligne 2 : code d'en-tête AAA nommé deux fois"),
+        (b"#A1=UTF-8\n#B01=AAA;AAA\nP;P\n#Z\n", "ligne 2 : code d'en-tête AAA en double"),
         (b"<RAPPORT/>", "l'élément racine est 'RAPPORT', et non DATA"),
+        (b"#A1=UTF-8\n#B01=AAA;AAB;AAA;AAB\nP;P;P;P\n#Z\n", "ligne 2 : codes d'en-tête AAA, AAB en double"),
+        (b"#A1=UTF-8\n#B01=AAA;AAD\nP\n#Z\n", "ligne 3 : 1 valeur d'en-tête pour 2 codes"),
+        (b"<DATA><ZB>", "XML mal formé (ligne 1, colonne 10)"),  # no English from the parser
     ],
 )
 def test_a_refusal_says_it_in_french_with_the_value_as_the_file_wrote_it(data: bytes, words: str) -> None:
@@ -255,3 +258,17 @@ def test_a_shape_or_material_outside_the_standard_s_lists_is_kept_and_said() -> 
     assert inspection.header["ACA"] == "Q"
     assert [(w.code, w.field, w.value) for w in warnings if w.code == "unknown_value"] == [
         ("unknown_value", "ACA", "Q"), ("unknown_value", "ACD", "=SUM(1)")]  # fmt: skip
+
+
+def test_the_file_s_own_warnings_come_first_and_the_bound_holds_after_more_are_added() -> None:
+    """150 inspections of an unknown shape and an unknown code: two warnings for the file (each once, with a count),
+    not 150 that push the code's out; warnings added later (the nodes') keep the bound and the count right."""
+    blocks = "".join(f"#B01=AAA;ACA\nP{i};Q\n#C=I;A\n1;BXX\n#Z\n" for i in range(150))
+    _, warnings = one(f"#A1=UTF-8\n#A3=;\n#A4=,\n{blocks}".encode())
+    assert [(w.code, w.value) for w in warnings] == [("unknown_value", "Q"), ("unknown_code", "BXX")]
+    assert "in 150 inspection(s)" in warnings[0].message
+    many = [FileWarning(i, "unknown_node", "AAD", f"N{i}", "") for i in range(150)]
+    first = bounded(many)
+    assert len(first) == 101 and first[-1].value == "50"
+    again = bounded(first + [FileWarning(1, "already_imported", "AAA", "P", "")])
+    assert len(again) == 101 and again[-1].code == "more_warnings" and again[-1].value == "51"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from services.api.deps import ConnDep, PrincipalDep
 from services.api.downloads import attachment
 from services.api.schemas import ErrorMessage, invalid
-from services.reports.importing import AlreadyImported, ImportRefused, store
+from services.reports.importing import AlreadyImported, ImportRefused, WarningCode, store
 
 router = APIRouter(prefix="/inspection-imports", tags=["inspections"])
 ImportId = Annotated[int, Path(ge=1, le=2**62)]
@@ -25,15 +25,12 @@ COLUMNS = (
 
 class FileWarning(BaseModel):
     inspection: int = Field(description="The inspection's number in the file (1: the first), 0: the whole file.")
-    code: Literal[
-        "unknown_node",
-        "no_asset_base",
-        "unknown_code",
-        "ungraded",
-        "no_pipe_reference",
-        "already_imported",
-        "more_warnings",
-    ]
+    code: WarningCode = Field(
+        description="What is to check: unknown_node (not among the city's manholes), "
+        "no_asset_base, unknown_code (not a main code of the standard), ungraded (outside the "
+        "platform's grade table), unknown_value (a shape ACA or material ACD outside the "
+        "standard's lists), no_pipe_reference, already_imported, more_warnings."
+    )
     field: str
     value: str
     message: str
@@ -126,10 +123,10 @@ def post_import(
     ] = None,
 ) -> InspectionImportDetail:
     """The file is checked whole before anything is stored: one fault refuses it (422 naming the inspection, the
-    row and the field). Each inspection becomes a mission ``itv-<import>-<n>`` with no device; its observations
-    are stored confirmed by the file's inspector (ABH), graded where the platform's grade table knows the code.
-    Nodes the city's manholes do not list and codes outside the standard or the grade table are reported as
-    warnings."""
+    row and the field: the error's ``msg`` in English, its ``msg_fr`` in French, for staff). Each inspection
+    becomes a mission ``itv-<import>-<n>`` with no device; its observations are stored confirmed by the file's
+    inspector (ABH), graded where the platform's grade table knows the code. Nodes the city's manholes do not
+    list and codes outside the standard or the grade table are reported as warnings."""
     if not body:
         raise invalid("body", "file", "the body is empty: send the exchange file itself", None,
                       french="le fichier envoyé est vide (0 octet)")  # fmt: skip

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from core.en13508 import MAIN_CODES
 from services.api.deps import ConnDep, PrincipalDep
-from services.api.schemas import ErrorMessage, Text
+from services.api.schemas import ErrorMessage, Text, invalid
 from services.vision import review as vision_review
 from services.vision.review import Standing
 from services.vision.shortlist import DEFAULT_SHARE, DEFAULT_SPACING_M, mission_shortlist
@@ -246,6 +246,8 @@ def review_observation(
         found = vision_review.review(conn, observation_id, principal.name, decision)
     except vision_review.NotReviewable as exc:
         raise HTTPException(409, str(exc)) from exc
+    except vision_review.GradeLeftBehind as exc:
+        raise invalid("body", "code", str(exc), review.code, french=exc.french) from exc
     if not found:
         raise HTTPException(404, f"observation {observation_id} not found")
     return _observation(_get(conn, observation_id))
