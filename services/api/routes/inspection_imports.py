@@ -131,13 +131,16 @@ def post_import(
         raise invalid("body", "file", "the body is empty: send the exchange file itself", None,
                       french="le fichier envoyé est vide (0 octet)")  # fmt: skip
     try:
-        imported = store(conn, body, filename, principal.name)
+        # the answer is made in the file's transaction: an answer that cannot be made stores nothing
+        with conn.transaction():
+            imported = store(conn, body, filename, principal.name)
+            detail = _detail(conn, imported.id)
     except ImportRefused as exc:
         raise invalid("body", "file", str(exc), None, french=exc.french) from exc
     except AlreadyImported as exc:
         raise HTTPException(409, str(exc), headers={"Location": f"/v1/inspection-imports/{exc.import_id}"}) from exc
     response.headers["Location"] = f"/v1/inspection-imports/{imported.id}"
-    return _detail(conn, imported.id)
+    return detail
 
 
 @router.get("", summary="Imported exchange files, the most recent first")
